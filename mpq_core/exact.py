@@ -90,7 +90,11 @@ class ExactSolver:
         width = max((upper - best) / 16, 0.0)
         while True:
             full = width >= upper - best
-            found, proven, note_core = self._solve_core(budget, lam, min(width, upper - best), best)
+            # Only a core allocation worth at least UB - width can end the search, so the
+            # core search may prune everything below that (or below the incumbent).
+            core_width = min(width, upper - best)
+            floor = max(best, upper - core_width)
+            found, proven, note_core = self._solve_core(budget, lam, core_width, floor)
             if found is not None and problem.objective_of(found) >= best:
                 choice, best = found, problem.objective_of(found)
             if not proven:

@@ -83,6 +83,10 @@ class Solution:
         """Upper bound minus objective, when a bound is known."""
         return None if self.upper_bound is None else self.upper_bound - self.objective
 
+    def wbits_after_upgrades(self) -> list[int]:
+        """The new weight width of each recorded upgrade, in order."""
+        return [self.problem.widths[j] for j in self.upgrade_options.tolist()]
+
     def layer_bops(self) -> np.ndarray:
         return self.problem.costs[np.arange(self.problem.n_layers), self.choice]
 

@@ -1,0 +1,86 @@
+"""Sweeps over budgets, the solvers' gap, the Pareto front, and block grouping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from factory import make_problem
+
+import mpq_core as m
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return m.load_problem(*m.sample_inputs("sd14"))
+
+
+def test_sweep_matches_single_solves(sample):
+    df = m.sweep_budgets(sample, solvers=("greedy", "exact"))
+    assert len(df) == 202
+    assert df["multiplier"].iloc[::2].tolist() == list(m.DEFAULT_MULTIPLIERS)
+    for mult in (0.2, 0.5, 0.9):
+        for solver in ("greedy", "exact"):
+            row = df[(df.multiplier == mult) & (df.solver == solver)].iloc[0]
+            single = m.solve(sample, mult, solver)
+            assert row.objective == single.objective
+            assert row.cost_gbops == single.cost / m.GIGA
+            assert row.layers_4 + row.layers_8 + row.layers_16 == 314
+            assert row.bops_share_4 + row.bops_share_8 + row.bops_share_16 == pytest.approx(1)
+    feasible = df[df.feasible]
+    assert (feasible.cost_gbops <= feasible.budget_gbops).all()
+    assert (~df[df.multiplier < sample.min_multiplier()].feasible).all()
+
+
+def test_solver_gap(sample):
+    gap = m.solver_gap(m.sweep_budgets(sample, [0.05, 0.3, 0.6], solvers=("greedy", "exact")))
+    assert gap.multiplier.tolist() == [0.05, 0.3, 0.6]
+    assert np.isnan(gap.gap[0])  # infeasible
+    assert (gap.gap[1:] >= 0).all()
+    assert (gap.lp_bound[1:] >= gap.exact_objective[1:]).all()
+    row = gap.iloc[1]
+    assert row.gap_pct == pytest.approx(
+        (row.exact_objective - row.greedy_objective) / row.exact_objective * 100
+    )
+
+
+def test_pareto_front_is_increasing():
+    p = make_problem([1, 10, 3], [1.0, 9.0, 0.5])
+    front = m.pareto_front(m.sweep_budgets(p))
+    assert front.cost_gbops.is_monotonic_increasing
+    assert front.objective.is_monotonic_increasing and front.objective.is_unique
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("conv_in", ("conv_in", 0)),
+        ("time_embedding.linear_1", ("time_embedding", 1)),
+        ("down_blocks.2.attentions.0.proj_in", ("down_blocks.2", 102)),
+        ("mid_block.resnets.0.conv1", ("mid_block", 300)),
+        ("up_blocks.3.resnets.0.conv1", ("up_blocks.3", 403)),
+        ("conv_norm_out", ("conv_out", 500)),
+        ("conv_out", ("conv_out", 500)),
+        ("encoder.layer.3.attention.self.query", ("encoder.layer.3", 1000)),
+        ("model.layers.10.mlp.up_proj", ("model.layers.10", 1000)),
+        ("classifier.1", ("classifier", 1000)),
+        ("fc", ("fc", 1000)),
+    ],
+)
+def test_block_of(name, expected):
+    assert m.block_of(name) == expected
+
+
+def test_group_blocks_network_order_every_layer_once(sample):
+    blocks = m.group_blocks(sample.names)
+    assert [b.name for b in blocks] == [
+        "conv_in", "time_embedding", "down_blocks.0", "down_blocks.1", "down_blocks.2",
+        "down_blocks.3", "mid_block", "up_blocks.0", "up_blocks.1", "up_blocks.2", "up_blocks.3",
+        "conv_out",
+    ]  # fmt: skip
+    indices = [i for b in blocks for i in b.layers]
+    assert sorted(indices) == list(range(314))
+
+
+def test_group_blocks_fallback_first_seen():
+    blocks = m.group_blocks(["b.x.w", "a.y.w", "b.x.v", "c"])
+    assert [(b.name, b.layers) for b in blocks] == [("b.x", (0, 2)), ("a.y", (1,)), ("c", (3,))]
