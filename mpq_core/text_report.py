@@ -1,0 +1,243 @@
+"""Plain-text report of a Phase 3 run, as the original command line printed it (lines, no I/O).
+
+Every figure comes from the engine's objects (Problem, Solution, sweep tables); this module
+only formats. ``main.py`` decides where the lines go.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .export import export_config
+from .loading import Inputs
+from .problem import GIGA, Problem
+from .solution import Solution
+from .solvers import SOLVER_LABELS
+from .sweep import solver_gap
+
+RULE = "=" * 70
+PROGRESS_EVERY = 50
+SWEEP_TABLE_STEP = 5  # print every 5th row of the 0.01 grid (every 0.05)
+
+BANNERS = {
+    "greedy": "GREEDY BANG-FOR-BUCK OPTIMIZATION",
+    "exact": "EXACT OPTIMIZATION (MULTIPLE-CHOICE KNAPSACK, LP BOUND)",
+}
+
+
+def gbops(bops: float) -> str:
+    """BOPs as the original printed them: GBOPs with two decimals, no separators."""
+    return f"{bops / GIGA:.2f} GBOPs"
+
+
+def utilization_verdict(solution: Solution) -> str:
+    """The original's verdict on cost / budget (>95% excellent, 80-95% good, <80% suboptimal)."""
+    percent = solution.utilization * 100
+    if percent > 95:
+        return "Excellent - budget fully utilized"
+    if percent >= 80:
+        return "Good - some budget left unused"
+    if _at_top(solution):
+        return "every layer is at its highest allowed width; the budget is more than enough"
+    return "Suboptimal - may indicate issue with constraints"
+
+
+def synthetic_notice(inputs: Inputs) -> str | None:
+    """One line when the sensitivity file says it is synthetic, else None."""
+    sens = inputs.sensitivity
+    if not sens.synthetic:
+        return None
+    meta = sens.metadata
+    made_by = "a documented rule"
+    if meta.get("generator"):
+        seed = f", seed {meta['seed']}" if meta.get("seed") is not None else ""
+        made_by = f"a documented seeded rule ({meta['generator']}{seed})"
+    return (
+        f"NOTE: sensitivity scores are SYNTHETIC (not measured: made by {made_by}; the full "
+        f"rule is in the metadata of {sens.source}); use them to exercise the tool, not as facts "
+        "about the model"
+    )
+
+
+def total_upgrades(problem: Problem) -> int:
+    """Upgrade steps available over all layers (allowed widths above each layer's lowest)."""
+    return int(problem.allowed.sum()) - problem.n_layers
+
+
+def settings_line(problem: Problem, solver: str) -> str:
+    rule = "min(wbit + 4, 16)" if problem.abit_rule == "plus4" else "wbit"
+    ladder = "/".join(map(str, problem.widths))
+    return (
+        f"Solver: {SOLVER_LABELS.get(solver, solver)} | ladder {ladder} | "
+        f"abit = {rule} ({problem.abit_rule}) | upgrade discount {problem.upgrade_discount:g} | "
+        f"sensitivity {problem.inputs.sensitivity.kind.replace('_', '-')}"
+    )
+
+
+def progress_lines(solution: Solution, every: int = PROGRESS_EVERY) -> list[str]:
+    """``Iteration 50: Cost = ... / ... GBOPs`` every ``every`` greedy upgrades."""
+    costs = solution.upgrade_costs
+    budget = f"{solution.budget / GIGA:.2f}"
+    return [
+        f"Iteration {k}: Cost = {costs[k - 1] / GIGA:.2f} / {budget} GBOPs"
+        for k in range(every, len(costs) + 1, every)
+    ]
+
+
+def distribution_lines(solution: Solution) -> list[str]:
+    """Layers and percentage per width, plus each width's share of the BOPs."""
+    n = solution.problem.n_layers
+    lines = ["Bit-width Distribution:"]
+    for width, count, share in solution.distribution():
+        lines.append(
+            f"{width}-bit: {count} layers ({count / n * 100:4.1f}%), {share * 100:4.1f}% of BOPs"
+        )
+    return lines
+
+
+def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str]:
+    """The full report of one feasible solution; ``greedy`` adds the gap line to an exact one."""
+    problem = solution.problem
+    widths = problem.widths
+    pins = dict(problem.pins)
+    low = f"all {widths[0]}-bit" if not pins else f"lowest allowed widths, {len(pins)} pinned"
+    lines = [
+        RULE,
+        BANNERS.get(solution.solver, f"{solution.solver.upper()} OPTIMIZATION"),
+        RULE,
+        settings_line(problem, solution.solver),
+    ]
+    if pins:
+        shown = ", ".join(f"{name}={'/'.join(map(str, w))}" for name, w in pins.items())
+        lines.append(f"Pinned layers: {shown}")
+    lines += [
+        f"Budget multiplier: {solution.multiplier:.2f}",
+        f"Target budget: {gbops(solution.budget)}",
+        f"Min cost ({low}): {gbops(problem.min_cost)}",
+        f"Max cost (all {widths[-1]}-bit): {gbops(problem.max_cost)}",
+        f"Total possible upgrades: {total_upgrades(problem)}",
+    ]
+    if solution.solver == "greedy":
+        lines.append("Running greedy selection...")
+        lines += progress_lines(solution)
+    else:
+        lines.append(f"Running {solution.solver} solver...")
+    lines += [
+        f"Optimization complete after {solution.num_upgrades} upgrades",
+        f"Final cost: {gbops(solution.cost)}",
+        f"Budget utilization: {solution.utilization * 100:.1f}% ({utilization_verdict(solution)})",
+        f"Objective (recovered sensitivity): {solution.objective:.4f} of "
+        f"{problem.max_objective:.4f} reachable ({solution.objective_share * 100:.1f}%)",
+    ]
+    if solution.upper_bound is not None:
+        lines.append(
+            f"LP bound: {solution.upper_bound:.4f} (status {solution.status}, "
+            f"bound - objective = {solution.gap:.6f})"
+        )
+    if greedy is not None and greedy.feasible:
+        lines.append(greedy_gap_line(solution, greedy))
+    lines += distribution_lines(solution)
+    mean_layer, mean_macs = solution.mean_wbits()
+    lines.append(f"Mean weight bits: {mean_layer:.2f} per layer, {mean_macs:.2f} MAC-weighted")
+    lines.append("Mixed-precision optimization completed!")
+    return lines
+
+
+def greedy_gap_line(optimum: Solution, greedy: Solution) -> str:
+    gap = optimum.objective - greedy.objective
+    pct = gap / optimum.objective * 100 if optimum.objective > 0 else 0.0
+    return (
+        f"Greedy at this budget: objective {greedy.objective:.4f}, cost {gbops(greedy.cost)}; "
+        f"greedy gap {gap:.6f} ({pct:.4f}% of the optimum)"
+    )
+
+
+def json_summary(
+    solution: Solution, config_file: str | None, greedy: Solution | None = None
+) -> dict[str, Any]:
+    """The export's metadata plus the distribution (the ``--json`` output)."""
+    n = solution.problem.n_layers
+    summary: dict[str, Any] = {
+        "metadata": export_config(solution)["metadata"],
+        "distribution": [
+            {
+                "wbit": int(width),
+                "layers": count,
+                "layers_share": count / n,
+                "bops_share": share,
+            }
+            for width, count, share in solution.distribution()
+        ],
+        "config_file": config_file,
+    }
+    if greedy is not None and greedy.feasible:
+        summary["greedy_objective"] = greedy.objective
+        summary["greedy_cost_gbops"] = greedy.cost / GIGA
+    return summary
+
+
+def sweep_lines(
+    sweep: pd.DataFrame, problem: Problem, solvers: Sequence[str], step: int = SWEEP_TABLE_STEP
+) -> list[str]:
+    """A compact table of a budget sweep (every ``step`` hundredths of the multiplier)."""
+    shown = sweep[[round(m * 100) % step == 0 for m in sweep["multiplier"]]]
+    widths = problem.widths
+    lines = [
+        RULE,
+        f"BUDGET SWEEP ({', '.join(solvers)}), every {step / 100:.2f} of the multiplier",
+        RULE,
+        settings_line(problem, solvers[-1]),
+        f"Max cost (all {widths[-1]}-bit): {gbops(problem.max_cost)}; smallest feasible "
+        f"multiplier {problem.min_multiplier():.4f}",
+    ]
+    if "exact" in solvers:
+        gap = solver_gap(shown)
+        exact = shown[shown["solver"] == "exact"].set_index("multiplier")
+        lines.append(
+            f"{'mult':>5} {'exact':>10} {'exact GBOPs':>12} {'util':>6} {'greedy obj':>11} "
+            f"{'exact obj':>11} {'LP bound':>11} {'gap %':>8}"
+        )
+        for row in gap.itertuples(index=False):
+            m = row.multiplier
+            if not row.feasible:
+                lines.append(f"{m:5.2f} {'infeasible':>10}")
+                continue
+            ex = exact.loc[m]
+            lines.append(
+                f"{m:5.2f} {ex['status']:>10} {ex['cost_gbops']:12.2f} "
+                f"{ex['utilization'] * 100:5.1f}% {row.greedy_objective:11.4f} "
+                f"{row.exact_objective:11.4f} {row.lp_bound:11.4f} {row.gap_pct:8.4f}"
+            )
+        full = solver_gap(sweep)
+        worst = full["gap_pct"].max()
+        if not math.isnan(worst):
+            at = full.loc[full["gap_pct"].idxmax(), "multiplier"]
+            lines.append(f"Largest greedy gap on the 0.01 grid: {worst:.4f}% at {at:.2f}")
+        return lines
+    counts = "".join(f" {str(w) + '-bit':>6}" for w in widths)
+    lines.append(
+        f"{'mult':>5} {'status':>10} {'cost GBOPs':>12} {'util':>6} {'objective':>11}{counts}"
+    )
+    for row in shown.to_dict("records"):
+        m = row["multiplier"]
+        if not row["feasible"]:
+            lines.append(f"{m:5.2f} {'infeasible':>10}")
+            continue
+        layer_counts = "".join(f" {int(row[f'layers_{w}']):6d}" for w in widths)
+        lines.append(
+            f"{m:5.2f} {row['status']:>10} {row['cost_gbops']:12.2f} "
+            f"{row['utilization'] * 100:5.1f}% {row['objective']:11.4f}{layer_counts}"
+        )
+    return lines
+
+
+def _at_top(solution: Solution) -> bool:
+    """True when no layer has an allowed width above its chosen one."""
+    allowed = solution.problem.allowed
+    above = allowed & (solution.choice[:, None] < np.arange(allowed.shape[1])[None, :])
+    return not above.any()
