@@ -148,6 +148,25 @@ def smallest_grid_multiplier(problem: Problem, step: float = 0.01) -> float:
 def summarize(solution: Solution) -> dict[str, object]:
     """Flat, JSON-friendly figures of one solution (a sweep row, the CLI's --json)."""
     mean_layer, mean_macs = solution.mean_wbits()
+    if not solution.feasible:  # no allocation exists: no cost, value or mix to report
+        nan = math.nan
+        return {
+            "solver": solution.solver,
+            "multiplier": solution.multiplier,
+            "status": solution.status,
+            "feasible": False,
+            "budget_gbops": solution.budget / GIGA,
+            "cost_gbops": nan,
+            "utilization": nan,
+            "objective": nan,
+            "objective_share": nan,
+            "upper_bound": nan,
+            "num_upgrades": 0,
+            "mean_wbit": nan,
+            "mean_wbit_macs": nan,
+            **{f"layers_{w}": 0 for w in solution.problem.widths},
+            **{f"bops_share_{w}": nan for w in solution.problem.widths},
+        }
     row: dict[str, object] = {
         "solver": solution.solver,
         "multiplier": solution.multiplier,

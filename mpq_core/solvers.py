@@ -19,7 +19,7 @@ SOLVERS: dict[str, Solver] = {
 
 SOLVER_LABELS = {
     "greedy": "Greedy (bang for buck, reference)",
-    "exact": "Exact optimum (MILP with LP bound)",
+    "exact": "Exact optimum (proven, with LP bound)",
 }
 
 

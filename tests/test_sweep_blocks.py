@@ -84,3 +84,12 @@ def test_group_blocks_network_order_every_layer_once(sample):
 def test_group_blocks_fallback_first_seen():
     blocks = m.group_blocks(["b.x.w", "a.y.w", "b.x.v", "c"])
     assert [(b.name, b.layers) for b in blocks] == [("b.x", (0, 2)), ("a.y", (1,)), ("c", (3,))]
+
+
+def test_infeasible_rows_report_no_allocation(sample):
+    df = m.sweep_budgets(sample, [0.0, 0.05, 0.5])
+    infeasible = df[~df.feasible]
+    assert infeasible.multiplier.tolist() == [0.0, 0.05]
+    assert infeasible[["cost_gbops", "utilization", "objective"]].isna().all().all()
+    assert (infeasible.layers_4 == 0).all()
+    assert df[df.feasible].utilization.iloc[0] == pytest.approx(m.solve(sample, 0.5).utilization)
