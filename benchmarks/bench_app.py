@@ -1,0 +1,116 @@
+"""Dashboard speed on the SD 1.4 sample, measured with AppTest (script run time of each rerun).
+
+    python benchmarks/bench_app.py [--repeats 7] [--moves 40]
+
+Prints the median of each measure and its ratio to the target (ratio <= 1 meets it):
+
+- first render: a fresh interpreter's first run of the main page (cold caches, first imports of
+  the engine and plotly inside the run, as after a server start), one subprocess per repeat;
+- slider move: a rerun after moving the budget slider to a budget not seen before (greedy);
+- first exact solve: the rerun after switching the solver to exact, with the exact sweep not
+  yet cached (it is computed in that rerun).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "dashboard.py")
+TARGETS = {"first_render": 3.0, "slider_move": 0.150, "first_exact": 1.0}  # seconds
+
+_FIRST_RENDER = """
+import json, sys, time
+sys.path.insert(0, {repo!r})
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({app!r}, default_timeout=120)
+start = time.perf_counter()
+at.run()
+elapsed = time.perf_counter() - start
+assert not at.exception, at.exception
+print(json.dumps(elapsed))
+"""
+
+
+def first_render(repeats: int) -> list[float]:
+    code = _FIRST_RENDER.format(repo=str(REPO), app=APP)
+    times = []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+        )
+        times.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return times
+
+
+def _timed_run(at) -> float:
+    start = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - start
+    assert not at.exception, at.exception
+    return elapsed
+
+
+def slider_moves(moves: int) -> list[float]:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.slider(key="budget").set_value(0.49).run()  # warm up the rerun path once
+    budgets = [round(0.15 + 0.85 * ((7 * i) % moves) / moves, 2) for i in range(moves)]
+    times = []
+    for value in budgets:
+        if value == at.slider(key="budget").value:
+            continue
+        at.slider(key="budget").set_value(value)
+        times.append(_timed_run(at))
+    return times
+
+
+def first_exact(repeats: int) -> list[float]:
+    from streamlit.testing.v1 import AppTest
+
+    from ui.data import cached_sweep
+
+    times = []
+    for i in range(repeats):
+        cached_sweep.clear()  # the exact sweep is computed in the measured rerun
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        at.slider(key="budget").set_value(round(0.3 + 0.05 * i, 2)).run()
+        at.radio(key="solver").set_value("exact")
+        times.append(_timed_run(at))
+        assert any(m.label == "Greedy gap" for m in at.metric)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--moves", type=int, default=40)
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+
+    results = {
+        "first_render": first_render(args.repeats),
+        "slider_move": slider_moves(args.moves),
+        "first_exact": first_exact(args.repeats),
+    }
+    print(f"{'measure':<14} {'runs':>5} {'median':>10} {'target':>9} {'ratio':>7}  min .. max")
+    for name, times in results.items():
+        median = statistics.median(times)
+        target = TARGETS[name]
+        print(
+            f"{name:<14} {len(times):>5} {median * 1000:>8.1f}ms {target * 1000:>7.0f}ms "
+            f"{median / target:>7.2f}  {min(times) * 1000:.1f} .. {max(times) * 1000:.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

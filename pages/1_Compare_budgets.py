@@ -1,0 +1,47 @@
+"""Compare budgets: two to four multipliers side by side."""
+
+import streamlit as st
+
+from mpq_core import DEFAULT_MULTIPLIERS
+from mpq_core.charts import plot_bit_heatmap, plot_distribution_compare
+from ui import render, start_page
+from ui.layers import LAYER_COLUMNS, width_changes
+
+view = start_page("Compare budgets")
+st.title("Compare budgets")
+st.caption(f"{view.data.origin} · solver: {view.solver}")
+
+chosen = st.multiselect(
+    "Budget multipliers (two to four)",
+    DEFAULT_MULTIPLIERS,
+    key="compare",
+    max_selections=4,
+    format_func=lambda m: f"{m:.2f}",
+)
+if len(chosen) < 2:
+    st.info("Pick at least two multipliers to compare.", icon=":material/info:")
+    st.stop()
+
+multipliers = sorted(chosen)
+solutions = [view.solve(m) for m in multipliers]
+labels = [f"m = {m:.2f}" for m in multipliers]
+
+for column, label, solution in zip(st.columns(len(solutions)), labels, solutions, strict=True):
+    with column:
+        render.compact_metrics(solution, label)
+
+feasible = [s for s in solutions if s.feasible]
+if feasible:
+    render.chart(plot_distribution_compare(feasible), key="compare_distribution")
+    for label, solution in zip(labels, solutions, strict=True):
+        if solution.feasible:
+            title = f"{label} · {render.gbops(solution.cost)}"
+            fig = plot_bit_heatmap(solution, title=title, compact=True)
+            render.chart(fig, key=f"heatmap_{label}")
+
+    st.subheader("Layers whose width differs")
+    changes = width_changes(feasible, [f"{s.multiplier:.2f}" for s in feasible])
+    st.caption(
+        f"{len(changes)} of {view.problem.n_layers} layers change width across these budgets."
+    )
+    st.dataframe(changes, hide_index=True, key="compare_changes", column_config=LAYER_COLUMNS)

@@ -1,0 +1,38 @@
+"""Layers: the per-layer table at the current budget; pin or unpin from here."""
+
+import streamlit as st
+
+from mpq_core import layer_table
+from ui import render, start_page
+from ui.layers import (
+    LAYER_COLUMNS,
+    efficiency_columns,
+    filter_layers,
+    layer_columns,
+    pin_controls,
+)
+
+view = start_page("Layers")
+st.title("Layers")
+solution = view.solve()
+render.current_budget_note(solution)
+
+table = layer_table(solution)
+query = st.text_input(
+    "Search layers", key="layer_search", placeholder="part of a name, block or type"
+)
+rows = filter_layers(table, query)
+st.caption(f"{len(rows)} of {len(table)} layers. Select rows to pin or unpin them.")
+event = st.dataframe(
+    rows,
+    key="layer_table",
+    on_select="rerun",
+    selection_mode="multi-row",
+    hide_index=True,
+    height=560,
+    column_config=LAYER_COLUMNS | efficiency_columns(table),
+    column_order=layer_columns(table),
+)
+picked = [i for i in event.selection.rows if i < len(rows)]  # the search may have shrunk rows
+selected = rows["layer"].iloc[picked].tolist()
+pin_controls(selected, view.settings.ladder, view.settings.pins)

@@ -1,0 +1,27 @@
+"""Greedy vs optimal: both objectives and the LP bound across budgets, the gap, the differences."""
+
+import streamlit as st
+
+from mpq_core import solver_gap
+from mpq_core.charts import plot_solver_gap
+from ui import render, start_page
+from ui.gap import gap_summary, solver_pair
+from ui.layers import LAYER_COLUMNS, width_changes
+
+view = start_page("Greedy vs optimal")
+st.title("Greedy vs optimal")
+st.caption(f"{view.data.origin} · every multiplier from 0.00 to 1.00 in steps of 0.01")
+
+gap = solver_gap(view.sweep(("greedy", "exact")))
+gap_summary(gap)
+fig = plot_solver_gap(gap, multiplier=view.multiplier, min_multiplier=view.problem.min_multiplier())
+render.chart(fig, key="solver_gap")
+
+greedy, exact = view.solve(solver="greedy"), view.solve(solver="exact")
+st.subheader(f"At the current budget (m = {view.multiplier:.3f})")
+solver_pair(greedy, exact, view.gap_here())
+if greedy.feasible:
+    changes = width_changes([greedy, exact], ["greedy", "exact"])
+    st.caption(f"{len(changes)} layer(s) get a different width from the two solvers.")
+    if len(changes):
+        st.dataframe(changes, hide_index=True, key="solver_changes", column_config=LAYER_COLUMNS)
