@@ -1,0 +1,177 @@
+"""Real-browser fixtures: Debian's Chromium through pytest-playwright, the app on a free port.
+
+Locally the browser tests skip, with the reason, when Chromium or Playwright is missing; with
+``CI`` set they must run: a skip is turned into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))
+IN_CI = bool(os.environ.get("CI"))
+STARTUP_SECONDS = 90
+LOG_DIR = REPO / "artifacts"
+
+
+def _unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if not CHROMIUM.exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+        import pytest_playwright  # noqa: F401
+    except ImportError:
+        return "playwright/pytest-playwright not installed (pip install -r requirements-dev.txt)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = _unavailable()
+    if reason is None or IN_CI:
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and Path(__file__).parent in Path(item.path).parents:
+        report.outcome = "failed"
+        report.longrepr = f"browser test skipped although CI is set: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"browser tests skipped although CI is set: {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """The system Chromium, offline (never a browser downloaded by ``playwright install``)."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_context_args,
+        "accept_downloads": True,
+        "viewport": {"width": 1400, "height": 900},
+    }
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200 and response.read().strip() == b"ok"
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate the app's whole process group, then kill it if it lingers."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    """The dashboard served on a free loopback port for the whole session."""
+    reason = _unavailable()
+    if reason is not None:
+        pytest.skip(reason)  # turned into a failure when CI is set
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    LOG_DIR.mkdir(exist_ok=True)
+    log_path = LOG_DIR / "streamlit-browser-tests.log"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _healthy(url):
+            if process.poll() is not None:
+                pytest.fail(
+                    f"streamlit exited with {process.returncode}:\n"
+                    + log_path.read_text(errors="replace")
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"streamlit not healthy after {STARTUP_SECONDS} s:\n"
+                    + log_path.read_text(errors="replace")
+                )
+            time.sleep(0.25)
+        yield url
+    finally:
+        _stop(process)
