@@ -22,6 +22,7 @@ import mpq_core as mpq
 from mpq_core import text_report
 from mpq_core.export import CONFIG_DIR
 from mpq_core.loading import read_json
+from mpq_core.report import DEFAULT_FORMATS, REPORT_FORMATS, write_view_report
 
 PROG = "main.py"
 DEFAULT_FLOPS = "results/flops_analysis/flops_analysis_unet.json"
@@ -41,7 +42,9 @@ output:
   report (notices such as synthetic sensitivity and the saved path are still shown).
   stdout holds JSON only on success: with exit code 3 it is empty.
   Configs are written atomically to <output_dir>/{CONFIG_DIR}/quantization_config_<m>.json,
-  sweeps to <output_dir>/{CONFIG_DIR}/{SWEEP_FILE}.
+  sweeps to <output_dir>/{CONFIG_DIR}/{SWEEP_FILE}. --report DIR writes DIR/report.html (all
+  charts, settings and headline figures; no browser needed) and DIR/<chart>.png|svg (rendered
+  with the system Chromium through kaleido).
 
 inputs:
   When --flops_file / --sensitivity_file are not given and their default paths do not exist,
@@ -50,7 +53,7 @@ inputs:
 
 exit codes:
   0  success
-  1  an output file could not be written
+  1  an output file could not be written (or chart images could not be rendered)
   2  bad input or bad flags (one line on stderr naming the file, field and layer;
      nothing is written)
   3  the budget is below the minimum cost (one line naming the smallest feasible
@@ -83,6 +86,16 @@ def _widths(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(
             f"expected whole numbers separated by commas (like 4,8,16), got {text!r}"
         ) from None
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [f for f in chosen if f not in REPORT_FORMATS]
+    if not chosen or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected formats from {','.join(REPORT_FORMATS)} separated by commas, got {text!r}"
+        )
+    return chosen
 
 
 def _pin(text: str) -> tuple[str, tuple[int, ...]]:
@@ -185,6 +198,20 @@ def build_parser() -> argparse.ArgumentParser:
         f"{CONFIG_DIR}/{SWEEP_FILE}; with --solver exact, both solvers and the gap",
     )
     parser.add_argument(
+        "--report",
+        metavar="DIR",
+        help="also write a report of this budget into DIR: report.html (self-contained) and "
+        "each chart as an image",
+    )
+    parser.add_argument(
+        "--report_formats",
+        type=_formats,
+        metavar="F,F",
+        default=DEFAULT_FORMATS,
+        help=f"what --report writes, from {','.join(REPORT_FORMATS)} "
+        f"(default {','.join(DEFAULT_FORMATS)})",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print a JSON summary on stdout (the report then goes to stderr)",
@@ -213,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check_combinations(args: argparse.Namespace) -> None:
     if args.sweep and args.budget_multiplier is not None:
         raise UsageError("--budget_multiplier does not apply to --sweep (it solves 0.00..1.00)")
+    if args.sweep and args.report:
+        raise UsageError("--report is for one budget; with --sweep, the CSV holds every budget")
     if args.sweep and args.json:
         raise UsageError(
             "--json is for one budget; with --sweep, the CSV is the machine-readable form"
@@ -236,12 +265,15 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(f"infeasible budget: {solution.message}", EXIT_INFEASIBLE)
     greedy = mpq.solve(problem, multiplier, "greedy") if args.solver != "greedy" else None
     config_file = None if args.no_save else str(mpq.save_config(solution, args.output_dir))
+    report_files = _write_report(problem, solution, greedy, args) if args.report else []
 
     _print_notices(problem, fallback_note, report)
     if not args.quiet:
         _print_lines(text_report.report_lines(solution, greedy), report)
     if config_file is not None:
         print(f"Config saved to: {config_file}", file=report)
+    if report_files:
+        print(f"Report saved to: {report_files[0].parent} ({len(report_files)} files)", file=report)
     if args.json:
         summary = text_report.json_summary(solution, config_file, greedy)
         print(json.dumps(summary, indent=2, allow_nan=False))
@@ -267,6 +299,20 @@ def _run_sweep(
     if csv_file is not None:
         print(f"Sweep saved to: {csv_file}", file=report)
     return EXIT_OK
+
+
+def _write_report(
+    problem: mpq.Problem, solution: mpq.Solution, greedy: mpq.Solution | None, args
+) -> list[Path]:
+    """The report of this budget: the same charts as the dashboard's main page."""
+    solvers = ("greedy",) if args.solver == "greedy" else ("greedy", args.solver)
+    sweep = mpq.sweep_budgets(problem, solvers=solvers)
+    try:
+        return write_view_report(
+            problem, solution, sweep, args.report, formats=args.report_formats, greedy=greedy
+        )
+    except RuntimeError as exc:  # image rendering: no Chromium, or kaleido failed
+        raise OSError(f"report images for {args.report}: {exc}") from exc
 
 
 def _resolve_inputs(

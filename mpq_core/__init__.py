@@ -16,6 +16,7 @@ from .export import (
     layers_csv,
     load_config,
     save_config,
+    write_bytes_atomic,
     write_text_atomic,
 )
 from .greedy import solve_greedy
@@ -79,5 +80,6 @@ __all__ = [
     "solver_gap",
     "summarize",
     "sweep_budgets",
+    "write_bytes_atomic",
     "write_text_atomic",
 ]

@@ -83,19 +83,34 @@ def config_json(config: Mapping[str, Any]) -> str:
     return json.dumps(config, indent=2) + "\n"
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_current_umask()  # what open() would give; mkstemp alone gives 0600
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     """Write via a temporary file in the same folder and rename: no half-written file."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """:func:`write_bytes_atomic` for UTF-8 text with the newlines as given."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def save_config(solution: Solution, output_dir: str | Path) -> Path:

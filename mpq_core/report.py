@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,7 +20,7 @@ from typing import TYPE_CHECKING
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from .export import write_text_atomic
+from .export import write_bytes_atomic, write_text_atomic
 from .problem import GIGA
 from .solution import Solution
 
@@ -213,7 +211,7 @@ def write_report(
         written.append(write_text_atomic(folder / REPORT_FILENAME, text))
     images = figure_images(figures, [f for f in fmts if f != "html"], scale=scale)
     for (key, fmt), data in images.items():
-        written.append(_write_bytes_atomic(folder / f"{key}.{fmt}", data))
+        written.append(write_bytes_atomic(folder / f"{key}.{fmt}", data))
     return written
 
 
@@ -306,19 +304,6 @@ def _render(fig: go.Figure, fmt: str, scale: float) -> bytes:
             "image export needs Chromium: install it (Debian/Ubuntu: apt-get install chromium) "
             "or point BROWSER_PATH at a Chrome/Chromium binary"
         ) from exc
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _table(rows: Mapping[str, object], css_class: str) -> str:

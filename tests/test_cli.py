@@ -8,14 +8,17 @@ report's figures are recomputed here from the saved config and the Phase 1 JSON 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -278,7 +281,7 @@ def test_help_documents_streams_and_exit_codes(run):
     assert "exit codes" in out and "--json" in out and "stderr" in out
     for flag in ("--solver", "--act_bits", "--upgrade_discount", "--bits", "--pin", "--pin_file"):
         assert flag in out
-    assert "--report" not in out
+    assert "--report DIR" in out and "--report_formats" in out
 
 
 def test_default_budget_is_half(run, workdir):
@@ -791,3 +794,84 @@ def test_unwritable_output_exit_1(run, workdir):
     assert "cannot write" in line and "blocker" in line
     assert out == ""
     assert (workdir / "blocker").read_text() == "a file, not a folder\n"
+
+
+# --report: the dashboard's charts of this budget, as files
+
+
+CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"),
+    reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)",
+)
+
+
+def test_report_html_only_needs_no_browser(run, workdir, monkeypatch):
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    code, out, err = run(
+        "--optimize_mixed_precision", "--report", "rep", "--report_formats", "html",
+        "--budget_multiplier", "0.3",
+    )  # fmt: skip
+    assert code == 0, err
+    assert sorted(p.name for p in (workdir / "rep").iterdir()) == ["report.html"]
+    page = (workdir / "rep" / "report.html").read_text()
+    config = json.loads(
+        (workdir / "results/mixed_precision/quantization_config_0.30.json").read_text()
+    )
+    assert "conv_in" in page and "Plotly.newPlot" in page
+    assert f"{config['metadata']['cost_gbops']:,.1f}" in page  # the headline cost
+    assert "Report saved to: rep (1 files)" in out
+
+
+@needs_chromium
+def test_report_writes_html_and_images(run, workdir):
+    code, _out, err = run(
+        "--optimize_mixed_precision", "--report", "rep", "--quiet", "--solver", "exact"
+    )
+    assert code == 0, err
+    names = sorted(p.name for p in (workdir / "rep").iterdir())
+    charts = ["cost_curve", "distribution", "gauge", "heatmap", "solver_gap", "tradeoff"]
+    assert names == sorted(
+        ["report.html", *(f"{c}.png" for c in charts), *(f"{c}.svg" for c in charts)]
+    )
+    for chart in charts:
+        assert (workdir / "rep" / f"{chart}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        root = ElementTree.parse(workdir / "rep" / f"{chart}.svg").getroot()
+        assert root.tag.endswith("svg")
+    assert oct((workdir / "rep" / "heatmap.png").stat().st_mode & 0o777) != oct(0o600)
+
+
+def test_report_bad_format_exit_2(run, workdir):
+    code, _out, err = run(
+        "--optimize_mixed_precision", "--report", "rep", "--report_formats", "html,gif"
+    )
+    assert code == 2
+    assert one_line(err) == (
+        "main.py: error: argument --report_formats: expected formats from html,png,svg,pdf "
+        "separated by commas, got 'html,gif' (see main.py --help)"
+    )
+    assert not (workdir / "rep").exists()
+
+
+def test_report_with_sweep_is_a_usage_error(run, workdir):
+    code, _, err = run("--optimize_mixed_precision", "--sweep", "--report", "rep")
+    assert code == 2
+    assert "--report is for one budget" in one_line(err)
+
+
+def test_report_images_without_chromium_exit_1_one_line(run, workdir, monkeypatch):
+    import kaleido.errors
+
+    import mpq_core.report as report
+
+    def no_browser(*args, **kwargs):
+        raise kaleido.errors.ChromeNotFoundError("no chrome")
+
+    monkeypatch.setattr(report, "kaleido_server", contextlib.nullcontext)
+    monkeypatch.setattr("kaleido.calc_fig_sync", no_browser)
+    code, _, err = run("--optimize_mixed_precision", "--report", "rep", "--report_formats", "png")
+    assert code == 1
+    assert one_line(err).startswith(
+        "main.py: error: cannot write: report images for rep: image export needs Chromium"
+    )
+    assert not (workdir / "rep").exists() or not any((workdir / "rep").iterdir())

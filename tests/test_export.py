@@ -140,3 +140,13 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
         m.write_text_atomic(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_saved_files_get_normal_permissions(tmp_path, sample):
+    """Regression: mkstemp's 0600 must not leak into saved configs that others read."""
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    path = m.save_config(m.solve(sample, 0.5), tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
