@@ -285,14 +285,10 @@ def _run_sweep(
 ) -> int:
     solvers = ("greedy",) if args.solver == "greedy" else ("greedy", args.solver)
     sweep = mpq.sweep_budgets(problem, solvers=solvers)
-    table = sweep
-    if "exact" in solvers:
-        gap = mpq.solver_gap(sweep)[["multiplier", "gap", "gap_pct"]]
-        table = sweep.merge(gap.rename(columns={"gap": "greedy_gap", "gap_pct": "greedy_gap_pct"}))
     csv_file = None
     if not args.no_save:
         path = Path(args.output_dir) / CONFIG_DIR / SWEEP_FILE
-        csv_file = str(mpq.write_text_atomic(path, table.to_csv(index=False, lineterminator="\n")))
+        csv_file = str(mpq.write_text_atomic(path, sweep.to_csv(index=False, lineterminator="\n")))
     _print_notices(problem, fallback_note, report)
     if not args.quiet:
         _print_lines(text_report.sweep_lines(sweep, problem, solvers), report)

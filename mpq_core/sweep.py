@@ -22,7 +22,11 @@ def sweep_budgets(
     *,
     solvers: Sequence[str] = ("greedy",),
 ) -> pd.DataFrame:
-    """One row per (multiplier, solver) with the figures of :func:`summarize`."""
+    """One row per (multiplier, solver) with the figures of :func:`summarize`.
+
+    With both "greedy" and "exact", every row also carries ``greedy_gap`` (exact minus greedy
+    objective at that multiplier) and ``greedy_gap_pct`` (the same as % of the exact objective).
+    """
     grid = DEFAULT_MULTIPLIERS if multipliers is None else tuple(multipliers)
     grid = tuple(check_multiplier(m) for m in grid)
     for name in solvers:
@@ -40,7 +44,15 @@ def sweep_budgets(
             else:
                 solution = SOLVERS[name](problem, budget=budget, multiplier=m)
             rows.append(summarize(solution))
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if {"greedy", "exact"} <= set(solvers):
+        gap = solver_gap(table)[["multiplier", "gap", "gap_pct"]]
+        table = table.merge(
+            gap.rename(columns={"gap": "greedy_gap", "gap_pct": "greedy_gap_pct"}),
+            on="multiplier",
+            how="left",
+        )
+    return table
 
 
 def solver_gap(sweep: pd.DataFrame) -> pd.DataFrame:

@@ -93,3 +93,13 @@ def test_infeasible_rows_report_no_allocation(sample):
     assert infeasible[["cost_gbops", "utilization", "objective"]].isna().all().all()
     assert (infeasible.layers_4 == 0).all()
     assert df[df.feasible].utilization.iloc[0] == pytest.approx(m.solve(sample, 0.5).utilization)
+
+
+def test_sweep_with_both_solvers_carries_the_gap(sample):
+    df = m.sweep_budgets(sample, [0.05, 0.3], solvers=("greedy", "exact"))
+    row = df[(df.multiplier == 0.3)]
+    greedy, exact = row[row.solver == "greedy"].iloc[0], row[row.solver == "exact"].iloc[0]
+    assert greedy.greedy_gap == exact.greedy_gap == exact.objective - greedy.objective
+    assert exact.greedy_gap_pct == pytest.approx(exact.greedy_gap / exact.objective * 100)
+    assert df[df.multiplier == 0.05].greedy_gap.isna().all()
+    assert "greedy_gap" not in m.sweep_budgets(sample, [0.3]).columns
