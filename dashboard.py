@@ -9,7 +9,7 @@ from mpq_core.charts import (
     plot_tradeoff,
     plot_utilization_gauge,
 )
-from ui import render, start_page
+from ui import export, render, start_page
 
 view = start_page("Budget explorer")
 st.title("Budget explorer")
@@ -22,11 +22,12 @@ render.headline_metrics(solution, view.gap_here() if view.solver == "exact" else
 
 render.chart(plot_bit_heatmap(solution), key="heatmap")
 
-left, right = st.columns([2.2, 1], gap="medium")
+left, right = st.columns([1.45, 1], gap="medium")
 with left:
     render.chart(plot_distribution(solution), key="distribution")
 with right:
     render.chart(plot_utilization_gauge(solution), key="gauge")
+    render.gauge_bands()
 
 sweep = view.sweep()
 left, right = st.columns(2, gap="medium")
@@ -36,4 +37,4 @@ with right:
     render.chart(plot_tradeoff(sweep, solution), key="tradeoff")
 
 st.subheader("Export")
-render.downloads(solution)
+export.downloads(view.problem, solution, sweep)

@@ -24,10 +24,16 @@ from .problem import GIGA
 from .solution import Solution
 from .sweep import pareto_front
 
+GAUGE_HEIGHT = 270
+SWEEP_HEIGHT = 460  # the cost curve and the trade-off, side by side
+SWEEP_TOP = 24  # room for the "m = ..." label above the plot
 UTILIZATION_BANDS = (80.0, 95.0)  # % of the budget: under-used / close / full
 BAND_COLORS = ("#f9dcdc", "#fcefc7", "#d5eedd")  # dial background per band
 BAND_BAR_COLORS = ("#d1495b", "#e09f3e", "#2a9d8f")  # the needle bar, by the band it is in
 INFEASIBLE_FILL = "rgba(209, 73, 91, 0.12)"
+INFEASIBLE_LEGEND = "rgba(209, 73, 91, 0.22)"  # a legend swatch needs a little more colour
+INFEASIBLE_EDGE = "rgba(209, 73, 91, 0.55)"
+BUDGET_COLOR = "#d1495b"  # the budget line, as the gauge's 100 % mark
 OVER_BUDGET_FILL = "#f3c4c9"
 OVER_BUDGET_COLOR = "#9b2335"
 CURRENT_COLOR = "#2b2d42"
@@ -43,6 +49,7 @@ GRID = "#e6eaef"
 
 _WIDTH_SCALE = [[0.0, "#d1495b"], [0.5, "#edae49"], [1.0, "#00798c"]]
 _HEATMAP_ROW_PX = 30
+_HEATMAP_ROW_PX_COMPACT = 24
 _TEXT_CELLS_MAX = 64  # widest block that still gets its widths printed in the cells
 
 
@@ -87,6 +94,18 @@ def _legend(**extra: Any) -> dict[str, Any]:
         "x": 0.0,
         "bgcolor": "rgba(255,255,255,0)",
         **extra,
+    }
+
+
+def _inside_legend(**position: Any) -> dict[str, Any]:
+    """A vertical legend on a white card inside the plot area (for half-width figures)."""
+    return {
+        "bgcolor": "rgba(255,255,255,0.9)",
+        "bordercolor": GRID,
+        "borderwidth": 1,
+        "font": {"size": 12},
+        "tracegroupgap": 0,  # compact: it sits on the plot
+        **position,
     }
 
 
@@ -145,7 +164,10 @@ def _vline(x: float, name: str) -> dict[str, Any]:
 
 
 def _infeasible(min_multiplier: float) -> tuple[list[dict], list[dict]]:
-    """The shaded region below the smallest feasible multiplier, with its label."""
+    """The shaded region below the smallest feasible multiplier and its legend entry.
+
+    The label is a legend entry, not text in the region: the strip is often too narrow for it.
+    """
     if min_multiplier <= 0:
         return [], []
     edge = min(min_multiplier, 1.0)
@@ -162,17 +184,22 @@ def _infeasible(min_multiplier: float) -> tuple[list[dict], list[dict]]:
         "line": {"width": 0},
         "layer": "below",
     }
-    note = {  # at the foot of the region, clear of the current-budget label on top
-        "text": f"infeasible<br>m < {min_multiplier:.3f}",
-        "x": edge / 2,
-        "y": 0.02,
-        "xref": "x",
-        "yref": "paper",
-        "yanchor": "bottom",
-        "showarrow": False,
-        "font": {"size": 11, "color": "#9b2335"},
+    entry = {
+        "type": "scatter",
+        "name": f"infeasible (m < {min_multiplier:.3f})",
+        "x": [None],
+        "y": [None],
+        "mode": "markers",
+        "marker": {
+            "symbol": "square",
+            "size": 13,
+            "color": INFEASIBLE_LEGEND,
+            "line": {"color": INFEASIBLE_EDGE, "width": 1},
+        },
+        "hoverinfo": "skip",
+        "legendrank": 2000,  # last: after the lines it explains
     }
-    return [shape], [note]
+    return [shape], [entry]
 
 
 def _none_for_nan(values: Sequence[Any]) -> list[Any]:
@@ -188,13 +215,15 @@ def plot_bit_heatmap(
     title: str | None = "Weight bits per layer, by block",
     compact: bool = False,
     cell_text: bool = False,
+    legend: bool = True,
 ) -> go.Figure:
     """One row per block (network order), layers in file order along x, one colour per width.
 
     ``z`` holds the index of each layer's width in the ladder (NaN pads short rows);
     ``customdata`` holds each cell's layer name (None for padding) and ``hovertext`` its name,
     type, MACs, share of the model's BOPs, sensitivity and width. Pinned cells are outlined
-    (shapes named "pinned"). ``cell_text`` prints each width in its cell (for wide exports).
+    (shapes named "pinned"). ``cell_text`` prints each width in its cell (for wide exports);
+    ``legend=False`` leaves the width legend out (for a stack of heatmaps that share one).
     """
     problem = solution.problem
     blocks = group_blocks(problem.names)
@@ -310,11 +339,12 @@ def plot_bit_heatmap(
                 "hoverinfo": "skip",
             }
         )
-    row_px = 22 if compact else _HEATMAP_ROW_PX
+    row_px = _HEATMAP_ROW_PX_COMPACT if compact else _HEATMAP_ROW_PX
     layout = _layout(
-        70 + row_px * nrows + (0 if compact else 36),
+        (40 if legend else 14) + row_px * nrows + (30 if compact else 66),
         title,
-        top=34,
+        top=34 if legend else 8,
+        showlegend=legend,
         legend=_legend(title={"text": "weight · activation bits  "}),
         xaxis=_axis(
             title=None if compact else _title("layer position in the block (file order)"),
@@ -331,7 +361,7 @@ def plot_bit_heatmap(
             autorange="reversed",
             showgrid=False,
             ticks="",
-            tickfont={"family": MONO, "size": 11 if compact else 12},
+            tickfont={"family": MONO, "size": 12},
         ),
     )
     return go.Figure({"data": data, "layout": layout})
@@ -407,12 +437,16 @@ def utilization_band(percent: float) -> int:
 def plot_utilization_gauge(
     solution: Solution, *, title: str | None = "Budget utilization"
 ) -> go.Figure:
-    """Cost / budget in %, on a dial with the bands <80 / 80-95 / >95 %."""
+    """Cost / budget in %, on a dial with the bands <80 / 80-95 / >95 %.
+
+    The ticks are round numbers; the band edges show as colour only (80 and 95 as tick labels
+    would crowd each other on a small dial).
+    """
     value = solution.utilization * 100
     top = 100.0 if value <= 100 else math.ceil(value / 50) * 50
     low, high = UTILIZATION_BANDS
-    # over budget (infeasible) the dial runs past 100 %: then round ticks only
-    ticks = [0, 20, 40, 60, low, high] if top <= 100 else list(range(0, int(top) + 1, 50))
+    step = 20 if top <= 100 else 50  # over budget (infeasible) the dial runs past 100 %
+    ticks = list(range(0, int(top) + 1, step))
     steps = [
         {"range": [0, low], "color": BAND_COLORS[0], "name": f"< {low:g} %"},
         {"range": [low, high], "color": BAND_COLORS[1], "name": f"{low:g}-{high:g} %"},
@@ -426,19 +460,19 @@ def plot_utilization_gauge(
         "type": "indicator",
         "mode": "gauge+number",
         "value": value,
-        "number": {"suffix": " %", "valueformat": ".1f", "font": {"size": 38}},
+        "number": {"suffix": " %", "valueformat": ".1f", "font": {"size": 36}},
         "gauge": {
-            "axis": {"range": [0, top], "tickvals": ticks},
+            "axis": {"range": [0, top], "tickvals": ticks, "tickfont": {"size": 12}},
             "bar": {"color": bar, "thickness": 0.4},
             "bgcolor": "white",
             "borderwidth": 0,
             "steps": steps,
-            "threshold": {"line": {"color": "#d1495b", "width": 3}, "value": 100},
+            "threshold": {"line": {"color": BUDGET_COLOR, "width": 3}, "value": 100},
         },
         "domain": {"x": [0, 1], "y": [0, 1]},
     }
-    layout = _layout(340, title, top=40)
-    layout["margin"].update(l=40, r=40)
+    layout = _layout(GAUGE_HEIGHT, title, top=16)
+    layout["margin"].update(l=28, r=28, b=6)
     return go.Figure({"data": [indicator], "layout": layout})
 
 
@@ -477,11 +511,43 @@ def plot_cost_curve(
 ) -> go.Figure:
     """Cost (GBOPs, top) and objective (% of max, bottom) against the multiplier.
 
-    One line per solver in the sweep; the budget line, the infeasible region (below the
-    smallest feasible multiplier) and the current budget (markers and a dotted line, all
-    named "current budget") are drawn too.
+    One line per solver in the sweep, named after the solver (the cost line on the x/y axes,
+    the objective line on x2/y2; one legend entry for both). The budget line is drawn over
+    the cost lines (the cost sits just under the budget almost everywhere); the infeasible
+    region (below the smallest feasible multiplier) and the current budget (markers and a
+    dotted line, all named "current budget") are drawn too.
     """
     data: list[dict[str, Any]] = []
+    for solver in _solvers_in(sweep):
+        style = {
+            "color": SOLVER_COLORS.get(solver, "#6c757d"),
+            "dash": "solid" if solver == "greedy" else "dash",
+            "width": 2.2,
+        }
+        common = {"type": "scatter", "name": solver, "legendgroup": solver, "mode": "lines"}
+        x, cost = _feasible_series(sweep, solver, "cost_gbops")
+        data.append(
+            common
+            | {
+                "x": x,
+                "y": cost,
+                "line": style,
+                "hovertemplate": "cost %{y:,.1f} GBOPs<extra>" + solver + "</extra>",
+            }
+        )
+        x, share = _feasible_series(sweep, solver, "objective_share")
+        data.append(
+            common
+            | {
+                "x": x,
+                "y": [None if v is None else v * 100 for v in share],
+                "line": style,
+                "showlegend": False,
+                "xaxis": "x2",
+                "yaxis": "y2",
+                "hovertemplate": "objective %{y:.2f} %<extra>" + solver + "</extra>",
+            }
+        )
     budget_rows = sweep.drop_duplicates("multiplier").sort_values("multiplier")
     data.append(
         {
@@ -490,44 +556,11 @@ def plot_cost_curve(
             "x": budget_rows["multiplier"].tolist(),
             "y": budget_rows["budget_gbops"].tolist(),
             "mode": "lines",
-            "line": {"color": "#9aa5b1", "dash": "dot", "width": 1.5},
+            "line": {"color": BUDGET_COLOR, "dash": "dot", "width": 2},
+            "legendrank": 900,  # first in the legend, drawn last (on top of the cost)
             "hovertemplate": "budget %{y:,.1f} GBOPs<extra></extra>",
         }
     )
-    for solver in _solvers_in(sweep):
-        style = {
-            "color": SOLVER_COLORS.get(solver, "#6c757d"),
-            "dash": "solid" if solver == "greedy" else "dash",
-            "width": 2.2,
-        }
-        x, cost = _feasible_series(sweep, solver, "cost_gbops")
-        data.append(
-            {
-                "type": "scatter",
-                "name": f"cost ({solver})",
-                "legendgroup": solver,
-                "x": x,
-                "y": cost,
-                "mode": "lines",
-                "line": style,
-                "hovertemplate": "cost %{y:,.1f} GBOPs<extra>" + solver + "</extra>",
-            }
-        )
-        x, share = _feasible_series(sweep, solver, "objective_share")
-        data.append(
-            {
-                "type": "scatter",
-                "name": f"objective ({solver})",
-                "legendgroup": solver,
-                "x": x,
-                "y": [None if v is None else v * 100 for v in share],
-                "mode": "lines",
-                "line": style,
-                "xaxis": "x2",
-                "yaxis": "y2",
-                "hovertemplate": "objective %{y:.2f} %<extra>" + solver + "</extra>",
-            }
-        )
     m = solution.multiplier
     current = {
         "type": "scatter",
@@ -554,9 +587,10 @@ def plot_cost_curve(
             "hovertemplate": "current (m = %{x:.3f})<br>objective %{y:.2f} %<extra></extra>",
         }
     )
-    shapes, notes = _infeasible(solution.min_multiplier)
+    shapes, region = _infeasible(solution.min_multiplier)
+    data += region
     shapes.append(_vline(m, "current budget"))
-    notes.append(
+    notes = [
         {
             "text": f"m = {m:.2f}",
             "x": m,
@@ -567,15 +601,15 @@ def plot_cost_curve(
             "showarrow": False,
             "font": {"size": 11, "color": CURRENT_COLOR},
         }
-    )
+    ]
     axes = _stacked_axes("cost (GBOPs)", "objective (% of max)", 0.4)
     axes["yaxis"]["rangemode"] = "tozero"
     axes["yaxis2"]["range"] = [0, 105]
     layout = _layout(
-        480,
+        SWEEP_HEIGHT,
         title,
-        top=64,
-        legend=_legend(y=1.06),
+        top=SWEEP_TOP,
+        legend=_inside_legend(x=0.01, y=0.99, xanchor="left", yanchor="top"),
         hovermode="x unified",
         shapes=shapes,
         annotations=notes,
@@ -590,9 +624,14 @@ def plot_tradeoff(
     *,
     title: str | None = "Objective against cost",
 ) -> go.Figure:
-    """Every feasible swept budget as a point and each solver's Pareto front as a line."""
-    data: list[dict[str, Any]] = []
-    for solver in _solvers_in(sweep):
+    """Every feasible swept budget as a point and each solver's Pareto front as a line.
+
+    The fronts are thin lines under the points (every budget of a monotone solver lies on its
+    front: a thick line would hide them); the points are hollow, one symbol per solver.
+    """
+    lines: list[dict[str, Any]] = []
+    points: list[dict[str, Any]] = []
+    for rank, solver in enumerate(_solvers_in(sweep)):
         color = SOLVER_COLORS.get(solver, "#6c757d")
         rows = sweep[(sweep["solver"] == solver) & sweep["feasible"]]
         hover = (
@@ -600,37 +639,45 @@ def plot_tradeoff(
             + solver
             + "</extra>"
         )
-        data.append(
+        points.append(
             {
                 "type": "scatter",
                 "name": f"budgets ({solver})",
                 "legendgroup": solver,
+                "legendrank": 10 * rank + 1,
                 "x": rows["cost_gbops"].tolist(),
                 "y": (rows["objective_share"] * 100).tolist(),
                 "customdata": rows["multiplier"].tolist(),
                 "mode": "markers",
-                "marker": {"color": color, "size": 6, "opacity": 0.35},
+                "marker": {
+                    "color": "white",
+                    "size": 7 if solver == "greedy" else 11,  # a circle inside a diamond
+                    "symbol": "circle" if solver == "greedy" else "diamond",
+                    "line": {"color": color, "width": 1.4},
+                },
                 "hovertemplate": hover,
             }
         )
         front = pareto_front(sweep, solver)
-        data.append(
+        lines.append(
             {
                 "type": "scatter",
                 "name": f"Pareto front ({solver})",
                 "legendgroup": solver,
+                "legendrank": 10 * rank + 2,
                 "x": front["cost_gbops"].tolist(),
                 "y": (front["objective_share"] * 100).tolist(),
                 "customdata": front["multiplier"].tolist(),
                 "mode": "lines",
                 "line": {
                     "color": color,
-                    "width": 2.2,
+                    "width": 1.3,
                     "dash": "solid" if solver == "greedy" else "dash",
                 },
                 "hovertemplate": hover,
             }
         )
+    data = lines + points[::-1]  # points on top of every line, the greedy's on top of all
     if solution.feasible:
         data.append(
             {
@@ -645,18 +692,11 @@ def plot_tradeoff(
             }
         )
     layout = _layout(
-        480,
+        SWEEP_HEIGHT,
         title,
-        top=64,  # as the cost curve, so the two plot areas line up side by side
-        legend={  # inside, bottom right: the front rises along the left and top
-            "x": 0.98,
-            "y": 0.03,
-            "xanchor": "right",
-            "yanchor": "bottom",
-            "bgcolor": "rgba(255,255,255,0.85)",
-            "bordercolor": GRID,
-            "borderwidth": 1,
-        },
+        top=SWEEP_TOP,  # as the cost curve, so the two plot areas line up side by side
+        # inside, bottom right: the front rises along the left and top
+        legend=_inside_legend(x=0.98, y=0.03, xanchor="right", yanchor="bottom"),
         xaxis=_axis(title=_title("cost (GBOPs)"), rangemode="tozero"),
         yaxis=_axis(title=_title("objective (% of max)"), range=[0, 105]),
     )
@@ -670,47 +710,71 @@ def plot_solver_gap(
     min_multiplier: float = 0.0,
     title: str | None = "Greedy against the optimum",
 ) -> go.Figure:
-    """From :func:`solver_gap`: both objectives and the LP bound (top), the gap in % (bottom)."""
+    """From :func:`solver_gap`: how far each solver stays below the LP bound (top, in % of the
+    bound) and the greedy's gap to the optimum (bottom, in % of the exact objective).
+
+    The objectives themselves differ by far less than a line's width, so the top plot shows
+    ``(LP bound - objective) / LP bound`` per solver: the bound is the zero line (a trace named
+    "LP bound"), the exact line lies on or above it and the greedy line on or above the exact
+    one. Each trace's ``customdata`` holds the objective (the bound for "LP bound").
+    """
     rows = gap.sort_values("multiplier")
     x = rows["multiplier"].tolist()
     feasible = rows["feasible"]
+    bound = rows["lp_bound"].where(feasible & (rows["lp_bound"] > 0))
 
-    def series(column: str) -> list:
-        return _none_for_nan(rows[column].where(feasible).tolist())
+    def series(values: pd.Series) -> list:
+        return _none_for_nan(values.where(feasible).tolist())
 
-    data: list[dict[str, Any]] = []
-    for column, name, color, dash in (
-        ("lp_bound", "LP bound", "#9aa5b1", "dot"),
-        ("exact_objective", "exact", SOLVER_COLORS["exact"], "dash"),
-        ("greedy_objective", "greedy", SOLVER_COLORS["greedy"], "solid"),
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "name": "LP bound",
+            "x": x,
+            "y": series(bound * 0.0),
+            "customdata": series(bound),
+            "mode": "lines",
+            "line": {"color": "#7b8794", "dash": "dot", "width": 1.5},
+            "hovertemplate": "%{customdata:.6g}<extra>LP bound</extra>",
+        }
+    ]
+    for column, name, color, dash, symbol in (
+        ("exact_objective", "exact", SOLVER_COLORS["exact"], "dash", "diamond"),
+        ("greedy_objective", "greedy", SOLVER_COLORS["greedy"], "solid", "circle"),
     ):
+        below = ((bound - rows[column]) / bound * 100).clip(lower=0.0)
         data.append(
             {
                 "type": "scatter",
                 "name": name,
                 "x": x,
-                "y": series(column),
-                "mode": "lines",
-                "line": {"color": color, "dash": dash, "width": 2.2},
-                "hovertemplate": "%{y:.5g}<extra>" + name + "</extra>",
+                "y": series(below),
+                "customdata": series(rows[column]),
+                "mode": "lines+markers",
+                "line": {"color": color, "dash": dash, "width": 1.6},
+                "marker": {"color": color, "size": 5, "symbol": symbol},
+                "hovertemplate": "%{customdata:.6g} (%{y:.4f} % below the bound)<extra>"
+                + name
+                + "</extra>",
             }
         )
     data.append(
         {
             "type": "bar",
-            "name": "greedy gap (%)",
+            "name": "greedy gap (% of exact)",
             "x": x,
-            "y": series("gap_pct"),
+            "y": series(rows["gap_pct"]),
             "marker": {"color": SOLVER_COLORS["exact"]},
             "xaxis": "x2",
             "yaxis": "y2",
-            "hovertemplate": "gap %{y:.4f} %<extra></extra>",
+            "hovertemplate": "greedy gap %{y:.4f} %<extra></extra>",
         }
     )
-    shapes, notes = _infeasible(min_multiplier)
+    shapes, region = _infeasible(min_multiplier)
+    data += region
     if multiplier is not None:
         shapes.append(_vline(multiplier, "current budget"))
-    axes = _stacked_axes("objective", "greedy gap (% of exact)", 0.36)
+    axes = _stacked_axes("below the LP bound (%)", "greedy gap (% of exact)", 0.4)
     axes["yaxis"]["rangemode"] = "tozero"
     axes["yaxis2"]["rangemode"] = "tozero"
     for name in ("xaxis", "xaxis2"):
@@ -718,12 +782,11 @@ def plot_solver_gap(
     layout = _layout(
         520,
         title,
-        top=64,
-        legend=_legend(y=1.06),
+        top=40,
+        legend=_legend(y=1.03),
         hovermode="x unified",
         bargap=0.15,
         shapes=shapes,
-        annotations=notes,
         **axes,
     )
     return go.Figure({"data": data, "layout": layout})

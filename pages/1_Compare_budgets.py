@@ -5,7 +5,7 @@ import streamlit as st
 from mpq_core import DEFAULT_MULTIPLIERS
 from mpq_core.charts import plot_bit_heatmap, plot_distribution_compare
 from ui import render, start_page
-from ui.layers import LAYER_COLUMNS, width_changes
+from ui.layers import LAYER_COLUMNS, table_height, width_changes
 
 view = start_page("Compare budgets")
 st.title("Compare budgets")
@@ -33,15 +33,22 @@ for column, label, solution in zip(st.columns(len(solutions)), labels, solutions
 feasible = [s for s in solutions if s.feasible]
 if feasible:
     render.chart(plot_distribution_compare(feasible), key="compare_distribution")
-    for label, solution in zip(labels, solutions, strict=True):
-        if solution.feasible:
-            title = f"{label} · {render.gbops(solution.cost)}"
-            fig = plot_bit_heatmap(solution, title=title, compact=True)
-            render.chart(fig, key=f"heatmap_{label}")
+    st.subheader("Weight bits per layer, by block")
+    shown = [(label, s) for label, s in zip(labels, solutions, strict=True) if s.feasible]
+    for n, (label, solution) in enumerate(shown):  # the width legend once, on the first
+        title = f"{label} · {render.gbops(solution.cost)}"
+        fig = plot_bit_heatmap(solution, title=title, compact=True, legend=n == 0)
+        render.chart(fig, key=f"heatmap_{label}")
 
     st.subheader("Layers whose width differs")
     changes = width_changes(feasible, [f"{s.multiplier:.2f}" for s in feasible])
     st.caption(
         f"{len(changes)} of {view.problem.n_layers} layers change width across these budgets."
     )
-    st.dataframe(changes, hide_index=True, key="compare_changes", column_config=LAYER_COLUMNS)
+    st.dataframe(
+        changes,
+        hide_index=True,
+        key="compare_changes",
+        column_config=LAYER_COLUMNS,
+        height=table_height(len(changes), max_rows=15),
+    )

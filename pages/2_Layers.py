@@ -4,13 +4,7 @@ import streamlit as st
 
 from mpq_core import layer_table
 from ui import render, start_page
-from ui.layers import (
-    LAYER_COLUMNS,
-    efficiency_columns,
-    filter_layers,
-    layer_columns,
-    pin_controls,
-)
+from ui.layers import filter_layers, layer_columns, layer_table_config, pin_controls, table_height
 
 view = start_page("Layers")
 st.title("Layers")
@@ -18,8 +12,14 @@ solution = view.solve()
 render.current_budget_note(solution)
 
 table = layer_table(solution)
-query = st.text_input(
+search, toggle = st.columns([3, 1], vertical_alignment="bottom")
+query = search.text_input(
     "Search layers", key="layer_search", placeholder="part of a name, block or type"
+)
+gains = toggle.toggle(
+    "Gain per GBOP columns",
+    key="layer_gains",
+    help="Sensitivity gained per GBOP of each step up the ladder: what the greedy ranks by.",
 )
 rows = filter_layers(table, query)
 st.caption(f"{len(rows)} of {len(table)} layers. Select rows to pin or unpin them.")
@@ -29,9 +29,9 @@ event = st.dataframe(
     on_select="rerun",
     selection_mode="multi-row",
     hide_index=True,
-    height=560,
-    column_config=LAYER_COLUMNS | efficiency_columns(table),
-    column_order=layer_columns(table),
+    height=table_height(len(rows)),
+    column_config=layer_table_config(table),
+    column_order=layer_columns(table, gains=gains),
 )
 picked = [i for i in event.selection.rows if i < len(rows)]  # the search may have shrunk rows
 selected = rows["layer"].iloc[picked].tolist()

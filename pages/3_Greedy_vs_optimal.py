@@ -16,6 +16,10 @@ gap = solver_gap(view.sweep(("greedy", "exact")))
 gap_summary(gap)
 fig = plot_solver_gap(gap, multiplier=view.multiplier, min_multiplier=view.problem.min_multiplier())
 render.chart(fig, key="solver_gap")
+st.caption(
+    "Top: how far each solver's objective stays below the LP bound (the exact optimum can "
+    "never exceed it). Bottom: the greedy's shortfall from the exact optimum."
+)
 
 greedy, exact = view.solve(solver="greedy"), view.solve(solver="exact")
 st.subheader(f"At the current budget (m = {view.multiplier:.3f})")

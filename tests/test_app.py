@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import zipfile
 from functools import cache
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import mpq_core as mc
+from mpq_core.report import build_report_figures
 
 REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))
 MAIN = "dashboard.py"
 PAGES = {
     MAIN: ("Budget explorer", {"heatmap", "distribution", "gauge", "cost_curve", "tradeoff"}),
@@ -61,6 +67,22 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def _notes(at: AppTest) -> dict[str, str]:
+    """Each metric's muted second line (a grey delta) and its description."""
+    return {m.label: (m.delta, m.proto.delta_description) for m in at.metric}
+
+
+def _metric_rows(at: AppTest) -> list[int]:
+    """Columns per row of the rows whose every column holds a metric."""
+    rows = []
+    for block in at.main.children.values():
+        columns = list(getattr(block, "children", {}).values())
+        kinds = [[c.type for c in col.children.values()] for col in columns]
+        if columns and all(k == ["metric"] for k in kinds):
+            rows.append(len(columns))
+    return rows
+
+
 def _no_failure(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -90,8 +112,18 @@ def test_default_view_is_the_sample_at_one_half():
     assert metrics["Objective"] == f"{solution.objective_share:.1%}"
     assert metrics["Upgrades"] == str(solution.num_upgrades)
     layer, macs = solution.mean_wbits()
-    assert metrics["Mean weight bits"] == f"{layer:.2f} · {macs:.2f}"
+    assert metrics["Mean weight bits"] == f"{layer:.2f} bits" == "14.15 bits"
+    notes = _notes(at)
+    assert notes["Mean weight bits"] == (f"{macs:.2f} bits", "MAC-weighted")
+    assert notes["Budget"] == ("m = 0.500", "× all-16-bit cost")
+    assert notes["Utilization"] == (
+        f"{(solution.budget - solution.cost) / mc.GIGA:,.1f} GBOPs",
+        "left unused",
+    )
+    # every layer one or two steps up a 4/8/16 ladder: 2 steps each
+    assert notes["Upgrades"] == (f"of {2 * solution.problem.n_layers:,}", "possible")
     assert "Greedy gap" not in metrics
+    assert _metric_rows(at) == [3, 3]  # six cards in two full rows (no empty slot)
     assert _gauge(at) == pytest.approx(solution.utilization * 100)
 
 
@@ -137,8 +169,11 @@ def test_switching_to_the_exact_solver_shows_the_greedy_gap():
     assert metrics["Greedy gap"] == f"{row['gap_pct']:.3f} %"
     exact = mc.solve(problem, 0.3, "exact")
     assert metrics["Final cost"] == f"{exact.cost / mc.GIGA:,.1f} GBOPs"
-    names = {t.get("name") for t in _charts(at)["cost_curve"]["data"]}
-    assert {"cost (exact)", "cost (greedy)"} <= names
+    cost_lines = {
+        t.get("name") for t in _charts(at)["cost_curve"]["data"] if t.get("mode") == "lines"
+    }
+    assert {"greedy", "exact", "budget"} <= cost_lines
+    assert _metric_rows(at) == [4, 3]
 
 
 def test_pinning_a_layer_shows_it_at_its_pinned_width():
@@ -170,6 +205,30 @@ def test_layers_page_lists_pins_and_unpins_them_all():
     _no_failure(at)
     assert not at.dataframe[0].value["pinned"].any()
     assert at.multiselect(key="pin_8").value == []
+
+
+def test_layers_page_fits_its_columns_and_shows_gains_on_request():
+    """Regression: the table was wider than the page (BOPs share and type cut off)."""
+    at = _app()
+    at.switch_page("pages/2_Layers.py").run()
+    _no_failure(at)
+    table = at.dataframe[0]
+    shown = list(table.proto.column_order)
+    assert shown == ["layer", "wbit", "abit", "pinned", "type", "macs", "bops_share", "sensitivity"]
+    widths = {
+        name: spec.get("width")
+        for name, spec in json.loads(table.proto.columns).items()
+        if name in shown
+    }
+    assert all(isinstance(w, int) for w in widths.values()), widths
+    # the shown columns plus the selection column fit a 1400 px window beside the sidebar
+    assert sum(widths.values()) + 40 <= 1000
+    at.toggle(key="layer_gains").set_value(True).run()
+    _no_failure(at)
+    assert list(at.dataframe[0].proto.column_order) == [*shown, "eff_4_8", "eff_8_16"]
+    at.switch_page(MAIN).run()
+    at.switch_page("pages/2_Layers.py").run()
+    assert at.toggle(key="layer_gains").value is True  # kept across pages
 
 
 def test_layers_page_search_filters_rows():
@@ -250,6 +309,69 @@ def test_downloaded_config_equals_the_core_export(stored_files):
     assert not buttons["download_config"].proto.disabled
 
 
+@pytest.fixture
+def deferred_files(monkeypatch):
+    """Every download built on click (``data`` a callable), by file name: the callable."""
+    deferred: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        deferred[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return deferred
+
+
+def test_report_and_chart_downloads_hold_the_current_view(deferred_files, stored_files):
+    at = _app()
+    at.slider(key="budget").set_value(0.62).run()
+    at.radio(key="solver").set_value("exact").run()
+    _no_failure(at)
+    buttons = {b.key: b for b in at.get("download_button")}
+    assert buttons["download_report"].label == "Download report (HTML)"
+    assert buttons["download_images"].label == "Download charts (ZIP of PNG + SVG)"
+    assert not buttons["download_report"].proto.disabled
+    # built on click only: nothing was rendered into the media storage for them
+    assert {"mpq_report_0.62.html", "mpq_charts_0.62.zip"} <= set(deferred_files)
+    assert not {"mpq_report_0.62.html", "mpq_charts_0.62.zip"} & set(stored_files)
+
+    problem = _problem()
+    exact = mc.solve(problem, 0.62, "exact")
+    html = deferred_files["mpq_report_0.62.html"]()
+    assert html.startswith("<!DOCTYPE html>")
+    assert "conv_in" in html and "up_blocks.2.resnets.0.conv1" in html  # layer names
+    assert "Plotly.newPlot" in html and '"type":"heatmap"' in html  # the figure data
+    for key in ("heatmap", "distribution", "gauge", "cost_curve", "tradeoff", "solver_gap"):
+        assert f'id="chart-{key}"' in html
+    assert f"{exact.cost / mc.GIGA:,.1f} GBOPs" in html
+    assert "Greedy gap" in html  # the exact view reports the greedy's gap too
+
+    if not CHROMIUM.exists() and not os.environ.get("CI"):
+        pytest.skip(f"no Chromium at {CHROMIUM}: chart images not checked")
+    archive = zipfile.ZipFile(io.BytesIO(deferred_files["mpq_charts_0.62.zip"]()))
+    sweep = mc.sweep_budgets(problem, solvers=("greedy", "exact"))
+    keys = build_report_figures(problem, exact, sweep)
+    assert sorted(archive.namelist()) == sorted(f"{k}.{f}" for k in keys for f in ("png", "svg"))
+    for key in keys:
+        assert archive.read(f"{key}.png")[:8] == b"\x89PNG\r\n\x1a\n"
+        svg = archive.read(f"{key}.svg").decode()
+        assert "<svg" in svg[:300]
+
+
+def test_without_chromium_the_image_download_explains_how_to_install_it(
+    monkeypatch, deferred_files
+):
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    at = _app()
+    _no_failure(at)
+    keys = {b.key for b in at.get("download_button")}
+    assert "download_images" not in keys
+    assert {"download_config", "download_csv", "download_report"} <= keys
+    assert any("apt-get install chromium" in c.value for c in at.caption)
+    assert "mpq_report_0.50.html" in deferred_files  # the HTML report needs no browser
+
+
 def test_infeasible_budget_shows_its_message_and_disables_downloads():
     problem = _problem()
     at = _app()
@@ -260,8 +382,10 @@ def test_infeasible_budget_shows_its_message_and_disables_downloads():
     assert "smallest feasible multiplier" in error.value
     assert solution.message in error.value
     buttons = {b.key: b for b in at.get("download_button")}
-    assert buttons["download_config"].proto.disabled
-    assert buttons["download_csv"].proto.disabled
+    for key in ("download_config", "download_csv", "download_report"):
+        assert buttons[key].proto.disabled, key
+    if "download_images" in buttons:  # absent without Chromium
+        assert buttons["download_images"].proto.disabled
     # one click moves to the smallest feasible budget on the slider's grid
     at.button(key="use_min_multiplier").click().run()
     _no_failure(at)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from functools import cache
 
-import numpy as np
 import pytest
 
 import mpq_core as mc
@@ -36,6 +36,13 @@ def _heatmap_cells(fig):
             assert name not in cells, f"{name} drawn twice"
             cells[name] = (heat.y[r], heat.x[c], z)
     return cells
+
+
+def _line(fig, name: str, yaxis: str):
+    """The trace ``name`` drawn on ``yaxis`` ("y" top plot, "y2" bottom plot)."""
+    found = [t for t in fig.data if t.name == name and (t.yaxis or "y") == yaxis]
+    assert len(found) == 1, [(t.name, t.yaxis) for t in fig.data]
+    return found[0]
 
 
 def _trace(fig, name: str, index: int = 0):
@@ -148,6 +155,19 @@ def test_heatmap_of_a_small_model_without_unet_names():
     assert charts.plot_bit_heatmap(solution, cell_text=True).data[0].texttemplate == "%{text}"
 
 
+def test_heatmap_stack_shows_the_width_legend_once():
+    solution = mc.solve(_sample(), 0.5)
+    first = charts.plot_bit_heatmap(solution, compact=True)
+    rest = charts.plot_bit_heatmap(solution, compact=True, legend=False)
+    assert first.layout.showlegend is True and rest.layout.showlegend is False
+    assert rest.layout.margin.t < first.layout.margin.t  # no room kept for a legend
+    # the rows keep a readable size: at least 20 px per block row in the compact form
+    rows = len(rest.data[0].y)
+    plot_px = rest.layout.height - rest.layout.margin.t - rest.layout.margin.b
+    assert plot_px / rows >= 20
+    assert rest.layout.yaxis.tickfont.size >= 12
+
+
 # --- distribution and gauge ----------------------------------------------------------------
 
 
@@ -182,6 +202,16 @@ def test_gauge_bands_are_80_and_95_percent():
     assert ranges == [(0, 80), (80, 95), (95, 100)]
     assert charts.UTILIZATION_BANDS == (80.0, 95.0)
     assert [charts.utilization_band(v) for v in (0, 79.9, 80, 95, 95.1, 100)] == [0, 0, 1, 1, 2, 2]
+
+
+def test_gauge_ticks_are_round_and_the_band_edges_are_colour_only():
+    """Regression: tick labels at 80 and 95 crowded each other on the dial."""
+    feasible = charts.plot_utilization_gauge(mc.solve(_sample(), 0.5)).data[0]
+    assert list(feasible.gauge.axis.tickvals) == [0, 20, 40, 60, 80, 100]
+    over = charts.plot_utilization_gauge(mc.solve(_sample(), 0.05)).data[0]
+    ticks = list(over.gauge.axis.tickvals)
+    assert ticks[0] == 0 and ticks[-1] == over.gauge.axis.range[1]
+    assert all(b - a == 50 for a, b in itertools.pairwise(ticks))
 
 
 def test_gauge_bar_colour_follows_the_band():
@@ -239,8 +269,8 @@ def test_cost_curve_shades_the_infeasible_region_and_plots_the_sweep():
     assert (region.x0, region.x1) == (0, pytest.approx(problem.min_multiplier()))
 
     greedy = sweep[sweep["solver"] == "greedy"].sort_values("multiplier")
-    cost = _trace(fig, "cost (greedy)")
-    objective = _trace(fig, "objective (greedy)")
+    cost = _line(fig, "greedy", "y")
+    objective = _line(fig, "greedy", "y2")
     assert list(cost.x) == greedy["multiplier"].tolist()
     for feasible, value, shown, share in zip(
         greedy["feasible"], greedy["cost_gbops"], cost.y, objective.y, strict=True
@@ -254,11 +284,36 @@ def test_cost_curve_shades_the_infeasible_region_and_plots_the_sweep():
     assert not [t for t in fig.data if t.name and "exact" in t.name]
 
 
+def test_cost_curve_legend_and_layering():
+    """Regression: the budget line hid under the cost line, the legend wrapped onto two lines,
+    and the infeasible label was squeezed into the narrow shaded strip."""
+    problem = _sample()
+    fig = charts.plot_cost_curve(_sweep(), mc.solve(problem, 0.5))
+    names = [t.name for t in fig.data]
+    # the budget line is drawn after (over) the cost line, in its own colour
+    assert names.index("budget") > names.index("greedy")
+    budget = _trace(fig, "budget")
+    assert budget.line.color == charts.BUDGET_COLOR != charts.SOLVER_COLORS["greedy"]
+    # one legend entry per solver: the objective line shares the cost line's entry
+    assert [t.showlegend for t in fig.data if t.name == "greedy"] == [None, False]
+    # the infeasible region is explained by a legend entry, not by text inside the strip
+    entry = _trace(fig, f"infeasible (m < {problem.min_multiplier():.3f})")
+    assert list(entry.x) == [None]
+    assert not [a for a in fig.layout.annotations if "infeasible" in (a.text or "")]
+    # the legend sits inside the plot, so it cannot wrap above it
+    assert 0 <= fig.layout.legend.x <= 1 and 0 <= fig.layout.legend.y <= 1
+
+
 def test_cost_curve_and_tradeoff_include_exact_when_swept():
     sweep = _sweep(("greedy", "exact"))
     solution = mc.solve(_sample(), 0.4, "exact")
-    names = {t.name for t in charts.plot_cost_curve(sweep, solution).data}
-    assert {"cost (exact)", "objective (exact)", "cost (greedy)"} <= names
+    fig = charts.plot_cost_curve(sweep, solution)
+    for solver in ("greedy", "exact"):
+        rows = sweep[sweep["solver"] == solver].sort_values("multiplier")
+        shown = list(_line(fig, solver, "y2").y)
+        expected = (rows["objective_share"] * 100).where(rows["feasible"]).tolist()
+        for a, b in zip(shown, expected, strict=True):
+            assert (a is None) if math.isnan(b) else a == pytest.approx(b)
     names = {t.name for t in charts.plot_tradeoff(sweep, solution).data}
     assert {"Pareto front (greedy)", "Pareto front (exact)"} <= names
 
@@ -282,28 +337,58 @@ def test_tradeoff_front_is_the_pareto_front_and_marks_the_current_solution():
     assert "current budget" not in {t.name for t in infeasible.data}
 
 
-def test_solver_gap_figure_shows_both_objectives_bound_and_gap():
+def test_tradeoff_draws_the_points_over_thin_fronts():
+    """Regression: a thick Pareto line covered the budget points (one blurry line)."""
+    fig = charts.plot_tradeoff(_sweep(("greedy", "exact")), mc.solve(_sample(), 0.5))
+    names = [t.name for t in fig.data]
+    last_line = max(i for i, n in enumerate(names) if n.startswith("Pareto front"))
+    first_points = min(i for i, n in enumerate(names) if n.startswith("budgets"))
+    assert first_points > last_line
+    assert names.index("budgets (greedy)") > names.index("budgets (exact)")  # greedy on top
+    for solver in ("greedy", "exact"):
+        points = _trace(fig, f"budgets ({solver})")
+        line = _trace(fig, f"Pareto front ({solver})")
+        assert points.marker.color == "white"  # hollow: the line shows through
+        assert points.marker.line.color == line.line.color == charts.SOLVER_COLORS[solver]
+        assert line.line.width < points.marker.size / 2
+
+
+def test_solver_gap_figure_shows_each_solver_below_the_bound_and_the_gap():
+    """Regression: the three objective lines lay on top of each other (one visible line); now
+    the top plot shows each solver's distance below the LP bound."""
     problem = _sample()
     gap = mc.solver_gap(_sweep(("greedy", "exact")))
     fig = charts.plot_solver_gap(gap, multiplier=0.42, min_multiplier=problem.min_multiplier())
     feasible = gap["feasible"].tolist()
-    for name, column in (
-        ("greedy", "greedy_objective"),
-        ("exact", "exact_objective"),
-        ("LP bound", "lp_bound"),
-        ("greedy gap (%)", "gap_pct"),
+    lp = gap["lp_bound"]
+    for name, shown, expected in (
+        ("greedy", "y", (lp - gap["greedy_objective"]) / lp * 100),
+        ("exact", "y", (lp - gap["exact_objective"]) / lp * 100),
+        ("LP bound", "y", lp * 0.0),
+        ("greedy gap (% of exact)", "y2", gap["gap_pct"]),
     ):
-        shown = list(_trace(fig, name).y)
-        expected = gap[column].tolist()
-        for ok, a, b in zip(feasible, shown, expected, strict=True):
-            assert (a is None) if not ok else a == pytest.approx(b)
+        trace = _line(fig, name, shown)
+        for ok, a, b in zip(feasible, trace.y, expected.tolist(), strict=True):
+            assert (a is None) if not ok else a == pytest.approx(max(b, 0.0), abs=1e-12)
+    # the objectives themselves are in the hover data
+    for name, column in (("greedy", "greedy_objective"), ("exact", "exact_objective")):
+        kept = [v for v in _trace(fig, name).customdata if v is not None]
+        assert kept == pytest.approx(gap.loc[gap["feasible"], column].tolist())
     assert [(s.x0, s.x1) for s in fig.layout.shapes if s.name == "current budget"] == [(0.42, 0.42)]
-    # the bound is never below the optimum, the optimum never below the greedy
+    # greedy never closer to the bound than the exact optimum, both at or below the bound
     rows = gap[gap["feasible"]]
-    exact, lp, greedy = (
-        np.asarray(rows[c]) for c in ("exact_objective", "lp_bound", "greedy_objective")
-    )
-    assert (lp >= exact - 1e-9).all() and (exact >= greedy - 1e-9).all()
+    greedy_below = [v for v in _trace(fig, "greedy").y if v is not None]
+    exact_below = [v for v in _trace(fig, "exact").y if v is not None]
+    assert all(g >= e - 1e-9 >= -1e-9 for g, e in zip(greedy_below, exact_below, strict=True))
+    assert len(greedy_below) == len(rows)
+    # somewhere they differ by more than rounding: two separate lines, not one
+    assert max(g - e for g, e in zip(greedy_below, exact_below, strict=True)) > 1e-3
+    # the infeasible region has a legend entry; without one, none
+    names = {t.name for t in fig.data}
+    assert f"infeasible (m < {problem.min_multiplier():.3f})" in names
+    bare = charts.plot_solver_gap(gap, min_multiplier=0.0)
+    assert not [t for t in bare.data if t.name.startswith("infeasible")]
+    assert not [s for s in bare.layout.shapes if s.name == "infeasible"]
 
 
 def test_distribution_compare_stacks_each_solution():

@@ -43,7 +43,7 @@ def data_overview(inputs: Inputs, problem: Problem) -> None:
             f"- file: `{layers.source}`\n"
             f"- model: {layers.model or 'not given'}\n"
             f"- layers in the file: {len(layers.names) + len(inputs.only_in_flops)}\n"
-            f"- SHA-256: `{layers.sha256}`"
+            f"- SHA-256: `{_short(layers.sha256)}` (in full below)"
         )
         types = pd.Series(layers.types, dtype="object").replace("", "not given")
         counts = types.value_counts().rename_axis("type").reset_index(name="layers")
@@ -56,8 +56,16 @@ def data_overview(inputs: Inputs, problem: Problem) -> None:
             f"- kind: {sens.kind.replace('_', '-')} (widths in the file: {widths})\n"
             f"- layers in the file: {len(sens.names) + len(inputs.only_in_sensitivity)}\n"
             f"- synthetic: **{'yes' if sens.synthetic else 'no'}**\n"
-            f"- SHA-256: `{sens.sha256}`"
+            f"- SHA-256: `{_short(sens.sha256)}` (in full below)"
         )
+
+    st.subheader("Checksums")
+    st.caption("In the format of `sha256sum`: check the files with `sha256sum -c`.")
+    st.code(
+        f"{layers.sha256}  {layers.source}\n{sens.sha256}  {sens.source}",
+        language=None,
+        wrap_lines=False,
+    )
 
     st.subheader("Alignment")
     cols = st.columns(3)
@@ -76,6 +84,10 @@ def data_overview(inputs: Inputs, problem: Problem) -> None:
         f"- every layer at {problem.widths[-1]} bits: {gbops(problem.max_cost)}\n"
         f"- pinned layers: {len(problem.pins)}"
     )
+
+
+def _short(digest: str) -> str:
+    return f"{digest[:12]}…"
 
 
 def synthetic_details(inputs: Inputs) -> None:

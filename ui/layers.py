@@ -12,33 +12,51 @@ from mpq_core import Solution, block_of
 from . import state
 from .data import Pins
 
+LAYER_WIDTH = 410  # px: the longest SD 1.4 UNet name (62 characters) in full
+
 LAYER_COLUMNS = {
-    "layer": st.column_config.TextColumn("layer", width=420, pinned=True),
-    "block": st.column_config.TextColumn("block"),
-    "type": st.column_config.TextColumn("type"),
-    "macs": st.column_config.NumberColumn("MACs", format="localized"),
-    "sensitivity": st.column_config.NumberColumn("sensitivity", format="%.4f"),
-    "wbit": st.column_config.NumberColumn("W bits", format="%d"),
-    "abit": st.column_config.NumberColumn("A bits", format="%d"),
-    "bops": st.column_config.NumberColumn("BOPs", format="localized"),
-    "bops_share": st.column_config.NumberColumn("BOPs share", format="percent"),
-    "pinned": st.column_config.CheckboxColumn("pinned"),
+    "layer": st.column_config.TextColumn("layer", width=LAYER_WIDTH, pinned=True),
+    "block": st.column_config.TextColumn("block", width=120),
+    "type": st.column_config.TextColumn("type", width=118),
+    "macs": st.column_config.NumberColumn("MACs", format="localized", width=112),
+    "sensitivity": st.column_config.NumberColumn("sensitivity", format="%.4f", width=82),
+    "wbit": st.column_config.NumberColumn("W bits", format="%d", width=58),
+    "abit": st.column_config.NumberColumn("A bits", format="%d", width=58),
+    "bops": st.column_config.NumberColumn("BOPs", format="localized", width=120),
+    "bops_share": st.column_config.NumberColumn("BOPs share", format="percent", width=84),
+    "pinned": st.column_config.CheckboxColumn("pinned", width=58),
 }
+ROW_PX = 35  # st.dataframe's row (and header) height
+MAX_ROWS = 22  # taller tables scroll inside
 
 
-def layer_columns(table: pd.DataFrame) -> list[str]:
-    """Display order: the decision first, then what it is based on."""
-    first = ["layer", "wbit", "abit", "pinned", "block", "type", "macs", "bops_share"]
-    rest = ["sensitivity", *[c for c in table.columns if c.startswith("eff_")]]
+def table_height(rows: int, max_rows: int = MAX_ROWS) -> int:
+    """Pixels that show ``rows`` rows (at most ``max_rows``) and the header, no blank rows."""
+    return ROW_PX * (min(max(rows, 1), max_rows) + 1) + 3
+
+
+def layer_columns(table: pd.DataFrame, *, gains: bool = False) -> list[str]:
+    """Display order: the decision first, then what it is based on. The block is part of the
+    name (searchable, not shown); the gain columns only on request: with them the table is
+    wider than a laptop screen."""
+    first = ["layer", "wbit", "abit", "pinned", "type", "macs", "bops_share", "sensitivity"]
+    rest = [c for c in table.columns if c.startswith("eff_")] if gains else []
     return [c for c in first + rest if c in table.columns]
+
+
+def layer_table_config(table: pd.DataFrame) -> dict:
+    """Column formats of the Layers page: MACs compact (10.7B) so that the row fits."""
+    compact = {"macs": st.column_config.NumberColumn("MACs", format="compact", width=76)}
+    return LAYER_COLUMNS | compact | efficiency_columns(table)
 
 
 def efficiency_columns(table: pd.DataFrame) -> dict:
     """Formats for the ``eff_<lo>_<hi>`` columns (gain per GBOP of one upgrade step)."""
     return {
         name: st.column_config.NumberColumn(
-            f"gain/GBOP {name[4:].replace('_', '->')}",
+            f"gain {name[4:].replace('_', '→')}",
             format="%.4g",
+            width=82,
             help="Sensitivity gained per GBOP spent on this step up the ladder",
         )
         for name in table.columns

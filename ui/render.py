@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from mpq_core import (
-    GIGA,
-    Problem,
-    Solution,
-    config_filename,
-    config_json,
-    export_config,
-    layers_csv,
-    smallest_grid_multiplier,
-)
+from mpq_core import GIGA, Problem, Solution, smallest_grid_multiplier
+from mpq_core.charts import UTILIZATION_BANDS
 
 from . import state
 
@@ -29,14 +24,17 @@ METRICS_PER_ROW = 4
 
 _STYLE = """
 <style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; padding-bottom: 3rem; }
+[data-testid="stMainBlockContainer"] {
+  padding-top: 1.5rem; padding-bottom: 3rem; padding-left: 3rem; padding-right: 3rem;
+}
 [data-testid="stMetricValue"] { font-size: 1.65rem; }
 </style>
 """
 
 
 def page_style() -> None:
-    """Tighter top padding and metric values that fit a GBOPs figure in a quarter row."""
+    """Tighter padding (less empty space above the title, wider tables) and metric values that
+    fit a GBOPs figure in a quarter row."""
     st.html(_STYLE)
 
 
@@ -83,7 +81,7 @@ def budget_controls(problem: Problem) -> float:
     m = state.current_multiplier()
     top = problem.widths[-1]
     st.caption(
-        f"Budget **{gbops(problem.budget_for(m))}** = {m:.3f} x {gbops(problem.max_cost)} "
+        f"Budget **{gbops(problem.budget_for(m))}** = {m:.3f} × {gbops(problem.max_cost)} "
         f"(every layer at {top} bits). Multipliers below "
         f"**{smallest_grid_multiplier(problem):.2f}** are infeasible: every layer at its "
         f"lowest allowed width already costs {gbops(problem.min_cost)}."
@@ -106,94 +104,128 @@ def infeasible_notice(solution: Solution) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Metric:
+    """One headline card: value, a muted second line (note and its description), tooltip."""
+
+    label: str
+    value: str
+    note: str
+    note_description: str
+    help: str
+
+
+def metric_grid(items: list[Metric], per_row: int = METRICS_PER_ROW) -> None:
+    """Cards in rows of equal length, at most ``per_row`` each (no empty slots)."""
+    rows = math.ceil(len(items) / per_row)
+    size = math.ceil(len(items) / rows)
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        for column, item in zip(st.columns(len(chunk)), chunk, strict=True):
+            column.metric(
+                item.label,
+                item.value,
+                delta=item.note,
+                delta_color="off",
+                delta_arrow="off",
+                delta_description=item.note_description or None,
+                help=item.help,
+                border=True,
+            )
+
+
 def headline_metrics(solution: Solution, gap: pd.Series | None = None) -> None:
-    """Budget, cost, utilization, objective, upgrades, mean bits (and the greedy gap)."""
+    """Budget, cost, utilization, objective, upgrades, mean bits (and the greedy gap).
+
+    Each card has a muted second line (a grey delta without arrow) that says what the value
+    is made of; the cards fill rows of equal length (6 -> 3 + 3, 7 -> 4 + 3).
+    """
     problem = solution.problem
     mean_layer, mean_macs = solution.mean_wbits()
-    items: list[tuple[str, str, str]] = [
-        (
+    top = problem.widths[-1]
+    left = solution.budget - solution.cost
+    steps = int(problem.allowed.sum()) - problem.n_layers  # every layer at its top width
+    items = [
+        Metric(
             "Budget",
             gbops(solution.budget),
-            f"{solution.multiplier:.3f} x {gbops(problem.max_cost)}",
+            f"m = {solution.multiplier:.3f}",
+            f"× all-{top}-bit cost",
+            f"{solution.multiplier:.3f} × {gbops(problem.max_cost)}",
         ),
-        ("Final cost", gbops(solution.cost), f"status: {solution.status}"),
-        ("Utilization", f"{solution.utilization:.1%}", "final cost / budget"),
-        (
+        Metric(
+            "Final cost",
+            gbops(solution.cost),
+            solution.status,
+            f"{solution.solver} solver",
+            "Sum of MACs x weight bits x activation bits over the layers.",
+        ),
+        Metric(
+            "Utilization",
+            f"{solution.utilization:.1%}",
+            gbops(abs(left)),
+            "left unused" if left >= 0 else "over budget",
+            "Final cost / budget.",
+        ),
+        Metric(
             "Objective",
             f"{solution.objective_share:.1%}",
-            f"{solution.objective:.5g} of the largest reachable {problem.max_objective:.5g}",
+            f"{solution.objective:.5g}",
+            f"of {problem.max_objective:.5g}",
+            "Recovered sensitivity, as a share of the largest reachable (every layer at its "
+            "top allowed width).",
         ),
-        ("Upgrades", f"{solution.num_upgrades:,}", "steps up the ladder, summed over layers"),
-        (
+        Metric(
+            "Upgrades",
+            f"{solution.num_upgrades:,}",
+            f"of {steps:,}",
+            "possible",
+            "Steps up the ladder from each layer's lowest allowed width, summed over layers.",
+        ),
+        Metric(
             "Mean weight bits",
-            f"{mean_layer:.2f} · {mean_macs:.2f}",
-            "per layer · weighted by MACs",
+            f"{mean_layer:.2f} bits",
+            f"{mean_macs:.2f} bits",
+            "MAC-weighted",
+            "Plain mean over the layers; below it, each layer weighted by its MACs.",
         ),
     ]
     if gap is not None:
         if bool(gap["feasible"]):
-            value = f"{gap['gap_pct']:.3f} %"
-            note = (
-                f"exact {gap['exact_objective']:.6g} vs greedy {gap['greedy_objective']:.6g}; "
-                f"LP bound {gap['lp_bound']:.6g}"
+            items.append(
+                Metric(
+                    "Greedy gap",
+                    f"{gap['gap_pct']:.3f} %",
+                    f"{gap['gap']:.3g}",
+                    "below exact",
+                    f"exact {gap['exact_objective']:.6g} vs greedy "
+                    f"{gap['greedy_objective']:.6g}; LP bound {gap['lp_bound']:.6g}",
+                )
             )
         else:
-            value, note = "n/a", "infeasible budget"
-        items.append(("Greedy gap", value, note))
-    for start in range(0, len(items), METRICS_PER_ROW):
-        columns = st.columns(METRICS_PER_ROW)
-        for column, (label, value, note) in zip(
-            columns, items[start : start + METRICS_PER_ROW], strict=False
-        ):
-            column.metric(label, value, help=note, border=True)
-
-
-def downloads(solution: Solution) -> None:
-    """The config JSON (the CLI's name and bytes) and the per-layer CSV; off when infeasible."""
-    ok = solution.feasible
-    name = config_filename(solution.multiplier)
-    left, right, note = st.columns([1, 1, 2], vertical_alignment="center")
-    left.download_button(
-        "Download config (JSON)",
-        data=config_json(export_config(solution)) if ok else "",
-        file_name=name,
-        mime="application/json",
-        key="download_config",
-        disabled=not ok,
-        on_click="ignore",
-        icon=":material/download:",
-        type="primary",
-        width="stretch",
-    )
-    right.download_button(
-        "Download layers (CSV)",
-        data=layers_csv(solution) if ok else "",
-        file_name=name.replace("quantization_config_", "layers_").replace(".json", ".csv"),
-        mime="text/csv",
-        key="download_csv",
-        disabled=not ok,
-        on_click="ignore",
-        icon=":material/table:",
-        width="stretch",
-    )
-    if ok:
-        note.caption(f"`{name}`: the same file the command line writes for these settings.")
-    else:
-        note.caption("Nothing to export at an infeasible budget.")
+            items.append(Metric("Greedy gap", "n/a", "infeasible", "", "infeasible budget"))
+    metric_grid(items)
 
 
 def compact_metrics(solution: Solution, label: str) -> None:
-    """One budget in a column: its cost as a metric, the other figures in a caption."""
+    """One budget in a (narrow) column: its cost, utilization, objective and layer counts."""
     if not solution.feasible:
         st.metric(label, "infeasible", border=True)
         st.warning(solution.message, icon=":material/block:")
         return
     widths = "/".join(str(w) for w, _, _ in solution.distribution())
     counts = "/".join(str(c) for _, c, _ in solution.distribution())
-    st.metric(label, gbops(solution.cost), border=True)
+    st.metric(
+        label,
+        gbops(solution.cost),
+        delta=f"{solution.utilization:.1%}",
+        delta_color="off",
+        delta_arrow="off",
+        delta_description="of the budget",
+        border=True,
+    )
     st.caption(
-        f"utilization **{solution.utilization:.1%}** · objective "
-        f"**{solution.objective_share:.1%}** · {counts} layers at {widths} bits"
+        f"objective **{solution.objective_share:.1%}** of max  \n{widths}-bit layers: {counts}"
     )
 
 
@@ -206,3 +238,12 @@ def current_budget_note(solution: Solution) -> None:
     st.page_link("dashboard.py", label="Budget explorer", icon=":material/tune:")
     if not solution.feasible:
         st.warning(solution.message, icon=":material/block:")
+
+
+def gauge_bands() -> None:
+    """What the gauge's colours mean (its ticks are round numbers, not the band edges)."""
+    low, high = UTILIZATION_BANDS
+    st.caption(
+        f"Red below {low:g} % of the budget, amber {low:g}-{high:g} %, green above {high:g} %; "
+        "the red mark is the budget."
+    )

@@ -35,6 +35,7 @@ DEFAULTS: dict[str, object] = {
     "intersect": False,
     "compare": [0.3, 0.5, 0.7],
     "layer_search": "",
+    "layer_gains": False,
 }
 # query parameter -> widget key (pins are "pin4", "pin8" ... -> "pin_4", "pin_8" ...)
 PARAMS = {

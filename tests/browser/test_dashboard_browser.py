@@ -222,6 +222,24 @@ def test_download_config_equals_the_cli_config(page: Page, app_url: str, tmp_pat
     assert json.loads(body) == json.loads(cli_files[0].read_text(encoding="utf-8"))
 
 
+def test_download_report_saves_the_html_report(page: Page, app_url: str, tmp_path: Path) -> None:
+    _open(page, app_url, min_charts=len(CHART_KEYS))
+    multiplier = _move_slider(page, "ArrowLeft", times=1)
+    expect(_metric_value(page, "Final cost")).to_have_text(_expected_cost(multiplier))
+    button = page.locator(".st-key-download_report button")
+    expect(button).to_contain_text("Download report (HTML)")
+    with page.expect_download(timeout=WAIT_MS) as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename == f"mpq_report_{multiplier:.2f}.html"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    body = saved.read_text(encoding="utf-8")
+    assert "plotly" in body.lower() and "conv_in" in body
+    assert _expected_cost(multiplier) in body  # the headline figure of this budget
+    _assert_no_error(page)
+
+
 @pytest.mark.parametrize(("path", "title", "name", "drawn"), PAGES, ids=[p[2] for p in PAGES])
 def test_every_page_opens_draws_and_is_screenshotted(
     page: Page, app_url: str, screenshots: Path, path: str, title: str, name: str, drawn: str
