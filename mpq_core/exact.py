@@ -82,7 +82,13 @@ class ExactSolver:
         if problem.min_cost > budget:
             return infeasible_solution(problem, "exact", multiplier, budget)
 
-        upper, lam, taken, _ = self.lp_bound(budget)
+        lp_value, lam, taken, _ = self.lp_bound(budget)
+        # Reduced values at the LP's lambda, computed once: d_ij = v_ij - lambda c_ij. The
+        # Lagrangian bound equals the LP value up to rounding; proofs use the larger one.
+        reduced = np.where(problem.allowed, problem.values - lam * problem.costs, -np.inf)
+        best_reduced = reduced.max(axis=1)
+        gaps = best_reduced[:, None] - reduced  # what choosing j costs layer i against the bound
+        upper = max(lp_value, lam * budget + math.fsum(best_reduced.tolist()))
         choice = self._incumbent(budget, taken)
         best = problem.objective_of(choice)
         status, note = "feasible", "no core solution improved the LP-rounded incumbent"
@@ -94,7 +100,9 @@ class ExactSolver:
             # core search may prune everything below that (or below the incumbent).
             core_width = min(width, upper - best)
             floor = max(best, upper - core_width)
-            found, proven, note_core = self._solve_core(budget, lam, core_width, floor)
+            found, proven, note_core = self._solve_core(
+                budget, lam, gaps, best_reduced, core_width + _tolerance(upper), floor
+            )
             if found is not None and problem.objective_of(found) >= best:
                 choice, best = found, problem.objective_of(found)
             if not proven:
@@ -115,7 +123,7 @@ class ExactSolver:
             cost=problem.cost_of(choice),
             objective=objective,
             message=note,
-            upper_bound=max(upper, objective),
+            upper_bound=max(lp_value, objective),
         )
 
     def _incumbent(self, budget: float, taken: int) -> np.ndarray:
@@ -143,7 +151,13 @@ class ExactSolver:
         return pos
 
     def _solve_core(
-        self, budget: float, lam: float, width: float, floor: float
+        self,
+        budget: float,
+        lam: float,
+        gaps: np.ndarray,
+        best_reduced: np.ndarray,
+        width: float,
+        floor: float,
     ) -> tuple[np.ndarray | None, bool, str]:
         """Best allocation using only options within ``width`` of the Lagrangian bound.
 
@@ -151,10 +165,7 @@ class ExactSolver:
         """
         problem = self.problem
         n = problem.n_layers
-        reduced = np.where(problem.allowed, problem.values - lam * problem.costs, -np.inf)
-        best = reduced.max(axis=1)
-        upper = lam * budget + math.fsum(best.tolist())
-        keep = problem.allowed & ((best[:, None] - reduced) <= width + _tolerance(upper))
+        keep = problem.allowed & (gaps <= width)
         counts = keep.sum(axis=1)
         fixed_choice = np.argmax(keep, axis=1)
         free = np.flatnonzero(counts >= 2)
@@ -170,7 +181,7 @@ class ExactSolver:
         fixed_value = math.fsum(problem.values[rows[fixed_mask], fixed_choice[fixed_mask]].tolist())
         room = budget - fixed_cost
         found, capped = _pareto_search(
-            problem, free, keep, room, lam, floor - fixed_value, reduced.max(axis=1)
+            problem, free, keep, room, lam, floor - fixed_value, best_reduced
         )
         if not capped and found is None:
             return None, True, "optimal: nothing within the core beats the incumbent"
