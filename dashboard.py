@@ -18,7 +18,7 @@ render.data_caption(view)
 m = render.budget_controls(view.problem)
 solution = view.solve(m)
 render.infeasible_notice(solution)
-render.headline_metrics(solution, view.gap_here() if view.solver == "exact" else None)
+render.headline_metrics(solution, view.gap_at(solution) if view.solver == "exact" else None)
 
 render.chart(plot_bit_heatmap(solution), key="heatmap")
 

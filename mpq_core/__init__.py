@@ -31,7 +31,7 @@ from .problem import (
     load_problem,
 )
 from .samples import SAMPLES, Sample, sample_inputs, sample_paths
-from .solution import Solution, smallest_grid_multiplier, summarize
+from .solution import Solution, greedy_gap, smallest_grid_multiplier, summarize
 from .solvers import SOLVER_LABELS, SOLVERS, check_multiplier, solve
 from .sweep import DEFAULT_MULTIPLIERS, pareto_front, solver_gap, sweep_budgets
 
@@ -63,6 +63,7 @@ __all__ = [
     "config_json",
     "evaluate_config",
     "export_config",
+    "greedy_gap",
     "group_blocks",
     "layer_table",
     "layers_csv",

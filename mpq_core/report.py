@@ -22,7 +22,7 @@ from plotly.offline import get_plotlyjs
 
 from .export import write_bytes_atomic, write_text_atomic
 from .problem import GIGA
-from .solution import Solution
+from .solution import Solution, greedy_gap
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,9 +75,8 @@ def headline_figures(solution: Solution, *, greedy: Solution | None = None) -> d
         "Mean weight bits": f"{mean_layer:.2f} per layer, {mean_macs:.2f} MAC-weighted",
     }
     if greedy is not None and solution.solver != "greedy":
-        gap = solution.objective - greedy.objective
-        pct = gap / solution.objective if solution.objective > 0 else 0.0
-        figures["Greedy gap"] = f"{gap:,.4g} ({pct:.2%})"
+        gap, pct = greedy_gap(solution, greedy)
+        figures["Greedy gap"] = f"{gap:,.4g} ({pct / 100:.2%})"
     if solution.upper_bound is not None:
         figures["LP upper bound"] = f"{solution.upper_bound:,.6g}"
     for width, count, share in solution.distribution():

@@ -145,6 +145,17 @@ def smallest_grid_multiplier(problem: Problem, step: float = 0.01) -> float:
     return round(steps * step, 10)
 
 
+def greedy_gap(optimum: Solution, greedy: Solution) -> tuple[float, float]:
+    """(optimum - greedy objective, that as % of the optimum); NaN when either is infeasible.
+
+    The same definition as :func:`~mpq_core.sweep.solver_gap` uses for a whole sweep.
+    """
+    if not (optimum.feasible and greedy.feasible):
+        return math.nan, math.nan
+    gap = optimum.objective - greedy.objective
+    return gap, (gap / optimum.objective * 100 if optimum.objective > 0 else 0.0)
+
+
 def summarize(solution: Solution) -> dict[str, object]:
     """Flat, JSON-friendly figures of one solution (a sweep row, the CLI's --json)."""
     mean_layer, mean_macs = solution.mean_wbits()

@@ -16,7 +16,7 @@ import pandas as pd
 from .export import export_config
 from .loading import Inputs
 from .problem import GIGA, Problem
-from .solution import Solution
+from .solution import Solution, greedy_gap
 from .solvers import SOLVER_LABELS
 from .sweep import solver_gap
 
@@ -149,8 +149,7 @@ def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str
 
 
 def greedy_gap_line(optimum: Solution, greedy: Solution) -> str:
-    gap = optimum.objective - greedy.objective
-    pct = gap / optimum.objective * 100 if optimum.objective > 0 else 0.0
+    gap, pct = greedy_gap(optimum, greedy)
     return (
         f"Greedy at this budget: objective {greedy.objective:.4f}, cost {gbops(greedy.cost)}; "
         f"greedy gap {gap:.6f} ({pct:.4f}% of the optimum)"

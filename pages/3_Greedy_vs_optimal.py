@@ -23,7 +23,7 @@ st.caption(
 
 greedy, exact = view.solve(solver="greedy"), view.solve(solver="exact")
 st.subheader(f"At the current budget (m = {view.multiplier:.3f})")
-solver_pair(greedy, exact, view.gap_here())
+solver_pair(greedy, exact, view.gap_at(exact, greedy))
 if greedy.feasible:
     changes = width_changes([greedy, exact], ["greedy", "exact"])
     st.caption(f"{len(changes)} layer(s) get a different width from the two solvers.")

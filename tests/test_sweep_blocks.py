@@ -103,3 +103,12 @@ def test_sweep_with_both_solvers_carries_the_gap(sample):
     assert exact.greedy_gap_pct == pytest.approx(exact.greedy_gap / exact.objective * 100)
     assert df[df.multiplier == 0.05].greedy_gap.isna().all()
     assert "greedy_gap" not in m.sweep_budgets(sample, [0.3]).columns
+
+
+def test_greedy_gap_of_two_solutions_matches_the_sweep(sample):
+    row = m.solver_gap(m.sweep_budgets(sample, [0.3], solvers=("greedy", "exact"))).iloc[0]
+    gap, pct = m.greedy_gap(m.solve(sample, 0.3, "exact"), m.solve(sample, 0.3))
+    assert (gap, pct) == (row.gap, row.gap_pct)
+    assert gap > 0  # the greedy is not optimal at 0.3 on the sample
+    infeasible = m.greedy_gap(m.solve(sample, 0.05, "exact"), m.solve(sample, 0.05))
+    assert all(np.isnan(v) for v in infeasible)

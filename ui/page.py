@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from mpq_core import InputError, Problem, Solution, solve, solver_gap, sweep_budgets
+from mpq_core import InputError, Problem, Solution, greedy_gap, solve
 
 from . import state
 from .data import DataFiles, ProblemSettings, cached_problem, cached_sweep, sweep_solvers
@@ -45,11 +46,22 @@ class View:
         chosen = sweep_solvers(self.solver) if solvers is None else solvers
         return cached_sweep(self.files, self.problem_settings, chosen)
 
-    def gap_here(self) -> pd.Series:
-        """Greedy, exact and their gap at the current multiplier (one solver_gap row)."""
-        return solver_gap(
-            sweep_budgets(self.problem, [self.multiplier], solvers=("greedy", "exact"))
-        ).iloc[0]
+    def gap_at(self, exact: Solution, greedy: Solution | None = None) -> pd.Series:
+        """Greedy, exact and their gap at ``exact``'s budget, shaped like a solver_gap row."""
+        if greedy is None:
+            greedy = self.solve(exact.multiplier, "greedy")
+        gap, pct = greedy_gap(exact, greedy)
+        return pd.Series(
+            {
+                "multiplier": exact.multiplier,
+                "feasible": exact.feasible,
+                "greedy_objective": greedy.objective,
+                "exact_objective": exact.objective,
+                "lp_bound": math.nan if exact.upper_bound is None else exact.upper_bound,
+                "gap": gap,
+                "gap_pct": pct,
+            }
+        )
 
 
 PAGES = {
