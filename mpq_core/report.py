@@ -59,6 +59,11 @@ section.chart { margin: 1rem 0 2rem; }
 """
 
 
+def gbops(bops: float) -> str:
+    """BOPs as the app and the HTML report show them: ``51,359.9 GBOPs``."""
+    return f"{bops / GIGA:,.1f} GBOPs"
+
+
 def headline_figures(solution: Solution, *, greedy: Solution | None = None) -> dict[str, str]:
     """The app's headline metrics as text, e.g. ``{"Final cost": "51,359.9 GBOPs", ...}``.
 
@@ -67,8 +72,8 @@ def headline_figures(solution: Solution, *, greedy: Solution | None = None) -> d
     mean_layer, mean_macs = solution.mean_wbits()
     figures = {
         "Status": solution.status,
-        "Budget": f"{solution.budget / GIGA:,.1f} GBOPs",
-        "Final cost": f"{solution.cost / GIGA:,.1f} GBOPs",
+        "Budget": gbops(solution.budget),
+        "Final cost": gbops(solution.cost),
         "Utilization": f"{solution.utilization:.1%}",
         "Objective": f"{solution.objective:,.4g} ({solution.objective_share:.1%} of the maximum)",
         "Upgrades": f"{solution.num_upgrades:,}",
@@ -103,8 +108,8 @@ def report_settings(solution: Solution) -> dict[str, str]:
         "Activation-bit rule": problem.abit_rule,
         "Upgrade discount": f"{problem.upgrade_discount:g}",
         "Pinned layers": pins,
-        "All-16-bit cost": f"{problem.max_cost / GIGA:,.1f} GBOPs",
-        "All-lowest cost": f"{problem.min_cost / GIGA:,.1f} GBOPs",
+        "All-16-bit cost": gbops(problem.max_cost),
+        "All-lowest cost": gbops(problem.min_cost),
     }
 
 

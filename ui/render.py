@@ -9,8 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from mpq_core import GIGA, Problem, Solution, smallest_grid_multiplier
+from mpq_core import Problem, Solution, smallest_grid_multiplier
 from mpq_core.charts import UTILIZATION_BANDS
+from mpq_core.report import gbops
 
 from . import state
 
@@ -50,10 +51,6 @@ def data_caption(view) -> None:
 def chart(fig: go.Figure, key: str) -> None:
     """A figure exactly as built (no Streamlit theme), so it matches exported images."""
     st.plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
-
-
-def gbops(bops: float) -> str:
-    return f"{bops / GIGA:,.1f} GBOPs"
 
 
 def budget_controls(problem: Problem) -> float:
