@@ -317,6 +317,7 @@ def _resolve_inputs(
     """Explicit paths as given; a default path that does not exist -> the bundled sample."""
     chosen: list[str | mpq.InputFile] = []
     missing: list[str] = []
+    sample: tuple[mpq.InputFile, mpq.InputFile] | None = None
     for index, (given, default) in enumerate(
         ((flops_file, DEFAULT_FLOPS), (sensitivity_file, DEFAULT_SENSITIVITY))
     ):
@@ -325,7 +326,8 @@ def _resolve_inputs(
         elif Path(default).exists():
             chosen.append(default)
         else:
-            bundled = mpq.sample_inputs("sd14")[index]
+            sample = sample or mpq.sample_inputs("sd14")
+            bundled = sample[index]
             chosen.append(bundled)
             missing.append(f"{default} -> {bundled.name}")
     note = None
