@@ -1,4 +1,5 @@
-"""The bundled sample inputs, located relative to the repository (works from any folder)."""
+"""The bundled sample inputs: ``sample_data/`` of the repository, or the copy installed inside
+the package (``mpq_core/sample_data``) when mpq runs from a wheel. Works from any folder."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from pathlib import Path
 from .loading import InputFile
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_INSTALLED = Path(__file__).resolve().parent / "sample_data"
+
+
+def _root() -> Path:
+    """The folder that holds ``sample_data/``: the repository, else the installed package."""
+    if (REPO_ROOT / "sample_data").is_dir():
+        return REPO_ROOT
+    return _INSTALLED.parent
 
 
 @dataclass(frozen=True)
@@ -21,11 +30,11 @@ class Sample:
 
     @property
     def flops_path(self) -> Path:
-        return REPO_ROOT / self.flops
+        return _root() / self.flops
 
     @property
     def sensitivity_path(self) -> Path:
-        return REPO_ROOT / self.sensitivity
+        return _root() / self.sensitivity
 
 
 SAMPLES: dict[str, Sample] = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -13,12 +12,12 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
+from support import chromium_missing
 
 import mpq_core as mc
 from mpq_core.report import build_report_figures
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))
 MAIN = "dashboard.py"
 PAGES = {
     MAIN: ("Budget explorer", {"heatmap", "distribution", "gauge", "cost_curve", "tradeoff"}),
@@ -347,8 +346,8 @@ def test_report_and_chart_downloads_hold_the_current_view(deferred_files, stored
     assert f"{exact.cost / mc.GIGA:,.1f} GBOPs" in html
     assert "Greedy gap" in html  # the exact view reports the greedy's gap too
 
-    if not CHROMIUM.exists() and not os.environ.get("CI"):
-        pytest.skip(f"no Chromium at {CHROMIUM}: chart images not checked")
+    if chromium_missing():
+        pytest.skip(f"{chromium_missing()}: chart images not checked")
     archive = zipfile.ZipFile(io.BytesIO(deferred_files["mpq_charts_0.62.zip"]()))
     sweep = mc.sweep_budgets(problem, solvers=("greedy", "exact"))
     keys = build_report_figures(problem, exact, sweep)

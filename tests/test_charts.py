@@ -7,10 +7,10 @@ import math
 from functools import cache
 
 import pytest
+from factory import make_problem
 
 import mpq_core as mc
 from mpq_core import charts
-from tests.factory import make_problem
 
 
 @cache

@@ -9,10 +9,8 @@ report's figures are recomputed here from the saved config and the Phase 1 JSON 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -21,16 +19,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from support import REPO, needs_chromium
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-import mpq_core as mpq  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("mpq_cli_main", REPO / "main.py")
-cli = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cli)
+import mpq_core as mpq
+from mpq_core import cli
 
 SAMPLE_FLOPS = REPO / "sample_data/sd14_unet/flops_analysis_unet.json"
 SAMPLE_SENS = REPO / "sample_data/sd14_unet/sensitivity_100_prompts.json"
@@ -797,13 +789,6 @@ def test_unwritable_output_exit_1(run, workdir):
 
 
 # --report: the dashboard's charts of this budget, as files
-
-
-CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"),
-    reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)",
-)
 
 
 def test_report_html_only_needs_no_browser(run, workdir, monkeypatch):

@@ -17,8 +17,8 @@ SAMPLE_FLOPS = m.SAMPLES["sd14"].flops_path
 
 
 @pytest.fixture(scope="module")
-def sample():
-    return m.load_problem(*m.sample_inputs("sd14"))
+def sample(sample_problem):
+    return sample_problem
 
 
 def independent_cost(config: dict) -> float:

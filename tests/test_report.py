@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import struct
 import xml.etree.ElementTree as ET
@@ -11,25 +10,22 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
+from support import chromium_missing
 
 import mpq_core as mc
 from mpq_core import report
 
-CHROMIUM = Path("/usr/bin/chromium")
-
 
 def _needs_chromium() -> None:
-    """Image export drives Chromium: skip without it locally, fail in CI."""
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {CHROMIUM} is missing: image export cannot be tested")
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); image export needs it")
+    """Image export drives Chromium: skip without it locally (under CI it must be there)."""
+    reason = chromium_missing()
+    if reason:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
-def problem() -> mc.Problem:
-    return mc.load_problem(*mc.sample_inputs())
+def problem(sample_problem) -> mc.Problem:
+    return sample_problem
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import mpq_core as m
 
 
 @pytest.fixture(scope="module")
-def sample():
-    return m.load_problem(*m.sample_inputs("sd14"))
+def sample(sample_problem):
+    return sample_problem
 
 
 def test_sweep_matches_single_solves(sample):

@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import CHROMIUM, IN_CI, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))
-IN_CI = bool(os.environ.get("CI"))
 STARTUP_SECONDS = 90
 LOG_DIR = REPO / "artifacts"
 
