@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from .display import gbops
 from .export import write_bytes_atomic, write_text_atomic
-from .problem import GIGA
 from .solution import Solution, greedy_gap
 
 if TYPE_CHECKING:
@@ -57,11 +57,6 @@ th, td { text-align: left; padding: 0.25rem 1.2rem 0.25rem 0; border-bottom: 1px
 th { font-weight: 600; color: #3a4150; }
 section.chart { margin: 1rem 0 2rem; }
 """
-
-
-def gbops(bops: float) -> str:
-    """BOPs as the app and the HTML report show them: ``51,359.9 GBOPs``."""
-    return f"{bops / GIGA:,.1f} GBOPs"
 
 
 def headline_figures(solution: Solution, *, greedy: Solution | None = None) -> dict[str, str]:
