@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+MAX_SHOWN = 120  # characters of a name or label shown in a message
+
 
 class InputError(ValueError):
     """A user-supplied file or setting is unusable.
 
     ``str(err)`` reads ``<source>: field '<field>', layer '<layer>': <problem>`` with the
-    field and layer parts present only when known.
+    field and layer parts present only when known. Names longer than 120 characters are cut
+    (the full ones stay in ``err.layer`` / ``err.field``), so a message stays one short line.
     """
 
     def __init__(
@@ -19,8 +22,16 @@ class InputError(ValueError):
         self.layer = layer
         where = []
         if field is not None:
-            where.append(f"field '{field}'")
+            where.append(f"field '{shorten(field)}'")
         if layer is not None:
-            where.append(f"layer '{layer}'")
-        prefix = f"{source}: " + (", ".join(where) + ": " if where else "")
+            where.append(f"layer '{shorten(layer)}'")
+        prefix = f"{shorten(source)}: " + (", ".join(where) + ": " if where else "")
         super().__init__(prefix + problem)
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis that says how much was left out."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 20]}... ({len(text):,} chars)"

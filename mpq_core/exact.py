@@ -1,50 +1,61 @@
-"""The proven optimum of the multiple-choice knapsack, with its LP-relaxation bound.
+"""The proven optimum of the multiple-choice knapsack, with a bound and the remaining gap.
 
     maximise    sum_i values[i, x_i]
-    subject to  sum_i costs[i, x_i] <= budget,   x_i in the allowed options of layer i
+    subject to  sum_i use_r[i, x_i] <= cap_r   for every limit r,
+                x_i in the allowed options of item i (a tie is one item)
 
-Method:
-1. LP relaxation. Each layer's options are reduced to the upper convex hull of
-   (cost, value); the LP optimum takes hull increments in decreasing slope order, the last
-   one fractionally (at most one layer is fractional). Its value is the upper bound, and the
-   slope of that critical increment is the multiplier lambda of the budget constraint.
-2. An incumbent: the LP solution rounded down, then filled with later increments that fit.
-3. Reduced-cost fixing. For any lambda >= 0, UB(lambda) = lambda * budget
-   + sum_i max_j (v_ij - lambda c_ij) bounds every allocation, and one that puts layer i on
-   option j is worth at most UB - (max_j' d_ij' - d_ij). Options whose bound falls below the
-   incumbent cannot be in an optimum and are dropped; most layers keep a single option.
-4. Core search. Only options within ``width`` of the bound are kept; the layers left with a
-   choice are searched exactly by a Pareto-state enumeration (states are (cost, value) sums,
-   dominated states and states whose Lagrangian bound is below the incumbent are dropped).
-   If the core's best reaches UB - width, nothing outside the core can beat it: proven.
-   Otherwise the width grows and the search repeats. Cores whose state count explodes go
-   to HiGHS (scipy.optimize.milp, relative gap 0), whose answer is re-costed exactly (a
-   tolerance overshoot is re-solved with a tightened budget), so the returned cost never
-   exceeds the budget.
+"Fits" is exact (``arithmetic.py``). "Optimal" means proven: no allocation is better by more
+than 1e-9 of the objective's scale (the sum over layers of each layer's largest |gain|); the
+reported ``upper_bound`` then equals the objective (gap 0). A solve that runs out of its time
+limit (``time_limit`` seconds, 20 by default) returns its best allocation as ``feasible`` with
+a valid upper bound and the gap. The greedy's allocation is always one of the incumbents, so
+the exact objective is never below the greedy's.
+
+One limit (the fast path):
+1. LP relaxation. Each item's options are reduced to the upper convex hull of (use, value);
+   the LP optimum takes hull increments in decreasing slope order, the last one fractionally.
+   Its slope is the multiplier lambda of the limit.
+2. Incumbents: the greedy's allocation and the LP solution rounded down then filled.
+3. Reduced-cost fixing. For lambda >= 0, UB = lambda * cap + sum_i max_j (v_ij - lambda u_ij)
+   bounds every allocation, and one that puts item i on option j is worth at most
+   UB - (max_j' d_ij' - d_ij). Options that cannot reach the incumbent are dropped.
+4. Core search over the options within ``width`` of UB: an exact Pareto-state enumeration on
+   integer uses (states over the cap, dominated states and states whose Lagrangian bound is
+   below the target are dropped). If the core's best reaches UB - width, nothing outside the
+   core can beat it: proven; otherwise the width grows. A core whose states explode goes to
+   HiGHS.
+
+Several limits: the same fixing with the multipliers of the LP relaxation (HiGHS), then the
+core as a MILP (``milp.py``), its answer re-checked exactly.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
+from .greedy import greedy_on
+from .instance import Instance, make_instance
+from .limits import Bound, as_bounds
+from .milp import solve_core_milp, solve_relaxation
 from .problem import Problem
-from .solution import Solution, infeasible_solution
+from .results import infeasibility, infeasible_solution, make_solution, unknown_solution
+from .solution import Solution
+from .spec import DEFAULT_TIME_LIMIT
 
-_VALUE_SCALE = 1e3  # objective coefficients of the core are rescaled to about this size
-_REPAIR_TRIES = 3
-_STATE_CAP = 200_000  # Pareto states per layer before the core goes to HiGHS instead
+_STATE_CAP = 200_000  # Pareto states per item before the core goes to HiGHS instead
+_PROOF = 1e-9  # "optimal": within this fraction of the objective's scale
+_FLOAT = 2.0**-52
 
 
 @dataclass(frozen=True, eq=False)
 class _Hulls:
-    base: np.ndarray  # (n,) cheapest hull option of each layer
-    layer: np.ndarray  # (m,) increments sorted by slope, descending
+    base: np.ndarray  # (m,) cheapest hull option of each item
+    layer: np.ndarray  # (h,) increments sorted by slope, descending
     frm: np.ndarray
     to: np.ndarray
     dc: np.ndarray
@@ -57,257 +68,375 @@ class _Hulls:
 
 
 class ExactSolver:
-    """Solves one problem at many budgets; the hull work is done once."""
+    """Solves one problem under many limits; the hull work is done once per resource."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, *, time_limit: float = DEFAULT_TIME_LIMIT):
         self.problem = problem
-        self.hulls = _build_hulls(problem)
+        self.time_limit = time_limit
+        self._hulls: dict[tuple, _Hulls] = {}
+
+    # --- the BOPs budget (the original problem) ---------------------------------------------
 
     def lp_bound(self, budget: float) -> tuple[float, float, int, float]:
-        """(LP value, lambda, increments taken whole, fraction of the next one)."""
-        h = self.hulls
-        room = budget - h.base_cost
-        taken = int(np.searchsorted(h.cum_dc, room, side="right"))
-        value = h.base_value + (float(h.cum_dv[taken - 1]) if taken else 0.0)
-        if taken < len(h.dc):
-            done = float(h.cum_dc[taken - 1]) if taken else 0.0
-            fraction = (room - done) / float(h.dc[taken])
-            return value + fraction * float(h.dv[taken]), float(h.slope[taken]), taken, fraction
-        return value, 0.0, taken, 0.0
+        """(LP value, lambda, increments taken whole, fraction of the next one) for BOPs."""
+        inst = make_instance(self.problem, as_bounds(self.problem, budget))
+        return _lp(self._hull_of(inst), budget)
 
     def solve(self, budget: float, multiplier: float | None = None) -> Solution:
-        problem = self.problem
-        if multiplier is None:
-            multiplier = budget / problem.max_cost if problem.max_cost > 0 else 0.0
-        if problem.min_cost > budget:
-            return infeasible_solution(problem, "exact", multiplier, budget)
+        return self.solve_limits(as_bounds(self.problem, budget, multiplier))
 
-        lp_value, lam, taken, _ = self.lp_bound(budget)
-        # Reduced values at the LP's lambda, computed once: d_ij = v_ij - lambda c_ij. The
-        # Lagrangian bound equals the LP value up to rounding; proofs use the larger one.
-        reduced = np.where(problem.allowed, problem.values - lam * problem.costs, -np.inf)
+    # --- any limits --------------------------------------------------------------------------
+
+    def solve_limits(
+        self, bounds: tuple[Bound, ...], *, time_limit: float | None = None
+    ) -> Solution:
+        limit = self.time_limit if time_limit is None else time_limit
+        deadline = time.monotonic() + max(limit, 0.0)
+        inst = make_instance(self.problem, bounds)
+        why = infeasibility(inst)
+        if why is not None:
+            return infeasible_solution(inst, "exact", why)
+        greedy = greedy_on(inst)
+        if len(bounds) == 1:
+            return self._single(inst, greedy, deadline)
+        return _several(inst, greedy, deadline)
+
+    def _hull_of(self, inst: Instance) -> _Hulls:
+        bound = inst.bounds[0]
+        key = (bound.resource, bound.limit.group)
+        if key not in self._hulls:
+            self._hulls[key] = _build_hulls(inst.rows[0], inst.values, inst.allowed)
+        return self._hulls[key]
+
+    def _single(self, inst: Instance, greedy: Solution, deadline: float) -> Solution:
+        hulls = self._hull_of(inst)
+        cap = inst.bounds[0].cap
+        lp_value, lam, taken, _ = _lp(hulls, cap)
+        reduced = np.where(inst.allowed, inst.values - lam * inst.rows[0], -np.inf)
         best_reduced = reduced.max(axis=1)
-        gaps = best_reduced[:, None] - reduced  # what choosing j costs layer i against the bound
-        upper = max(lp_value, lam * budget + math.fsum(best_reduced.tolist()))
-        choice = self._incumbent(budget, taken)
-        best = problem.objective_of(choice)
-        status, note = "feasible", "no core solution improved the LP-rounded incumbent"
-        # Grow the core until its optimum clears the bound of everything left outside it.
-        width = max((upper - best) / 16, 0.0)
-        while True:
-            full = width >= upper - best
-            # Only a core allocation worth at least UB - width can end the search, so the
-            # core search may prune everything below that (or below the incumbent).
-            core_width = min(width, upper - best)
-            floor = max(best, upper - core_width)
-            found, proven, note_core = self._solve_core(
-                budget, lam, gaps, best_reduced, core_width + _tolerance(upper), floor
+        gaps = best_reduced[:, None] - reduced  # what choosing j costs item i against the bound
+        lagrange = lam * cap + math.fsum(best_reduced.tolist())
+        eps = _epsilon(inst, lam * abs(cap))
+        valid_upper = max(lp_value, lagrange) + eps  # no allocation can exceed this
+        tolerance = _PROOF * inst.value_scale
+
+        best_choice, best = _best_incumbent(inst, greedy, hulls, taken, cap)
+        width = max((lagrange - best) / 16, eps)
+        status, note = "feasible", "time limit reached before the optimum was proven"
+        while time.monotonic() < deadline:
+            full = width >= lagrange - best + eps
+            core_width = min(width, lagrange - best + eps)
+            # Only a core allocation worth at least UB - width can end the search.
+            floor = max(best, lagrange - core_width)
+            found, proven, note_core = _solve_core(
+                inst, lam, gaps, best_reduced, core_width + eps, floor, eps, deadline
             )
-            if found is not None and problem.objective_of(found) >= best:
-                choice, best = found, problem.objective_of(found)
+            if found is not None and inst.objective(found) > best:
+                best_choice, best = found, inst.objective(found)
             if not proven:
-                status, note = "feasible", note_core
+                note = note_core
                 break
-            if full or best >= upper - width - _tolerance(upper):
+            if full or best >= lagrange - core_width - tolerance:
                 status, note = "optimal", note_core
                 break
             width *= 4
-        objective = problem.objective_of(choice)
-        return Solution(
-            problem=problem,
-            solver="exact",
-            status=status,
-            multiplier=multiplier,
-            budget=budget,
-            choice=choice,
-            cost=problem.cost_of(choice),
-            objective=objective,
-            message=note,
-            upper_bound=max(lp_value, objective),
+        objective = inst.objective(best_choice)
+        if status != "optimal" and valid_upper - objective <= tolerance:
+            status, note = "optimal", "optimal: the incumbent reaches the LP bound"
+        return make_solution(
+            inst,
+            "exact",
+            status,
+            best_choice,
+            note,
+            upper_bound=objective if status == "optimal" else max(valid_upper, objective),
+            lp_bound=lp_value,
         )
 
-    def _incumbent(self, budget: float, taken: int) -> np.ndarray:
-        """LP solution rounded down, then later increments that still fit, in slope order."""
-        h = self.hulls
-        pos = h.base.copy()
-        if taken:
-            np.maximum.at(pos, h.layer[:taken], h.to[:taken])
-        room = budget - self.problem.cost_of(pos)
-        dc = h.dc
-        if taken + 1 < len(dc):
-            tail_min = np.minimum.accumulate(dc[::-1])[::-1]
-            layer, frm, to = h.layer.tolist(), h.frm.tolist(), h.to.tolist()
-            at = pos.tolist()
-            for t in range(taken + 1, len(dc)):
-                if room < tail_min[t]:
-                    break
-                i = layer[t]
-                if at[i] == frm[t] and dc[t] <= room:
-                    at[i] = to[t]
-                    room -= dc[t]
-            pos = np.asarray(at, dtype=np.intp)
-        if self.problem.cost_of(pos) > budget:  # rounding in ``room``: never hand back an overshoot
-            pos = self.problem.lowest.copy()
-        return pos
 
-    def _solve_core(
-        self,
-        budget: float,
-        lam: float,
-        gaps: np.ndarray,
-        best_reduced: np.ndarray,
-        width: float,
-        floor: float,
-    ) -> tuple[np.ndarray | None, bool, str]:
-        """Best allocation using only options within ``width`` of the Lagrangian bound.
+def solve_exact(
+    problem: Problem,
+    *,
+    budget: float | None = None,
+    multiplier: float | None = None,
+    limits=None,
+    time_limit: float | None = None,
+) -> Solution:
+    """Proven-optimal allocation within the limits (or a BOPs ``budget``), with its bound."""
+    solver = ExactSolver(problem, time_limit=time_limit or DEFAULT_TIME_LIMIT)
+    return solver.solve_limits(as_bounds(problem, budget, multiplier, limits))
 
-        Returns (allocation or None, whether it is proven optimal over that core, a note).
-        """
-        problem = self.problem
-        n = problem.n_layers
-        keep = problem.allowed & (gaps <= width)
-        counts = keep.sum(axis=1)
-        fixed_choice = np.argmax(keep, axis=1)
-        free = np.flatnonzero(counts >= 2)
-        if free.size == 0:
-            if problem.cost_of(fixed_choice) <= budget:
-                return fixed_choice, True, "optimal: every layer fixed by its reduced cost"
-            return None, True, "no allocation within the core fits the budget"
 
-        fixed_mask = np.ones(n, dtype=bool)
-        fixed_mask[free] = False
-        rows = np.arange(n)
-        fixed_cost = math.fsum(problem.costs[rows[fixed_mask], fixed_choice[fixed_mask]].tolist())
-        fixed_value = math.fsum(problem.values[rows[fixed_mask], fixed_choice[fixed_mask]].tolist())
-        room = budget - fixed_cost
-        found, capped = _pareto_search(
-            problem, free, keep, room, lam, floor - fixed_value, best_reduced
-        )
-        if not capped and found is None:
-            return None, True, "optimal: nothing within the core beats the incumbent"
-        if found is not None:
-            choice = fixed_choice.copy()
-            choice[free] = found
-            if problem.cost_of(choice) <= budget:
-                return choice, True, f"optimal: {len(free)} of {n} layers searched after fixing"
-        return self._milp_core(budget, keep, fixed_choice, free, room)
+# --- several limits --------------------------------------------------------------------------
 
-    def _milp_core(
-        self,
-        budget: float,
-        keep: np.ndarray,
-        fixed_choice: np.ndarray,
-        free: np.ndarray,
-        room: float,
-    ) -> tuple[np.ndarray | None, bool, str]:
-        problem = self.problem
-        n = problem.n_layers
-        var_layer, var_option = np.nonzero(keep[free])
-        var_layer_global = free[var_layer]
-        costs = problem.costs[var_layer_global, var_option]
-        values = problem.values[var_layer_global, var_option]
-        values = values - problem.values[var_layer_global, fixed_choice[var_layer_global]]
-        value_scale = _VALUE_SCALE / max(float(np.abs(values).max()), 1e-300)
-        cost_scale = max(float(costs.max()), 1.0)
 
-        nvar = len(costs)
-        eq = sparse.csr_array(
-            (np.ones(nvar), (var_layer, np.arange(nvar))), shape=(len(free), nvar)
-        )
-        for attempt in range(_REPAIR_TRIES + 1):
-            result = milp(
-                -values * value_scale,
-                integrality=np.ones(nvar),
-                bounds=Bounds(0, 1),
-                constraints=[
-                    LinearConstraint(eq, 1, 1),
-                    LinearConstraint(costs[None, :] / cost_scale, -np.inf, room / cost_scale),
-                ],
-                options={"mip_rel_gap": 0.0, "presolve": True},
-            )
-            if result.x is None:
-                if result.status == 2:  # infeasible core: nothing in it fits
-                    return None, True, "no allocation within the core fits the budget"
-                return None, False, f"HiGHS found no core solution ({result.message})"
-            picked = result.x > 0.5
-            choice = fixed_choice.copy()
-            choice[var_layer_global[picked]] = var_option[picked]
-            over = problem.cost_of(choice) - budget
-            if over <= 0:
-                proven = result.status == 0 and attempt == 0
-                note = (
-                    f"optimal: {len(free)} of {n} layers solved by HiGHS after fixing"
-                    if proven
-                    else f"feasible: re-solved {attempt} time(s) with a budget tightened "
-                    "for solver tolerance"
+def _several(inst: Instance, greedy: Solution, deadline: float) -> Solution:
+    """Fix options by the LP multipliers' reduced costs, then solve the rest with HiGHS.
+
+    The Lagrangian bound UB = sum_r lambda_r cap_r + sum_i max_j (v_ij - sum_r lambda_r u_rij)
+    holds for any lambda >= 0, so it is computed here rather than taken from HiGHS. Every
+    option of an allocation better than the incumbent has a reduced-cost gap of at most
+    UB - incumbent: the core keeps exactly those, so the core's optimum is the optimum.
+    """
+    relaxation = solve_relaxation(inst, deadline)
+    if relaxation.infeasible:
+        return _conflict(inst, deadline)
+    lam = relaxation.multipliers
+    use = sum(lam[r] * inst.rows[r] for r in range(len(inst.bounds)))
+    reduced = np.where(inst.allowed, inst.values - use, -np.inf)
+    best_reduced = reduced.max(axis=1)
+    gaps = best_reduced[:, None] - reduced
+    weighted_caps = math.fsum(lam[r] * b.cap for r, b in enumerate(inst.bounds) if lam[r] > 0)
+    eps = _epsilon(inst, abs(weighted_caps))
+    valid_upper = weighted_caps + math.fsum(best_reduced.tolist()) + eps
+    tolerance = _PROOF * inst.value_scale
+
+    candidates = [_item_choice(inst, greedy.choice)] if greedy.feasible else []
+    if relaxation.rounded is not None and inst.fits(relaxation.rounded):
+        candidates.append(relaxation.rounded)
+    best_choice = max(candidates, key=inst.objective) if candidates else None
+    if best_choice is not None:
+        keep = inst.allowed & (gaps <= valid_upper - inst.objective(best_choice) + eps)
+    else:
+        keep = inst.allowed
+    outcome = solve_core_milp(inst, keep, deadline)
+    if outcome.infeasible and best_choice is None:
+        return _conflict(inst, deadline)
+    if outcome.choice is not None and (
+        best_choice is None or outcome.value >= inst.objective(best_choice)
+    ):
+        best_choice = outcome.choice
+    if best_choice is None:
+        return unknown_solution(inst, "exact", outcome.note)
+    objective = inst.objective(best_choice)
+    # The core holds every option of a better allocation: its proof is the global one.
+    proven = (outcome.proven and not outcome.infeasible) or valid_upper - objective <= tolerance
+    if proven:
+        upper = objective
+    elif outcome.dual_bound is not None:
+        upper = min(valid_upper, max(outcome.dual_bound, objective))
+    else:
+        upper = max(valid_upper, objective)
+    return make_solution(
+        inst,
+        "exact",
+        "optimal" if proven else "feasible",
+        best_choice,
+        outcome.note
+        if outcome.choice is not None or not proven
+        else "optimal: the incumbent reaches the Lagrangian bound",
+        upper_bound=upper,
+        lp_bound=relaxation.value if math.isfinite(relaxation.value) else None,
+    )
+
+
+def _conflict(inst: Instance, deadline: float) -> Solution:
+    """No allocation meets every limit: name the smallest set of limits that conflict."""
+    names = [b.limit.label() for b in inst.bounds]
+    for size in (2, 3):
+        for subset in itertools.combinations(range(len(inst.bounds)), size):
+            sub = make_instance(inst.problem, tuple(inst.bounds[r] for r in subset))
+            if solve_relaxation(sub, deadline).infeasible:
+                shown = " and ".join(names[r] for r in subset)
+                return infeasible_solution(
+                    inst, "exact", f"the limits {shown} conflict: no allocation meets them all"
                 )
-                return choice, proven, note
-            room -= over * (1 + 1e-9) + 1.0
-        return None, False, "core solution stayed over budget after repair; kept incumbent"
+            probe = solve_core_milp(sub, sub.allowed, deadline)
+            if probe.infeasible:
+                shown = " and ".join(names[r] for r in subset)
+                return infeasible_solution(
+                    inst, "exact", f"the limits {shown} conflict: no allocation meets them all"
+                )
+    return infeasible_solution(
+        inst, "exact", f"no allocation meets every limit together ({'; '.join(names)})"
+    )
+
+
+# --- the fast path's pieces ------------------------------------------------------------------
+
+
+def _best_incumbent(
+    inst: Instance, greedy: Solution, hulls: _Hulls, taken: int, cap: float
+) -> tuple[np.ndarray, float]:
+    """The better of the greedy's allocation and the rounded LP solution."""
+    options = [_item_choice(inst, greedy.choice)]
+    rounded = _lp_rounded(inst, hulls, taken, cap)
+    if rounded is not None:
+        options.append(rounded)
+    choice = max(options, key=inst.objective)
+    return choice, inst.objective(choice)
+
+
+def _lp_rounded(inst: Instance, h: _Hulls, taken: int, cap: float) -> np.ndarray | None:
+    """LP solution rounded down, then later increments that still fit, in slope order."""
+    pos = h.base.copy()
+    if taken:
+        np.maximum.at(pos, h.layer[:taken], h.to[:taken])
+    if not inst.fits(pos):
+        return None
+    ints = inst.ints[0]
+    total = inst.totals(pos)[0]
+    room = inst.thresholds[0] - total
+    at = pos.tolist()
+    layer, frm, to = h.layer.tolist(), h.frm.tolist(), h.to.tolist()
+    for t in range(taken, len(layer)):
+        i = layer[t]
+        if at[i] != frm[t]:
+            continue
+        d = int(ints[i, to[t]]) - int(ints[i, frm[t]])
+        if d <= room:
+            at[i] = to[t]
+            room -= d
+    return np.asarray(at, dtype=np.intp)
+
+
+def _solve_core(
+    inst: Instance,
+    lam: float,
+    gaps: np.ndarray,
+    best_reduced: np.ndarray,
+    width: float,
+    floor: float,
+    eps: float,
+    deadline: float,
+) -> tuple[np.ndarray | None, bool, str]:
+    """Best allocation using only options within ``width`` of the Lagrangian bound.
+
+    Returns (allocation or None, whether it is proven optimal over that core, a note)."""
+    m = inst.n_items
+    keep = inst.allowed & (gaps <= width)
+    counts = keep.sum(axis=1)
+    fixed_choice = np.argmax(keep, axis=1)
+    free = np.flatnonzero(counts >= 2)
+    if free.size == 0:
+        if inst.fits(fixed_choice):
+            return fixed_choice, True, "optimal: every layer fixed by its reduced cost"
+        return None, True, "optimal: no core allocation fits"
+    fixed = np.ones(m, dtype=bool)
+    fixed[free] = False
+    found, status = _pareto_search(inst, free, keep, fixed_choice, lam, floor, best_reduced, eps,
+                                   deadline)  # fmt: skip
+    if status == "done":
+        if found is None:
+            return None, True, "optimal: nothing within the core beats the incumbent"
+        return found, True, f"optimal: {len(free)} of {m} layers searched after fixing"
+    if status == "time":
+        return None, False, "time limit reached during the core search"
+    outcome = solve_core_milp(inst, keep, deadline)
+    if outcome.choice is None:
+        if outcome.infeasible:
+            return None, True, "optimal: no core allocation fits"
+        return None, False, outcome.note
+    return outcome.choice, outcome.proven, outcome.note
 
 
 def _pareto_search(
-    problem: Problem,
+    inst: Instance,
     free: np.ndarray,
     keep: np.ndarray,
-    room: float,
+    fixed_choice: np.ndarray,
     lam: float,
     floor: float,
     best_reduced: np.ndarray,
-) -> tuple[np.ndarray | None, bool]:
-    """Exact best choice for the ``free`` layers within ``room``, and whether it hit the cap.
+    eps: float,
+    deadline: float,
+) -> tuple[np.ndarray | None, str]:
+    """Exact best choice for the ``free`` items, costs as exact integers.
 
-    (None, False): no allocation of these layers reaches ``floor``; (None, True): too many
-    states, use another method.
-
-    A state is a partial allocation's (cost, value). After each layer, states over the room,
-    dominated states (costlier and worth no more) and states whose bound
-    value + lam * (room - cost) + sum of the later layers' best reduced values
-    is below ``floor`` (the incumbent's value on these layers) are dropped.
-    """
+    Returns (allocation or None, "done" | "capped" | "time"). A state is a partial
+    allocation's (use, value). After each item, states over the cap, dominated states (using
+    as much or more and worth no more) and states whose bound
+    value + lam * (room - use) + sum of the later items' best reduced values is below
+    ``floor`` are dropped."""
+    ints = inst.ints[0]
+    exponent = inst.bounds[0].exact.exponent
+    m = inst.n_items
+    fixed_mask = np.ones(m, dtype=bool)
+    fixed_mask[free] = False
+    rows = np.arange(m)
+    fixed_use = inst.totals(np.where(fixed_mask, fixed_choice, inst.lowest))[0]
+    free_low = ints[free, inst.lowest[free]]
+    fixed_use -= int(free_low.sum()) if free_low.dtype == np.int64 else sum(free_low.tolist())
+    room = inst.thresholds[0] - fixed_use
+    fixed_value = math.fsum(inst.values[rows[fixed_mask], fixed_choice[fixed_mask]].tolist())
+    target = floor - fixed_value
+    if room < 0:
+        return None, "done"
+    spread = [max(int(v) for v in ints[i][keep[i]]) for i in free.tolist()]
+    small = ints.dtype == np.int64 and sum(spread) < (1 << 62)
+    dtype = np.int64 if small else object
     rest = np.concatenate([np.cumsum(best_reduced[free][::-1])[::-1][1:], [0.0]])
-    tol = _tolerance(floor)
-    cost = np.zeros(1)
+    unit = math.ldexp(1.0, exponent) * lam
+    cost = np.zeros(1, dtype=dtype)
     value = np.zeros(1)
     trail: list[tuple[np.ndarray, np.ndarray]] = []
     for t, i in enumerate(free.tolist()):
+        if time.monotonic() > deadline:
+            return None, "time"
         options = np.flatnonzero(keep[i])
-        c = (cost[None, :] + problem.costs[i, options][:, None]).ravel()
-        v = (value[None, :] + problem.values[i, options][:, None]).ravel()
+        add = ints[i, options].astype(dtype)
+        c = (cost[None, :] + add[:, None]).ravel()
+        v = (value[None, :] + inst.values[i, options][:, None]).ravel()
         parent = np.tile(np.arange(len(cost)), len(options))
         option = np.repeat(options, len(cost))
-        ok = (c <= room) & (v + lam * (room - c) + rest[t] >= floor - tol)
+        slack = room - c
+        ok_cost = slack >= 0 if small else np.asarray([s >= 0 for s in slack.tolist()], bool)
+        slack_f = (
+            slack.astype(np.float64) if small else np.asarray([float(s) for s in slack.tolist()])
+        )
+        ok = ok_cost & (v + unit * slack_f + rest[t] >= target - eps)
         c, v, parent, option = c[ok], v[ok], parent[ok], option[ok]
         if len(c) == 0:
-            return None, False
-        order = np.lexsort((-v, c))
+            return None, "done"
+        if small:
+            order = np.lexsort((-v, c))
+        else:
+            order = np.asarray(sorted(range(len(c)), key=lambda s: (c[s], -v[s])), dtype=np.intp)
         c, v, parent, option = c[order], v[order], parent[order], option[order]
         undominated = np.ones(len(v), dtype=bool)
         undominated[1:] = v[1:] > np.maximum.accumulate(v)[:-1]
         cost, value = c[undominated], v[undominated]
         if len(cost) > _STATE_CAP:
-            return None, True
+            return None, "capped"
         trail.append((parent[undominated], option[undominated]))
     state = int(np.argmax(value))
-    out = np.empty(len(free), dtype=np.intp)
+    if value[state] < target - eps:
+        return None, "done"
+    out = fixed_choice.copy()
     for t in range(len(free) - 1, -1, -1):
         parent, option = trail[t]
-        out[t] = option[state]
+        out[free[t]] = option[state]
         state = int(parent[state])
-    return out, False
+    return (out if inst.fits(out) else None), "done"
 
 
-def _tolerance(bound: float) -> float:
-    return 1e-9 * max(1.0, abs(bound)) + 1e-12
+def _lp(h: _Hulls, cap: float) -> tuple[float, float, int, float]:
+    room = cap - h.base_cost
+    taken = int(np.searchsorted(h.cum_dc, room, side="right"))
+    value = h.base_value + (float(h.cum_dv[taken - 1]) if taken else 0.0)
+    if taken < len(h.dc):
+        done = float(h.cum_dc[taken - 1]) if taken else 0.0
+        fraction = max((room - done) / float(h.dc[taken]), 0.0)
+        return value + fraction * float(h.dv[taken]), float(h.slope[taken]), taken, fraction
+    return value, 0.0, taken, 0.0
 
 
-def solve_exact(problem: Problem, *, budget: float, multiplier: float | None = None) -> Solution:
-    """Proven-optimal allocation within ``budget`` BOPs, with the LP upper bound."""
-    return ExactSolver(problem).solve(budget, multiplier)
+def _epsilon(inst: Instance, weighted_cap: float) -> float:
+    """A bound on the float error of the Lagrangian figures (sums of n terms)."""
+    n = inst.n_items + 8
+    size = inst.value_scale + weighted_cap + abs(float(np.abs(inst.values).max(initial=0.0)))
+    return 8 * n * _FLOAT * size + 1e-300
 
 
-def _build_hulls(problem: Problem) -> _Hulls:
-    costs, values, allowed = problem.costs, problem.values, problem.allowed
+def _item_choice(inst: Instance, layer_choice: np.ndarray) -> np.ndarray:
+    if inst.layer_item is None:
+        return np.asarray(layer_choice, dtype=np.intp)
+    out = np.zeros(inst.n_items, dtype=np.intp)
+    out[inst.layer_item] = layer_choice
+    return out
+
+
+def _build_hulls(costs: np.ndarray, values: np.ndarray, allowed: np.ndarray) -> _Hulls:
     n, k = costs.shape
     base = np.zeros(n, dtype=np.intp)
     inc_layer: list[int] = []
@@ -317,13 +446,11 @@ def _build_hulls(problem: Problem) -> _Hulls:
     for i in range(n):
         c, v, ok = crows[i], vrows[i], arows[i]
         stack: list[int] = []
-        for j in range(k):
-            if not ok[j]:
-                continue
+        for j in sorted((j for j in range(k) if ok[j]), key=lambda j: (c[j], -v[j])):
             if stack and v[j] <= v[stack[-1]]:
-                continue  # costs at least as much, worth no more
+                continue  # uses at least as much, worth no more
             if stack and c[j] == c[stack[-1]]:
-                stack.pop()  # same cost, worth more
+                stack.pop()  # same use, worth more
             while len(stack) >= 2:
                 a, b = stack[-2], stack[-1]
                 if (v[b] - v[a]) * (c[j] - c[b]) <= (v[j] - v[b]) * (c[b] - c[a]):

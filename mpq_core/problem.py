@@ -1,30 +1,45 @@
 """The cost model and the multiple-choice knapsack instance built from the loaded inputs.
 
 Option j of a layer is weight width ``widths[j]`` with activation width ``abits[j]``
-(rule ``plus4``: min(w + 4, 16); rule ``match``: w). Its cost is MACs x wbit x abit BOPs
-and its value is the sensitivity recovered relative to the lowest width of the ladder:
+(rule ``plus4``: min(w + 4, 16); rule ``match``: w). Its cost is MACs x (wbit x abit) BOPs,
+one correctly rounded float product, and its value is the sensitivity recovered relative to
+the lowest width of the ladder:
 
 - scalar scores s: the step from ``widths[j-1]`` to ``widths[j]`` gains s x discount**(j-1)
   (4->8 gains s, 8->16 gains 0.2 s with the default discount);
-- per-bit losses L: option j is worth L(lowest) - L(widths[j]); a missing top width means 0.
+- per-bit losses L (lower is better): option j is worth L(lowest) - L(widths[j]); a missing
+  top width means a loss of 0;
+- per-bit scores S (``"higher_is_better": true``: SQNR in dB, SSIM, accuracy): option j is
+  worth S(widths[j]) - S(lowest); every width must be given.
+
+Besides BOPs a problem knows the resources limits can cap: ``wbits`` (params x w, the weight
+memory in bits), ``mean_wbits`` (its params-weighted mean over a scope) and any resource of a
+resources file. Groups and ties are resolved here: a tie's layers keep only the widths all of
+them allow.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import math
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from .constraints import BUILTIN_RESOURCES, RESOURCE_UNITS, Constraints, Group
 from .errors import InputError
-from .loading import InputFile, Inputs, load_inputs
+from .loading import Inputs, check_losses, load_inputs
+from .reading import InputFile
+from .resources import ResourceTable
+from .spec import ABIT_RULES, DEFAULT_LADDER, Pin, Spec, pins_from_mapping
 
-DEFAULT_WIDTHS = (4, 8, 16)
-ABIT_RULES = ("plus4", "match")
+DEFAULT_WIDTHS = DEFAULT_LADDER
 GIGA = 1e9
+_SUGGESTIONS = 3
 
 
 def abit_for(wbit: int, rule: str) -> int:
@@ -34,6 +49,15 @@ def abit_for(wbit: int, rule: str) -> int:
     if rule == "match":
         return wbit
     raise InputError("abit_rule", f"must be one of {', '.join(ABIT_RULES)}, not {rule!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class GroupMembers:
+    """A group of the constraints with the layers it caught (first matching group wins)."""
+
+    name: str
+    patterns: tuple[str, ...]
+    members: np.ndarray  # layer indices, file order
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +73,12 @@ class Problem:
     costs: np.ndarray  # (n, k) BOPs
     values: np.ndarray  # (n, k) gain over the lowest width
     step_gains: np.ndarray  # (n, k) gain of the single step j-1 -> j (column 0 is 0)
-    allowed: np.ndarray  # (n, k) bool, False where a pin forbids the width
+    allowed: np.ndarray  # (n, k) bool, False where a pin or a tie forbids the width
+    spec: Spec = field(default_factory=Spec)
+    sense: str = "scalar"  # "scalar", "loss" or "score"
+    groups: tuple[GroupMembers, ...] = ()
+    ties: tuple[np.ndarray, ...] = ()  # layer indices of each tie
+    resource_table: ResourceTable | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -64,18 +93,32 @@ class Problem:
         return self.inputs.layers.macs
 
     @property
+    def params(self) -> np.ndarray:
+        return self.inputs.layers.params
+
+    @property
     def sensitivity(self) -> np.ndarray:
-        """The per-layer score as given (scalar) or the loss at the lowest width (per-bit)."""
+        """The per-layer score as given (scalar) or the value at the lowest width (per-bit)."""
         return self.inputs.sensitivity.scores
 
     @property
     def n_layers(self) -> int:
         return len(self.names)
 
+    @property
+    def constraints(self) -> Constraints:
+        return self.spec.constraints
+
     @cached_property
     def lowest(self) -> np.ndarray:
         """Index of each layer's lowest allowed option."""
         return np.argmax(self.allowed, axis=1)
+
+    @cached_property
+    def highest(self) -> np.ndarray:
+        """Index of each layer's highest allowed option."""
+        k = self.allowed.shape[1]
+        return k - 1 - np.argmax(self.allowed[:, ::-1], axis=1)
 
     @cached_property
     def min_cost(self) -> float:
@@ -89,13 +132,20 @@ class Problem:
 
     @cached_property
     def max_objective(self) -> float:
-        """The largest total gain any allocation can reach (no budget)."""
+        """The largest total gain any allocation can reach (no limit)."""
         best = np.where(self.allowed, self.values, -np.inf).max(axis=1)
         return math.fsum(best.tolist())
 
     @cached_property
+    def value_scale(self) -> float:
+        """Sum over layers of each layer's largest |gain|: the objective's natural size.
+
+        "Optimal" means no allocation is better by more than 1e-9 of this."""
+        return math.fsum(np.abs(np.where(self.allowed, self.values, 0.0)).max(axis=1).tolist())
+
+    @cached_property
     def pinned(self) -> np.ndarray:
-        """True for layers with a pin."""
+        """True for layers with a pin (or a tie) that removes a width."""
         return ~self.allowed.all(axis=1)
 
     def budget_for(self, multiplier: float) -> float:
@@ -112,51 +162,146 @@ class Problem:
     def objective_of(self, choice: np.ndarray) -> float:
         return math.fsum(self.values[np.arange(self.n_layers), choice].tolist())
 
-    def index_of_width(self, width: int) -> int:
-        return self.widths.index(width)
+    # --- resources ---------------------------------------------------------------------------
+
+    def resource_names(self) -> tuple[str, ...]:
+        """Every resource a limit can cap on this problem."""
+        extra = self.resource_table.names if self.resource_table is not None else ()
+        return (*BUILTIN_RESOURCES, *extra)
+
+    def unit_of(self, resource: str) -> str:
+        if resource in RESOURCE_UNITS:
+            return RESOURCE_UNITS[resource]
+        if self.resource_table is not None and resource in self.resource_table.units:
+            return self.resource_table.units[resource]
+        return ""
+
+    def resource(self, name: str) -> np.ndarray:
+        """(n, k) per-layer, per-option values of a resource (mean_wbits: params x w bits)."""
+        return self._resources(name)
+
+    def _resources(self, name: str) -> np.ndarray:
+        cache = self.__dict__.setdefault("_resource_cache", {})
+        if name not in cache:
+            cache[name] = self._build_resource(name)
+        return cache[name]
+
+    def _build_resource(self, name: str) -> np.ndarray:
+        if name == "bops":
+            return self.costs
+        if name in ("wbits", "mean_wbits"):
+            missing = np.isnan(self.params)
+            if missing.any():
+                layer = self.names[int(np.argmax(missing))]
+                raise InputError(
+                    self.inputs.layers.source,
+                    f"missing; a limit on {name} needs the parameter count of every layer "
+                    f"({int(missing.sum())} layer(s) lack it)",
+                    field="params",
+                    layer=layer,
+                )
+            values = self.params[:, None] * np.asarray(self.widths, dtype=np.float64)[None, :]
+            _check_finite(values, self.names, self.inputs.layers.source, "params x width")
+            return values
+        if self.resource_table is None or name not in self.resource_table.tables:
+            known = ", ".join(self.resource_names())
+            raise InputError(
+                "limits",
+                f"unknown resource {name!r} (known: {known}; others come from a resources file)",
+            )
+        values = self.resource_table.matrix(name, self.names, self.widths)
+        _check_finite(values, self.names, self.resource_table.source, name)
+        return values
+
+    def group_mask(self, group: str | None) -> np.ndarray:
+        """True for the layers of ``group`` (every layer for None)."""
+        mask = np.zeros(self.n_layers, dtype=bool)
+        if group is None:
+            mask[:] = True
+            return mask
+        for g in self.groups:
+            if g.name == group:
+                mask[g.members] = True
+                return mask
+        known = ", ".join(g.name for g in self.groups) or "none defined"
+        raise InputError("limits", f"unknown group {group!r} (groups: {known})")
+
+    def group_of(self) -> np.ndarray:
+        """The group name of each layer ('' for layers no group catches)."""
+        out = np.full(self.n_layers, "", dtype=object)
+        for g in self.groups:
+            out[g.members] = g.name
+        return out
 
 
 def build_problem(
     inputs: Inputs,
+    spec: Spec | None = None,
     *,
     bits: Iterable[int] | None = None,
     abit_rule: str = "plus4",
     upgrade_discount: float = 0.2,
     pins: Mapping[str, int | Iterable[int]] | None = None,
+    resources: ResourceTable | None = None,
 ) -> Problem:
-    """Turn aligned inputs and settings into a Problem (settings validated here)."""
+    """Turn aligned inputs and a spec (or the keyword settings) into a Problem."""
+    if spec is None:
+        spec = Spec(
+            ladder=None if bits is None else tuple(bits),
+            abit_rule=abit_rule,
+            upgrade_discount=upgrade_discount,
+            pins=pins_from_mapping(pins),
+        )
     sens = inputs.sensitivity
-    widths = _ladder(bits, sens.widths if sens.kind == "per_bit" else DEFAULT_WIDTHS)
-    abits = tuple(abit_for(w, abit_rule) for w in widths)
-    discount = _discount(upgrade_discount)
+    widths = spec.ladder or (sens.widths if sens.kind == "per_bit" else DEFAULT_WIDTHS)
+    abits = tuple(abit_for(w, spec.abit_rule) for w in widths)
+    discount = spec.upgrade_discount
     n, k = len(inputs.layers.names), len(widths)
+    sense = _sense(sens, spec.sense)
 
-    if sens.kind == "scalar":
+    if sense == "scalar":
         steps = np.zeros((n, k))
-        for j in range(1, k):
-            steps[:, j] = sens.scores * discount ** (j - 1)
-        values = np.cumsum(steps, axis=1)
+        with np.errstate(over="ignore"):
+            for j in range(1, k):
+                steps[:, j] = sens.scores * discount ** (j - 1)
+            values = np.cumsum(steps, axis=1)
     else:
-        losses = _ladder_losses(inputs, widths)
-        values = losses[:, :1] - losses
+        table = _ladder_table(inputs, widths, sense)
+        values = table[:, :1] - table if sense == "loss" else table - table[:, :1]
         steps = np.zeros((n, k))
         steps[:, 1:] = np.diff(values, axis=1)
+    _check_finite(values, inputs.layers.names, sens.source, "sensitivity gain")
 
     factors = np.array([w * a for w, a in zip(widths, abits, strict=True)], dtype=np.float64)
     costs = inputs.layers.macs[:, None] * factors[None, :]
-    pin_items, allowed = _pins(pins, inputs.layers.names, widths)
-    return Problem(
+    _check_finite(costs, inputs.layers.names, inputs.layers.source, "MACs x wbit x abit")
+    pin_items, allowed = _pins(spec.pins, inputs.layers.names, widths)
+    groups = _groups(spec.constraints.groups, inputs.layers.names)
+    ties = _ties(spec.constraints.ties, inputs.layers.names, widths, allowed)
+    problem = Problem(
         inputs=inputs,
-        widths=widths,
+        widths=tuple(widths),
         abits=abits,
-        abit_rule=abit_rule,
+        abit_rule=spec.abit_rule,
         upgrade_discount=discount,
         pins=pin_items,
         costs=costs,
         values=values,
         step_gains=steps,
         allowed=allowed,
+        spec=replace(spec.problem_key(), ladder=tuple(widths)),
+        sense=sense,
+        groups=groups,
+        ties=ties,
+        resource_table=resources,
     )
+    for total in (problem.max_cost, problem.max_objective):
+        if not math.isfinite(total):
+            raise InputError(
+                inputs.layers.source if total is problem.max_cost else sens.source,
+                "the totals over all layers overflow (infinite); the numbers are too large",
+            )
+    return problem
 
 
 def load_problem(
@@ -168,46 +313,57 @@ def load_problem(
     abit_rule: str = "plus4",
     upgrade_discount: float = 0.2,
     pins: Mapping[str, int | Iterable[int]] | None = None,
+    spec: Spec | None = None,
+    resources: ResourceTable | None = None,
+    name_prefix: str = "",
 ) -> Problem:
     """Read both files and build the Problem in one call."""
-    inputs = load_inputs(flops_path, sensitivity_path, on_mismatch=on_mismatch)
+    ladder = spec.ladder if spec is not None else (None if bits is None else tuple(bits))
+    inputs = load_inputs(
+        flops_path, sensitivity_path, on_mismatch=on_mismatch, ladder=ladder,
+        name_prefix=name_prefix,
+    )  # fmt: skip
     return build_problem(
-        inputs, bits=bits, abit_rule=abit_rule, upgrade_discount=upgrade_discount, pins=pins
+        inputs,
+        spec,
+        bits=bits,
+        abit_rule=abit_rule,
+        upgrade_discount=upgrade_discount,
+        pins=pins,
+        resources=resources,
     )
 
 
-def _ladder(bits: Iterable[int] | None, default: tuple[int, ...]) -> tuple[int, ...]:
-    if bits is None:
-        return tuple(default)
-    widths = []
-    for b in bits:
-        if isinstance(b, bool) or not isinstance(b, int | np.integer) or b <= 0:
-            raise InputError("bits", f"widths must be positive whole numbers, got {b!r}")
-        widths.append(int(b))
-    if not widths:
-        raise InputError("bits", "the ladder needs at least one width")
-    if len(set(widths)) != len(widths):
-        raise InputError("bits", f"repeated width in {widths}")
-    return tuple(sorted(widths))
+def with_spec(problem: Problem, spec: Spec) -> Problem:
+    """The same inputs and resources under another spec (rebuilt only when it shapes them)."""
+    if replace(spec.problem_key(), ladder=spec.ladder or problem.widths) == problem.spec:
+        return problem
+    return build_problem(problem.inputs, spec, resources=problem.resource_table)
 
 
-def _discount(value: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InputError("upgrade_discount", f"not a number ({value!r})") from None
-    if not math.isfinite(number) or number < 0:
-        raise InputError("upgrade_discount", f"must be a finite number >= 0, got {value!r}")
-    return number
+def _sense(sens, override: str | None) -> str:
+    if sens.kind == "scalar":
+        if override is not None:
+            raise InputError(
+                "sensitivity_sense",
+                "applies to per-bit tables; a scalar score per layer is already the gain of "
+                "upgrading that layer",
+            )
+        return "scalar"
+    sense = override or sens.sense
+    if sense == "loss" and sens.higher_is_better:
+        check_losses(sens.losses, sens.names, sens.widths, sens.source)
+    return sense
 
 
-def _ladder_losses(inputs: Inputs, widths: tuple[int, ...]) -> np.ndarray:
-    """Per-bit losses on the ladder; a missing top width is 0, any other gap is an error."""
+def _ladder_table(inputs: Inputs, widths: tuple[int, ...], sense: str) -> np.ndarray:
+    """Per-bit values on the ladder. Losses: a missing top width is 0, any other gap is an
+    error. Scores: every width must be given."""
     sens = inputs.sensitivity
     n = len(sens.names)
     out = np.zeros((n, len(widths)))
     for j, width in enumerate(widths):
-        top = j == len(widths) - 1
+        top = j == len(widths) - 1 and sense == "loss"
         if width in sens.widths:
             column = sens.losses[:, sens.widths.index(width)]
         else:
@@ -227,8 +383,17 @@ def _ladder_losses(inputs: Inputs, widths: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+def _check_finite(values: np.ndarray, names: tuple[str, ...], source: str, what: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argwhere(bad)[0][0])
+        raise InputError(
+            source, f"{what} overflows (infinite); the numbers are too large", layer=names[i]
+        )
+
+
 def _pins(
-    pins: Mapping[str, int | Iterable[int]] | None, names: tuple[str, ...], widths: tuple[int, ...]
+    pins: tuple[Pin, ...], names: tuple[str, ...], widths: tuple[int, ...]
 ) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], np.ndarray]:
     allowed = np.ones((len(names), len(widths)), dtype=bool)
     if not pins:
@@ -236,19 +401,105 @@ def _pins(
     index = {name: i for i, name in enumerate(names)}
     items = []
     ladder = "/".join(map(str, widths))
-    for name, spec in pins.items():
-        if name not in index:
-            raise InputError("pins", "no such layer in the loaded files", layer=name)
-        chosen = (spec,) if isinstance(spec, int | np.integer) else tuple(spec)
-        if not chosen:
-            raise InputError("pins", "no width given", layer=name)
-        for width in chosen:
-            if isinstance(width, bool) or not isinstance(width, int | np.integer):
-                raise InputError("pins", f"width {width!r} is not a whole number", layer=name)
+    for pin in pins:
+        if pin.layer not in index:
+            raise InputError("pins", _unknown_layer(pin.layer, names), layer=pin.layer)
+        for width in pin.widths:
             if width not in widths:
-                raise InputError("pins", f"width {width} is not in the ladder {ladder}", layer=name)
-        row = np.array([w in chosen for w in widths])
-        allowed[index[name]] = row
-        items.append((name, tuple(sorted(int(w) for w in set(chosen)))))
+                raise InputError(
+                    "pins", f"width {width} is not in the ladder {ladder}", layer=pin.layer
+                )
+        allowed[index[pin.layer]] = np.array([w in pin.widths for w in widths])
+        items.append((pin.layer, pin.widths))
     items.sort(key=lambda item: index[item[0]])
     return tuple(items), allowed
+
+
+def _groups(groups: tuple[Group, ...], names: tuple[str, ...]) -> tuple[GroupMembers, ...]:
+    """Assign each layer to the first group (in file order) one of whose patterns matches it."""
+    if not groups:
+        return ()
+    owner = np.full(len(names), -1, dtype=np.intp)
+    for g, group in enumerate(groups):
+        regex = re.compile("|".join(fnmatch.translate(p) for p in group.patterns))
+        free = owner < 0
+        for i in np.flatnonzero(free).tolist():
+            if regex.match(names[i]):
+                owner[i] = g
+    out = []
+    for g, group in enumerate(groups):
+        members = np.flatnonzero(owner == g)
+        if members.size == 0:
+            earlier = any(
+                re.match("|".join(fnmatch.translate(p) for p in group.patterns), n) for n in names
+            )
+            why = (
+                "every layer it matches belongs to an earlier group"
+                if earlier
+                else "its patterns match no layer of the loaded files"
+            )
+            raise InputError(
+                "constraints", f"group catches no layer: {why}", field=f"groups.{group.name}"
+            )
+        out.append(GroupMembers(group.name, group.patterns, members))
+    return tuple(out)
+
+
+def _ties(
+    ties: tuple[tuple[str, ...], ...],
+    names: tuple[str, ...],
+    widths: tuple[int, ...],
+    allowed: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Merge ties that share a layer; keep, for each, only the widths every member allows."""
+    if not ties:
+        return ()
+    index = {name: i for i, name in enumerate(names)}
+    parent = list(range(len(names)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for t, tie in enumerate(ties):
+        for name in tie:
+            if name not in index:
+                raise InputError(
+                    "ties", _unknown_layer(name, names), field=f"ties[{t}]", layer=name
+                )
+        first = root(index[tie[0]])
+        for name in tie[1:]:
+            parent[root(index[name])] = first
+    members: dict[int, list[int]] = {}
+    for name in {n for tie in ties for n in tie}:
+        i = index[name]
+        members.setdefault(root(i), []).append(i)
+    out = []
+    for group in sorted((sorted(m) for m in members.values()), key=lambda m: m[0]):
+        common = allowed[group].all(axis=0)
+        if not common.any():
+            shown = ", ".join(
+                f"{names[i]} ({_allowed_text(widths, allowed[i])})" for i in group[:4]
+            )
+            raise InputError(
+                "ties",
+                f"the tied layers share no allowed width: {shown}",
+                layer=names[group[0]],
+            )
+        allowed[group] = common
+        out.append(np.asarray(group, dtype=np.intp))
+    return tuple(out)
+
+
+def _allowed_text(widths: tuple[int, ...], row: np.ndarray) -> str:
+    return "/".join(str(w) for w, ok in zip(widths, row, strict=True) if ok)
+
+
+def _unknown_layer(name: str, names: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=_SUGGESTIONS, cutoff=0.75)
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    return f"no such layer in the loaded files{hint}"

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
     from .problem import Problem
 
-IMAGE_FORMATS = ("png", "svg", "pdf")
-REPORT_FORMATS = ("html", *IMAGE_FORMATS)
-DEFAULT_FORMATS = ("html", "png", "svg")
+from .report_formats import DEFAULT_FORMATS, IMAGE_FORMATS, REPORT_FORMATS
+
+__all__ = ["DEFAULT_FORMATS", "IMAGE_FORMATS", "REPORT_FORMATS"]
 REPORT_FILENAME = "report.html"
 IMAGE_WIDTH = 1100  # layout pixels when a figure sets no width
 IMAGE_HEIGHT = 560

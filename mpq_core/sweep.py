@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from .errors import InputError
+from .constraints import Limit, limit_value
 from .exact import ExactSolver
+from .limits import resolve_limits
 from .problem import Problem
 from .solution import summarize
-from .solvers import SOLVERS, check_multiplier
+from .solvers import SOLVERS, check_multiplier, check_solver
+from .spec import DEFAULT_TIME_LIMIT
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_MULTIPLIERS: tuple[float, ...] = tuple(round(i / 100, 2) for i in range(101))
+SWEEP_TIME_LIMIT = 120.0  # seconds for all exact solves of one sweep
 
 
 def sweep_budgets(
@@ -21,29 +29,69 @@ def sweep_budgets(
     multipliers: Iterable[float] | None = None,
     *,
     solvers: Sequence[str] = ("greedy",),
+    time_limit: float = SWEEP_TIME_LIMIT,
 ) -> pd.DataFrame:
-    """One row per (multiplier, solver) with the figures of :func:`summarize`.
+    """One row per (multiplier, solver) with the figures of :func:`summarize`, for the BOPs
+    budget ``bops <= m x``.
 
     With both "greedy" and "exact", every row also carries ``greedy_gap`` (exact minus greedy
-    objective at that multiplier) and ``greedy_gap_pct`` (the same as % of the exact objective).
+    objective at that multiplier) and ``greedy_gap_pct`` (the same as % of the exact
+    objective). The exact solves share ``time_limit`` seconds; once it is spent, each returns
+    its first incumbent with the bound (status ``feasible``).
     """
     grid = DEFAULT_MULTIPLIERS if multipliers is None else tuple(multipliers)
     grid = tuple(check_multiplier(m) for m in grid)
+    limits = [[Limit("bops", limit_value(m, "multiplier", "value") + "x")] for m in grid]
+    return _sweep(problem, grid, limits, solvers, time_limit)
+
+
+def sweep_limits(
+    problem: Problem,
+    limits: Sequence[Limit],
+    *,
+    vary: int = 0,
+    values: Iterable[float] | None = None,
+    solvers: Sequence[str] = ("greedy",),
+    time_limit: float = SWEEP_TIME_LIMIT,
+) -> pd.DataFrame:
+    """Rows for ``limits`` with limit ``vary``'s number set to each of ``values`` (in its
+    written form: x, r or absolute), the other limits held. ``multiplier`` holds the value."""
+    grid = DEFAULT_MULTIPLIERS if values is None else tuple(float(v) for v in values)
+    base = list(limits)
+    target = base[vary]
+    suffix = target.form if target.form != "abs" else ""
+    sets = []
+    for value in grid:
+        changed = replace(target, at_most=limit_value(value, "sweep", "value") + suffix)
+        sets.append([*base[:vary], changed, *base[vary + 1 :]])
+    return _sweep(problem, grid, sets, solvers, time_limit)
+
+
+def _sweep(
+    problem: Problem,
+    grid: Sequence[float],
+    limit_sets: Sequence[Sequence[Limit]],
+    solvers: Sequence[str],
+    time_limit: float,
+) -> pd.DataFrame:
+    import pandas as pd
+
     for name in solvers:
-        if name not in SOLVERS:
-            raise InputError(
-                "solver", f"unknown solver {name!r} (choose from {', '.join(SOLVERS)})"
-            )
-    exact = ExactSolver(problem) if "exact" in solvers else None
+        check_solver(name)
+    exact = ExactSolver(problem, time_limit=DEFAULT_TIME_LIMIT) if "exact" in solvers else None
+    deadline = time.monotonic() + time_limit
     rows = []
-    for m in grid:
-        budget = problem.budget_for(m)
+    for m, limits in zip(grid, limit_sets, strict=True):
+        bounds = resolve_limits(problem, limits)
         for name in solvers:
             if name == "exact" and exact is not None:
-                solution = exact.solve(budget, m)
+                left = max(deadline - time.monotonic(), 0.0)
+                solution = exact.solve_limits(bounds, time_limit=min(left, exact.time_limit))
             else:
-                solution = SOLVERS[name](problem, budget=budget, multiplier=m)
-            rows.append(summarize(solution))
+                solution = SOLVERS[name](problem, limits=bounds)
+            row = summarize(solution)
+            row["multiplier"] = m
+            rows.append(row)
     table = pd.DataFrame(rows)
     if {"greedy", "exact"} <= set(solvers):
         gap = solver_gap(table)[["multiplier", "gap", "gap_pct"]]
@@ -56,10 +104,12 @@ def sweep_budgets(
 
 
 def solver_gap(sweep: pd.DataFrame) -> pd.DataFrame:
-    """Per multiplier: greedy and exact objectives, the LP bound, and the greedy's gap.
+    """Per multiplier: greedy and exact objectives, the exact bound, and the greedy's gap.
 
-    ``gap_pct`` is (exact - greedy) / exact x 100; NaN where the budget is infeasible.
+    ``gap_pct`` is (exact - greedy) / |exact| x 100; NaN where the budget is infeasible.
     """
+    import pandas as pd
+
     needed = {"greedy", "exact"}
     if not needed <= set(sweep["solver"]):
         raise ValueError("solver_gap needs a sweep with both 'greedy' and 'exact'")
@@ -71,14 +121,15 @@ def solver_gap(sweep: pd.DataFrame) -> pd.DataFrame:
             "feasible": greedy["feasible"].to_numpy(),
             "greedy_objective": greedy["objective"].to_numpy(),
             "exact_objective": exact["objective"].reindex(greedy.index).to_numpy(),
-            "lp_bound": exact["upper_bound"].reindex(greedy.index).to_numpy(),
+            "exact_status": exact["status"].reindex(greedy.index).to_numpy(),
+            "upper_bound": exact["upper_bound"].reindex(greedy.index).to_numpy(),
+            "lp_bound": exact["lp_bound"].reindex(greedy.index).to_numpy(),
         }
     )
     gap = out["exact_objective"] - out["greedy_objective"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(out["exact_objective"] > 0, gap / out["exact_objective"] * 100, 0.0)
+    scale = np.where(out["exact_objective"] != 0, np.abs(out["exact_objective"]), 1.0)
     out["gap"] = gap.where(out["feasible"])
-    out["gap_pct"] = pd.Series(pct).where(out["feasible"])
+    out["gap_pct"] = pd.Series(gap / scale * 100).where(out["feasible"])
     return out
 
 

@@ -75,8 +75,16 @@ def settings_line(problem: Problem, solver: str) -> str:
     return (
         f"Solver: {SOLVER_LABELS.get(solver, solver)} | ladder {ladder} | "
         f"abit = {rule} ({problem.abit_rule}) | upgrade discount {problem.upgrade_discount:g} | "
-        f"sensitivity {problem.inputs.sensitivity.kind.replace('_', '-')}"
+        f"sensitivity {_kind(problem)}"
     )
+
+
+_PLURAL = {"loss": "losses", "score": "scores"}
+
+
+def _kind(problem: Problem) -> str:
+    kind = problem.inputs.sensitivity.kind.replace("_", "-")
+    return kind if problem.sense == "scalar" else f"{kind} {_PLURAL[problem.sense]}"
 
 
 def progress_lines(solution: Solution, every: int = PROGRESS_EVERY) -> list[str]:
@@ -101,7 +109,10 @@ def distribution_lines(solution: Solution) -> list[str]:
 
 
 def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str]:
-    """The full report of one feasible solution; ``greedy`` adds the gap line to an exact one."""
+    """The full report of one feasible solution; ``greedy`` adds the gap line to an exact one.
+
+    With the one BOPs budget of the original command line the lines are the original ones
+    (plus the weight line); other limits add a line each."""
     problem = solution.problem
     widths = problem.widths
     pins = dict(problem.pins)
@@ -115,41 +126,123 @@ def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str
     if pins:
         shown = ", ".join(f"{name}={'/'.join(map(str, w))}" for name, w in pins.items())
         lines.append(f"Pinned layers: {shown}")
+    lines += constraint_lines(problem)
+    budgeted = math.isfinite(solution.budget)
+    if budgeted:
+        lines += [
+            f"Budget multiplier: {solution.multiplier:.2f}",
+            f"Target budget: {gbops(solution.budget)}",
+        ]
     lines += [
-        f"Budget multiplier: {solution.multiplier:.2f}",
-        f"Target budget: {gbops(solution.budget)}",
         f"Min cost ({low}): {gbops(problem.min_cost)}",
         f"Max cost (all {widths[-1]}-bit): {gbops(problem.max_cost)}",
         f"Total possible upgrades: {total_upgrades(problem)}",
     ]
     if solution.solver == "greedy":
         lines.append("Running greedy selection...")
-        lines += progress_lines(solution)
+        if budgeted:
+            lines += progress_lines(solution)
     else:
         lines.append(f"Running {solution.solver} solver...")
     lines += [
         f"Optimization complete after {solution.num_upgrades} upgrades",
         f"Final cost: {gbops(solution.cost)}",
-        f"Budget utilization: {solution.utilization * 100:.1f}% ({utilization_verdict(solution)})",
-        f"Objective (recovered sensitivity): {solution.objective:.4f} of "
-        f"{problem.max_objective:.4f} reachable ({solution.objective_share * 100:.1f}%)",
     ]
-    if solution.upper_bound is not None:
+    if budgeted:
         lines.append(
-            f"LP bound: {solution.upper_bound:.4f} (status {solution.status}, "
-            f"bound - objective = {solution.gap:.6f})"
+            f"Budget utilization: {solution.utilization * 100:.1f}% "
+            f"({utilization_verdict(solution)})"
         )
+    lines += limit_lines(solution)
+    lines.append(
+        f"Objective ({objective_words(problem)}): {solution.objective:.4f} of "
+        f"{problem.max_objective:.4f} reachable ({solution.objective_share * 100:.1f}%)"
+    )
+    if solution.upper_bound is not None:
+        lines.append(bound_line(solution))
     if greedy is not None and greedy.feasible:
         lines.append(greedy_gap_line(solution, greedy))
     lines += distribution_lines(solution)
     mean_layer, mean_macs = solution.mean_wbits()
     lines.append(f"Mean weight bits: {mean_layer:.2f} per layer, {mean_macs:.2f} MAC-weighted")
+    lines.append(weight_line(solution))
     lines.append("Mixed-precision optimization completed!")
     return lines
 
 
+def objective_words(problem: Problem) -> str:
+    """What the objective adds up, in words (losses or scores are said, never assumed)."""
+    if problem.sense == "score":
+        return "score gained over the lowest widths, higher is better"
+    if problem.sense == "loss":
+        return "loss recovered from the lowest widths"
+    return "recovered sensitivity"
+
+
+def bound_line(solution: Solution) -> str:
+    """The exact solver's proof: its bound and gap, and the LP relaxation's value."""
+    gap = solution.gap or 0.0
+    lp = f"; LP relaxation {solution.lp_bound:.4f}" if solution.lp_bound is not None else ""
+    if solution.status == "optimal":
+        return f"Proven optimal (bound = objective, gap 0){lp}"
+    return (
+        f"Not proven optimal: upper bound {solution.upper_bound:.6g}, gap {gap:.6g} "
+        f"({solution.message}){lp}"
+    )
+
+
+def constraint_lines(problem: Problem) -> list[str]:
+    lines = []
+    for group in problem.groups:
+        lines.append(
+            f"Group {group.name}: {len(group.members)} layers ({', '.join(group.patterns)[:80]})"
+        )
+    for tie in problem.ties:
+        names = [problem.names[i] for i in tie.tolist()]
+        lines.append(f"Tie: {', '.join(names[:6])}{' ...' if len(names) > 6 else ''}")
+    return lines
+
+
+def limit_lines(solution: Solution) -> list[str]:
+    """One line per limit when there is more than the one BOPs budget."""
+    uses = solution.limit_uses
+    single = len(uses) == 1 and uses[0].limit.resource == "bops" and uses[0].limit.group is None
+    if single:
+        return []
+    lines = []
+    for use in uses:
+        verdict = "binds" if use.binds else "slack"
+        lines.append(
+            f"Limit {use.limit.label()}: cap {_amount(use.cap, use)}, use {_amount(use.use, use)} "
+            f"({use.utilization * 100:.1f}%), {verdict}"
+        )
+    return lines
+
+
+def weight_line(solution: Solution) -> str:
+    mean = solution.param_mean_wbits()
+    if math.isnan(mean):
+        return "Weights: the Phase 1 file gives no parameter counts (mean weight bits unknown)"
+    mib = solution.weight_bits() / 8 / 2**20
+    groups = "".join(
+        f"; {g.name} {solution.param_mean_wbits(g.name):.2f}" for g in solution.problem.groups
+    )
+    return f"Weights: mean {mean:.2f} bits (params-weighted){groups}; {mib:,.2f} MiB"
+
+
+def _amount(value: float, use) -> str:
+    if use.limit.resource == "bops":
+        return f"{value:,.2f} GBOPs"
+    return f"{value:,.6g} {use.unit}".rstrip()
+
+
 def greedy_gap_line(optimum: Solution, greedy: Solution) -> str:
     gap, pct = greedy_gap(optimum, greedy)
+    if gap < 0:  # the exact solver starts from the greedy's allocation: cannot happen
+        return (
+            f"ERROR: the greedy's objective {greedy.objective:.6g} beats the exact solver's "
+            f"{optimum.objective:.6g}; this is a bug, please report it"
+        )
     return (
         f"Greedy at this budget: objective {greedy.objective:.4f}, cost {gbops(greedy.cost)}; "
         f"greedy gap {gap:.6f} ({pct:.4f}% of the optimum)"
@@ -161,8 +254,10 @@ def json_summary(
 ) -> dict[str, Any]:
     """The export's metadata plus the distribution (the ``--json`` output)."""
     n = solution.problem.n_layers
+    config = export_config(solution)
     summary: dict[str, Any] = {
-        "metadata": export_config(solution)["metadata"],
+        "metadata": config["metadata"],
+        "bit_allocation": config["bit_allocation"],
         "distribution": [
             {
                 "wbit": int(width),

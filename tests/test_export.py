@@ -69,7 +69,7 @@ def test_metadata_keys(sample):
 def test_round_trip(tmp_path, sample):
     solution = m.solve(sample, 0.42, "exact")
     path = m.save_config(solution, tmp_path)
-    assert path == tmp_path / "mixed_precision" / "quantization_config_0.42.json"
+    assert path == tmp_path / "mixed_precision" / "quantization_config_0.42_exact.json"
     assert path.read_text() == m.config_json(m.export_config(solution))
     saved = m.load_config(path)
     assert saved.metadata == json.loads(path.read_text())["metadata"]
@@ -93,7 +93,7 @@ def test_infeasible_cannot_be_exported(sample):
     [
         ({"metadata": {}}, "field 'bit_allocation': missing or not a mapping of layer to width"),
         ({"bit_allocation": {"a": 4.5}}, "field 'bit_allocation', layer 'a': not a positive whole number (4.5)"),
-        ({"metadata": {"schema_version": 99}, "bit_allocation": {}}, "field 'metadata.schema_version': unsupported schema version 99 (this tool reads up to 1)"),
+        ({"metadata": {"schema_version": 99}, "bit_allocation": {}}, "field 'metadata.schema_version': unsupported schema version 99 (this tool reads up to 2)"),
         ({"bit_allocation": {"a": 4}, "quantization_config": {"a": {"wbit": 8, "abit": 12}}}, "field 'quantization_config', layer 'a': wbit differs from bit_allocation"),
     ],
 )  # fmt: skip

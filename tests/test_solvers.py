@@ -53,7 +53,8 @@ def test_hand_solved_exact_and_bound():
     assert s.status == "optimal"
     assert s.wbits.tolist() == [8, 8]
     assert s.objective == 4.0
-    assert s.upper_bound == pytest.approx(4.18)
+    assert s.upper_bound == s.objective and s.gap == 0  # proven: the bound is the optimum
+    assert s.lp_bound == pytest.approx(4.18)
 
 
 # Greedy is not optimal here. a: MACs 1, s 1 (4->8: +64, ratio 1/64 = 0.0156);
@@ -210,7 +211,7 @@ def test_random_medium_instances_cross_check(seed):
         assert e.cost <= budget and g.cost <= budget
         assert g.objective <= e.objective + 1e-9 <= e.upper_bound + 2e-9
         lp, *_ = exact.lp_bound(budget)
-        assert e.upper_bound == pytest.approx(lp)
+        assert e.lp_bound == pytest.approx(lp)
 
 
 def test_per_bit_exact_brute_force():
