@@ -44,10 +44,13 @@ from .limits import Bound, as_bounds
 from .milp import solve_core_milp, solve_relaxation
 from .problem import Problem
 from .results import infeasibility, infeasible_solution, make_solution, unknown_solution
+from .search import approx_float, branch_and_bound
 from .solution import Solution
 from .spec import DEFAULT_TIME_LIMIT
 
 _STATE_CAP = 200_000  # Pareto states per item before the core goes to HiGHS instead
+_SMALL_CORE = 48  # cores up to this many items are searched exactly before trying HiGHS
+_LARGE_CORE = 400  # ... and up to this many after HiGHS could not settle them
 _PROOF = 1e-9  # "optimal": within this fraction of the objective's scale
 _FLOAT = 2.0**-52
 
@@ -121,7 +124,7 @@ class ExactSolver:
         tolerance = _PROOF * inst.value_scale
 
         best_choice, best = _best_incumbent(inst, greedy, hulls, taken, cap)
-        width = max((lagrange - best) / 16, eps)
+        width = max((lagrange - best) / 16, eps) if best_choice is not None else math.inf
         status, note = "feasible", "time limit reached before the optimum was proven"
         while time.monotonic() < deadline:
             full = width >= lagrange - best + eps
@@ -131,7 +134,7 @@ class ExactSolver:
             found, proven, note_core = _solve_core(
                 inst, lam, gaps, best_reduced, core_width + eps, floor, eps, deadline
             )
-            if found is not None and inst.objective(found) > best:
+            if found is not None and (best_choice is None or inst.objective(found) > best):
                 best_choice, best = found, inst.objective(found)
             if not proven:
                 note = note_core
@@ -140,6 +143,10 @@ class ExactSolver:
                 status, note = "optimal", note_core
                 break
             width *= 4
+        if best_choice is None:  # nothing fits; proven when the search was exhaustive
+            if status == "optimal":
+                return infeasible_solution(inst, "exact", "no allocation meets the limit")
+            return unknown_solution(inst, "exact", note)
         objective = inst.objective(best_choice)
         if status != "optimal" and valid_upper - objective <= tolerance:
             status, note = "optimal", "optimal: the incumbent reaches the LP bound"
@@ -171,17 +178,18 @@ def solve_exact(
 
 
 def _several(inst: Instance, greedy: Solution, deadline: float) -> Solution:
-    """Fix options by the LP multipliers' reduced costs, then solve the rest with HiGHS.
+    """Fix options by the LP multipliers' reduced costs, then solve the rest exactly.
 
     The Lagrangian bound UB = sum_r lambda_r cap_r + sum_i max_j (v_ij - sum_r lambda_r u_rij)
     holds for any lambda >= 0, so it is computed here rather than taken from HiGHS. Every
     option of an allocation better than the incumbent has a reduced-cost gap of at most
-    UB - incumbent: the core keeps exactly those, so the core's optimum is the optimum.
+    UB - incumbent: the core keeps exactly those, so the core's optimum is the optimum. A small
+    core is searched exactly (``search.py``); a large one goes to HiGHS, whose answer counts as
+    proven when it fits exactly (HiGHS solves a slightly relaxed problem, so an answer that
+    fits the exact one is its optimum).
     """
     relaxation = solve_relaxation(inst, deadline)
-    if relaxation.infeasible:
-        return _conflict(inst, deadline)
-    lam = relaxation.multipliers
+    lam = relaxation.multipliers if not relaxation.infeasible else (0.0,) * len(inst.bounds)
     use = sum(lam[r] * inst.rows[r] for r in range(len(inst.bounds)))
     reduced = np.where(inst.allowed, inst.values - use, -np.inf)
     best_reduced = reduced.max(axis=1)
@@ -194,38 +202,51 @@ def _several(inst: Instance, greedy: Solution, deadline: float) -> Solution:
     candidates = [_item_choice(inst, greedy.choice)] if greedy.feasible else []
     if relaxation.rounded is not None and inst.fits(relaxation.rounded):
         candidates.append(relaxation.rounded)
-    best_choice = max(candidates, key=inst.objective) if candidates else None
-    if best_choice is not None:
-        keep = inst.allowed & (gaps <= valid_upper - inst.objective(best_choice) + eps)
-    else:
-        keep = inst.allowed
-    outcome = solve_core_milp(inst, keep, deadline)
-    if outcome.infeasible and best_choice is None:
-        return _conflict(inst, deadline)
-    if outcome.choice is not None and (
-        best_choice is None or outcome.value >= inst.objective(best_choice)
-    ):
-        best_choice = outcome.choice
-    if best_choice is None:
-        return unknown_solution(inst, "exact", outcome.note)
-    objective = inst.objective(best_choice)
-    # The core holds every option of a better allocation: its proof is the global one.
-    proven = (outcome.proven and not outcome.infeasible) or valid_upper - objective <= tolerance
-    if proven:
-        upper = objective
-    elif outcome.dual_bound is not None:
-        upper = min(valid_upper, max(outcome.dual_bound, objective))
-    else:
-        upper = max(valid_upper, objective)
+    incumbent = max(candidates, key=inst.objective) if candidates else None
+    best = inst.objective(incumbent) if incumbent is not None else -math.inf
+    keep = (
+        inst.allowed & (gaps <= valid_upper - best + eps) if incumbent is not None else inst.allowed
+    )
+    free = np.flatnonzero(keep.sum(axis=1) >= 2)
+    fixed_choice = np.argmax(keep, axis=1)
+
+    found, proven, note = None, False, ""
+    if len(free) <= _SMALL_CORE:
+        found, status = branch_and_bound(inst, free, keep, fixed_choice, lam, best, eps, deadline)
+        proven = status == "done"
+        note = f"optimal: {len(free)} of {inst.n_items} layers searched exactly after fixing"
+        if not proven:
+            note = f"the exact search stopped ({status})"
+    if not proven and time.monotonic() < deadline:
+        outcome = solve_core_milp(inst, keep, deadline)
+        found = outcome.choice if outcome.choice is not None else found
+        proven, note = outcome.proven, outcome.note
+        if outcome.infeasible and incumbent is None:
+            proven = False  # HiGHS's word only; the exact search below decides
+        if not proven and outcome.choice is None and len(free) <= _LARGE_CORE:
+            floor = best if incumbent is not None else -math.inf
+            found, status = branch_and_bound(
+                inst, free, keep, fixed_choice, lam, floor, eps, deadline
+            )
+            proven = status == "done"
+            note = "optimal: searched exactly after HiGHS" if proven else f"stopped ({status})"
+    if found is not None and (incumbent is None or inst.objective(found) >= best):
+        incumbent, best = found, inst.objective(found)
+    if incumbent is None:
+        if proven:
+            return _conflict(inst, deadline)
+        if relaxation.infeasible:
+            return _conflict(inst, deadline)
+        return unknown_solution(inst, "exact", note or "no allocation found in the time limit")
+    objective = inst.objective(incumbent)
+    proven = proven or valid_upper - objective <= tolerance
     return make_solution(
         inst,
         "exact",
         "optimal" if proven else "feasible",
-        best_choice,
-        outcome.note
-        if outcome.choice is not None or not proven
-        else "optimal: the incumbent reaches the Lagrangian bound",
-        upper_bound=upper,
+        incumbent,
+        note if note else "optimal: the incumbent reaches the Lagrangian bound",
+        upper_bound=objective if proven else max(valid_upper, objective),
         lp_bound=relaxation.value if math.isfinite(relaxation.value) else None,
     )
 
@@ -233,23 +254,32 @@ def _several(inst: Instance, greedy: Solution, deadline: float) -> Solution:
 def _conflict(inst: Instance, deadline: float) -> Solution:
     """No allocation meets every limit: name the smallest set of limits that conflict."""
     names = [b.limit.label() for b in inst.bounds]
-    for size in (2, 3):
+    for size in range(2, len(inst.bounds)):
         for subset in itertools.combinations(range(len(inst.bounds)), size):
             sub = make_instance(inst.problem, tuple(inst.bounds[r] for r in subset))
-            if solve_relaxation(sub, deadline).infeasible:
+            if _none_fits(sub, deadline):
                 shown = " and ".join(names[r] for r in subset)
                 return infeasible_solution(
                     inst, "exact", f"the limits {shown} conflict: no allocation meets them all"
                 )
-            probe = solve_core_milp(sub, sub.allowed, deadline)
-            if probe.infeasible:
-                shown = " and ".join(names[r] for r in subset)
-                return infeasible_solution(
-                    inst, "exact", f"the limits {shown} conflict: no allocation meets them all"
-                )
+    shown = " and ".join(names)
     return infeasible_solution(
-        inst, "exact", f"no allocation meets every limit together ({'; '.join(names)})"
+        inst, "exact", f"the limits {shown} conflict: no allocation meets them all"
     )
+
+
+def _none_fits(inst: Instance, deadline: float) -> bool:
+    """True when no allocation meets every limit of ``inst`` (exact for small instances)."""
+    if infeasibility(inst) is not None:
+        return True
+    everything = np.arange(inst.n_items)
+    if inst.n_items <= _LARGE_CORE:
+        found, status = branch_and_bound(
+            inst, everything, inst.allowed, inst.lowest.copy(), (0.0,) * len(inst.bounds),
+            -math.inf, 0.0, deadline,
+        )  # fmt: skip
+        return found is None and status == "done"
+    return solve_relaxation(inst, deadline).infeasible
 
 
 # --- the fast path's pieces ------------------------------------------------------------------
@@ -257,12 +287,14 @@ def _conflict(inst: Instance, deadline: float) -> Solution:
 
 def _best_incumbent(
     inst: Instance, greedy: Solution, hulls: _Hulls, taken: int, cap: float
-) -> tuple[np.ndarray, float]:
-    """The better of the greedy's allocation and the rounded LP solution."""
-    options = [_item_choice(inst, greedy.choice)]
+) -> tuple[np.ndarray | None, float]:
+    """The better of the greedy's allocation and the rounded LP solution (those that fit)."""
+    options = [_item_choice(inst, greedy.choice)] if greedy.feasible else []
     rounded = _lp_rounded(inst, hulls, taken, cap)
     if rounded is not None:
         options.append(rounded)
+    if not options:
+        return None, -math.inf
     choice = max(options, key=inst.objective)
     return choice, inst.objective(choice)
 
@@ -366,7 +398,6 @@ def _pareto_search(
     small = ints.dtype == np.int64 and sum(spread) < (1 << 62)
     dtype = np.int64 if small else object
     rest = np.concatenate([np.cumsum(best_reduced[free][::-1])[::-1][1:], [0.0]])
-    unit = math.ldexp(1.0, exponent) * lam
     cost = np.zeros(1, dtype=dtype)
     value = np.zeros(1)
     trail: list[tuple[np.ndarray, np.ndarray]] = []
@@ -381,10 +412,11 @@ def _pareto_search(
         option = np.repeat(options, len(cost))
         slack = room - c
         ok_cost = slack >= 0 if small else np.asarray([s >= 0 for s in slack.tolist()], bool)
-        slack_f = (
-            slack.astype(np.float64) if small else np.asarray([float(s) for s in slack.tolist()])
-        )
-        ok = ok_cost & (v + unit * slack_f + rest[t] >= target - eps)
+        if small:
+            slack_f = slack.astype(np.float64) * math.ldexp(1.0, exponent)
+        else:
+            slack_f = np.asarray([approx_float(int(s), exponent) for s in slack.tolist()])
+        ok = ok_cost & (v + lam * slack_f + rest[t] >= target - eps)
         c, v, parent, option = c[ok], v[ok], parent[ok], option[ok]
         if len(c) == 0:
             return None, "done"

@@ -19,10 +19,12 @@ import numpy as np
 from scipy import sparse
 
 from .instance import Instance
+from .search import approx_float
 
 _OBJECTIVE_SIZE = 1e6
 _REPAIR_TRIES = 3
 _PROOF = 1e-9
+_FEASIBILITY = 2e-7  # HiGHS's primal feasibility tolerance is 1e-7 (scaled rows)
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,9 @@ def solve_core_milp(inst: Instance, keep: np.ndarray, deadline: float) -> CoreOu
         low = int(free_low.sum()) if free_low.dtype == np.int64 else sum(free_low.tolist())
         room_int = inst.thresholds[r] - (base_totals[r] - low)
         exponent = inst.bounds[r].exact.exponent
-        coeff = np.asarray([float(v) for v in ints[var_global, var_option].tolist()])
-        coeff = coeff * math.ldexp(1.0, exponent)
+        coeff = np.asarray(
+            [approx_float(v, exponent) for v in ints[var_global, var_option].tolist()]
+        )
         s = 1.0 / max(float(coeff.max(initial=0.0)), 1e-300)
         rows.append(coeff * s)
         rooms.append(_to_float(room_int, exponent) * s)
@@ -174,13 +177,10 @@ def solve_core_milp(inst: Instance, keep: np.ndarray, deadline: float) -> CoreOu
         for r, o in enumerate(over):
             if o > 0:
                 step = _to_float(o, exps[r]) * row_scales[r]
-                rooms[r] -= step * (1 + 1e-9) + abs(rooms[r]) * 1e-12 + 1e-300
+                rooms[r] -= step * (1 + 1e-9) + _FEASIBILITY * max(1.0, abs(rooms[r]))
     return CoreOutcome(None, -math.inf, False, False, dual,
                        "HiGHS's answers stayed over a limit; kept the incumbent")  # fmt: skip
 
 
 def _to_float(total: int, exponent: int) -> float:
-    try:
-        return math.ldexp(float(total), exponent)
-    except OverflowError:
-        return math.inf if total > 0 else -math.inf
+    return approx_float(total, exponent)

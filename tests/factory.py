@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from mpq_core import build_problem
 from mpq_core.loading import align_inputs, parse_layers, parse_sensitivity
+from mpq_core.resources import parse_resources
 
 
 def make_problem(
@@ -13,11 +14,34 @@ def make_problem(
     sens: Sequence[float] | Sequence[dict[str, float]],
     *,
     names: Sequence[str] | None = None,
+    params: Sequence[float] | None = None,
+    higher_is_better: bool = False,
+    resources: dict | None = None,
+    spec=None,
     **settings,
 ):
+    """A Problem from lists; ``resources`` is ``{name: [{width: value}, ...]}`` per layer."""
     names = list(names) if names is not None else [f"layer{i}" for i in range(len(macs))]
-    layers = parse_layers(
-        {"layers": {n: {"macs": m} for n, m in zip(names, macs, strict=True)}}, "f.json"
+    records = {}
+    for i, (n, m) in enumerate(zip(names, macs, strict=True)):
+        records[n] = {"macs": m} if params is None else {"macs": m, "params": params[i]}
+    layers = parse_layers({"layers": records}, "f.json")
+    meta = {"higher_is_better": True} if higher_is_better else {}
+    table = parse_sensitivity(
+        {"metadata": meta, "sensitivity": dict(zip(names, sens, strict=True))}, "s.json"
     )
-    table = parse_sensitivity({"sensitivity": dict(zip(names, sens, strict=True))}, "s.json")
-    return build_problem(align_inputs(layers, table), **settings)
+    table_resources = None
+    if resources is not None:
+        table_resources = parse_resources(
+            {
+                "resources": {
+                    res: {
+                        n: {str(w): v for w, v in row.items()}
+                        for n, row in zip(names, rows, strict=True)
+                    }
+                    for res, rows in resources.items()
+                }
+            },
+            "r.json",
+        )
+    return build_problem(align_inputs(layers, table), spec, resources=table_resources, **settings)

@@ -8,7 +8,9 @@ import math
 def reference_greedy(macs, scores, budget, *, discount=0.2, widths=(4, 8, 16), pins=None):
     """The literal O(rounds x layers) bang-for-buck loop, on plain lists.
 
-    Returns (chosen widths, upgrade order as (layer, new width)), or None if infeasible.
+    "Fits" is the documented rule: the allocation's cost summed with ``math.fsum`` is at most
+    the budget (so no accumulation order can push it over). Returns (chosen widths, upgrade
+    order as (layer, new width)), or None if infeasible.
     """
     pins = pins or {}
     abit = [min(w + 4, 16) for w in widths]
@@ -23,8 +25,14 @@ def reference_greedy(macs, scores, budget, *, discount=0.2, widths=(4, 8, 16), p
         return macs[i] * (widths[j] * abit[j])
 
     state = [allowed[i][0] for i in range(n)]
-    current = math.fsum(cost(i, state[i]) for i in range(n))
-    if current > budget:
+
+    def total(changed=None):
+        picks = list(state)
+        if changed is not None:
+            picks[changed[0]] = changed[1]
+        return math.fsum(cost(i, picks[i]) for i in range(n))
+
+    if total() > budget:
         return None
     order = []
     while True:
@@ -34,19 +42,18 @@ def reference_greedy(macs, scores, budget, *, discount=0.2, widths=(4, 8, 16), p
             if not later:
                 continue
             nxt = later[0]
-            delta = cost(i, nxt) - cost(i, state[i])
-            if current + delta > budget:
+            if total((i, nxt)) > budget:
                 continue
+            delta = cost(i, nxt) - cost(i, state[i])
             if nxt == state[i] + 1:
                 gain = scores[i] * discount ** state[i]
             else:
                 gain = value[i][nxt] - value[i][state[i]]
-            ratio = math.inf if delta == 0 else gain / delta
+            ratio = math.inf if delta <= 0 else gain / delta
             if best is None or ratio > best:
-                best, pick = ratio, (i, nxt, delta)
+                best, pick = ratio, (i, nxt)
         if pick is None:
             return [widths[j] for j in state], order
-        i, nxt, delta = pick
+        i, nxt = pick
         state[i] = nxt
-        current = current + delta
         order.append((i, widths[nxt]))
