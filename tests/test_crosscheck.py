@@ -349,7 +349,8 @@ def test_exact_matches_an_independent_milp(seed):
     ladder = (2, 4, 8)
     params = rng.integers(100, 10_000, n).astype(float).tolist()
     sens = [
-        {str(w): float(v) for w, v in zip(ladder, sorted(rng.random(3) * 30))} for _ in range(n)
+        {str(w): float(v) for w, v in zip(ladder, sorted(rng.random(3) * 30), strict=True)}
+        for _ in range(n)
     ]
     p = make_problem(rng.random(n).tolist(), sens, params=params, higher_is_better=True)
     limits = [Limit("bops", "0.4x"), Limit("mean_wbits", "4.2")]
