@@ -115,10 +115,7 @@ class ExactSolver:
         hulls = self._hull_of(inst)
         cap = inst.bounds[0].cap
         lp_value, lam, taken, _ = _lp(hulls, cap)
-        reduced = np.where(inst.allowed, inst.values - lam * inst.rows[0], -np.inf)
-        best_reduced = reduced.max(axis=1)
-        gaps = best_reduced[:, None] - reduced  # what choosing j costs item i against the bound
-        lagrange = lam * cap + math.fsum(best_reduced.tolist())
+        lam, best_reduced, gaps, lagrange = _lagrangian(inst, lam, cap)
         eps = _epsilon(inst, lam * abs(cap))
         valid_upper = max(lp_value, lagrange) + eps  # no allocation can exceed this
         tolerance = _PROOF * inst.value_scale
@@ -159,6 +156,26 @@ class ExactSolver:
             upper_bound=objective if status == "optimal" else max(valid_upper, objective),
             lp_bound=lp_value,
         )
+
+
+def _lagrangian(
+    inst: Instance, lam: float, cap: float
+) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """(lambda, best reduced value per item, reduced-cost gaps, the Lagrangian bound).
+
+    A multiplier whose products overflow (a hull step of almost no use has an enormous
+    slope) is replaced by 0: the bound is then the objective with no limit, still valid."""
+    for candidate in (lam, 0.0):
+        if not math.isfinite(candidate):
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            reduced = np.where(inst.allowed, inst.values - candidate * inst.rows[0], -np.inf)
+            best_reduced = reduced.max(axis=1)
+            gaps = best_reduced[:, None] - reduced
+            bound = candidate * cap + math.fsum(best_reduced.tolist())
+        if math.isfinite(bound) and not np.isnan(gaps[inst.allowed]).any():
+            return candidate, best_reduced, gaps, bound
+    raise AssertionError("the bound without a multiplier is finite by construction")
 
 
 def solve_exact(
@@ -469,42 +486,57 @@ def _item_choice(inst: Instance, layer_choice: np.ndarray) -> np.ndarray:
 
 
 def _build_hulls(costs: np.ndarray, values: np.ndarray, allowed: np.ndarray) -> _Hulls:
+    """Each item's options reduced to the upper convex hull of (use, value), as increments
+    sorted by slope. Items whose uses grow along the ladder are done for all items at once
+    (a monotone chain per item, vectorised over items); the others one by one."""
     n, k = costs.shape
-    base = np.zeros(n, dtype=np.intp)
-    inc_layer: list[int] = []
-    inc_from: list[int] = []
-    inc_to: list[int] = []
-    crows, vrows, arows = costs.tolist(), values.tolist(), allowed.tolist()
-    for i in range(n):
-        c, v, ok = crows[i], vrows[i], arows[i]
-        stack: list[int] = []
-        for j in sorted((j for j in range(k) if ok[j]), key=lambda j: (c[j], -v[j])):
-            if stack and v[j] <= v[stack[-1]]:
-                continue  # uses at least as much, worth no more
-            if stack and c[j] == c[stack[-1]]:
-                stack.pop()  # same use, worth more
-            while len(stack) >= 2:
-                a, b = stack[-2], stack[-1]
-                if (v[b] - v[a]) * (c[j] - c[b]) <= (v[j] - v[b]) * (c[b] - c[a]):
-                    stack.pop()
-                else:
-                    break
-            stack.append(j)
-        base[i] = stack[0]
-        for a, b in itertools.pairwise(stack):
-            inc_layer.append(i)
-            inc_from.append(a)
-            inc_to.append(b)
-    layer = np.asarray(inc_layer, dtype=np.intp)
-    frm = np.asarray(inc_from, dtype=np.intp)
-    to = np.asarray(inc_to, dtype=np.intp)
+    unordered = (np.diff(costs, axis=1) < 0).any(axis=1)
+    stack = np.full((n, k), -1, dtype=np.intp)
+    size = np.zeros(n, dtype=np.intp)
+    rows = np.arange(n)
+    c, v = costs, values
+    for j in range(k):
+        cand = allowed[:, j] & ~unordered
+        top = stack[rows, np.maximum(size - 1, 0)]
+        has = size > 0
+        cand &= ~(has & (v[:, j] <= v[rows, top]))  # uses as much or more, worth no more
+        same = cand & has & (c[:, j] == c[rows, top])
+        size[same] -= 1  # same use, worth more
+        while True:
+            two = cand & (size >= 2)
+            a = stack[rows, np.maximum(size - 2, 0)]
+            b = stack[rows, np.maximum(size - 1, 0)]
+            pop = two & (
+                (v[rows, b] - v[rows, a]) * (c[:, j] - c[rows, b])
+                <= (v[:, j] - v[rows, b]) * (c[rows, b] - c[rows, a])
+            )
+            if not pop.any():
+                break
+            size[pop] -= 1
+        stack[rows[cand], size[cand]] = j
+        size[cand] += 1
+    for i in np.flatnonzero(unordered).tolist():
+        hull = _hull_of_row(costs[i].tolist(), values[i].tolist(), allowed[i].tolist())
+        stack[i, : len(hull)] = hull
+        size[i] = len(hull)
+    base = stack[:, 0].copy()
+    pairs = [(rows[size > t + 1], t) for t in range(k - 1)]
+    layer = np.concatenate([r for r, _ in pairs]) if pairs else np.zeros(0, dtype=np.intp)
+    frm = np.concatenate([stack[r, t] for r, t in pairs]) if pairs else layer
+    to = np.concatenate([stack[r, t + 1] for r, t in pairs]) if pairs else layer
+    order_items = (
+        np.lexsort((np.concatenate([np.full(len(r), t) for r, t in pairs]), layer))
+        if pairs
+        else layer
+    )
+    layer, frm, to = layer[order_items], frm[order_items], to[order_items]
     dc = costs[layer, to] - costs[layer, frm]
     dv = values[layer, to] - values[layer, frm]
-    slope = dv / dc if len(dc) else np.zeros(0)
+    with np.errstate(over="ignore", divide="ignore"):
+        slope = dv / dc if len(dc) else np.zeros(0)
     order = np.lexsort((np.arange(len(dc)), -slope))
     layer, frm, to = layer[order], frm[order], to[order]
     dc, dv, slope = dc[order], dv[order], slope[order]
-    rows = np.arange(n)
     return _Hulls(
         base=base,
         layer=layer,
@@ -518,3 +550,21 @@ def _build_hulls(costs: np.ndarray, values: np.ndarray, allowed: np.ndarray) -> 
         base_value=math.fsum(values[rows, base].tolist()),
         base_cost=math.fsum(costs[rows, base].tolist()),
     )
+
+
+def _hull_of_row(c: list[float], v: list[float], ok: list[bool]) -> list[int]:
+    """One item's upper hull, options walked in order of use (for uses that fall somewhere)."""
+    stack: list[int] = []
+    for j in sorted((j for j in range(len(c)) if ok[j]), key=lambda j: (c[j], -v[j])):
+        if stack and v[j] <= v[stack[-1]]:
+            continue
+        if stack and c[j] == c[stack[-1]]:
+            stack.pop()
+        while len(stack) >= 2:
+            a, b = stack[-2], stack[-1]
+            if (v[b] - v[a]) * (c[j] - c[b]) <= (v[j] - v[b]) * (c[b] - c[a]):
+                stack.pop()
+            else:
+                break
+        stack.append(j)
+    return stack

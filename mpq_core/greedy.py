@@ -62,7 +62,7 @@ def upgrade_table(
     gain = np.where(
         adjacent, inst.step_gains[rows, target], inst.values[rows, target] - inst.values
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(delta > 0, gain / np.where(delta > 0, delta, 1.0), np.inf)
     return nxt, delta, gain, ratio
 
@@ -179,7 +179,10 @@ def _entries(inst: Instance, nxt: np.ndarray, ratio: np.ndarray, delta: np.ndarr
         d_int = ints[idx, dst] - ints[idx, frm]
         if sortable:
             rises = (r > previous[idx]).any()
-            falls = (delta[idx, frm] < 0).any() or any(v < 0 for v in d_int.tolist())
+            negative = (
+                (d_int < 0).any() if d_int.dtype == np.int64 else any(v < 0 for v in d_int.tolist())
+            )
+            falls = (delta[idx, frm] < 0).any() or negative
             sortable = not (rises or falls)
         previous[idx] = r
         parts.append((idx, np.full(idx.size, step), dst, r, d_int))
@@ -212,14 +215,11 @@ def _sorted_greedy(inst: Instance, e: _Entries) -> tuple[list[int], list[int], l
                 first_fail = p
                 break
             used += d
-    state = inst.lowest.tolist()
-    steps_done = [0] * inst.n_items
-    prefix_items = item[:first_fail].tolist()
-    prefix_to = to[:first_fail].tolist()
-    for i, j in zip(prefix_items, prefix_to, strict=True):
-        state[i] = j
-        steps_done[i] += 1
-    layers, options = list(prefix_items), list(prefix_to)
+    state_a = inst.lowest.copy()
+    np.maximum.at(state_a, item[:first_fail], to[:first_fail])  # options rise along a chain
+    state = state_a.tolist()
+    steps_done = np.bincount(item[:first_fail], minlength=inst.n_items).tolist()
+    layers, options = item[:first_fail].tolist(), to[:first_fail].tolist()
     room = cap - base - used
     if first_fail < len(item):
         tail = np.arange(first_fail + 1, len(item))
@@ -250,7 +250,7 @@ def _multi_ratio(inst: Instance, start: np.ndarray) -> tuple[np.ndarray, np.ndar
         start_use = math.fsum(use[np.arange(m), start].tolist())
         room = bound.cap - start_use
         delta = use[rows, target] - use
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             share = np.where(delta > 0, delta / room if room > 0 else np.inf, 0.0)
         price = np.maximum(price, share)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -271,11 +271,19 @@ def _bops_trace(
     else:
         item_costs = np.zeros((inst.n_items, costs.shape[1]))
         np.add.at(item_costs, inst.layer_item, costs)
-    state = start.tolist()
-    deltas = []
-    for i, to in zip(layers, options, strict=True):
-        deltas.append(item_costs[i, to] - item_costs[i, state[i]])
-        state[i] = to
+    items = np.asarray(layers, dtype=np.intp)
+    targets = np.asarray(options, dtype=np.intp)
+    # each upgrade starts from the item's previous upgrade (or its start): group by item
+    order = np.argsort(items, kind="stable")
+    before = np.empty_like(targets)
+    sorted_items, sorted_targets = items[order], targets[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_items[1:] != sorted_items[:-1]
+    previous = np.empty_like(sorted_targets)
+    previous[1:] = sorted_targets[:-1]
+    previous[first] = start[sorted_items[first]]
+    before[order] = previous
+    deltas = item_costs[items, targets] - item_costs[items, before]
     base = problem.cost_of(inst.expand(start))
     return np.cumsum(np.concatenate([[base], deltas]))[1:]
 

@@ -11,8 +11,13 @@ tightened by the overshoot, and is then reported as feasible, not proven.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +30,30 @@ _OBJECTIVE_SIZE = 1e6
 _REPAIR_TRIES = 3
 _PROOF = 1e-9
 _FEASIBILITY = 2e-7  # HiGHS's primal feasibility tolerance is 1e-7 (scaled rows)
+
+
+_QUIET_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """HiGHS's C code prints debug lines on the process's stdout (file descriptor 1) that no
+    option silences; they would corrupt the CLI's ``--json`` output. Point fd 1 at
+    /dev/null while HiGHS runs."""
+    with _QUIET_LOCK:
+        try:
+            sys.stdout.flush()
+            saved = os.dup(1)
+        except (OSError, ValueError, AttributeError):
+            yield
+            return
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 @dataclass(frozen=True)
@@ -63,16 +92,17 @@ def solve_relaxation(inst: Instance, deadline: float) -> Relaxation:
         rows.append(coeff * scale)
         rhs.append(bound.cap * scale if math.isfinite(bound.cap) else 1e30)
         r_scales.append(scale)
-    result = linprog(
-        -values * v_scale,
-        A_ub=np.vstack(rows),
-        b_ub=np.asarray(rhs),
-        A_eq=eq,
-        b_eq=np.ones(inst.n_items),
-        bounds=(0, 1),
-        method="highs",
-        options={"time_limit": max(deadline - time.monotonic(), 0.05), "presolve": True},
-    )
+    with _quiet_stdout():
+        result = linprog(
+            -values * v_scale,
+            A_ub=np.vstack(rows),
+            b_ub=np.asarray(rhs),
+            A_eq=eq,
+            b_eq=np.ones(inst.n_items),
+            bounds=(0, 1),
+            method="highs",
+            options={"time_limit": max(deadline - time.monotonic(), 0.05), "presolve": True},
+        )
     if result.status == 2:
         return Relaxation(True, -math.inf, (0.0,) * len(inst.bounds), None)
     if result.x is None:
@@ -83,8 +113,29 @@ def solve_relaxation(inst: Instance, deadline: float) -> Relaxation:
     )
     x = np.zeros(inst.allowed.shape)
     x[item, option] = result.x
-    rounded = np.argmax(np.where(inst.allowed, x, -1.0), axis=1)
-    return Relaxation(False, float(-result.fun / v_scale), multipliers, rounded)
+    return Relaxation(False, float(-result.fun / v_scale), multipliers, _round_down(inst, x))
+
+
+def _round_down(inst: Instance, x: np.ndarray) -> np.ndarray:
+    """The LP solution made whole: each split item takes the option of its split that uses
+    the least of every limit's room, then the splits are upgraded again while they fit. With
+    uses that grow with the width this always fits: a basic LP solution splits at most one
+    item per limit, so little value is lost."""
+    share = sum(
+        inst.rows[r] / bound.cap if bound.cap > 0 else inst.rows[r]
+        for r, bound in enumerate(inst.bounds)
+    )
+    used = inst.allowed & (x > 1e-9)
+    low = np.argmin(np.where(used, share, np.inf), axis=1)
+    high = np.argmax(np.where(used, x, -1.0), axis=1)
+    choice = low.copy()
+    if not inst.fits(choice):
+        return np.argmax(np.where(inst.allowed, x, -1.0), axis=1)
+    for i in np.flatnonzero(low != high).tolist():
+        choice[i] = high[i]
+        if not inst.fits(choice):
+            choice[i] = low[i]
+    return choice
 
 
 def solve_core_milp(inst: Instance, keep: np.ndarray, deadline: float) -> CoreOutcome:
@@ -137,16 +188,17 @@ def solve_core_milp(inst: Instance, keep: np.ndarray, deadline: float) -> CoreOu
         left = deadline - time.monotonic()
         if left <= 0:
             return CoreOutcome(None, -math.inf, False, False, dual, "time limit reached")
-        result = milp(
-            -gains * scale,
-            integrality=np.ones(nvar),
-            bounds=Bounds(0, 1),
-            constraints=[
-                LinearConstraint(eq, 1, 1),
-                LinearConstraint(np.vstack(rows), -np.inf, np.asarray(rooms)),
-            ],
-            options={"mip_rel_gap": 0.0, "presolve": True, "time_limit": max(left, 0.05)},
-        )
+        with _quiet_stdout():
+            result = milp(
+                -gains * scale,
+                integrality=np.ones(nvar),
+                bounds=Bounds(0, 1),
+                constraints=[
+                    LinearConstraint(eq, 1, 1),
+                    LinearConstraint(np.vstack(rows), -np.inf, np.asarray(rooms)),
+                ],
+                options={"mip_rel_gap": 0.0, "presolve": True, "time_limit": max(left, 0.05)},
+            )
         bound = getattr(result, "mip_dual_bound", None)
         if attempt == 0 and bound is not None and math.isfinite(bound):
             dual = fixed_value - bound / scale + 2e-6 / scale

@@ -9,7 +9,6 @@ import numpy as np
 from .display import gbops
 from .instance import Instance
 from .limits import Bound
-from .problem import Problem
 from .solution import Solution, bops_infeasible_message
 
 
@@ -91,7 +90,11 @@ def violated(inst: Instance, choice: np.ndarray) -> list[str]:
 
 
 def _least_total(inst: Instance, r: int) -> int:
+    """The exact least use of limit ``r``: every item at its least-using allowed option."""
     ints = inst.ints[r]
+    if ints.dtype == np.int64:
+        big = np.iinfo(np.int64).max
+        return int(np.where(inst.allowed, ints, big).min(axis=1).sum())
     best = []
     for row, ok in zip(ints.tolist(), inst.allowed.tolist(), strict=True):
         best.append(min(v for v, allowed in zip(row, ok, strict=True) if allowed))
@@ -102,7 +105,3 @@ def _amount(value: float, bound: Bound) -> str:
     if bound.resource == "bops":
         return gbops(value * 1e9)
     return f"{value:,.6g} {bound.unit}".rstrip()
-
-
-def problem_of(inst: Instance) -> Problem:
-    return inst.problem
