@@ -131,7 +131,7 @@ def limit_value(value: Any, source: str, where: str) -> str:
             field=where,
         )
     number = Fraction(body)
-    if not math.isfinite(float(number)):
+    if number > Fraction(1e300):
         raise InputError(source, f"is too large ({_shown(value)})", field=where)
     text = _plain(number)
     return text + suffix if suffix in FORMS else text

@@ -202,6 +202,7 @@ class Problem:
                 )
             values = self.params[:, None] * np.asarray(self.widths, dtype=np.float64)[None, :]
             _check_finite(values, self.names, self.inputs.layers.source, "params x width")
+            _check_total(values, self.inputs.layers.source)
             return values
         if self.resource_table is None or name not in self.resource_table.tables:
             known = ", ".join(self.resource_names())
@@ -211,6 +212,7 @@ class Problem:
             )
         values = self.resource_table.matrix(name, self.names, self.widths)
         _check_finite(values, self.names, self.resource_table.source, name)
+        _check_total(values, self.resource_table.source)
         return values
 
     def group_mask(self, group: str | None) -> np.ndarray:
@@ -271,10 +273,12 @@ def build_problem(
         steps = np.zeros((n, k))
         steps[:, 1:] = np.diff(values, axis=1)
     _check_finite(values, inputs.layers.names, sens.source, "sensitivity gain")
+    _check_total(values, sens.source)
 
     factors = np.array([w * a for w, a in zip(widths, abits, strict=True)], dtype=np.float64)
     costs = inputs.layers.macs[:, None] * factors[None, :]
     _check_finite(costs, inputs.layers.names, inputs.layers.source, "MACs x wbit x abit")
+    _check_total(costs, inputs.layers.source)
     pin_items, allowed = _pins(spec.pins, inputs.layers.names, widths)
     groups = _groups(spec.constraints.groups, inputs.layers.names)
     ties = _ties(spec.constraints.ties, inputs.layers.names, widths, allowed)
@@ -295,12 +299,6 @@ def build_problem(
         ties=ties,
         resource_table=resources,
     )
-    for total in (problem.max_cost, problem.max_objective):
-        if not math.isfinite(total):
-            raise InputError(
-                inputs.layers.source if total is problem.max_cost else sens.source,
-                "the totals over all layers overflow (infinite); the numbers are too large",
-            )
     return problem
 
 
@@ -389,6 +387,16 @@ def _check_finite(values: np.ndarray, names: tuple[str, ...], source: str, what:
         i = int(np.argwhere(bad)[0][0])
         raise InputError(
             source, f"{what} overflows (infinite); the numbers are too large", layer=names[i]
+        )
+
+
+def _check_total(values: np.ndarray, source: str) -> None:
+    """Sums over layers must stay finite (``math.fsum`` raises on an intermediate overflow)."""
+    with np.errstate(over="ignore"):
+        total = np.abs(values).max(axis=1).sum() * 2
+    if not np.isfinite(total):
+        raise InputError(
+            source, "the totals over all layers overflow (infinite); the numbers are too large"
         )
 
 

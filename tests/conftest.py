@@ -21,3 +21,23 @@ def sample_problem() -> mc.Problem:
 def per_bit_problem() -> mc.Problem:
     """The bundled SD 1.4 sample with the per-bit loss table."""
     return mc.load_problem(*mc.sample_inputs("sd14_per_bit"))
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """An empty working directory: the default results/ inputs do not exist there."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def run(workdir, capsys):
+    """Call the command line in-process; return (exit code, stdout, stderr)."""
+    from mpq_core import cli
+
+    def _run(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run

@@ -22,7 +22,6 @@ import pytest
 from support import REPO, needs_chromium
 
 import mpq_core as mpq
-from mpq_core import cli
 
 SAMPLE_FLOPS = REPO / "sample_data/sd14_unet/flops_analysis_unet.json"
 SAMPLE_SENS = REPO / "sample_data/sd14_unet/sensitivity_100_prompts.json"
@@ -41,25 +40,6 @@ OPT = "--optimize_mixed_precision"
 
 
 # ---------------------------------------------------------------- helpers and fixtures
-
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """An empty working directory: the default results/ inputs do not exist there."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def run(workdir, capsys):
-    """Call main(argv) in-process; return (exit code, stdout, stderr)."""
-
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 def run_subprocess(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -1,0 +1,333 @@
+"""Limits, groups, ties and scores: hand-solved instances (solutions in the comments), the
+three ways of writing a limit, and the constraints and resources files with their messages."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from factory import make_problem
+
+import mpq_core as mc
+from mpq_core import InputError, Limit
+from mpq_core.constraints import Constraints, Group, limit_value, parse_constraints
+from mpq_core.resources import parse_resources
+from mpq_core.spec import Spec
+
+SOLVERS = ("greedy", "exact")
+
+
+def spec(**constraints) -> Spec:
+    return Spec(constraints=Constraints(**constraints))
+
+
+# Layers a, b: MACs 1 each, ladder 4/8, plus4 -> costs 32 / 96 each (all-8 cost 192).
+# params a 100, b 300; scalar scores a 1, b 2 (a 4->8 step gains its score).
+#   a8 b4: mean (800 + 1200) / 400 = 5.0 ; a4 b8: (400 + 2400) / 400 = 7.0 ; both 8: 8.0
+# With bops <= 1.0x (everything fits) and mean_wbits <= 5: the optimum is a8 b4, objective 1;
+# b's upgrade fits the BOPs limit but not the mean: the mean binds, BOPs does not.
+def two_layer(**kw):
+    return make_problem([1, 1], [1.0, 2.0], names=["a", "b"], params=[100, 300], bits=[4, 8], **kw)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_two_limits_where_the_second_binds(solver):
+    p = two_layer()
+    s = mc.solve(p, solver=solver, limits=[Limit("bops", "1x"), Limit("mean_wbits", "5")])
+    assert s.wbits.tolist() == [8, 4]
+    assert s.objective == 1.0
+    bops, mean = s.limit_uses
+    assert (bops.binds, mean.binds) == (False, True)
+    assert mean.use == 5.0 and mean.cap == 5.0 and mean.unit == "bits"
+    assert bops.use == pytest.approx(128 / 1e9) and bops.cap == pytest.approx(192 / 1e9)
+    assert s.param_mean_wbits() == 5.0
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_a_group_limit_counts_only_its_group(solver):
+    # group "heavy" = b only; mean_wbits@heavy <= 4 keeps b at 4; a is free: a8, objective 1
+    p = two_layer(spec=None) if False else make_problem(
+        [1, 1], [1.0, 2.0], names=["a", "b"], params=[100, 300], bits=[4, 8],
+        spec=Spec(ladder=(4, 8), constraints=Constraints(groups=(Group("heavy", ("b",)),))),
+    )  # fmt: skip
+    s = mc.solve(p, solver=solver, limits=[Limit("mean_wbits", "4", "heavy")])
+    assert s.wbits.tolist() == [8, 4]
+    assert s.objective == 1.0
+    assert s.param_mean_wbits("heavy") == 4.0
+    assert s.param_mean_wbits() == 5.0  # overall: (800 + 1200) / 400
+
+
+# Three layers, ladder 4/8, plus4. a, b: MACs 1 (32 -> 96, +64), score 1; c: MACs 2
+# (64 -> 192, +128), score 1.5. Minimum cost 128; budget 256 leaves room 128.
+# Without a tie: a and b go to 8 (+128, gain 2). Tie a = c: a and c together cost +192,
+# which does not fit, so a = c = 4 and only b goes to 8: objective 1.
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_a_tie_changes_the_optimum(solver):
+    free = make_problem([1, 1, 2], [1.0, 1.0, 1.5], names=["a", "b", "c"], bits=[4, 8])
+    assert mc.SOLVERS[solver](free, budget=256.0).objective == 2.0
+    tied = make_problem(
+        [1, 1, 2], [1.0, 1.0, 1.5], names=["a", "b", "c"],
+        spec=Spec(ladder=(4, 8), constraints=Constraints(ties=(("a", "c"),))),
+    )  # fmt: skip
+    s = mc.SOLVERS[solver](tied, budget=256.0)
+    assert s.wbits.tolist() == [4, 8, 4]
+    assert s.objective == 1.0
+    # room 192: the tie alone fits (gain 2.5). The greedy takes b first (1/64 beats the tie's
+    # 2.5/192), after which the tie no longer fits: objective 1. The exact solver finds 2.5.
+    bigger = mc.SOLVERS[solver](tied, budget=320.0)
+    want = ([8, 4, 8], 2.5) if solver == "exact" else ([4, 8, 4], 1.0)
+    assert (bigger.wbits.tolist(), bigger.objective) == want
+
+
+# Scores (higher is better): a {4: 10, 8: 30}, b {4: 5, 8: 40}: gains a 20, b 35.
+# MACs 1 each: one 4->8 step fits a budget of 64 + 64 = 128 + room 64: b is chosen, 35.
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_a_score_file_maximises_the_gain_over_the_lowest_width(solver):
+    sens = [{"4": 10, "8": 30}, {"4": 5, "8": 40}]
+    p = make_problem([1, 1], sens, names=["a", "b"], higher_is_better=True)
+    assert p.sense == "score"
+    assert p.values.tolist() == [[0.0, 20.0], [0.0, 35.0]]
+    s = mc.SOLVERS[solver](p, budget=128.0)
+    assert s.wbits.tolist() == [4, 8] and s.objective == 35.0
+    # the same numbers read as losses: upgrading loses (30 > 10): the exact solver keeps 4 bits
+    as_loss = make_problem(
+        [1, 1], sens, names=["a", "b"], higher_is_better=True, spec=Spec(sense="loss")
+    )
+    assert as_loss.values.tolist() == [[0.0, -20.0], [0.0, -35.0]]
+    assert mc.solve_exact(as_loss, budget=128.0).wbits.tolist() == [4, 4]
+
+
+# Latency table: a {4: 1, 8: 3}, b {4: 2, 8: 2.5}. Cheapest 3, dearest 5.5:
+# 0.5r = 3 + 0.5 x 2.5 = 4.25. a8 b4 = 5 (over), a4 b8 = 3.5 (fits), both 8 = 5.5 (over).
+# Scores 1 and 1: the optimum is b at 8, objective 1.
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_an_r_limit_on_a_table_resource(solver):
+    p = make_problem(
+        [1, 1], [1.0, 1.0], names=["a", "b"], bits=[4, 8],
+        resources={"latency_ms": [{4: 1, 8: 3}, {4: 2, 8: 2.5}]},
+    )  # fmt: skip
+    (bound,) = mc.resolve_limits(p, [Limit("latency_ms", "0.5r")])
+    assert (bound.low, bound.high, bound.cap) == (3.0, 5.5, 4.25)
+    s = mc.solve(p, solver=solver, limits=[Limit("latency_ms", "0.5r")])
+    assert s.wbits.tolist() == [4, 8] and s.objective == 1.0
+
+
+def test_limit_forms_resolve_exactly():
+    p = two_layer()
+    x, r, absolute = mc.resolve_limits(
+        p, [Limit("bops", "0.25x"), Limit("wbits", "0.5r"), Limit("bops", "1e-7")]
+    )
+    assert x.cap == 0.25 * 192  # times the all-top-width BOPs
+    assert r.cap == 1600 + 0.5 * (3200 - 1600)  # params x width: 400 x 4 .. 400 x 8 bits
+    assert absolute.cap == 100.0  # 1e-7 GBOPs
+    assert x.shown_cap == 48 / 1e9 and x.unit == "GBOPs"
+
+
+def test_one_limit_at_one_r_admits_the_dearest_allocation():
+    # r = 1 must be exactly the dearest use, whatever rounding low + 1 x (high - low) does
+    p = make_problem([0.1, 0.2], [1.0, 1.0], bits=[4, 8],
+                     resources={"t": [{4: 0.1, 8: 0.7}, {4: 0.2, 8: 0.3}]})  # fmt: skip
+    (bound,) = mc.resolve_limits(p, [Limit("t", "1r")])
+    assert bound.cap == math.fsum([0.7, 0.3])
+    assert mc.solve_exact(p, limits=[bound]).wbits.tolist() == [8, 8]
+
+
+def test_conflicting_limits_are_a_result_naming_them():
+    # a table where 8 bits is faster than 4: "latency <= cheapest" wants 8, "mean <= 4" wants 4
+    p = make_problem(
+        [1, 1], [1.0, 1.0], names=["a", "b"], params=[1, 1], bits=[4, 8],
+        resources={"lat": [{4: 2, 8: 1}, {4: 2, 8: 1}]},
+    )  # fmt: skip
+    s = mc.solve(p, solver="exact", limits=[Limit("lat", "0r"), Limit("mean_wbits", "4")])
+    assert s.status == "infeasible"
+    assert s.message == (
+        "the limits lat <= 0r and mean_wbits <= 4 conflict: no allocation meets them all"
+    )
+    g = mc.solve(p, solver="greedy", limits=[Limit("lat", "0r"), Limit("mean_wbits", "4")])
+    assert g.status == "unknown" and "the exact solver tells" in g.message
+
+
+def test_a_limit_alone_out_of_reach_is_infeasible_with_the_need():
+    p = two_layer()
+    s = mc.solve(p, solver="greedy", limits=[Limit("mean_wbits", "3")])
+    assert s.status == "infeasible"
+    assert s.message == (
+        "mean_wbits <= 3 cannot be met: with every layer at its least use it is 4 bits "
+        "against a limit of 3 bits"
+    )
+
+
+# --- what a user writes, and what is refused -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "written, normal",
+    [(0.5, "0.5"), ("0.5x", "0.5x"), (" 0.3 X ", "0.3x"), ("0.25r", "0.25r"), ("4.08", "4.08"),
+     (4, "4"), ("1e3", "1000")],
+)  # fmt: skip
+def test_limit_values_accepted(written, normal):
+    assert limit_value(written, "f", "v") == normal
+
+
+@pytest.mark.parametrize(
+    "written, message",
+    [
+        ("half", "f: field 'v': expected a number, a number with x (times the all-top-width value) or with r (from cheapest to dearest), got 'half'"),
+        (-1, "f: field 'v': must be a finite number >= 0, got -1"),
+        (True, "f: field 'v': not a limit value (True)"),
+        ("1e400x", "f: field 'v': is too large ('1e400x')"),
+    ],
+)  # fmt: skip
+def test_limit_values_refused(written, message):
+    with pytest.raises(InputError) as err:
+        limit_value(written, "f", "v")
+    assert str(err.value) == message
+
+
+def test_constraints_file_round_trip():
+    data = {
+        "groups": {"content": ["*.attn2.*", "*.ff.*"], "quality": ["*"]},
+        "ties": [["layer1.0.conv1", "layer1.0.downsample"]],
+        "limits": [
+            {"resource": "bops", "at_most": "0.5x"},
+            {"resource": "mean_wbits", "group": "quality", "at_most": 5.73},
+            {"resource": "latency_ms", "at_most": "0.5r"},
+        ],
+    }
+    parsed = parse_constraints(data, "c.json")
+    assert parsed.limits[1] == Limit("mean_wbits", "5.73", "quality")
+    assert parse_constraints(parsed.to_dict(), "again") == parsed
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ([], "c.json: expected a JSON object with 'groups', 'ties' and/or 'limits'"),
+        ({"limit": []}, "c.json: field 'limit': unknown key (expected groups, ties, limits, metadata): 'limit'"),
+        ({"limits": [{"resource": "bops"}]}, "c.json: field 'limits[0].at_most': missing"),
+        ({"limits": [{"resource": "bops", "at_most": "x"}]}, "c.json: field 'limits[0].at_most': expected a number, a number with x (times the all-top-width value) or with r (from cheapest to dearest), got 'x'"),
+        ({"limits": [{"resource": "bo ps", "at_most": 1}]}, "c.json: field 'limits[0].resource': not a valid name ('bo ps'): letters, digits, _ . - (at most 64)"),
+        ({"ties": [["a"]]}, "c.json: field 'ties[0]': a tie needs a list of two or more layer names"),
+        ({"groups": {"g": []}}, "c.json: field 'groups.g': must be a non-empty list of names or patterns"),
+    ],
+)  # fmt: skip
+def test_constraints_file_rejections(data, message):
+    with pytest.raises(InputError) as err:
+        parse_constraints(data, "c.json")
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"limits": [Limit("speed", "1")]}, "limits: unknown resource 'speed' (known: bops, wbits, mean_wbits; others come from a resources file)"),
+        ({"limits": [Limit("bops", "1", "nope")]}, "limits: unknown group 'nope' (groups: none defined)"),
+    ],
+)  # fmt: skip
+def test_limits_on_unknown_names(kwargs, message):
+    with pytest.raises(InputError) as err:
+        mc.resolve_limits(two_layer(), kwargs["limits"])
+    assert str(err.value) == message
+
+
+def test_wbits_without_params_names_the_layer():
+    p = make_problem([1, 1], [1.0, 1.0], names=["a", "b"])
+    with pytest.raises(InputError) as err:
+        mc.resolve_limits(p, [Limit("wbits", "0.5x")])
+    assert str(err.value) == (
+        "f.json: field 'params', layer 'a': missing; a limit on wbits needs the parameter "
+        "count of every layer (2 layer(s) lack it)"
+    )
+
+
+@pytest.mark.parametrize(
+    "groups, message",
+    [
+        ((Group("g", ("zz*",)),), "constraints: field 'groups.g': group catches no layer: its patterns match no layer of the loaded files"),
+        ((Group("all", ("*",)), Group("late", ("b",))), "constraints: field 'groups.late': group catches no layer: every layer it matches belongs to an earlier group"),
+    ],
+)  # fmt: skip
+def test_groups_that_catch_nothing(groups, message):
+    with pytest.raises(InputError) as err:
+        make_problem([1, 1], [1.0, 1.0], names=["a", "b"], spec=spec(groups=groups))
+    assert str(err.value) == message
+
+
+def test_first_matching_group_wins():
+    p = make_problem(
+        [1, 1, 1], [1.0] * 3, names=["x.attn2.q", "x.ff.net", "y.conv"],
+        spec=spec(groups=(Group("content", ("*.attn2.*", "*.ff.*")), Group("quality", ("*",)))),
+    )  # fmt: skip
+    assert [g.members.tolist() for g in p.groups] == [[0, 1], [2]]
+    assert p.group_of().tolist() == ["content", "content", "quality"]
+
+
+def test_ties_are_checked():
+    with pytest.raises(InputError) as err:
+        make_problem(
+            [1, 1], [1.0, 1.0], names=["conv_in", "b"], spec=spec(ties=(("conv_inn", "b"),))
+        )
+    assert str(err.value) == (
+        "ties: field 'ties[0]', layer 'conv_inn': no such layer in the loaded files "
+        "(did you mean 'conv_in'?)"
+    )
+    pinned = Spec(pins=(("a", (4,)), ("b", (8,))), constraints=Constraints(ties=(("a", "b"),)))
+    with pytest.raises(InputError) as err:
+        make_problem([1, 1], [1.0, 1.0], names=["a", "b"], spec=pinned)
+    assert str(err.value) == "ties: layer 'a': the tied layers share no allowed width: a (4), b (8)"
+
+
+def test_ties_sharing_a_layer_merge():
+    p = make_problem(
+        [1] * 4, [1.0] * 4, names=list("abcd"), spec=spec(ties=(("a", "b"), ("b", "c")))
+    )
+    assert [t.tolist() for t in p.ties] == [[0, 1, 2]]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"resources": {"bops": {"a": {"4": 1}}}}, "r.json: field 'resources.bops': 'bops' is computed from the Phase 1 file; name this resource otherwise"),
+        ({"resources": {"lat": {"a": {"4": -1}}}}, "r.json: field 'lat.4', layer 'a': is negative (-1)"),
+        ({"resources": {"lat": {"a": {"04": 1, "4": 2}}}}, "r.json: field 'lat', layer 'a': width 4 given twice ('4')"),
+        ({"resources": {"lat": {"a": {"four": 1}}}}, "r.json: field 'sensitivity', layer 'a': width key 'four' is not a whole number from 1 to 64"),
+        ({"resources": []}, "r.json: field 'resources': must map resource names to per-layer tables"),
+    ],
+)  # fmt: skip
+def test_resources_file_rejections(data, message):
+    with pytest.raises(InputError) as err:
+        parse_resources(data, "r.json")
+    assert str(err.value) == message
+
+
+def test_resources_must_cover_every_layer_and_width():
+    p = make_problem([1, 1], [1.0, 1.0], names=["a", "b"], bits=[4, 8],
+                     resources={"lat": [{4: 1, 8: 2}, {4: 1}]})  # fmt: skip
+    with pytest.raises(InputError) as err:
+        mc.resolve_limits(p, [Limit("lat", "1")])
+    assert str(err.value) == (
+        "r.json: field 'lat', layer 'b': no value for width 8 (the ladder is 4/8; this layer "
+        "gives 4)"
+    )
+
+
+def test_spec_round_trip():
+    s = Spec(
+        ladder=(2, 4, 8),
+        abit_rule="match",
+        pins=(("a", (8,)),),
+        sense="score",
+        constraints=parse_constraints(
+            {
+                "groups": {"g": ["a*"]},
+                "ties": [["a", "b"]],
+                "limits": [{"resource": "mean_wbits", "group": "g", "at_most": "4.08"}],
+            },
+            "c",
+        ),
+        solver="exact",
+        time_limit=5,
+    )
+    assert Spec.from_dict(s.to_dict()) == s
+    assert s.limits == (Limit("mean_wbits", "4.08", "g"),)
+    assert Spec().limits == (Limit("bops", "0.5x"),) and Spec().multiplier == 0.5
