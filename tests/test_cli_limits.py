@@ -222,6 +222,7 @@ def test_replacing_a_config_made_from_other_inputs_says_so(run, workdir):
     data["metadata"]["flops_sha256"] = "0" * 64
     path.write_text(json.dumps(data))
     code, out, _ = run(OPT)
+    assert code == 0
     assert f"note: replaced {path}, made from another Phase 1 file" in out.splitlines()
 
 
@@ -239,6 +240,7 @@ def test_stale_temporary_files_are_removed(run, workdir):
 
 def test_json_carries_the_allocation(run, workdir):
     code, out, _ = run(OPT, "--json", "--no_save")
+    assert code == 0
     summary = json.loads(out)
     assert len(summary["bit_allocation"]) == 314
     assert summary["metadata"]["limits"][0]["at_most"] == "0.5x"
