@@ -398,7 +398,8 @@ def test_chart_zip_holds_every_chart_at_print_size_named_by_budget(deferred_file
         png = archive.read(info.filename)
         assert struct.unpack(">II", png[16:24]) == (fig.layout.width * 2, fig.layout.height * 2)
         svg = archive.read(f"{key}_m0.62.svg").decode()
-        assert "m = 0.62 · exact · W4/8/16" in svg  # the context subtitle
+        solver = "greedy vs exact" if key == "solver_gap" else "exact"
+        assert f"m = 0.62 · {solver} · W4/8/16" in svg  # the context subtitle
         if key in shown:  # the camera button saves the same image
             options = configs[key]["toImageButtonOptions"]
             assert (options["width"], options["height"], options["scale"]) == (

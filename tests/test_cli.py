@@ -825,7 +825,8 @@ def test_report_writes_html_and_images(run, workdir):
         root = ElementTree.parse(workdir / "rep" / f"{chart}_m0.50.svg").getroot()
         assert root.tag.endswith("svg")
         text = "".join(root.itertext())
-        assert "m = 0.50 · exact · W4/8/16" in text  # the context subtitle
+        solver = "greedy vs exact" if chart == "solver_gap" else "exact"
+        assert f"m = 0.50 · {solver} · W4/8/16" in text  # the context subtitle
     assert oct((workdir / "rep" / "heatmap_m0.50.png").stat().st_mode & 0o777) != oct(0o600)
 
 

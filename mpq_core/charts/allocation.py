@@ -206,7 +206,7 @@ def plot_bit_heatmap(
         ),
         annotations=[] if feasible else [infeasible_notice(solution)],
     )
-    layout["legend"]["title"] = {"text": _LEGEND_TITLE}
+    layout["legend"]["title"] = {"text": _LEGEND_TITLE, "font": {"size": 12}}
     return go.Figure({"data": data, "layout": layout})
 
 

@@ -67,15 +67,18 @@ def model_name(solution: Solution) -> str:
     return name if len(name) <= _MODEL_CHARS else name[: _MODEL_CHARS - 1] + "…"
 
 
-def context_line(solution: Solution, multipliers: Sequence[float] | None = None) -> str:
+def context_line(
+    solution: Solution, multipliers: Sequence[float] | None = None, *, solver: str | None = None
+) -> str:
     """The subtitle of an exported figure, plain text (already escaped for plotly):
-    ``SD 1.4 UNet · m = 0.25 · greedy · W4/8/16``; pins and an infeasible budget are named."""
+    ``SD 1.4 UNet · m = 0.25 · greedy · W4/8/16``; pins and an infeasible budget are named.
+    ``multipliers`` replaces the solution's budget (several budgets), ``solver`` its solver."""
     problem = solution.problem
     ms = [solution.multiplier] if multipliers is None else list(multipliers)
     parts = [
         model_name(solution),
         "m = " + ", ".join(multiplier_text(m) for m in ms),
-        solution.solver,
+        solver or solution.solver,
         "W" + "/".join(str(w) for w in problem.widths),
     ]
     if problem.abit_rule != "plus4":

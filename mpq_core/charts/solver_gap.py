@@ -101,7 +101,7 @@ def plot_solver_gap(
         width=WIDE,
         height=SOLVER_GAP_HEIGHT,
         title=title,
-        subtitle=context_line(solution),
+        subtitle=context_line(solution, solver="greedy vs exact"),
         top=24,
         hovermode="x unified",
         bargap=0.15,
