@@ -552,3 +552,45 @@ def test_compare_page_shows_each_budget_and_the_layers_that_differ():
     assert changes["layer"].tolist() == differs
     at.multiselect(key="compare").set_value([0.5]).run()
     assert any("at least two" in i.value for i in at.info)
+
+
+def test_compare_page_says_which_budget_is_infeasible_on_every_chart():
+    at = _app()
+    at.switch_page("pages/1_Compare_budgets.py").run()
+    at.multiselect(key="compare").set_value([0.05, 0.5]).run()
+    _no_failure(at)
+    charts = _charts(at)
+    heat = charts["heatmap_m = 0.05"]
+    assert all(z is None for row in heat["data"][0]["z"] for z in row)  # no fallback drawn
+    notes = [a["text"] for a in heat["layout"]["annotations"] if a.get("name") == "infeasible"]
+    assert notes and notes[0].startswith("<b>Infeasible budget (m = 0.05)</b>")
+    assert heat["layout"]["title"]["text"] == "m = 0.05 (infeasible)"
+    bars = charts["compare_distribution"]["data"][0]
+    assert bars["x"] == ["m = 0.05 (infeasible)", "m = 0.50"]
+    assert bars["y"][0] is None
+    assert charts["heatmap_m = 0.50"]["layout"]["title"]["text"].startswith("m = 0.50 · ")
+
+
+def test_an_infeasible_budget_says_so_on_every_chart():
+    """Regression: at m = 0.05 the all-lowest fallback was drawn as an allocation and the gauge
+    read 250%."""
+    at = _app()
+    at.slider(key="budget").set_value(0.05).run()
+    assert not at.exception
+    charts = _charts(at)
+    heat = charts["heatmap"]
+    assert all(z is None for row in heat["data"][0]["z"] for z in row)
+    for key in ("heatmap", "distribution"):
+        names = [a.get("name") for a in charts[key]["layout"]["annotations"]]
+        assert "infeasible" in names, key
+    assert all(v is None for t in charts["distribution"]["data"] for v in t["y"])
+    segments = {t["name"] for t in charts["budget_use"]["data"] if t["type"] == "bar"}
+    assert segments == {"floor within the budget", "floor over the budget"}
+    for key in ("budget_curve", "slack"):
+        markers = [t for t in charts[key]["data"] if t.get("name") == "current budget"]
+        assert markers and all(t["x"] == [0.05] and t["y"] == [None] for t in markers), key
+        labels = [a["text"] for a in charts[key]["layout"]["annotations"]
+                  if a.get("name") == "current budget"]  # fmt: skip
+        assert labels == ["m = 0.05 · infeasible"], key
+    for key, chart in charts.items():
+        assert chart["layout"]["title"]["subtitle"]["text"].endswith("· infeasible"), key

@@ -228,6 +228,21 @@ def test_no_browser_on_path_names_the_install_command(
     assert images.check_browser() == found
 
 
+def test_a_browser_that_fails_to_start_is_not_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def cannot_open(self: object) -> None:
+        raise RuntimeError("The browser seemed to close immediately after starting.")
+
+    monkeypatch.setattr(images.ImageRenderer, "_open", cannot_open)
+    with images.ImageRenderer(Path("/usr/bin/chromium")) as renderer:
+        with pytest.raises(report.ImageExportError) as info:
+            renderer.render([("a.svg", go.Figure(), {"format": "svg"})])
+        assert not renderer.alive()
+    assert str(info.value) == (
+        "chart images: Chromium at /usr/bin/chromium failed: "
+        "The browser seemed to close immediately after starting."
+    )
+
+
 def test_a_renderer_failure_is_one_line_naming_the_browser(
     monkeypatch: pytest.MonkeyPatch, figures: dict[str, go.Figure]
 ) -> None:

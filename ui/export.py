@@ -67,7 +67,7 @@ def _usable(renderer: ImageRenderer) -> bool:
     return False
 
 
-@st.cache_resource(show_spinner=False, validate=_usable)
+@st.cache_resource(show_spinner=False, validate=_usable, on_release=ImageRenderer.stop)
 def shared_renderer(browser: str) -> ImageRenderer:
     """One Chromium for every session of this server, started now (in the background)."""
     return ImageRenderer(Path(browser)).start()

@@ -210,7 +210,10 @@ class ImageRenderer:
         return self
 
     def alive(self) -> bool:
-        return self._opened is not None and not self._failed and self._thread.is_alive()
+        """Started, and neither its start nor a batch has failed."""
+        if self._opened is None or self._failed or not self._thread.is_alive():
+            return False
+        return not (self._opened.done() and self._opened.exception() is not None)
 
     def render(self, jobs: Sequence[tuple[str, go.Figure, dict]]) -> dict[str, bytes]:
         """``{name: bytes}`` for ``(name, figure, image options)`` jobs."""
