@@ -4,10 +4,10 @@ import streamlit as st
 
 from mpq_core.charts import (
     plot_bit_heatmap,
-    plot_cost_curve,
+    plot_budget_curve,
+    plot_budget_use,
     plot_distribution,
-    plot_tradeoff,
-    plot_utilization_gauge,
+    plot_slack,
 )
 from ui import export, render, start_page
 
@@ -22,19 +22,14 @@ render.headline_metrics(solution, view.gap_at(solution) if view.solver == "exact
 
 render.chart(plot_bit_heatmap(solution), key="heatmap")
 
-left, right = st.columns([1.45, 1], gap="medium")
-with left:
+with render.chart_row("allocation"):  # side by side, stacked when narrow
     render.chart(plot_distribution(solution), key="distribution")
-with right:
-    render.chart(plot_utilization_gauge(solution), key="gauge")
-    render.gauge_bands()
+    render.chart(plot_budget_use(solution), key="budget_use")
 
 sweep = view.sweep()
-left, right = st.columns(2, gap="medium")
-with left:
-    render.chart(plot_cost_curve(sweep, solution), key="cost_curve")
-with right:
-    render.chart(plot_tradeoff(sweep, solution), key="tradeoff")
+with render.chart_row("sweep"):
+    render.chart(plot_budget_curve(sweep, solution), key="budget_curve")
+    render.chart(plot_slack(sweep, solution), key="slack")
 
 st.subheader("Export")
-export.downloads(view.problem, solution, sweep)
+export.downloads(view, solution, sweep)

@@ -1,19 +1,26 @@
 """Engine speed, measured in one run: medians of repeated calls and ratios to the targets.
 
-    python benchmarks/bench_core.py            # full run (about a minute)
-    python benchmarks/bench_core.py --quick    # fewer repeats, no 2,000-layer reference
+    python benchmarks/bench_core.py              # full run (a few minutes on 2 cores)
+    python benchmarks/bench_core.py --quick      # fewer repeats, smaller "large" cases
+    python benchmarks/bench_core.py --baseline bb924b4   # also time that git revision
 
-Targets (2-core machine): greedy at 314 layers <= 5 ms and >= 20x faster than the literal
-reference; at 2,000 layers >= 200x faster than it; greedy at 100,000 layers <= 2 s;
-a 101-point sweep at 314 layers <= 0.3 s; exact at 314 layers <= 0.1 s; exact at
-100,000 layers <= 10 s.
+Targets (2-core machine, issue "Constraints beyond one BOPs budget" and before):
+- greedy at 314 layers <= 5 ms, >= 20x faster than the literal reference; >= 200x at 2,000;
+- one limit at 100,000 layers: greedy <= 2 x the time to read its two JSON inputs;
+  exact <= 10 s; neither slower than before (``--baseline``: the same random files solved by
+  an earlier revision, in a subprocess, in the same run);
+- two limits (BOPs + mean weight bits), 3 widths: exact at 794 layers <= 1 s, at 20,000
+  layers <= 20 s; greedy at 100,000 layers <= 2 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,33 +44,91 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def random_case(n: int, seed: int):
-    rng = np.random.default_rng(seed)
-    macs = rng.integers(1, 10**9, n).tolist()
-    scores = rng.random(n).round(6).tolist()
-    return macs, scores, make_problem(macs, scores)
-
-
 def row(label: str, seconds: float, target: float | None = None, note: str = "") -> None:
     verdict = ""
     if target is not None:
-        verdict = f"target {target * 1e3:8.1f} ms  ratio {seconds / target:5.2f} " + (
+        verdict = f"target {target * 1e3:9.1f} ms  ratio {seconds / target:5.2f} " + (
             "ok" if seconds <= target else "MISSED"
         )
-    print(f"{label:<44} {seconds * 1e3:10.2f} ms  {verdict} {note}")
+    print(f"{label:<52} {seconds * 1e3:10.2f} ms  {verdict} {note}".rstrip())
+
+
+def ratio_row(label: str, value: float, target: float, higher_is_better: bool) -> None:
+    ok = value >= target if higher_is_better else value <= target
+    bound = ">=" if higher_is_better else "<="
+    print(f"{label:<52} {value:10.2f} x   target {bound} {target:g}x  {'ok' if ok else 'MISSED'}")
+
+
+def scalar_files(folder: Path, n: int, seed: int) -> tuple[Path, Path]:
+    """A random one-limit instance as the two JSON files a user would give."""
+    rng = np.random.default_rng(seed)
+    names = [f"layer{i}" for i in range(n)]
+    macs = rng.integers(1, 10**9, n).tolist()
+    scores = rng.random(n).round(6).tolist()
+    flops = folder / f"flops_{n}.json"
+    sens = folder / f"sens_{n}.json"
+    flops.write_text(
+        json.dumps({"layers": {k: {"macs": v} for k, v in zip(names, macs, strict=True)}})
+    )
+    sens.write_text(json.dumps({"sensitivity": dict(zip(names, scores, strict=True))}))
+    return flops, sens
+
+
+def two_limit_problem(n: int, seed: int):
+    """Three widths (2/4/8), per-bit losses, parameter counts: BOPs and mean weight bits."""
+    rng = np.random.default_rng(seed)
+    macs = rng.integers(1, 10**9, n).tolist()
+    params = rng.integers(1_000, 10**7, n).tolist()
+    high, mid = rng.random(n) * 10 + 5, rng.random(n) * 5
+    sens = [{"2": float(a), "4": float(b), "8": 0.0} for a, b in zip(high, mid, strict=True)]
+    return make_problem(macs, sens, params=params)
+
+
+TWO_LIMITS = [m.Limit("bops", "0.3x"), m.Limit("mean_wbits", "4.5")]
+
+_BASELINE = """
+import json, statistics, sys, time
+sys.path.insert(0, {src!r})
+import mpq_core as m
+p = m.load_problem({flops!r}, {sens!r})
+budget = p.budget_for(0.5)
+out = {{}}
+for name, fn in (("greedy", m.solve_greedy), ("exact", m.solve_exact)):
+    times = []
+    for _ in range({repeats}):
+        start = time.perf_counter(); fn(p, budget=budget); times.append(time.perf_counter() - start)
+    out[name] = statistics.median(times)
+print(json.dumps(out))
+"""
+
+
+def baseline_times(rev: str, flops: Path, sens: Path, repeats: int, tmp: Path) -> dict:
+    """Median greedy/exact times of an earlier revision on the same files (a subprocess)."""
+    src = tmp / f"baseline_{rev}"
+    src.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", rev, "mpq_core"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    code = _BASELINE.format(src=str(src), flops=str(flops), sens=str(sens), repeats=repeats)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--baseline", metavar="REV", help="git revision to time on the same files")
     args = parser.parse_args()
-    reps = 5 if args.quick else 21
+    reps = 5 if args.quick else 15
 
+    print("== one BOPs budget (the original problem)")
     sample = m.load_problem(*m.sample_inputs("sd14"))
     flops = sample.macs.tolist()
     scores = sample.sensitivity.tolist()
     budget = sample.budget_for(0.5)
-
     greedy = median_time(lambda: m.solve_greedy(sample, budget=budget), reps)
     literal = median_time(lambda: reference_greedy(flops, scores, budget), 3)
     same = (
@@ -72,43 +137,65 @@ def main() -> None:
     )
     row("greedy, SD 1.4 sample (314 layers)", greedy, 0.005)
     row("literal reference, 314 layers", literal)
-    print(
-        f"{'  speed-up over the literal reference':<44} {literal / greedy:10.1f} x   target >= 20x "
-        f"{'ok' if literal / greedy >= 20 else 'MISSED'}  (same allocation: {same})"
+    ratio_row(f"  speed-up over it (same allocation: {same})", literal / greedy, 20, True)
+    row("101-point greedy sweep, 314 layers", median_time(lambda: m.sweep_budgets(sample), 3), 0.3)
+    row("exact at 0.5, 314 layers", median_time(lambda: m.solve(sample, 0.5, "exact"), reps), 0.1)
+    row(
+        "101-point exact sweep, 314 layers",
+        median_time(lambda: m.sweep_budgets(sample, solvers=("exact",)), 3),
     )
-
-    sweep = median_time(lambda: m.sweep_budgets(sample), max(3, reps // 4))
-    row("101-point greedy sweep, 314 layers", sweep, 0.3)
-    exact = median_time(lambda: m.solve(sample, 0.5, "exact"), reps)
-    row("exact at 0.5, 314 layers", exact, 0.1)
-    exact_sweep = median_time(lambda: m.sweep_budgets(sample, solvers=("exact",)), 3)
-    row("101-point exact sweep, 314 layers", exact_sweep)
-
     if not args.quick:
-        macs, sc, p2k = random_case(2000, 1)
+        rng = np.random.default_rng(1)
+        macs = rng.integers(1, 10**9, 2000).tolist()
+        sc = rng.random(2000).round(6).tolist()
+        p2k = make_problem(macs, sc)
         b2k = p2k.budget_for(0.5)
         g2k = median_time(lambda: m.solve_greedy(p2k, budget=b2k), reps)
         lit2k = median_time(lambda: reference_greedy(macs, sc, b2k), 1)
         row("greedy, random 2,000 layers", g2k)
         row("literal reference, 2,000 layers", lit2k)
-        print(
-            f"{'  speed-up over the literal reference':<44} {lit2k / g2k:10.1f} x   target >= 200x "
-            f"{'ok' if lit2k / g2k >= 200 else 'MISSED'}"
-        )
+        ratio_row("  speed-up over it", lit2k / g2k, 200, True)
 
-    _, _, big = random_case(100_000, 2)
-    bbig = big.budget_for(0.5)
-    row(
-        "greedy, random 100,000 layers",
-        median_time(lambda: m.solve_greedy(big, budget=bbig), 3),
-        2.0,
-    )
-    result = {}
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        n = 20_000 if args.quick else 100_000
+        f_path, s_path = scalar_files(tmp, n, 2)
+        read = median_time(lambda: m.load_inputs(f_path, s_path), 3)
+        big = m.load_problem(f_path, s_path)
+        bbig = big.budget_for(0.5)
+        g = median_time(lambda: m.solve_greedy(big, budget=bbig), 5)
+        result = {}
 
-    def run_exact():
-        result["s"] = m.solve_exact(big, budget=bbig)
+        def run_exact():
+            result["s"] = m.solve_exact(big, budget=bbig)
 
-    row("exact, random 100,000 layers", median_time(run_exact, 3), 10.0, f"({result['s'].message})")
+        e = median_time(run_exact, 3)
+        row(f"read both JSON inputs, {n:,} layers", read)
+        row(f"greedy, {n:,} layers", g, 2.0)
+        ratio_row("  greedy / reading its inputs", g / read, 2.0, False)
+        row(f"exact, {n:,} layers", e, 10.0, f"({result['s'].message})")
+        if args.baseline:
+            before = baseline_times(args.baseline, f_path, s_path, 3, tmp)
+            ratio_row(f"  greedy now / at {args.baseline}", g / before["greedy"], 1.0, False)
+            ratio_row(f"  exact now / at {args.baseline}", e / before["exact"], 1.0, False)
+            print(
+                f"{'':<52} (at {args.baseline}: greedy {before['greedy'] * 1e3:.1f} ms, "
+                f"exact {before['exact'] * 1e3:.1f} ms)"
+            )
+
+    print("== two limits: bops <= 0.3x and mean_wbits <= 4.5, widths 2/4/8")
+    for n, target in ((794, 1.0), (20_000, 20.0)):
+        p = two_limit_problem(n, 3)
+        out = {}
+
+        def run_two(p=p, out=out):
+            out["s"] = m.solve(p, solver="exact", limits=TWO_LIMITS)
+
+        t = median_time(run_two, 3 if n < 10_000 else 1)
+        row(f"exact, {n:,} layers", t, target, f"({out['s'].status}: {out['s'].message})")
+    p = two_limit_problem(20_000 if args.quick else 100_000, 4)
+    t = median_time(lambda: m.solve(p, solver="greedy", limits=TWO_LIMITS), 3)
+    row(f"greedy, {p.n_layers:,} layers", t, 2.0)
 
 
 if __name__ == "__main__":

@@ -398,6 +398,8 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         word = "infeasible" if solution.status == "infeasible" else "no allocation found"
         return _fail(f"{word}: {solution.message}", EXIT_INFEASIBLE, prog)
     greedy = mpq.solve_greedy(problem, limits=bounds) if spec.solver != "greedy" else None
+    # the report first: when its images cannot be made, nothing else is written either
+    report_files = _write_report(problem, solution, greedy, args) if args.report else []
     saved: list[str] = []
     notes: list[str] = []
     if not args.no_save:
@@ -409,7 +411,6 @@ def _run(args: argparse.Namespace, prog: str) -> int:
             path = Path(args.output_dir) / CONFIG_DIR / mapping_filename(solution)
             text = mpq.mapping_text(mpq.export_mapping(solution, args.name_prefix))
             saved.append(str(mpq.write_text_atomic(path, text)))
-    report_files = _write_report(problem, solution, greedy, args) if args.report else []
 
     if not args.quiet:
         _print_notices(problem, fallback_note, report)

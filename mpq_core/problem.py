@@ -276,7 +276,8 @@ def build_problem(
     _check_total(values, sens.source)
 
     factors = np.array([w * a for w, a in zip(widths, abits, strict=True)], dtype=np.float64)
-    costs = inputs.layers.macs[:, None] * factors[None, :]
+    with np.errstate(over="ignore"):  # an overflow is reported just below, with its layer
+        costs = inputs.layers.macs[:, None] * factors[None, :]
     _check_finite(costs, inputs.layers.names, inputs.layers.source, "MACs x wbit x abit")
     _check_total(costs, inputs.layers.source)
     pin_items, allowed = _pins(spec.pins, inputs.layers.names, widths)

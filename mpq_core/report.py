@@ -1,8 +1,9 @@
 """Report export: the current view as one self-contained HTML file and each chart as an image.
 
 The HTML report embeds plotly.js, every chart, the settings and the headline figures; writing it
-needs no browser. PNG/SVG/PDF images go through kaleido, which drives a headless Chromium (the
-system one, found on PATH or through ``BROWSER_PATH``); one kaleido server serves a whole batch.
+needs no browser. PNG/SVG/PDF images come from :mod:`mpq_core.charts.images` (kaleido and a
+local Chromium, checked first so that a missing or broken one fails at once, in one line).
+Image files carry the budget in their names (``heatmap_m0.25.png``).
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import html
 import math
 import re
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,8 +19,19 @@ from typing import TYPE_CHECKING
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from .display import gbops
+from .charts.images import (
+    IMAGE_FORMATS,
+    PNG_SCALE,
+    ImageExportError,
+    ImageRenderer,
+    check_formats,
+    figure_images,
+    image_options,
+    image_stem,
+)
+from .display import gap_percent, gbops, percent
 from .export import write_bytes_atomic, write_text_atomic
+from .report_formats import DEFAULT_FORMATS, REPORT_FORMATS
 from .solution import Solution, greedy_gap
 
 if TYPE_CHECKING:
@@ -30,19 +40,28 @@ if TYPE_CHECKING:
 
     from .problem import Problem
 
-from .report_formats import DEFAULT_FORMATS, IMAGE_FORMATS, REPORT_FORMATS
-
-__all__ = ["DEFAULT_FORMATS", "IMAGE_FORMATS", "REPORT_FORMATS"]
+__all__ = [
+    "DEFAULT_FORMATS",
+    "IMAGE_FORMATS",
+    "PNG_SCALE",
+    "REPORT_FILENAME",
+    "REPORT_FORMATS",
+    "ImageExportError",
+    "ImageRenderer",
+    "build_report_figures",
+    "chart_config",
+    "figure_images",
+    "gbops",
+    "headline_figures",
+    "report_html",
+    "report_settings",
+    "view_report_html",
+    "write_report",
+    "write_view_report",
+]
 REPORT_FILENAME = "report.html"
-IMAGE_WIDTH = 1100  # layout pixels when a figure sets no width
-IMAGE_HEIGHT = 560
-GAUGE_WIDTH = 560
-PNG_SCALE = 2  # PNGs at twice the layout size: sharp enough for a paper
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-# The kaleido server is one per process; a lock keeps two batches (two app sessions, say) from
-# stopping it under each other.
-_KALEIDO_LOCK = threading.Lock()
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
@@ -69,18 +88,19 @@ def headline_figures(solution: Solution, *, greedy: Solution | None = None) -> d
         "Status": solution.status,
         "Budget": gbops(solution.budget),
         "Final cost": gbops(solution.cost),
-        "Utilization": f"{solution.utilization:.1%}",
-        "Objective": f"{solution.objective:,.4g} ({solution.objective_share:.1%} of the maximum)",
+        "Utilization": percent(solution.utilization),
+        "Objective": f"{solution.objective:,.4g} ({percent(solution.objective_share)} of the "
+        "maximum)",
         "Upgrades": f"{solution.num_upgrades:,}",
         "Mean weight bits": f"{mean_layer:.2f} per layer, {mean_macs:.2f} MAC-weighted",
     }
     if greedy is not None and solution.solver != "greedy":
         gap, pct = greedy_gap(solution, greedy)
-        figures["Greedy gap"] = f"{gap:,.4g} ({pct / 100:.2%})"
+        figures["Greedy gap"] = f"{gap:,.4g} ({gap_percent(pct)})"
     if solution.upper_bound is not None:
         figures["LP upper bound"] = f"{solution.upper_bound:,.6g}"
     for width, count, share in solution.distribution():
-        figures[f"{width}-bit layers"] = f"{count} ({share:.1%} of the cost)"
+        figures[f"{width}-bit layers"] = f"{count:,} ({percent(share, 2)} of the cost)"
     if not solution.feasible:
         figures["Message"] = solution.message
     return figures
@@ -108,6 +128,17 @@ def report_settings(solution: Solution) -> dict[str, str]:
     }
 
 
+def chart_config(fig: go.Figure, key: str = "chart") -> dict[str, object]:
+    """plotly.js config for a chart on a page: the camera button saves the same PNG as every
+    other export path (print size, :data:`PNG_SCALE`, the figure's file name)."""
+    options = image_options(fig, "png") | {"filename": image_stem(key, fig)}
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": options,
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    }
+
+
 def report_html(
     figures: Mapping[str, go.Figure],
     summary: Mapping[str, object],
@@ -117,7 +148,7 @@ def report_html(
 ) -> str:
     """One self-contained HTML page: plotly.js inline, the headline figures, settings, charts.
 
-    ``figures`` maps a short key (``heatmap``, ``gauge`` ...) to a figure; ``summary`` holds the
+    ``figures`` maps a short key (``heatmap``, ``slack`` ...) to a figure; ``summary`` holds the
     headline figures (label -> value), ``settings`` the inputs and options that produced them.
     """
     _check_keys(figures)
@@ -147,43 +178,11 @@ def report_html(
             full_html=False,
             include_plotlyjs=False,
             div_id=f"chart-{key}",
-            config={"displaylogo": False, "responsive": True},
+            config=chart_config(fig, key),
         )
         parts.append(f'<section class="chart" id="section-{key}">{chart}</section>')
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
-
-
-@contextmanager
-def kaleido_server() -> Iterator[None]:
-    """One kaleido (headless Chromium) server for a batch of images; stopped at the end."""
-    import kaleido
-
-    with _KALEIDO_LOCK:
-        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-        try:
-            yield
-        finally:
-            kaleido.stop_sync_server(silence_warnings=True)
-
-
-def figure_images(
-    figures: Mapping[str, go.Figure],
-    formats: Iterable[str] = ("png", "svg"),
-    *,
-    scale: float = PNG_SCALE,
-) -> dict[tuple[str, str], bytes]:
-    """Render every figure in every format with one kaleido server: ``{(key, fmt): bytes}``."""
-    _check_keys(figures)
-    fmts = _check_formats(formats, IMAGE_FORMATS)
-    if not figures or not fmts:
-        return {}
-    out: dict[tuple[str, str], bytes] = {}
-    with kaleido_server():
-        for key, fig in figures.items():
-            for fmt in fmts:
-                out[key, fmt] = _render(fig, fmt, scale)
-    return out
 
 
 def write_report(
@@ -196,21 +195,23 @@ def write_report(
     title: str = "Mixed-precision allocation report",
     scale: float = PNG_SCALE,
 ) -> list[Path]:
-    """Write ``report.html`` and ``<key>.<fmt>`` images into ``out_dir``; return the paths.
+    """Write ``report.html`` and one image per figure and format (``heatmap_m0.25.png``) into
+    ``out_dir``; return the paths.
 
-    Files are written atomically (temporary file, then rename).
+    The images are rendered first, so a missing or broken browser fails before any file is
+    written; files are written atomically (temporary file, then rename).
     """
     _check_keys(figures)
-    fmts = _check_formats(formats, REPORT_FORMATS)
+    fmts = check_formats(formats, REPORT_FORMATS)
+    images = figure_images(figures, [f for f in fmts if f != "html"], scale=scale)
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     if "html" in fmts:
         text = report_html(figures, summary, settings=settings, title=title)
         written.append(write_text_atomic(folder / REPORT_FILENAME, text))
-    images = figure_images(figures, [f for f in fmts if f != "html"], scale=scale)
-    for (key, fmt), data in images.items():
-        written.append(write_bytes_atomic(folder / f"{key}.{fmt}", data))
+    for name, data in images.items():
+        written.append(write_bytes_atomic(folder / name, data))
     return written
 
 
@@ -219,29 +220,23 @@ def build_report_figures(
 ) -> dict[str, go.Figure]:
     """The main view's charts, keyed as in the app; plus the solver gap when both solvers ran.
 
-    ``sweep`` is a :func:`~mpq_core.sweep_budgets` table of ``problem`` (for the cost curve,
-    the trade-off and, with both solvers, the gap chart).
+    ``sweep`` is a :func:`~mpq_core.sweep_budgets` table of ``problem`` (for the budget curve
+    and the slack chart and, with both solvers, the gap chart).
     """
     from . import charts
     from .sweep import solver_gap
 
     if solution.problem is not problem:
         raise ValueError("the solution was not computed for this problem")
-    gauge = charts.plot_utilization_gauge(solution)
-    gauge.layout.width = GAUGE_WIDTH  # a dial stretched over a page-wide report is mostly air
     figures = {
         "heatmap": charts.plot_bit_heatmap(solution),
         "distribution": charts.plot_distribution(solution),
-        "gauge": gauge,
-        "cost_curve": charts.plot_cost_curve(sweep, solution),
-        "tradeoff": charts.plot_tradeoff(sweep, solution),
+        "budget_use": charts.plot_budget_use(solution),
+        "budget_curve": charts.plot_budget_curve(sweep, solution),
+        "slack": charts.plot_slack(sweep, solution),
     }
     if {"greedy", "exact"} <= set(sweep["solver"]):
-        figures["solver_gap"] = charts.plot_solver_gap(
-            solver_gap(sweep),
-            multiplier=solution.multiplier,
-            min_multiplier=solution.min_multiplier,
-        )
+        figures["solver_gap"] = charts.plot_solver_gap(solver_gap(sweep), solution)
     return figures
 
 
@@ -285,26 +280,6 @@ def _view_title(solution: Solution) -> str:
     return f"Mixed-precision allocation at budget multiplier {solution.multiplier:.2f}"
 
 
-def _render(fig: go.Figure, fmt: str, scale: float) -> bytes:
-    import kaleido
-    from kaleido.errors import ChromeNotFoundError
-
-    layout = fig.layout
-    opts = {
-        "format": fmt,
-        "width": layout.width or IMAGE_WIDTH,
-        "height": layout.height or IMAGE_HEIGHT,
-        "scale": scale if fmt == "png" else 1,
-    }
-    try:
-        return kaleido.calc_fig_sync(fig, opts=opts)
-    except ChromeNotFoundError as exc:
-        raise RuntimeError(
-            "image export needs Chromium: install it (Debian/Ubuntu: apt-get install chromium) "
-            "or point BROWSER_PATH at a Chrome/Chromium binary"
-        ) from exc
-
-
 def _table(rows: Mapping[str, object], css_class: str) -> str:
     cells = "\n".join(
         f"<tr><th>{html.escape(str(label))}</th><td>{html.escape(_text(value))}</td></tr>"
@@ -328,11 +303,3 @@ def _check_keys(figures: Mapping[str, object]) -> None:
                 f"figure key {key!r} is not a plain name (letters, digits, '_' and '-'); "
                 "it names the chart's image file"
             )
-
-
-def _check_formats(formats: Iterable[str], allowed: Sequence[str]) -> tuple[str, ...]:
-    fmts = tuple(dict.fromkeys(f.lower() for f in formats))
-    unknown = [f for f in fmts if f not in allowed]
-    if unknown:
-        raise ValueError(f"unknown report format(s) {unknown} (choose from {', '.join(allowed)})")
-    return fmts

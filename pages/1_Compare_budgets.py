@@ -3,7 +3,8 @@
 import streamlit as st
 
 from mpq_core import DEFAULT_MULTIPLIERS
-from mpq_core.charts import plot_bit_heatmap, plot_distribution_compare
+from mpq_core.charts import budget_label, plot_bit_heatmap, plot_distribution_compare
+from mpq_core.display import gbops
 from ui import render, start_page
 from ui.layers import LAYER_COLUMNS, table_height, width_changes
 
@@ -30,16 +31,15 @@ for column, label, solution in zip(st.columns(len(solutions)), labels, solutions
     with column:
         render.compact_metrics(solution, label)
 
+render.chart(plot_distribution_compare(solutions), key="compare_distribution")
+st.subheader("Weight bits per layer, by block")
+for label, solution in zip(labels, solutions, strict=True):
+    title = budget_label(solution) + (f" · {gbops(solution.cost)}" if solution.feasible else "")
+    fig = plot_bit_heatmap(solution, title=title, compact=True)
+    render.chart(fig, key=f"heatmap_{label}")
+
 feasible = [s for s in solutions if s.feasible]
 if feasible:
-    render.chart(plot_distribution_compare(feasible), key="compare_distribution")
-    st.subheader("Weight bits per layer, by block")
-    shown = [(label, s) for label, s in zip(labels, solutions, strict=True) if s.feasible]
-    for n, (label, solution) in enumerate(shown):  # the width legend once, on the first
-        title = f"{label} · {render.gbops(solution.cost)}"
-        fig = plot_bit_heatmap(solution, title=title, compact=True, legend=n == 0)
-        render.chart(fig, key=f"heatmap_{label}")
-
     st.subheader("Layers whose width differs")
     changes = width_changes(feasible, [f"{s.multiplier:.2f}" for s in feasible])
     st.caption(

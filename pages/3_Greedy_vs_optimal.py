@@ -14,8 +14,7 @@ st.caption(f"{view.data.origin} · every multiplier from 0.00 to 1.00 in steps o
 
 gap = solver_gap(view.sweep(("greedy", "exact")))
 gap_summary(gap)
-fig = plot_solver_gap(gap, multiplier=view.multiplier, min_multiplier=view.problem.min_multiplier())
-render.chart(fig, key="solver_gap")
+render.chart(plot_solver_gap(gap, view.solve()), key="solver_gap")
 st.caption(
     "Top: how far each solver's objective stays below the LP bound (the exact optimum can "
     "never exceed it). Bottom: the greedy's shortfall from the exact optimum."

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import math
+import struct
+from fractions import Fraction
+
+_SCALE = 1 << 1100  # every finite float times this is a whole number
 
 
 def reference_greedy(macs, scores, budget, *, discount=0.2, widths=(4, 8, 16), pins=None):
     """The literal O(rounds x layers) bang-for-buck loop, on plain lists.
 
-    "Fits" is the documented rule: the allocation's cost summed with ``math.fsum`` is at most
-    the budget (so no accumulation order can push it over). Returns (chosen widths, upgrade
-    order as (layer, new width)), or None if infeasible.
+    "Fits" is the documented rule: the allocation's cost summed with ``math.fsum`` (correctly
+    rounded) is at most the budget, so no accumulation order can push it over. The running cost
+    is kept exactly, as a whole number of 2**-1100, and compared with the largest such number
+    that still rounds to at most the budget. Returns (chosen widths, upgrade order as
+    (layer, new width)), or None if infeasible.
     """
     pins = pins or {}
     abit = [min(w + 4, 16) for w in widths]
@@ -25,14 +31,9 @@ def reference_greedy(macs, scores, budget, *, discount=0.2, widths=(4, 8, 16), p
         return macs[i] * (widths[j] * abit[j])
 
     state = [allowed[i][0] for i in range(n)]
-
-    def total(changed=None):
-        picks = list(state)
-        if changed is not None:
-            picks[changed[0]] = changed[1]
-        return math.fsum(cost(i, picks[i]) for i in range(n))
-
-    if total() > budget:
+    limit = _largest_fitting(budget)
+    current = sum(_exact(cost(i, state[i])) for i in range(n))
+    if current > limit:
         return None
     order = []
     while True:
@@ -42,7 +43,7 @@ def reference_greedy(macs, scores, budget, *, discount=0.2, widths=(4, 8, 16), p
             if not later:
                 continue
             nxt = later[0]
-            if total((i, nxt)) > budget:
+            if current + _exact(cost(i, nxt)) - _exact(cost(i, state[i])) > limit:
                 continue
             delta = cost(i, nxt) - cost(i, state[i])
             if nxt == state[i] + 1:
@@ -55,5 +56,19 @@ def reference_greedy(macs, scores, budget, *, discount=0.2, widths=(4, 8, 16), p
         if pick is None:
             return [widths[j] for j in state], order
         i, nxt = pick
+        current += _exact(cost(i, nxt)) - _exact(cost(i, state[i]))
         state[i] = nxt
         order.append((i, widths[nxt]))
+
+
+def _exact(x: float) -> int:
+    return int(Fraction(x) * _SCALE)
+
+
+def _largest_fitting(budget: float) -> int:
+    """The largest whole number s of 2**-1100 whose correctly rounded float is <= budget."""
+    above = math.nextafter(budget, math.inf)
+    midpoint = (Fraction(budget) + Fraction(above)) / 2 * _SCALE
+    (bits,) = struct.unpack("<Q", struct.pack("<d", budget))
+    whole = math.floor(midpoint)
+    return whole - 1 if whole == midpoint and bits & 1 else whole

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import stat
+import struct
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -12,15 +14,17 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
-from support import chromium_missing
+from support import needs_chromium
 
 import mpq_core as mc
+from mpq_core.charts import images
 from mpq_core.report import build_report_figures
+from ui import export
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN = "dashboard.py"
 PAGES = {
-    MAIN: ("Budget explorer", {"heatmap", "distribution", "gauge", "cost_curve", "tradeoff"}),
+    MAIN: ("Budget explorer", {"heatmap", "distribution", "budget_use", "budget_curve", "slack"}),
     "pages/1_Compare_budgets.py": ("Compare budgets", {"compare_distribution"}),
     "pages/2_Layers.py": ("Layers", set()),
     "pages/3_Greedy_vs_optimal.py": ("Greedy vs optimal", {"solver_gap"}),
@@ -47,8 +51,14 @@ def _charts(at: AppTest) -> dict[str, dict]:
     return {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
 
 
-def _gauge(at: AppTest) -> float:
-    return _charts(at)["gauge"]["data"][0]["value"]
+def _unused(at: AppTest) -> float:
+    """The unused budget (GBOPs) as the budget-use chart draws it."""
+    bars = {t["name"]: t for t in _charts(at)["budget_use"]["data"]}
+    return bars["unused"]["x"][0]
+
+
+def _expected_unused(solution: mc.Solution) -> float:
+    return (solution.budget - solution.cost) / mc.GIGA
 
 
 def _heatmap_widths(at: AppTest, problem: mc.Problem) -> dict[str, int]:
@@ -76,7 +86,7 @@ def _metric_rows(at: AppTest) -> list[int]:
     rows = []
     for block in at.main.children.values():
         columns = list(getattr(block, "children", {}).values())
-        kinds = [[c.type for c in col.children.values()] for col in columns]
+        kinds = [[c.type for c in getattr(col, "children", {}).values()] for col in columns]
         if columns and all(k == ["metric"] for k in kinds):
             rows.append(len(columns))
     return rows
@@ -123,27 +133,27 @@ def test_default_view_is_the_sample_at_one_half():
     assert notes["Upgrades"] == (f"of {2 * solution.problem.n_layers:,}", "possible")
     assert "Greedy gap" not in metrics
     assert _metric_rows(at) == [3, 3]  # six cards in two full rows (no empty slot)
-    assert _gauge(at) == pytest.approx(solution.utilization * 100)
+    assert _unused(at) == pytest.approx(_expected_unused(solution))
 
 
-def test_moving_the_slider_changes_gauge_and_heatmap():
+def test_moving_the_slider_changes_budget_use_and_heatmap():
     problem = _problem()
     at = _app()
-    before = _gauge(at), _heatmap_widths(at, problem)
+    before = _unused(at), _heatmap_widths(at, problem)
     at.slider(key="budget").set_value(0.3).run()
     _no_failure(at)
     solution = mc.solve(problem, 0.3)
-    after = _gauge(at), _heatmap_widths(at, problem)
+    after = _unused(at), _heatmap_widths(at, problem)
 
-    assert after[0] == pytest.approx(solution.utilization * 100)
+    assert after[0] == pytest.approx(_expected_unused(solution))
     assert after[0] != before[0]
     assert after[1] != before[1]
     assert after[1] == dict(zip(problem.names, solution.wbits.tolist(), strict=True))
     assert at.number_input(key="budget_exact").value == pytest.approx(0.3)
     assert _metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
-    cost_curve = _charts(at)["cost_curve"]
-    markers = [t for t in cost_curve["data"] if t.get("name") == "current budget"]
-    assert markers and all(t["x"] == [0.3] for t in markers)
+    for key in ("budget_curve", "slack"):
+        markers = [t for t in _charts(at)[key]["data"] if t.get("name") == "current budget"]
+        assert markers and all(t["x"] == [0.3] for t in markers)
 
 
 def test_exact_entry_moves_the_slider_and_sets_the_budget():
@@ -154,7 +164,7 @@ def test_exact_entry_moves_the_slider_and_sets_the_budget():
     assert at.slider(key="budget").value == pytest.approx(0.54)
     solution = mc.solve(problem, 0.537)
     assert _metrics(at)["Budget"] == f"{problem.budget_for(0.537) / mc.GIGA:,.1f} GBOPs"
-    assert _gauge(at) == pytest.approx(solution.utilization * 100)
+    assert _unused(at) == pytest.approx(_expected_unused(solution))
 
 
 def test_switching_to_the_exact_solver_shows_the_greedy_gap():
@@ -168,10 +178,11 @@ def test_switching_to_the_exact_solver_shows_the_greedy_gap():
     assert metrics["Greedy gap"] == f"{row['gap_pct']:.3f} %"
     exact = mc.solve(problem, 0.3, "exact")
     assert metrics["Final cost"] == f"{exact.cost / mc.GIGA:,.1f} GBOPs"
-    cost_lines = {
-        t.get("name") for t in _charts(at)["cost_curve"]["data"] if t.get("mode") == "lines"
-    }
-    assert {"greedy", "exact", "budget"} <= cost_lines
+    charts = _charts(at)
+    curves = {t.get("name") for t in charts["budget_curve"]["data"] if t.get("mode") == "lines"}
+    assert curves == {"exact"}  # the view's solver; the slack chart shows both
+    slack = {t.get("name") for t in charts["slack"]["data"] if t.get("mode") == "lines+markers"}
+    assert slack == {"greedy", "exact"}
     assert _metric_rows(at) == [4, 3]
 
 
@@ -187,8 +198,8 @@ def test_pinning_a_layer_shows_it_at_its_pinned_width():
     assert drawn[LOW_LAYER] == 16
     assert drawn == dict(zip(pinned.names, expected.wbits.tolist(), strict=True))
     assert _metrics(at)["Final cost"] == f"{expected.cost / mc.GIGA:,.1f} GBOPs"
-    shapes = _charts(at)["heatmap"]["layout"]["shapes"]
-    assert sum(s.get("name") == "pinned" for s in shapes) == 1
+    (marks,) = [t for t in _charts(at)["heatmap"]["data"] if t.get("name") == "pinned"]
+    assert len(marks["x"]) == 1
     assert at.query_params["pin16"] == LOW_LAYER
 
 
@@ -341,34 +352,92 @@ def test_report_and_chart_downloads_hold_the_current_view(deferred_files, stored
     assert html.startswith("<!DOCTYPE html>")
     assert "conv_in" in html and "up_blocks.2.resnets.0.conv1" in html  # layer names
     assert "Plotly.newPlot" in html and '"type":"heatmap"' in html  # the figure data
-    for key in ("heatmap", "distribution", "gauge", "cost_curve", "tradeoff", "solver_gap"):
+    for key in ("heatmap", "distribution", "budget_use", "budget_curve", "slack", "solver_gap"):
         assert f'id="chart-{key}"' in html
     assert f"{exact.cost / mc.GIGA:,.1f} GBOPs" in html
     assert "Greedy gap" in html  # the exact view reports the greedy's gap too
 
-    if chromium_missing():
-        pytest.skip(f"{chromium_missing()}: chart images not checked")
-    archive = zipfile.ZipFile(io.BytesIO(deferred_files["mpq_charts_0.62.zip"]()))
-    sweep = mc.sweep_budgets(problem, solvers=("greedy", "exact"))
-    keys = build_report_figures(problem, exact, sweep)
-    assert sorted(archive.namelist()) == sorted(f"{k}.{f}" for k in keys for f in ("png", "svg"))
-    for key in keys:
-        assert archive.read(f"{key}.png")[:8] == b"\x89PNG\r\n\x1a\n"
-        svg = archive.read(f"{key}.svg").decode()
-        assert "<svg" in svg[:300]
+
+@pytest.fixture
+def render_calls(monkeypatch):
+    """How many batches the shared browser rendered (each: the images of one ZIP)."""
+    calls: list[int] = []
+    original = images.ImageRenderer.render
+    export.chart_zip.clear()  # a ZIP another test built would not render again
+
+    def record(self, jobs):
+        calls.append(len(jobs))
+        return original(self, jobs)
+
+    monkeypatch.setattr(images.ImageRenderer, "render", record)
+    return calls
 
 
-def test_without_chromium_the_image_download_explains_how_to_install_it(
-    monkeypatch, deferred_files
-):
+@needs_chromium
+def test_chart_zip_holds_every_chart_at_print_size_named_by_budget(deferred_files, render_calls):
+    at = _app()
+    at.slider(key="budget").set_value(0.62).run()
+    at.radio(key="solver").set_value("exact").run()
+    _no_failure(at)
+    build = deferred_files["mpq_charts_0.62.zip"]
+    data = build()
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    problem = _problem()
+    exact = mc.solve(problem, 0.62, "exact")
+    figures = build_report_figures(
+        problem, exact, mc.sweep_budgets(problem, solvers=("greedy", "exact"))
+    )
+    assert sorted(archive.namelist()) == sorted(
+        f"{key}_m0.62.{fmt}" for key in figures for fmt in ("png", "svg")
+    )
+    shown = _charts(at)
+    configs = {el.key: json.loads(el.proto.config) for el in at.get("plotly_chart")}
+    for key, fig in figures.items():
+        info = archive.getinfo(f"{key}_m0.62.png")
+        assert stat.S_IMODE(info.external_attr >> 16) == 0o644  # not 0600 once unzipped
+        png = archive.read(info.filename)
+        assert struct.unpack(">II", png[16:24]) == (fig.layout.width * 2, fig.layout.height * 2)
+        svg = archive.read(f"{key}_m0.62.svg").decode()
+        solver = "greedy vs exact" if key == "solver_gap" else "exact"
+        assert f"m = 0.62 · {solver} · W4/8/16" in svg  # the context subtitle
+        if key in shown:  # the camera button saves the same image
+            options = configs[key]["toImageButtonOptions"]
+            assert (options["width"], options["height"], options["scale"]) == (
+                fig.layout.width, fig.layout.height, 2,
+            )  # fmt: skip
+            assert options["filename"] == f"{key}_m0.62"
+    # nothing changed: the same bytes again, without rendering again
+    assert build() == data
+    assert render_calls == [len(figures) * 2]
+
+
+def test_without_chromium_the_zip_button_says_so_at_once(monkeypatch, deferred_files):
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
     at = _app()
-    _no_failure(at)
-    keys = {b.key for b in at.get("download_button")}
-    assert "download_images" not in keys
-    assert {"download_config", "download_csv", "download_report"} <= keys
-    assert any("apt-get install chromium" in c.value for c in at.caption)
+    _no_failure(at)  # nothing red until asked
+    assert "mpq_charts_0.50.zip" not in deferred_files
     assert "mpq_report_0.50.html" in deferred_files  # the HTML report needs no browser
+    at.button(key="images_unavailable").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "chart images need Chromium: BROWSER_PATH=/nonexistent/chromium does not exist "
+        "(install it: apt-get install chromium, or point BROWSER_PATH at Chrome/Chromium)"
+    ]
+
+
+def test_with_a_broken_chromium_the_zip_button_says_so_at_once(monkeypatch, tmp_path):
+    broken = tmp_path / "chromium"
+    broken.write_text("#!/bin/sh\necho 'no display' >&2\nexit 1\n", encoding="utf-8")
+    broken.chmod(0o755)
+    monkeypatch.setenv("BROWSER_PATH", str(broken))
+    at = _app()
+    _no_failure(at)
+    at.button(key="images_unavailable").click().run()
+    assert [e.value for e in at.error] == [
+        f"chart images need a working Chromium: {broken} --version exited with code 1 (no display)"
+    ]
+    at.run()  # the error answers the click; it does not stay
+    assert not at.error
 
 
 def test_infeasible_budget_shows_its_message_and_disables_downloads():
@@ -414,7 +483,7 @@ def test_query_params_reproduce_the_state():
         *mc.sample_inputs(), abit_rule="match", upgrade_discount=0.35, pins=pins
     )
     solution = mc.solve(problem, 0.42, "exact")
-    assert _gauge(at) == pytest.approx(solution.utilization * 100)
+    assert _unused(at) == pytest.approx(_expected_unused(solution))
     assert _metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
 
     # the URL the app writes back opens the same view in a new session
@@ -423,7 +492,7 @@ def test_query_params_reproduce_the_state():
     assert written["budget"] == "0.66"
     again = _app(written)
     assert _metrics(again) == _metrics(at)
-    assert _gauge(again) == pytest.approx(_gauge(at))
+    assert _unused(again) == pytest.approx(_unused(at))
 
 
 def test_bad_query_params_are_ignored_with_a_note():
@@ -483,3 +552,45 @@ def test_compare_page_shows_each_budget_and_the_layers_that_differ():
     assert changes["layer"].tolist() == differs
     at.multiselect(key="compare").set_value([0.5]).run()
     assert any("at least two" in i.value for i in at.info)
+
+
+def test_compare_page_says_which_budget_is_infeasible_on_every_chart():
+    at = _app()
+    at.switch_page("pages/1_Compare_budgets.py").run()
+    at.multiselect(key="compare").set_value([0.05, 0.5]).run()
+    _no_failure(at)
+    charts = _charts(at)
+    heat = charts["heatmap_m = 0.05"]
+    assert all(z is None for row in heat["data"][0]["z"] for z in row)  # no fallback drawn
+    notes = [a["text"] for a in heat["layout"]["annotations"] if a.get("name") == "infeasible"]
+    assert notes and notes[0].startswith("<b>Infeasible budget (m = 0.05)</b>")
+    assert heat["layout"]["title"]["text"] == "m = 0.05 (infeasible)"
+    bars = charts["compare_distribution"]["data"][0]
+    assert bars["x"] == ["m = 0.05 (infeasible)", "m = 0.50"]
+    assert bars["y"][0] is None
+    assert charts["heatmap_m = 0.50"]["layout"]["title"]["text"].startswith("m = 0.50 · ")
+
+
+def test_an_infeasible_budget_says_so_on_every_chart():
+    """Regression: at m = 0.05 the all-lowest fallback was drawn as an allocation and the gauge
+    read 250%."""
+    at = _app()
+    at.slider(key="budget").set_value(0.05).run()
+    assert not at.exception
+    charts = _charts(at)
+    heat = charts["heatmap"]
+    assert all(z is None for row in heat["data"][0]["z"] for z in row)
+    for key in ("heatmap", "distribution"):
+        names = [a.get("name") for a in charts[key]["layout"]["annotations"]]
+        assert "infeasible" in names, key
+    assert all(v is None for t in charts["distribution"]["data"] for v in t["y"])
+    segments = {t["name"] for t in charts["budget_use"]["data"] if t["type"] == "bar"}
+    assert segments == {"floor within the budget", "floor over the budget"}
+    for key in ("budget_curve", "slack"):
+        markers = [t for t in charts[key]["data"] if t.get("name") == "current budget"]
+        assert markers and all(t["x"] == [0.05] and t["y"] == [None] for t in markers), key
+        labels = [a["text"] for a in charts[key]["layout"]["annotations"]
+                  if a.get("name") == "current budget"]  # fmt: skip
+        assert labels == ["m = 0.05 · infeasible"], key
+    for key, chart in charts.items():
+        assert chart["layout"]["title"]["subtitle"]["text"].endswith("· infeasible"), key

@@ -1,9 +1,13 @@
-"""The figure builders: the data inside each figure, checked against mpq_core's own results."""
+"""The figure builders at one budget: the data inside each figure, checked against mpq_core's own
+results; fixed width colours; context subtitles, print sizes and export names; infeasible views.
+
+The sweep charts (budget curve, slack, solver gap, comparison) are in test_charts_sweeps.py.
+"""
 
 from __future__ import annotations
 
-import itertools
 import math
+import re
 from functools import cache
 
 import pytest
@@ -11,6 +15,7 @@ from factory import make_problem
 
 import mpq_core as mc
 from mpq_core import charts
+from mpq_core.display import gbops, percent
 
 
 @cache
@@ -25,8 +30,7 @@ def _sweep(solvers: tuple[str, ...] = ("greedy",)):
 
 def _heatmap_cells(fig):
     """{layer name: (row label, x position, option index)} read back from the heatmap trace."""
-    heat = fig.data[0]
-    assert heat.type == "heatmap"
+    (heat,) = [t for t in fig.data if t.type == "heatmap"]  # one trace draws every cell
     cells = {}
     for r, (names, zs) in enumerate(zip(heat.customdata, heat.z, strict=True)):
         for c, (name, z) in enumerate(zip(names, zs, strict=True)):
@@ -38,17 +42,20 @@ def _heatmap_cells(fig):
     return cells
 
 
-def _line(fig, name: str, yaxis: str):
-    """The trace ``name`` drawn on ``yaxis`` ("y" top plot, "y2" bottom plot)."""
-    found = [t for t in fig.data if t.name == name and (t.yaxis or "y") == yaxis]
-    assert len(found) == 1, [(t.name, t.yaxis) for t in fig.data]
-    return found[0]
-
-
 def _trace(fig, name: str, index: int = 0):
     found = [t for t in fig.data if t.name == name]
     assert found, f"no trace {name!r} in {[t.name for t in fig.data]}"
     return found[index]
+
+
+def _one_figure_per_builder(solution, sweep):
+    return {
+        "heatmap": charts.plot_bit_heatmap(solution),
+        "distribution": charts.plot_distribution(solution),
+        "budget_use": charts.plot_budget_use(solution),
+        "budget_curve": charts.plot_budget_curve(sweep, solution),
+        "slack": charts.plot_slack(sweep, solution),
+    }
 
 
 # --- heatmap --------------------------------------------------------------------------------
@@ -62,8 +69,16 @@ def test_heatmap_has_every_layer_once_with_its_width(multiplier):
 
     assert sorted(cells) == sorted(problem.names)
     for i, name in enumerate(problem.names):
-        option = cells[name][2]
-        assert problem.widths[option] == solution.wbits[i]
+        assert problem.widths[cells[name][2]] == solution.wbits[i]
+
+
+def test_heatmap_is_one_trace_without_shapes():
+    """Regression: one rectangle shape per pinned cell made the builder complex and slow."""
+    pins = {"conv_in": 4, "up_blocks.1.resnets.0.conv1": 16}
+    problem = mc.load_problem(*mc.sample_inputs(), pins=pins)
+    fig = charts.plot_bit_heatmap(mc.solve(problem, 0.5))
+    assert [t.type for t in fig.data].count("heatmap") == 1
+    assert not fig.layout.shapes
 
 
 def test_heatmap_rows_are_blocks_in_network_order_layers_in_file_order():
@@ -78,97 +93,141 @@ def test_heatmap_rows_are_blocks_in_network_order_layers_in_file_order():
         "time_embedding",
         "down_blocks.0",
     ]
-    assert fig.data[0].y[-1].startswith("conv_out")
     for block in blocks:
         positions = [cells[problem.names[i]][1] for i in block.layers]
         assert positions == list(range(1, len(block.layers) + 1))
-        assert {cells[problem.names[i]][0] for i in block.layers} == {
-            f"{block.name} ({len(block.layers)})"
-        }
     assert tuple(fig.layout.yaxis.categoryarray) == tuple(fig.data[0].y)
-    assert fig.layout.yaxis.autorange == "reversed"  # conv_in on top
+    assert tuple(fig.layout.yaxis.range) == (len(blocks) - 0.5, -0.5)  # conv_in on top
 
 
-def test_heatmap_discrete_colours_with_one_legend_entry_per_width():
+def test_heatmap_discrete_colours_are_the_widths_fixed_colours():
     problem = _sample()
     fig = charts.plot_bit_heatmap(mc.solve(problem, 0.5))
     heat = fig.data[0]
-    colors = charts.width_colors(problem.widths)
     k = len(problem.widths)
     assert (heat.zmin, heat.zmax) == (-0.5, k - 0.5)
     assert heat.showscale is False
-    # a discrete scale: option j's band [j/k, (j+1)/k] has the width's colour at both ends
+    # option j's band [j/k, (j+1)/k] has the width's fixed colour at both ends
     scale = [(round(p, 9), c) for p, c in heat.colorscale]
-    for j, width in enumerate(problem.widths):
-        assert (round(j / k, 9), colors[width]) in scale
-        assert (round((j + 1) / k, 9), colors[width]) in scale
-        legend = _trace(fig, f"W{width} · A{problem.abits[j]}")
-        assert legend.marker.color == colors[width]
     assert len(scale) == 2 * k
-    assert len(set(colors.values())) == k
+    for j, width in enumerate(problem.widths):
+        assert (round(j / k, 9), charts.width_color(width)) in scale
+        assert (round((j + 1) / k, 9), charts.width_color(width)) in scale
+        swatch = _trace(fig, f"W{width} · A{problem.abits[j]}")
+        assert swatch.marker.color == charts.width_color(width)
 
 
 def test_heatmap_hover_names_type_macs_share_sensitivity_width():
     problem = _sample()
     solution = mc.solve(problem, 0.5)
-    fig = charts.plot_bit_heatmap(solution)
-    heat = fig.data[0]
+    heat = charts.plot_bit_heatmap(solution).data[0]
     bops = solution.layer_bops()
-    i = problem.names.index("conv_in")
-    r, c = next(
-        (r, c)
-        for r, row in enumerate(heat.customdata)
-        for c, name in enumerate(row)
-        if name == "conv_in"
-    )
-    text = heat.hovertext[r][c]
-    assert "<b>conv_in</b>" in text
-    assert f"type: {problem.types[i]}" in text
-    assert f"MACs: {problem.macs[i]:,.0f}" in text
-    assert f"share of BOPs: {bops[i] / bops.sum():.2%}" in text
-    assert f"sensitivity: {problem.sensitivity[i]:.4g}" in text
-    assert f"width: W{solution.wbits[i]} A{solution.abits[i]}" in text
+    for name in ("conv_in", "down_blocks.0.resnets.0.conv1"):
+        i = problem.names.index(name)
+        r, c = next(
+            (r, c)
+            for r, row in enumerate(heat.customdata)
+            for c, cell in enumerate(row)
+            if cell == name
+        )
+        lines = heat.hovertext[r][c].split("<br>")
+        assert lines == [
+            f"<b>{name}</b>",
+            f"type: {problem.types[i]}",
+            f"MACs: {problem.macs[i]:,.0f}",
+            f"share of BOPs: {percent(bops[i] / bops.sum(), 2)}",
+            f"sensitivity: {problem.sensitivity[i]:.4g}",
+            f"width: W{solution.wbits[i]} A{solution.abits[i]}",
+        ]
     assert heat.hovertemplate == "%{hovertext}<extra></extra>"
 
 
-def test_heatmap_outlines_pinned_cells_at_their_width():
+def test_heatmap_tiny_bops_share_reads_below_one_hundredth_of_a_percent():
+    """Regression: a layer with a tiny share of the BOPs read "0.00%"."""
+    problem = make_problem([1, 1_000_000], [0.5, 0.5], names=["tiny", "big"])
+    solution = mc.solve(problem, 1.0)
+    heat = charts.plot_bit_heatmap(solution).data[0]
+    hover = {name: text for row, texts in zip(heat.customdata, heat.hovertext, strict=True)
+             for name, text in zip(row, texts, strict=True) if name}  # fmt: skip
+    assert "share of BOPs: <0.01%" in hover["tiny"]
+    assert "share of BOPs: 100.00%" in hover["big"]
+    dist = charts.plot_distribution(solution)
+    assert list(dist.data[1].text)[-1] == percent(solution.distribution()[-1][2], 2)
+
+
+def test_heatmap_marks_pinned_layers_with_one_trace():
     pins = {"conv_in": 4, "up_blocks.1.resnets.0.conv1": 16}
     problem = mc.load_problem(*mc.sample_inputs(), pins=pins)
     solution = mc.solve(problem, 0.5)
     fig = charts.plot_bit_heatmap(solution)
     cells = _heatmap_cells(fig)
-    rows = list(fig.data[0].y)
-    outlined = {
-        (round(s.x0 + 0.5), round(s.y0 + 0.5)) for s in fig.layout.shapes if s.name == "pinned"
-    }
-    assert outlined == {(cells[n][1], rows.index(cells[n][0])) for n in pins}
+    marks = _trace(fig, "pinned")
+    assert sorted(zip(marks.x, marks.y, strict=True)) == sorted(
+        (cells[n][1], cells[n][0]) for n in pins
+    )
     for name, width in pins.items():
         assert problem.widths[cells[name][2]] == width
-    _trace(fig, "pinned")  # a legend entry explains the outline
+    i = problem.names.index("conv_in")
+    r, c = next((r, c) for r, row in enumerate(fig.data[0].customdata)
+                for c, cell in enumerate(row) if cell == "conv_in")  # fmt: skip
+    assert fig.data[0].hovertext[r][c].endswith("pinned to 4 bits")
+    assert solution.wbits[i] == 4
 
 
-def test_heatmap_of_a_small_model_without_unet_names():
+def test_heatmap_of_a_small_model_has_a_tick_per_layer():
+    """Regression: ticks every 5 positions left a 3-layer model with no x tick at all."""
     problem = make_problem([10, 20, 30], [0.5, 0.1, 0.9], names=["enc.a.w", "enc.a.v", "head"])
     solution = mc.solve(problem, 0.6)
-    cells = _heatmap_cells(charts.plot_bit_heatmap(solution, cell_text=True))
-    assert sorted(cells) == ["enc.a.v", "enc.a.w", "head"]
-    assert charts.plot_bit_heatmap(solution, cell_text=True).data[0].texttemplate == "%{text}"
+    fig = charts.plot_bit_heatmap(solution, cell_text=True)
+    assert sorted(_heatmap_cells(fig)) == ["enc.a.v", "enc.a.w", "head"]
+    xaxis = fig.layout.xaxis
+    assert (xaxis.tickmode, xaxis.tick0, xaxis.dtick) == ("linear", 1, 1)
+    assert tuple(xaxis.range) == (0.5, 2.5)  # the widest block has two layers
+    assert fig.data[0].texttemplate == "%{text}"
+    wide = charts.plot_bit_heatmap(mc.solve(_sample(), 0.5)).layout.xaxis
+    assert (wide.tick0, wide.dtick) == (5, 5)
 
 
-def test_heatmap_stack_shows_the_width_legend_once():
-    solution = mc.solve(_sample(), 0.5)
-    first = charts.plot_bit_heatmap(solution, compact=True)
-    rest = charts.plot_bit_heatmap(solution, compact=True, legend=False)
-    assert first.layout.showlegend is True and rest.layout.showlegend is False
-    assert rest.layout.margin.t < first.layout.margin.t  # no room kept for a legend
-    # the rows keep a readable size: at least 20 px per block row in the compact form
-    rows = len(rest.data[0].y)
-    plot_px = rest.layout.height - rest.layout.margin.t - rest.layout.margin.b
-    assert plot_px / rows >= 20
-    assert rest.layout.yaxis.tickfont.size >= 12
+def test_heatmap_shows_layer_names_from_files_as_plain_text():
+    names = ["<b>x</b>.conv", "<a href='http://e.x'>y</a>.fc"]
+    problem = make_problem([10, 20], [0.5, 0.4], names=names)
+    fig = charts.plot_bit_heatmap(mc.solve(problem, 0.8))
+    text = " ".join(fig.data[0].y) + " ".join(h for row in fig.data[0].hovertext for h in row)
+    assert "<a href" not in text and "<b>x</b>" not in text
+    assert "&lt;a href='http://e.x'&gt;y&lt;/a&gt;" in text
+    assert "&lt;b&gt;x&lt;/b&gt;.conv" in text
+    assert sorted(_heatmap_cells(fig)) == sorted(names)  # the names themselves stay intact
 
 
-# --- distribution and gauge ----------------------------------------------------------------
+def test_heatmap_of_an_infeasible_budget_draws_no_allocation():
+    """Regression: at m = 0.05 the all-lowest fallback was drawn as a normal allocation."""
+    solution = mc.solve(_sample(), 0.05)
+    assert not solution.feasible
+    fig = charts.plot_bit_heatmap(solution)
+    heat = fig.data[0]
+    assert all(z is None for row in heat.z for z in row)
+    assert all(h == "" for row in heat.hovertext for h in row)
+    assert len(heat.y) == len(mc.group_blocks(solution.problem.names))  # the frame stays
+    assert not [t for t in fig.data if t.name and t.name.startswith("W")]  # no width legend
+    (notice,) = [a for a in fig.layout.annotations if a.name == "infeasible"]
+    assert "Infeasible budget (m = 0.05)" in notice.text
+    assert f"{solution.problem.min_multiplier():.3f}" in notice.text
+    assert fig.layout.title.subtitle.text.endswith("· infeasible")
+
+
+def test_every_compare_heatmap_has_its_legend():
+    """Regression: only the first of a stack of heatmaps had a legend; exported alone, the
+    others had none."""
+    for m in (0.3, 0.5, 0.7):
+        fig = charts.plot_bit_heatmap(mc.solve(_sample(), m), compact=True)
+        assert fig.layout.showlegend is True
+        assert {t.name for t in fig.data} >= {"W4 · A8", "W8 · A12", "W16 · A16"}
+        rows = len(fig.data[0].y)
+        plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+        assert plot_px / rows >= 20  # rows keep a readable size
+
+
+# --- distribution ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("multiplier", [0.15, 0.3, 0.5, 1.0])
@@ -180,255 +239,201 @@ def test_distribution_counts_and_shares_equal_the_solution(multiplier):
     assert list(counts.x) == [f"{w}-bit" for w, _, _ in expected]
     assert list(counts.y) == [n for _, n, _ in expected]
     assert list(shares.y) == pytest.approx([s * 100 for _, _, s in expected])
+    assert list(shares.text) == [percent(s, 2) for _, _, s in expected]
     assert sum(counts.y) == solution.problem.n_layers
     assert sum(shares.y) == pytest.approx(100)
-    colors = charts.width_colors(solution.problem.widths)
-    assert list(counts.marker.color) == [colors[w] for w, _, _ in expected]
+    assert list(counts.marker.color) == [charts.width_color(w) for w, _, _ in expected]
     assert (counts.xaxis, shares.xaxis) == ("x", "x2")
+    assert fig.layout.yaxis2.ticksuffix == "%"
+
+
+def test_distribution_of_an_infeasible_budget_is_empty_with_a_notice():
+    fig = charts.plot_distribution(mc.solve(_sample(), 0.05))
+    for bars in fig.data:
+        assert all(v is None for v in bars.y)
+    assert [a.name for a in fig.layout.annotations].count("infeasible") == 1
+
+
+# --- budget use (replaces the gauge) -------------------------------------------------------
+
+
+def _segments(fig) -> dict[str, tuple[float, float]]:
+    """{bar name: (start, length)} in GBOPs."""
+    return {t.name: (t.base[0], t.x[0]) for t in fig.data if t.type == "bar"}
 
 
 @pytest.mark.parametrize("multiplier", [0.13, 0.3, 0.5, 0.77, 1.0])
-def test_gauge_value_is_utilization_in_percent(multiplier):
-    solution = mc.solve(_sample(), multiplier)
-    gauge = charts.plot_utilization_gauge(solution).data[0]
-    assert gauge.type == "indicator"
-    assert gauge.value == pytest.approx(solution.utilization * 100)
-    assert gauge.number.suffix == " %"
-
-
-def test_gauge_bands_are_80_and_95_percent():
-    gauge = charts.plot_utilization_gauge(mc.solve(_sample(), 0.5)).data[0]
-    ranges = [tuple(step.range) for step in gauge.gauge.steps]
-    assert ranges == [(0, 80), (80, 95), (95, 100)]
-    assert charts.UTILIZATION_BANDS == (80.0, 95.0)
-    assert [charts.utilization_band(v) for v in (0, 79.9, 80, 95, 95.1, 100)] == [0, 0, 1, 1, 2, 2]
-
-
-def test_gauge_ticks_are_round_and_the_band_edges_are_colour_only():
-    """Regression: tick labels at 80 and 95 crowded each other on the dial."""
-    feasible = charts.plot_utilization_gauge(mc.solve(_sample(), 0.5)).data[0]
-    assert list(feasible.gauge.axis.tickvals) == [0, 20, 40, 60, 80, 100]
-    over = charts.plot_utilization_gauge(mc.solve(_sample(), 0.05)).data[0]
-    ticks = list(over.gauge.axis.tickvals)
-    assert ticks[0] == 0 and ticks[-1] == over.gauge.axis.range[1]
-    assert all(b - a == 50 for a, b in itertools.pairwise(ticks))
-
-
-def test_gauge_bar_colour_follows_the_band():
-    # one layer of 100 MACs, plus4: 4/8/16 bits cost 3,200 / 9,600 / 25,600 BOPs (max)
-    problem = make_problem([100], [1.0])
-    # 0.50: budget 12,800, cost 9,600 -> 75 %; 0.15: 3,840 and 3,200 -> 83.3 %;
-    # 0.40: 10,240 and 9,600 -> 93.75 %; 0.38: 9,728 and 9,600 -> 98.7 %
-    for multiplier, percent, band in (
-        (0.5, 75, 0),
-        (0.15, 83.33, 1),
-        (0.4, 93.75, 1),
-        (0.38, 98.68, 2),
-    ):
-        solution = mc.solve(problem, multiplier)
-        gauge = charts.plot_utilization_gauge(solution).data[0]
-        assert gauge.value == pytest.approx(percent, abs=0.01)
-        assert charts.utilization_band(gauge.value) == band
-        assert gauge.gauge.bar.color == charts.BAND_BAR_COLORS[band]
-
-
-def test_gauge_of_an_infeasible_budget_extends_its_axis():
-    solution = mc.solve(_sample(), 0.05)
-    assert not solution.feasible
-    gauge = charts.plot_utilization_gauge(solution).data[0]
-    assert gauge.value == pytest.approx(solution.utilization * 100)
-    assert gauge.value > 100
-    assert gauge.gauge.axis.range[1] >= gauge.value
-    ranges = [tuple(step.range) for step in gauge.gauge.steps]
-    assert ranges[:3] == [(0, 80), (80, 95), (95, 100)]
-    assert ranges[3][0] == 100 and gauge.gauge.steps[3].name == "over budget"
-    assert gauge.gauge.bar.color == charts.OVER_BUDGET_COLOR
-
-
-# --- sweeps --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("multiplier", [0.05, 0.37, 0.5, 0.915])
-def test_cost_curve_marks_the_current_budget(multiplier):
-    sweep = _sweep()
-    solution = mc.solve(_sample(), multiplier)
-    fig = charts.plot_cost_curve(sweep, solution)
-    markers = [t for t in fig.data if t.name == "current budget"]
-    assert [list(t.x) for t in markers] == [[multiplier], [multiplier]]
-    assert markers[0].y[0] == pytest.approx(solution.cost / mc.GIGA)
-    assert markers[1].y[0] == pytest.approx(solution.objective_share * 100)
-    lines = [s for s in fig.layout.shapes if s.name == "current budget"]
-    assert [(s.x0, s.x1) for s in lines] == [(multiplier, multiplier)]
-
-
-def test_cost_curve_shades_the_infeasible_region_and_plots_the_sweep():
+def test_budget_use_splits_the_budget_into_floor_upgrades_and_unused(multiplier):
     problem = _sample()
-    sweep = _sweep()
-    fig = charts.plot_cost_curve(sweep, mc.solve(problem, 0.5))
-    (region,) = [s for s in fig.layout.shapes if s.name == "infeasible"]
-    assert (region.x0, region.x1) == (0, pytest.approx(problem.min_multiplier()))
-
-    greedy = sweep[sweep["solver"] == "greedy"].sort_values("multiplier")
-    cost = _line(fig, "greedy", "y")
-    objective = _line(fig, "greedy", "y2")
-    assert list(cost.x) == greedy["multiplier"].tolist()
-    for feasible, value, shown, share in zip(
-        greedy["feasible"], greedy["cost_gbops"], cost.y, objective.y, strict=True
-    ):
-        if feasible:
-            assert shown == pytest.approx(value)
-            assert share is not None
-        else:
-            assert shown is None and share is None  # nothing drawn below the minimum
-    assert list(_trace(fig, "budget").y) == pytest.approx(greedy["budget_gbops"].tolist())
-    assert not [t for t in fig.data if t.name and "exact" in t.name]
-
-
-def test_cost_curve_legend_and_layering():
-    """Regression: the budget line hid under the cost line, the legend wrapped onto two lines,
-    and the infeasible label was squeezed into the narrow shaded strip."""
-    problem = _sample()
-    fig = charts.plot_cost_curve(_sweep(), mc.solve(problem, 0.5))
-    names = [t.name for t in fig.data]
-    # the budget line is drawn after (over) the cost line, in its own colour
-    assert names.index("budget") > names.index("greedy")
-    budget = _trace(fig, "budget")
-    assert budget.line.color == charts.BUDGET_COLOR != charts.SOLVER_COLORS["greedy"]
-    # one legend entry per solver: the objective line shares the cost line's entry
-    assert [t.showlegend for t in fig.data if t.name == "greedy"] == [None, False]
-    # the infeasible region is explained by a legend entry, not by text inside the strip
-    entry = _trace(fig, f"infeasible (m < {problem.min_multiplier():.3f})")
-    assert list(entry.x) == [None]
-    assert not [a for a in fig.layout.annotations if "infeasible" in (a.text or "")]
-    # the legend sits inside the plot, so it cannot wrap above it
-    assert 0 <= fig.layout.legend.x <= 1 and 0 <= fig.layout.legend.y <= 1
-
-
-def test_cost_curve_and_tradeoff_include_exact_when_swept():
-    sweep = _sweep(("greedy", "exact"))
-    solution = mc.solve(_sample(), 0.4, "exact")
-    fig = charts.plot_cost_curve(sweep, solution)
-    for solver in ("greedy", "exact"):
-        rows = sweep[sweep["solver"] == solver].sort_values("multiplier")
-        shown = list(_line(fig, solver, "y2").y)
-        expected = (rows["objective_share"] * 100).where(rows["feasible"]).tolist()
-        for a, b in zip(shown, expected, strict=True):
-            assert (a is None) if math.isnan(b) else a == pytest.approx(b)
-    names = {t.name for t in charts.plot_tradeoff(sweep, solution).data}
-    assert {"Pareto front (greedy)", "Pareto front (exact)"} <= names
-
-
-def test_tradeoff_front_is_the_pareto_front_and_marks_the_current_solution():
-    sweep = _sweep()
-    solution = mc.solve(_sample(), 0.5)
-    fig = charts.plot_tradeoff(sweep, solution)
-    front = mc.pareto_front(sweep, "greedy")
-    line = _trace(fig, "Pareto front (greedy)")
-    assert list(line.x) == pytest.approx(front["cost_gbops"].tolist())
-    assert list(line.y) == pytest.approx((front["objective_share"] * 100).tolist())
-    points = _trace(fig, "budgets (greedy)")
-    assert len(points.x) == int(sweep["feasible"].sum())
-    star = _trace(fig, "current budget")
-    assert (star.x[0], star.y[0]) == (
-        pytest.approx(solution.cost / mc.GIGA),
-        pytest.approx(solution.objective_share * 100),
+    solution = mc.solve(problem, multiplier)
+    fig = charts.plot_budget_use(solution)
+    g = mc.GIGA
+    assert _segments(fig) == {
+        "floor": (0, pytest.approx(problem.min_cost / g)),
+        "upgrades": (pytest.approx(problem.min_cost / g), pytest.approx(
+            (solution.cost - problem.min_cost) / g)),
+        "unused": (pytest.approx(solution.cost / g), pytest.approx(
+            (solution.budget - solution.cost) / g)),
+    }  # fmt: skip
+    assert list(_trace(fig, "budget").x) == pytest.approx([solution.budget / g] * 2)
+    assert fig.layout.xaxis.range[1] >= problem.max_cost / g  # the axis covers every budget
+    (summary,) = [a for a in fig.layout.annotations if a.name == "summary"]
+    unused = solution.budget - solution.cost
+    assert summary.text.split("<br>") == [
+        f"<b>{gbops(unused)} unused</b> ({percent(unused / solution.budget, 2)} of the budget)",
+        f"cost {gbops(solution.cost)} of {gbops(solution.budget)}",
+        f"floor {gbops(problem.min_cost)} ({percent(problem.min_cost / solution.budget)}): "
+        "all layers lowest",
+    ]
+    assert fig.layout.showlegend is False  # labelled on the plot: nothing to wrap
+    labels = {a.name: a for a in fig.layout.annotations}
+    assert labels[f"budget (m = {charts.multiplier_text(multiplier)})"].x == pytest.approx(
+        solution.budget / g
     )
-    infeasible = charts.plot_tradeoff(sweep, mc.solve(_sample(), 0.05))
-    assert "current budget" not in {t.name for t in infeasible.data}
+    assert labels["all-16-bit cost"].x == pytest.approx(problem.max_cost / g)
 
 
-def test_tradeoff_draws_the_points_over_thin_fronts():
-    """Regression: a thick Pareto line covered the budget points (one blurry line)."""
-    fig = charts.plot_tradeoff(_sweep(("greedy", "exact")), mc.solve(_sample(), 0.5))
-    names = [t.name for t in fig.data]
-    last_line = max(i for i, n in enumerate(names) if n.startswith("Pareto front"))
-    first_points = min(i for i, n in enumerate(names) if n.startswith("budgets"))
-    assert first_points > last_line
-    assert names.index("budgets (greedy)") > names.index("budgets (exact)")  # greedy on top
-    for solver in ("greedy", "exact"):
-        points = _trace(fig, f"budgets ({solver})")
-        line = _trace(fig, f"Pareto front ({solver})")
-        assert points.marker.color == "white"  # hollow: the line shows through
-        assert points.marker.line.color == line.line.color == charts.SOLVER_COLORS[solver]
-        assert line.line.width < points.marker.size / 2
-
-
-def test_solver_gap_figure_shows_each_solver_below_the_bound_and_the_gap():
-    """Regression: the three objective lines lay on top of each other (one visible line); now
-    the top plot shows each solver's distance below the LP bound."""
+def test_budget_use_of_an_infeasible_budget_shows_the_floor_over_it():
+    """Regression: the gauge rescaled to 250% and read like a result."""
     problem = _sample()
-    gap = mc.solver_gap(_sweep(("greedy", "exact")))
-    fig = charts.plot_solver_gap(gap, multiplier=0.42, min_multiplier=problem.min_multiplier())
-    feasible = gap["feasible"].tolist()
-    lp = gap["lp_bound"]
-    for name, shown, expected in (
-        ("greedy", "y", (lp - gap["greedy_objective"]) / lp * 100),
-        ("exact", "y", (lp - gap["exact_objective"]) / lp * 100),
-        ("LP bound", "y", lp * 0.0),
-        ("greedy gap (% of exact)", "y2", gap["gap_pct"]),
-    ):
-        trace = _line(fig, name, shown)
-        for ok, a, b in zip(feasible, trace.y, expected.tolist(), strict=True):
-            assert (a is None) if not ok else a == pytest.approx(max(b, 0.0), abs=1e-12)
-    # the objectives themselves are in the hover data
-    for name, column in (("greedy", "greedy_objective"), ("exact", "exact_objective")):
-        kept = [v for v in _trace(fig, name).customdata if v is not None]
-        assert kept == pytest.approx(gap.loc[gap["feasible"], column].tolist())
-    assert [(s.x0, s.x1) for s in fig.layout.shapes if s.name == "current budget"] == [(0.42, 0.42)]
-    # greedy never closer to the bound than the exact optimum, both at or below the bound
-    rows = gap[gap["feasible"]]
-    greedy_below = [v for v in _trace(fig, "greedy").y if v is not None]
-    exact_below = [v for v in _trace(fig, "exact").y if v is not None]
-    assert all(g >= e - 1e-9 >= -1e-9 for g, e in zip(greedy_below, exact_below, strict=True))
-    assert len(greedy_below) == len(rows)
-    # somewhere they differ by more than rounding: two separate lines, not one
-    assert max(g - e for g, e in zip(greedy_below, exact_below, strict=True)) > 1e-3
-    # the infeasible region has a legend entry; without one, none
-    names = {t.name for t in fig.data}
-    assert f"infeasible (m < {problem.min_multiplier():.3f})" in names
-    bare = charts.plot_solver_gap(gap, min_multiplier=0.0)
-    assert not [t for t in bare.data if t.name.startswith("infeasible")]
-    assert not [s for s in bare.layout.shapes if s.name == "infeasible"]
-
-
-def test_distribution_compare_stacks_each_solution():
-    problem = _sample()
-    solutions = [mc.solve(problem, m) for m in (0.3, 0.5, 0.7)]
-    fig = charts.plot_distribution_compare(solutions)
-    assert fig.layout.barmode == "stack"
-    counts = [t for t in fig.data if t.xaxis in (None, "x")]
-    shares = [t for t in fig.data if t.xaxis == "x2"]
-    assert [t.name for t in counts] == [f"{w}-bit" for w in problem.widths]
-    for s, solution in enumerate(solutions):
-        expected = solution.distribution()
-        assert [t.y[s] for t in counts] == [n for _, n, _ in expected]
-        assert [t.y[s] for t in shares] == pytest.approx([100 * x for _, _, x in expected])
-        assert list(counts[0].x)[s] == f"m = {solution.multiplier:.2f}"
-    with pytest.raises(ValueError):
-        charts.plot_distribution_compare([])
-
-
-def test_width_colors_go_from_warm_to_cool_and_handle_any_ladder():
-    assert charts.width_colors([4, 8, 16]) == {
-        4: "rgb(209, 73, 91)",
-        8: "rgb(237, 174, 73)",
-        16: "rgb(0, 121, 140)",
+    solution = mc.solve(problem, 0.05)
+    fig = charts.plot_budget_use(solution)
+    g = mc.GIGA
+    assert _segments(fig) == {
+        "floor within the budget": (0, pytest.approx(solution.budget / g)),
+        "floor over the budget": (
+            pytest.approx(solution.budget / g),
+            pytest.approx((problem.min_cost - solution.budget) / g),
+        ),
     }
-    assert list(charts.width_colors([16])) == [16]
-    five = charts.width_colors([2, 3, 4, 8, 16])
-    assert len(set(five.values())) == 5
+    (summary,) = [a for a in fig.layout.annotations if a.name == "summary"]
+    assert summary.text.split("<br>") == [
+        f"<b>Infeasible: {gbops(problem.min_cost - solution.budget)} short</b>",
+        f"floor {gbops(problem.min_cost)}: all layers lowest",
+        f"budget {gbops(solution.budget)}",
+    ]
+    assert not [t for t in fig.data if t.type == "indicator"]
 
 
-def test_figures_serialise_to_json():
-    problem = _sample()
-    solution = mc.solve(problem, 0.5)
-    sweep = _sweep()
-    for fig in (
-        charts.plot_bit_heatmap(solution),
-        charts.plot_distribution(solution),
-        charts.plot_utilization_gauge(solution),
-        charts.plot_cost_curve(sweep, solution),
-        charts.plot_tradeoff(sweep, solution),
-    ):
-        text = fig.to_json()
-        assert "NaN" not in text and math.isfinite(fig.layout.height)
+# --- colours --------------------------------------------------------------------------------
+
+
+def test_each_width_keeps_its_colour_whatever_the_ladder():
+    """Regression: 4-bit was red with 4/8/16 and orange once 2 was added."""
+    a = make_problem([10, 20, 30], [0.5, 0.1, 0.9], bits=[4, 8, 16])
+    b = make_problem([10, 20, 30], [0.5, 0.1, 0.9], bits=[2, 4, 8, 16])
+    c = make_problem([10, 20, 30], [0.5, 0.1, 0.9], bits=[3, 4, 6, 8])
+    swatches = {}
+    for problem in (a, b, c):
+        fig = charts.plot_bit_heatmap(mc.solve(problem, 0.6))
+        for t in fig.data:
+            if t.name and t.name.startswith("W"):
+                width = int(t.name[1:].split(" ")[0])
+                swatches.setdefault(width, set()).add(t.marker.color)
+        bars = charts.plot_distribution(mc.solve(problem, 0.6)).data[0]
+        for label, color in zip(bars.x, bars.marker.color, strict=True):
+            swatches.setdefault(int(label.split("-")[0]), set()).add(color)
+    assert {w: len(c) for w, c in swatches.items()} == {2: 1, 3: 1, 4: 1, 6: 1, 8: 1, 16: 1}
+    assert charts.width_colors([4, 8, 16])[4] == charts.width_colors([2, 4, 8, 16])[4]
+
+
+def test_width_colours_cover_1_to_64_deterministically():
+    table = charts.WIDTH_COLORS
+    assert {4: "#D55E00", 8: "#F0E442", 16: "#0072B2"}.items() <= table.items()
+    colours = {w: charts.width_color(w) for w in range(1, 65)}
+    assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colours.values())
+    assert {w: colours[w] for w in table} == table
+    assert colours == {w: charts.width_color(w) for w in range(1, 65)}  # same every time
+    # the rule: between the two nearest table widths, at the log2 position (5 between 4 and 6)
+    t = (math.log2(5) - 2) / (math.log2(6) - 2)
+    low, high = table[4], table[6]
+    expected = "#" + "".join(
+        f"{round(int(low[i:i + 2], 16) + (int(high[i:i + 2], 16) - int(low[i:i + 2], 16)) * t):02X}"
+        for i in (1, 3, 5)
+    )  # fmt: skip
+    assert colours[5] == expected
+    assert charts.width_color(128) == table[64]
+    # the usual ladders get distinct colours
+    for ladder in ([4, 8, 16], [2, 4, 8, 16], [3, 4, 6, 8], [1, 2, 4, 8], [8, 12, 16, 32]):
+        assert len(set(charts.width_colors(ladder).values())) == len(ladder)
+    for bad in (0, -4, 2.5, True):
+        with pytest.raises(ValueError):
+            charts.width_color(bad)
+
+
+# --- context, size, names --------------------------------------------------------------------
+
+
+def test_every_figure_carries_the_context_subtitle_and_its_export_name():
+    solution = mc.solve(_sample(), 0.25)
+    expected = "stable-diffusion-v1-4 UNet2DConditionModel · m = 0.25 · greedy · W4/8/16"
+    assert charts.context_line(solution) == expected
+    for key, fig in _one_figure_per_builder(solution, _sweep()).items():
+        assert fig.layout.title.subtitle.text == expected, key
+        assert fig.layout.meta["file"] == f"{key}_m0.25"
+        assert fig.layout.width and fig.layout.height  # the print size
+
+
+def test_context_names_settings_and_falls_back_to_the_file_name():
+    problem = make_problem(
+        [10, 20], [0.5, 0.4], bits=[2, 4, 8], abit_rule="match", pins={"layer0": 8}
+    )
+    assert problem.inputs.layers.model == ""
+    solution = mc.solve(problem, 0.537, "exact")  # 20 MACs at 4 bits + 10 pinned at 8: 0.375
+    assert solution.feasible
+    assert charts.context_line(solution) == "f · m = 0.537 · exact · W2/4/8 · A match · 1 pinned"
+    assert charts.multiplier_text(0.5) == "0.50" and charts.multiplier_text(1.0) == "1.00"
+    assert charts.file_stem("heatmap", [0.337]) == "heatmap_m0.337"
+    assert charts.file_stem("distribution", [0.3, 0.5]) == "distribution_m0.30-0.50"
+
+
+def test_model_names_from_files_are_plain_text_in_the_subtitle():
+    from mpq_core.loading import align_inputs, parse_layers, parse_sensitivity
+
+    raw = {"model": "<a href='http://e.x'>Evil</a> & co", "layers": {"a": {"macs": 10}}}
+    layers = parse_layers(raw, "evil.json")
+    table = parse_sensitivity({"sensitivity": {"a": 0.5}}, "s.json")
+    problem = mc.build_problem(align_inputs(layers, table))
+    subtitle = charts.context_line(mc.solve(problem, 0.5))
+    assert subtitle.startswith("&lt;a href='http://e.x'&gt;Evil&lt;/a&gt; &amp; co · m = 0.50")
+    assert "<a" not in subtitle
+
+
+def test_legends_sit_between_the_title_and_the_plot():
+    """Regression: legends wrapped over titles and were cut off in exported images."""
+    solution = mc.solve(_sample(), 0.5)
+    for key, fig in _one_figure_per_builder(solution, _sweep()).items():
+        layout = fig.layout
+        if not layout.showlegend:
+            continue
+        legend, title = layout.legend, layout.title
+        assert (legend.xref, legend.yref, legend.orientation) == ("container", "container", "h")
+        assert (title.xref, title.yref) == ("container", "container")
+        title_px = (1 - title.y) * layout.height
+        legend_px = (1 - legend.y) * layout.height
+        assert title_px + 40 <= legend_px <= layout.margin.t - 24, key  # one legend row fits
+
+
+def test_a_long_legend_gets_a_second_row_before_the_plot():
+    problem = make_problem(
+        [10, 20, 30, 40], [0.5, 0.1, 0.9, 0.3], bits=[2, 3, 4, 8, 16], pins={"layer0": 16}
+    )
+    fig = charts.plot_bit_heatmap(mc.solve(problem, 0.6))
+    short = charts.plot_bit_heatmap(mc.solve(make_problem([10, 20], [0.5, 0.1]), 0.6))
+    entries = [t.name for t in fig.data[1:]]
+    assert entries == ["W2 · A6", "W3 · A7", "W4 · A8", "W8 · A12", "W16 · A16", "pinned"]
+    legend_px = round((1 - fig.layout.legend.y) * fig.layout.height)
+    assert fig.layout.margin.t - legend_px >= 2 * 26  # two rows reserved
+    short_px = round((1 - short.layout.legend.y) * short.layout.height)
+    assert short.layout.margin.t - short_px == 26  # one row: W4 · A8, W8 · A12, W16 · A16
+    # the extra row does not squeeze the cells: below the header, the same room per block row
+    below = fig.layout.height - fig.layout.margin.t - 30 * len(fig.data[0].y)
+    assert below == short.layout.height - short.layout.margin.t - 30 * len(short.data[0].y)
+
+
+def test_figures_serialise_to_json_without_nan():
+    for m in (0.05, 0.5):
+        solution = mc.solve(_sample(), m)
+        for fig in _one_figure_per_builder(solution, _sweep()).values():
+            text = fig.to_json()
+            assert "NaN" not in text and math.isfinite(fig.layout.height)

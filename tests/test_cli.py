@@ -8,9 +8,9 @@ report's figures are recomputed here from the saved config and the Phase 1 JSON 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -802,15 +802,19 @@ def test_report_writes_html_and_images(run, workdir):
     )
     assert code == 0, err
     names = sorted(p.name for p in (workdir / "rep").iterdir())
-    charts = ["cost_curve", "distribution", "gauge", "heatmap", "solver_gap", "tradeoff"]
+    charts = ["budget_curve", "budget_use", "distribution", "heatmap", "slack", "solver_gap"]
     assert names == sorted(
-        ["report.html", *(f"{c}.png" for c in charts), *(f"{c}.svg" for c in charts)]
+        ["report.html", *(f"{c}_m0.50.{f}" for c in charts for f in ("png", "svg"))]
     )
     for chart in charts:
-        assert (workdir / "rep" / f"{chart}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        root = ElementTree.parse(workdir / "rep" / f"{chart}.svg").getroot()
+        png = (workdir / "rep" / f"{chart}_m0.50.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        root = ElementTree.parse(workdir / "rep" / f"{chart}_m0.50.svg").getroot()
         assert root.tag.endswith("svg")
-    assert oct((workdir / "rep" / "heatmap.png").stat().st_mode & 0o777) != oct(0o600)
+        text = "".join(root.itertext())
+        solver = "greedy vs exact" if chart == "solver_gap" else "exact"
+        assert f"m = 0.50 · {solver} · W4/8/16" in text  # the context subtitle
+    assert oct((workdir / "rep" / "heatmap_m0.50.png").stat().st_mode & 0o777) != oct(0o600)
 
 
 def test_report_bad_format_exit_2(run, workdir):
@@ -832,18 +836,44 @@ def test_report_with_sweep_is_a_usage_error(run, workdir):
 
 
 def test_report_images_without_chromium_exit_1_one_line(run, workdir, monkeypatch):
-    import kaleido.errors
-
-    import mpq_core.report as report
-
-    def no_browser(*args, **kwargs):
-        raise kaleido.errors.ChromeNotFoundError("no chrome")
-
-    monkeypatch.setattr(report, "kaleido_server", contextlib.nullcontext)
-    monkeypatch.setattr("kaleido.calc_fig_sync", no_browser)
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
     code, _, err = run("--optimize_mixed_precision", "--report", "rep", "--report_formats", "png")
     assert code == 1
-    assert one_line(err).startswith(
-        "main.py: error: cannot write: report images for rep: image export needs Chromium"
+    assert err == (
+        "main.py: error: cannot write: report images for rep: chart images need Chromium: "
+        "BROWSER_PATH=/nonexistent/chromium does not exist (install it: apt-get install "
+        "chromium, or point BROWSER_PATH at Chrome/Chromium)\n"
     )
-    assert not (workdir / "rep").exists() or not any((workdir / "rep").iterdir())
+    assert not (workdir / "rep").exists()
+
+
+def test_report_images_with_a_broken_chromium_exit_1_one_line(run, workdir, monkeypatch):
+    broken = workdir / "chromium"
+    broken.write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")
+    broken.chmod(0o755)
+    monkeypatch.setenv("BROWSER_PATH", str(broken))
+    code, _, err = run("--optimize_mixed_precision", "--report", "rep")
+    assert code == 1
+    assert err == (
+        "main.py: error: cannot write: report images for rep: chart images need a working "
+        f"Chromium: {broken} --version exited with code 1\n"
+    )
+    assert not (workdir / "rep").exists()  # not even the HTML: images are rendered first
+
+
+def test_report_with_a_broken_chromium_fails_fast_as_a_subprocess(tmp_path):
+    """Regression: a missing or broken Chromium hung for 90 s and ended in a traceback."""
+    broken = tmp_path / "chromium"
+    broken.write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")
+    broken.chmod(0o755)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "main.py"), OPT, "--report", "rep"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,  # a hang fails here instead of blocking the suite
+        env={**os.environ, "BROWSER_PATH": str(broken)},
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"{broken} --version exited with code 1" in result.stderr

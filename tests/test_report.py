@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import shutil
+import stat
 import struct
+import subprocess
+import threading
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
-from support import chromium_missing
+from support import needs_chromium
 
 import mpq_core as mc
 from mpq_core import report
-
-
-def _needs_chromium() -> None:
-    """Image export drives Chromium: skip without it locally (under CI it must be there)."""
-    reason = chromium_missing()
-    if reason:
-        pytest.skip(reason)
+from mpq_core.charts import images
 
 
 @pytest.fixture(scope="module")
@@ -127,17 +127,22 @@ def test_write_report_html_only_starts_no_browser(
     def no_browser(*args: object, **kwargs: object) -> None:
         raise AssertionError("the HTML report must not need a browser")
 
-    monkeypatch.setattr("kaleido.start_sync_server", no_browser)
-    monkeypatch.setattr("kaleido.calc_fig_sync", no_browser)
+    monkeypatch.setattr(images, "check_browser", no_browser)
+    monkeypatch.setattr(images.ImageRenderer, "start", no_browser)
     paths = report.write_report(figures, {"Final cost": "1 GBOPs"}, tmp_path, formats=("html",))
     assert paths == [tmp_path / "report.html"]
     assert paths[0].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
-def test_write_report_writes_valid_images(
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])  # IHDR
+
+
+@needs_chromium
+def test_write_report_writes_valid_images_at_print_size(
     tmp_path: Path, solution: mc.Solution, figures: dict[str, go.Figure]
 ) -> None:
-    _needs_chromium()
     out = tmp_path / "nested" / "report"
     paths = report.write_report(
         figures,
@@ -151,12 +156,10 @@ def test_write_report_writes_valid_images(
     assert names == sorted(expected)
     assert sorted(p.name for p in out.iterdir()) == names  # no temporary files left
     for key, fig in figures.items():
-        png = (out / f"{key}.png").read_bytes()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n"
-        width, height = struct.unpack(">II", png[16:24])  # IHDR: twice the layout size
+        width, height = _png_size((out / f"{key}.png").read_bytes())
         assert (width, height) == (
-            (fig.layout.width or report.IMAGE_WIDTH) * report.PNG_SCALE,
-            (fig.layout.height or report.IMAGE_HEIGHT) * report.PNG_SCALE,
+            (fig.layout.width or images.IMAGE_WIDTH) * report.PNG_SCALE,
+            (fig.layout.height or images.IMAGE_HEIGHT) * report.PNG_SCALE,
         )
         root = ET.fromstring((out / f"{key}.svg").read_bytes())
         assert root.tag == "{http://www.w3.org/2000/svg}svg"
@@ -165,58 +168,142 @@ def test_write_report_writes_valid_images(
     assert "Weight bits per layer" in svg
 
 
-def test_figure_images_use_one_kaleido_server_per_batch(
-    monkeypatch: pytest.MonkeyPatch, figures: dict[str, go.Figure]
-) -> None:
-    _needs_chromium()
-    import kaleido
+def _broken_browser(tmp_path: Path) -> Path:
+    script = tmp_path / "chromium"
+    script.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 1\n", encoding="utf-8")
+    script.chmod(0o755)
+    return script
 
-    starts: list[int] = []
-    real_start = kaleido.start_sync_server
-    monkeypatch.setattr(
-        kaleido,
-        "start_sync_server",
-        lambda *a, **k: (starts.append(1), real_start(*a, **k))[1],
+
+def test_a_missing_browser_fails_at_once_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, figures: dict[str, go.Figure]
+) -> None:
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    monkeypatch.setattr(images.ImageRenderer, "start", _never_started)
+    with pytest.raises(report.ImageExportError) as info:
+        report.write_report(figures, {}, tmp_path / "out", formats=("html", "png"))
+    assert str(info.value) == (
+        "chart images need Chromium: BROWSER_PATH=/nonexistent/chromium does not exist "
+        "(install it: apt-get install chromium, or point BROWSER_PATH at Chrome/Chromium)"
     )
-    images = report.figure_images(figures, ("png", "svg"))
-    assert set(images) == {(k, f) for k in figures for f in ("png", "svg")}
-    assert len(starts) == 1
-    assert not kaleido._global_server.is_running()  # stopped after the batch
+    assert not (tmp_path / "out").exists()  # nothing written, not even the HTML
 
 
-def test_kaleido_server_is_stopped_when_a_render_fails(
-    monkeypatch: pytest.MonkeyPatch, figures: dict[str, go.Figure]
+def test_a_broken_browser_fails_at_once_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, figures: dict[str, go.Figure]
 ) -> None:
-    import kaleido
-
-    calls: list[str] = []
-    monkeypatch.setattr(kaleido, "start_sync_server", lambda **k: calls.append("start"))
-    monkeypatch.setattr(kaleido, "stop_sync_server", lambda **k: calls.append("stop"))
-
-    def broken(*args: object, **kwargs: object) -> bytes:
-        raise OSError("renderer crashed")
-
-    monkeypatch.setattr(kaleido, "calc_fig_sync", broken)
-    with pytest.raises(OSError, match="renderer crashed"):
-        report.figure_images(figures, ("png",))
-    assert calls == ["start", "stop"]
-
-
-def test_missing_chromium_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch, figures: dict[str, go.Figure]
-) -> None:
-    import kaleido
-    from kaleido.errors import ChromeNotFoundError
-
-    monkeypatch.setattr(kaleido, "start_sync_server", lambda **k: None)
-    monkeypatch.setattr(kaleido, "stop_sync_server", lambda **k: None)
-
-    def no_chrome(*args: object, **kwargs: object) -> bytes:
-        raise ChromeNotFoundError("no chrome")
-
-    monkeypatch.setattr(kaleido, "calc_fig_sync", no_chrome)
-    with pytest.raises(RuntimeError, match="apt-get install chromium"):
+    broken = _broken_browser(tmp_path)
+    monkeypatch.setenv("BROWSER_PATH", str(broken))
+    monkeypatch.setattr(images.ImageRenderer, "start", _never_started)
+    with pytest.raises(report.ImageExportError) as info:
         report.figure_images(figures, ("svg",))
+    assert str(info.value) == (
+        f"chart images need a working Chromium: {broken} --version exited with code 1 "
+        "(cannot open display)"
+    )
+    broken.chmod(0o644)
+    with pytest.raises(report.ImageExportError, match=r"^chart images need a working Chromium: "
+                       rf"{re.escape(str(broken))} is not executable$"):  # fmt: skip
+        report.figure_images(figures, ("svg",))
+
+
+def _never_started(*args: object) -> None:
+    raise AssertionError("no browser may start after a failed check")
+
+
+def test_no_browser_on_path_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("BROWSER_PATH", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(report.ImageExportError) as info:
+        images.check_browser()
+    assert str(info.value) == (
+        "chart images need Chromium, and none was found on PATH "
+        "(install it: apt-get install chromium, or set BROWSER_PATH)"
+    )
+    found = tmp_path / "chromium-browser"
+    found.write_text("#!/bin/sh\necho 'Chromium 1.0'\n", encoding="utf-8")
+    found.chmod(0o755)
+    assert images.check_browser() == found
+
+
+def test_a_browser_that_fails_to_start_is_not_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def cannot_open(self: object) -> None:
+        raise RuntimeError("The browser seemed to close immediately after starting.")
+
+    monkeypatch.setattr(images.ImageRenderer, "_open", cannot_open)
+    with images.ImageRenderer(Path("/usr/bin/chromium")) as renderer:
+        with pytest.raises(report.ImageExportError) as info:
+            renderer.render([("a.svg", go.Figure(), {"format": "svg"})])
+        assert not renderer.alive()
+    assert str(info.value) == (
+        "chart images: Chromium at /usr/bin/chromium failed: "
+        "The browser seemed to close immediately after starting."
+    )
+
+
+def test_a_renderer_failure_is_one_line_naming_the_browser(
+    monkeypatch: pytest.MonkeyPatch, figures: dict[str, go.Figure]
+) -> None:
+    async def crash(self: object, jobs: object) -> None:
+        raise RuntimeError("Browser closed.\nmore detail")
+
+    async def opened(self: object) -> None:
+        return None
+
+    monkeypatch.setattr(images.ImageRenderer, "_open", opened)
+    monkeypatch.setattr(images.ImageRenderer, "_render", crash)
+    with images.ImageRenderer(Path("/usr/bin/chromium")) as renderer:
+        with pytest.raises(report.ImageExportError) as info:
+            report.figure_images(figures, ("png",), renderer=renderer)
+        assert not renderer.alive()  # a failed browser is not used again
+    assert str(info.value) == "chart images: Chromium at /usr/bin/chromium failed: Browser closed."
+
+
+@needs_chromium
+def test_one_renderer_serves_several_threads(figures: dict[str, go.Figure]) -> None:
+    results: list[dict[str, bytes]] = []
+    with images.ImageRenderer(images.check_browser()) as renderer:
+        workers = [
+            threading.Thread(
+                target=lambda: results.append(
+                    report.figure_images(figures, ("svg",), renderer=renderer)
+                )
+            )
+            for _ in range(2)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(120)
+        assert renderer.alive()
+    assert not renderer.alive()  # stopped with the block
+    assert [sorted(r) for r in results] == [["gauge.svg", "heatmap.svg"]] * 2
+    for r in results:
+        assert all(ET.fromstring(data).tag.endswith("svg") for data in r.values())
+
+
+def test_chart_zip_entries_unpack_as_ordinary_files(tmp_path: Path) -> None:
+    """Regression: files unzipped from the charts ZIP were mode 0600."""
+    data = images.images_zip({"heatmap_m0.50.png": b"\x89PNG...", "heatmap_m0.50.svg": b"<svg/>"})
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert archive.namelist() == ["heatmap_m0.50.png", "heatmap_m0.50.svg"]
+    for info in archive.infolist():
+        assert info.create_system == 3
+        assert stat.S_ISREG(info.external_attr >> 16)
+        assert stat.S_IMODE(info.external_attr >> 16) == 0o644
+    assert archive.read("heatmap_m0.50.svg") == b"<svg/>"
+    unzip = shutil.which("unzip")
+    if unzip:  # the command a user runs applies the stored mode
+        subprocess.run([unzip, "-q", str(_write(tmp_path / "c.zip", data)), "-d", str(tmp_path)],
+                       check=True)  # fmt: skip
+        assert stat.S_IMODE((tmp_path / "heatmap_m0.50.png").stat().st_mode) == 0o644
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 def test_write_report_replaces_an_earlier_report(
@@ -247,20 +334,16 @@ def sweep(problem: mc.Problem):
     return mc.sweep_budgets(problem, [0.2, 0.5, 0.8], solvers=("greedy", "exact"))
 
 
+MAIN_CHARTS = ["heatmap", "distribution", "budget_use", "budget_curve", "slack"]
+
+
 def test_report_figures_are_the_app_charts(
     problem: mc.Problem, solution: mc.Solution, sweep
 ) -> None:
     figures = report.build_report_figures(problem, solution, sweep)
-    assert list(figures) == [
-        "heatmap",
-        "distribution",
-        "gauge",
-        "cost_curve",
-        "tradeoff",
-        "solver_gap",  # both solvers in the sweep
-    ]
-    assert figures["gauge"].data[0].value == pytest.approx(solution.utilization * 100)
-    assert figures["gauge"].layout.width == report.GAUGE_WIDTH
+    assert list(figures) == [*MAIN_CHARTS, "solver_gap"]  # the gap: both solvers in the sweep
+    for key, fig in figures.items():
+        assert fig.layout.meta["file"] == f"{key}_m0.50"
     greedy_only = sweep[sweep["solver"] == "greedy"]
     assert "solver_gap" not in report.build_report_figures(problem, solution, greedy_only)
     other = mc.load_problem(*mc.sample_inputs("sd14_per_bit"))
@@ -268,27 +351,57 @@ def test_report_figures_are_the_app_charts(
         report.build_report_figures(other, solution, sweep)
 
 
+def test_camera_button_exports_what_the_other_paths_export(
+    problem: mc.Problem, solution: mc.Solution, sweep
+) -> None:
+    """Regression: the camera button saved the on-screen size, legends clipped."""
+    for key, fig in report.build_report_figures(problem, solution, sweep).items():
+        config = report.chart_config(fig, key)
+        assert config["toImageButtonOptions"] == {
+            "format": "png",
+            "width": fig.layout.width,
+            "height": fig.layout.height,
+            "scale": report.PNG_SCALE,
+            "filename": f"{key}_m0.50",
+        }
+        assert images.image_options(fig, "png") == {
+            "format": "png", "width": fig.layout.width, "height": fig.layout.height,
+            "scale": report.PNG_SCALE,
+        }  # fmt: skip
+    assert images.image_stem("fig", go.Figure()) == "fig"  # a figure with no name: its key
+    with pytest.raises(ValueError, match="not a plain name"):
+        images.image_stem("x", go.Figure(layout={"meta": {"file": "../escape"}}))
+
+
 def test_view_report_html_holds_the_view(problem: mc.Problem, solution: mc.Solution, sweep) -> None:
     exact = mc.solve(problem, 0.5, solver="exact")
     text = report.view_report_html(problem, exact, sweep, greedy=solution)
     assert "<title>Mixed-precision allocation at budget multiplier 0.50</title>" in text
-    for key in ("heatmap", "distribution", "gauge", "cost_curve", "tradeoff", "solver_gap"):
+    for key in [*MAIN_CHARTS, "solver_gap"]:
         assert f'id="chart-{key}"' in text
     assert json.dumps(problem.names[1]) in text  # a layer name in the heatmap's cells
-    assert json.dumps(exact.utilization * 100) in text  # the gauge's number
+    assert '"filename": "heatmap_m0.50"' in text  # the report's camera buttons too
     assert "<th>Greedy gap</th>" in text
     assert "<th>Solver</th><td>exact</td>" in text
 
 
-def test_write_view_report_writes_html_and_images(
+@needs_chromium
+def test_write_view_report_names_images_by_budget(
     tmp_path: Path, problem: mc.Problem, solution: mc.Solution, sweep
 ) -> None:
-    _needs_chromium()
     greedy_sweep = sweep[sweep["solver"] == "greedy"]
-    paths = report.write_view_report(problem, solution, greedy_sweep, tmp_path, formats=("svg",))
-    assert sorted(p.name for p in paths) == sorted(
-        f"{k}.svg" for k in ("heatmap", "distribution", "gauge", "cost_curve", "tradeoff")
+    paths = report.write_view_report(
+        problem, solution, greedy_sweep, tmp_path, formats=("png", "svg")
     )
-    heatmap = ET.fromstring((tmp_path / "heatmap.svg").read_bytes())
-    assert heatmap.tag == "{http://www.w3.org/2000/svg}svg"
-    assert "conv_in (1)" in (tmp_path / "heatmap.svg").read_text(encoding="utf-8")
+    assert sorted(p.name for p in paths) == sorted(
+        f"{k}_m0.50.{f}" for k in MAIN_CHARTS for f in ("png", "svg")
+    )
+    figures = report.build_report_figures(problem, solution, greedy_sweep)
+    for key, fig in figures.items():
+        size = _png_size((tmp_path / f"{key}_m0.50.png").read_bytes())
+        assert size == (fig.layout.width * 2, fig.layout.height * 2)
+        svg = (tmp_path / f"{key}_m0.50.svg").read_text(encoding="utf-8")
+        # the context subtitle is in the image: model, budget, solver, ladder
+        assert "stable-diffusion-v1-4 UNet2DConditionModel · m = 0.50 · greedy · W4/8/16" in svg
+    heatmap = (tmp_path / "heatmap_m0.50.svg").read_text(encoding="utf-8")
+    assert "conv_in (1)" in heatmap and "W16 · A16" in heatmap  # legend drawn, not clipped

@@ -2,44 +2,92 @@
 
 The report and the images are built only when their button is clicked (``data`` is a callable),
 so a slider rerun costs nothing here. The callables run outside the script run, in a worker
-thread: they close over plain values (problem, solution, sweep), never over session state.
+thread: they close over plain values, never over session state. The charts ZIP is cached by
+what its figures depend on (data files, problem settings, budget, solver), and one shared
+Chromium, started in the background when the section first shows, renders every ZIP. With a
+missing or broken Chromium the button answers at once with one ``st.error`` line saying what
+is missing.
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
-from mpq_core import (
-    Problem,
-    Solution,
-    config_filename,
-    config_json,
-    export_config,
-    layers_csv,
-    solve,
+from mpq_core import Solution, config_filename, config_json, export_config, layers_csv, solve
+from mpq_core.charts import multiplier_text
+from mpq_core.charts.images import (
+    ARCHIVE_FORMATS,
+    ImageExportError,
+    ImageRenderer,
+    check_browser,
+    figure_images,
+    images_zip,
 )
-from mpq_core.report import build_report_figures, figure_images, view_report_html
+from mpq_core.report import build_report_figures, view_report_html
 
-IMAGE_FORMATS = ("png", "svg")
-INSTALL_HINT = "apt-get install chromium"
+from .data import DataFiles, ProblemSettings, cached_problem, cached_sweep, sweep_solvers
+
+if TYPE_CHECKING:
+    from .page import View
+
+IMAGES_LABEL = "Download charts (ZIP of PNG + SVG)"
+BROWSER_CHECK_SECONDS = 30  # how long a browser check (found / runs / broken) is trusted
 
 
 def report_filename(multiplier: float) -> str:
-    return f"mpq_report_{multiplier:.2f}.html"
+    return f"mpq_report_{multiplier_text(multiplier)}.html"
 
 
 def images_filename(multiplier: float) -> str:
-    return f"mpq_charts_{multiplier:.2f}.zip"
+    return f"mpq_charts_{multiplier_text(multiplier)}.zip"
 
 
-def report_builder(problem: Problem, solution: Solution, sweep: pd.DataFrame) -> Callable[[], str]:
+@st.cache_data(ttl=BROWSER_CHECK_SECONDS, show_spinner=False)
+def browser_status(browser_path: str | None, path: str | None) -> tuple[str | None, str | None]:
+    """``(browser, None)`` when chart images can be made, ``(None, one-line reason)`` when not.
+
+    The arguments are the ``BROWSER_PATH`` and ``PATH`` the check reads (the cache key).
+    """
+    try:
+        return str(check_browser()), None
+    except ImageExportError as exc:
+        return None, str(exc)
+
+
+def _usable(renderer: ImageRenderer) -> bool:
+    if renderer.alive():
+        return True
+    renderer.stop()  # a browser that failed is closed before a new one starts
+    return False
+
+
+@st.cache_resource(show_spinner=False, validate=_usable, on_release=ImageRenderer.stop)
+def shared_renderer(browser: str) -> ImageRenderer:
+    """One Chromium for every session of this server, started now (in the background)."""
+    return ImageRenderer(Path(browser)).start()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def chart_zip(
+    files: DataFiles, settings: ProblemSettings, multiplier: float, solver: str, browser: str
+) -> bytes:
+    """Every chart of the main view at this budget as PNG and SVG, zipped (cached)."""
+    problem = cached_problem(files, settings)
+    solution = solve(problem, multiplier, solver)
+    sweep = cached_sweep(files, settings, sweep_solvers(solver))
+    figures = build_report_figures(problem, solution, sweep)
+    return images_zip(figure_images(figures, ARCHIVE_FORMATS, renderer=shared_renderer(browser)))
+
+
+def report_builder(view: View, solution: Solution, sweep: pd.DataFrame) -> Callable[[], str]:
     """A callable that returns the view's self-contained HTML report (what the CLI writes)."""
+    problem = view.problem
 
     def build() -> str:
         greedy = None
@@ -50,37 +98,18 @@ def report_builder(problem: Problem, solution: Solution, sweep: pd.DataFrame) ->
     return build
 
 
-def images_builder(
-    problem: Problem, solution: Solution, sweep: pd.DataFrame
-) -> Callable[[], bytes]:
-    """A callable that renders every chart as PNG and SVG (one kaleido server) into a ZIP."""
+def images_builder(view: View, solution: Solution, browser: str) -> Callable[[], bytes]:
+    """A callable that returns the charts ZIP of this view (built once per view, then cached)."""
+    files, settings = view.files, view.problem_settings
+    multiplier, solver = solution.multiplier, solution.solver
 
     def build() -> bytes:
-        images = figure_images(build_report_figures(problem, solution, sweep), IMAGE_FORMATS)
-        return zip_images(images)
+        return chart_zip(files, settings, multiplier, solver, browser)
 
     return build
 
 
-def zip_images(images: dict[tuple[str, str], bytes]) -> bytes:
-    """``{(key, fmt): bytes}`` as a ZIP of ``<key>.<fmt>`` files (PNGs stored, SVGs deflated)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for (key, fmt), data in images.items():
-            method = zipfile.ZIP_STORED if fmt == "png" else zipfile.ZIP_DEFLATED
-            archive.writestr(f"{key}.{fmt}", data, compress_type=method)
-    return buffer.getvalue()
-
-
-def chromium_path() -> str | None:
-    """The Chrome/Chromium that kaleido would start (``BROWSER_PATH`` first), if it exists."""
-    from choreographer.browsers.chromium import Chromium
-
-    path = Chromium.find_browser(skip_local=False)
-    return path if path and Path(path).is_file() else None
-
-
-def downloads(problem: Problem, solution: Solution, sweep: pd.DataFrame) -> None:
+def downloads(view: View, solution: Solution, sweep: pd.DataFrame) -> None:
     """Two rows: the data files (config, layers) and the figures (report, chart images).
 
     Everything is off at an infeasible budget (there is no allocation to export).
@@ -120,7 +149,7 @@ def downloads(problem: Problem, solution: Solution, sweep: pd.DataFrame) -> None
     first, second, note = st.columns([1, 1, 1.15], vertical_alignment="center")
     first.download_button(
         "Download report (HTML)",
-        data=report_builder(problem, solution, sweep) if ok else "",
+        data=report_builder(view, solution, sweep) if ok else "",
         file_name=report_filename(m),
         mime="text/html",
         key="download_report",
@@ -129,16 +158,13 @@ def downloads(problem: Problem, solution: Solution, sweep: pd.DataFrame) -> None
         icon=":material/description:",
         width="stretch",
     )
-    browser = chromium_path()
-    if browser is None:
-        second.caption(
-            f"Chart images (PNG, SVG) need Chromium, not found here: `{INSTALL_HINT}` "
-            "(Debian/Ubuntu), or set `BROWSER_PATH`."
-        )
-    else:
+    browser, problem = browser_status(os.environ.get("BROWSER_PATH"), os.environ.get("PATH"))
+    asked = False
+    if browser is not None:
+        shared_renderer(browser)  # warm: the browser starts while the user reads the page
         second.download_button(
-            "Download charts (ZIP of PNG + SVG)",
-            data=images_builder(problem, solution, sweep) if ok else b"",
+            IMAGES_LABEL,
+            data=images_builder(view, solution, browser) if ok else b"",
             file_name=images_filename(m),
             mime="application/zip",
             key="download_images",
@@ -147,6 +173,20 @@ def downloads(problem: Problem, solution: Solution, sweep: pd.DataFrame) -> None
             icon=":material/image:",
             width="stretch",
         )
+    else:  # the same button, answered at once with what is missing
+        asked = second.button(
+            IMAGES_LABEL,
+            key="images_unavailable",
+            disabled=not ok,
+            icon=":material/image:",
+            width="stretch",
+        )
     if ok:
-        images = "; images are rendered at print size when you click." if browser else "."
+        images = (
+            "; images at print size, named by budget."
+            if browser
+            else "; chart images need a working Chromium, not found here."
+        )
         note.caption(f"Every chart of this view with the settings and headline figures{images}")
+    if asked:
+        st.error(problem, icon=":material/hide_image:")

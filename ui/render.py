@@ -10,16 +10,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mpq_core import Problem, Solution, smallest_grid_multiplier
-from mpq_core.charts import UTILIZATION_BANDS
-from mpq_core.report import gbops
+from mpq_core.report import chart_config, gbops
 
 from . import state
 
-CHART_CONFIG = {
-    "displaylogo": False,
-    "toImageButtonOptions": {"format": "png", "scale": 2},
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
-}
 METRICS_PER_ROW = 4
 
 
@@ -48,9 +42,25 @@ def data_caption(view) -> None:
     )
 
 
+CHART_MIN_WIDTH = "26rem"  # a chart of a side-by-side pair moves below its neighbour when
+# it would get narrower than this (its labels and legend are laid out for ~420 px and more)
+_CHART_ROW = "chart_row_"
+_CHART_ROW_STYLE = (
+    f"<style>[class*='st-key-{_CHART_ROW}'] > div "
+    f"{{ flex: 1 1 {CHART_MIN_WIDTH} !important; }}</style>"
+)
+
+
+def chart_row(name: str):
+    """A row of charts side by side that stack when the page is narrow (a container)."""
+    st.html(_CHART_ROW_STYLE)
+    return st.container(horizontal=True, gap="medium", key=f"{_CHART_ROW}{name}")
+
+
 def chart(fig: go.Figure, key: str) -> None:
-    """A figure exactly as built (no Streamlit theme), so it matches exported images."""
-    st.plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
+    """A figure exactly as built (no Streamlit theme), so it matches exported images; its
+    camera button saves the same print-size PNG as the charts ZIP and ``--report``."""
+    st.plotly_chart(fig, key=key, config=chart_config(fig, key), theme=None)
 
 
 def budget_controls(problem: Problem) -> float:
@@ -235,12 +245,3 @@ def current_budget_note(solution: Solution) -> None:
     st.page_link("dashboard.py", label="Budget explorer", icon=":material/tune:")
     if not solution.feasible:
         st.warning(solution.message, icon=":material/block:")
-
-
-def gauge_bands() -> None:
-    """What the gauge's colours mean (its ticks are round numbers, not the band edges)."""
-    low, high = UTILIZATION_BANDS
-    st.caption(
-        f"Red below {low:g} % of the budget, amber {low:g}-{high:g} %, green above {high:g} %; "
-        "the red mark is the budget."
-    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import mpq_core as mc
+from mpq_core.display import gbops
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-CHART_KEYS = ("heatmap", "distribution", "gauge", "cost_curve", "tradeoff")
+CHART_KEYS = ("heatmap", "distribution", "budget_use", "budget_curve", "slack")
 IDLE = (
     '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
     '[data-test-script-state="notRunning"]'
@@ -84,17 +84,9 @@ def _metric(page: Page, label: str) -> str:
     return _metric_value(page, label).inner_text().strip()
 
 
-def _gauge_number(page: Page) -> str:
-    return page.locator(".st-key-gauge text.number").first.text_content().strip()
-
-
-def _plotly_number(text: str) -> float:
-    """A number as plotly's d3-format shows it: '51,359.9', '51.36k', '−3', '99.9%'."""
-    match = re.search(r"([-−]?[\d,]*\.?\d+)\s*([kMGT%]?)", text)
-    assert match, f"no number in {text!r}"
-    value = float(match.group(1).replace(",", "").replace("−", "-"))
-    scale = {"": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "%": 0.01}[match.group(2)]
-    return value * scale
+def _budget_use(page: Page) -> sync_api.Locator:
+    """The budget-use chart's summary line, as drawn in the SVG."""
+    return page.locator(".st-key-budget_use .annotation-text").first
 
 
 def _expected_cost(multiplier: float) -> str:
@@ -153,31 +145,29 @@ def test_main_page_draws_every_chart(page: Page, app_url: str) -> None:
     expect(page.get_by_text("synthetic").first).to_be_visible()
 
 
-def _expected_gauge(multiplier: float) -> str:
-    """The gauge shows the budget utilization in % with one decimal."""
-    return f"{mc.solve(_problem(), multiplier).utilization * 100:.1f} %"
+def _expected_unused(multiplier: float) -> str:
+    """The budget-use chart names the unused budget first: '49.6 GBOPs unused (...'."""
+    solution = mc.solve(_problem(), multiplier)
+    return f"{gbops(solution.budget - solution.cost)} unused"
 
 
 def _expect_view(page: Page, multiplier: float) -> None:
-    """Gauge and headline cost show what mpq_core computes for ``multiplier``."""
+    """Budget-use chart and headline cost show what mpq_core computes for ``multiplier``."""
     expect(_metric_value(page, "Final cost")).to_have_text(_expected_cost(multiplier))
-    gauge = page.locator(".st-key-gauge text.number").first
-    expect(gauge).to_have_text(_expected_gauge(multiplier))
-    shown = _plotly_number(_gauge_number(page))
-    assert shown == pytest.approx(mc.solve(_problem(), multiplier).utilization, abs=5e-4)
+    expect(_budget_use(page)).to_contain_text(_expected_unused(multiplier))
 
 
-def test_keyboard_slider_moves_gauge_and_headline_cost(page: Page, app_url: str) -> None:
+def test_keyboard_slider_moves_budget_use_and_headline_cost(page: Page, app_url: str) -> None:
     _open(page, app_url, min_charts=len(CHART_KEYS))
     assert _slider_value(page) == pytest.approx(0.50)
     _expect_view(page, 0.50)
-    # On the sample the gauge (utilization, one decimal) reads 99.9 % at 0.50, 99.8 % at 0.51
-    # and 100.0 % at 0.49, so each move below changes both the gauge and the cost.
+    # On the sample 11.2, 49.6 and 121.5 GBOPs stay unused at 0.49, 0.50 and 0.51, so each
+    # move below changes both the chart and the cost.
     for key, times, target in (("ArrowRight", 1, 0.51), ("ArrowLeft", 2, 0.49)):
-        before = _gauge_number(page), _metric(page, "Final cost")
+        before = _budget_use(page).text_content(), _metric(page, "Final cost")
         assert _move_slider(page, key, times=times) == pytest.approx(target)
         _expect_view(page, target)
-        after = _gauge_number(page), _metric(page, "Final cost")
+        after = _budget_use(page).text_content(), _metric(page, "Final cost")
         assert after[0] != before[0]
         assert after[1] != before[1]
     _assert_no_error(page)
