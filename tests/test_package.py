@@ -1,0 +1,47 @@
+"""The installable package: a wheel with the engine, the CLI (``mpq``) and the bundled samples
+that works outside the repository."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+
+import pytest
+from support import REPO
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+         "-w", str(dist), "-q"],
+        check=True, capture_output=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    (wheel,) = dist.glob("mpq-*.whl")
+    env_dir = tmp_path / "env"
+    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    version = subprocess.run(
+        [str(env_dir / "bin" / "mpq"), "--version"], capture_output=True, text=True, cwd=work
+    )
+    assert version.returncode == 0 and version.stdout.startswith("mpq ")
+    run = subprocess.run(
+        [str(env_dir / "bin" / "mpq"), "--optimize_mixed_precision", "--budget_multiplier", "0.3",
+         "--quiet"],
+        capture_output=True, text=True, cwd=work, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert (work / "results/mixed_precision/quantization_config_0.30.json").is_file()
+    located = subprocess.run(
+        [str(python), "-c", "import mpq_core.samples as s; print(s.sample_paths()[0])"],
+        capture_output=True, text=True, cwd=work,
+    )  # fmt: skip
+    assert "site-packages/mpq_core/sample_data/sd14_unet/" in located.stdout
