@@ -36,7 +36,7 @@ DEFAULT_SENSITIVITY = "results/sensitivity_analysis/sensitivity_100_prompts.json
 DEFAULT_MULTIPLIER = 0.5
 CONFIG_DIR = "mixed_precision"
 SWEEP_FILE = "budget_sweep.csv"
-EXPORT_FORMATS = ("config", "mapping", "both")
+EXPORT_FORMATS = ("config", "mapping", "mapping-json", "both")
 
 EXIT_OK = 0
 EXIT_WRITE = 1
@@ -300,7 +300,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "--export_format",
         choices=EXPORT_FORMATS,
         default="config",
-        help="config (the Phase 4 JSON), mapping (layer: wbit as YAML) or both (default config)",
+        help="config (the Phase 4 JSON), mapping (layer: wbit as YAML), mapping-json (the same "
+        "as JSON) or both (config and the YAML mapping) (default config)",
     )
     parser.add_argument(
         "--sweep",
@@ -407,9 +408,10 @@ def _run(args: argparse.Namespace, prog: str) -> int:
             result = save_config_noted(solution, args.output_dir)
             saved.append(str(result.path))
             notes += [f"note: {result.note}"] if result.note else []
-        if args.export_format in ("mapping", "both"):
-            path = Path(args.output_dir) / CONFIG_DIR / mapping_filename(solution)
-            text = mpq.mapping_text(mpq.export_mapping(solution, args.name_prefix))
+        if args.export_format in ("mapping", "mapping-json", "both"):
+            fmt = "json" if args.export_format == "mapping-json" else "yaml"
+            path = Path(args.output_dir) / CONFIG_DIR / mapping_filename(solution, fmt)
+            text = mpq.mapping_text(mpq.export_mapping(solution, args.name_prefix), fmt)
             saved.append(str(mpq.write_text_atomic(path, text)))
 
     if not args.quiet:
@@ -419,12 +421,12 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         _print_lines([f"warning: {w}" for w in problem.inputs.warnings], report)
     _print_lines(notes, report)
     for path in saved:
-        label = "Config" if path.endswith(".json") else "Mapping"
+        label = "Mapping" if Path(path).name.startswith("wbits_") else "Config"
         print(f"{label} saved to: {path}", file=report)
     if report_files:
         print(f"Report saved to: {report_files[0].parent} ({len(report_files)} files)", file=report)
     if args.json:
-        config_file = next((p for p in saved if p.endswith(".json")), None)
+        config_file = next((p for p in saved if not Path(p).name.startswith("wbits_")), None)
         summary = text_report.json_summary(solution, config_file, greedy)
         print(json.dumps(summary, indent=2, allow_nan=False))
     return EXIT_OK

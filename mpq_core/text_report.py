@@ -22,6 +22,7 @@ from .sweep import solver_gap
 
 RULE = "=" * 70
 PROGRESS_EVERY = 50
+PINS_SHOWN = 12
 SWEEP_TABLE_STEP = 5  # print every 5th row of the 0.01 grid (every 0.05)
 
 BANNERS = {
@@ -124,8 +125,9 @@ def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str
         settings_line(problem, solution.solver),
     ]
     if pins:
-        shown = ", ".join(f"{name}={'/'.join(map(str, w))}" for name, w in pins.items())
-        lines.append(f"Pinned layers: {shown}")
+        items = [f"{name}={'/'.join(map(str, w))}" for name, w in pins.items()]
+        more = f" ... and {len(items) - PINS_SHOWN} more" if len(items) > PINS_SHOWN else ""
+        lines.append(f"Pinned layers: {', '.join(items[:PINS_SHOWN])}{more}")
     lines += constraint_lines(problem)
     budgeted = math.isfinite(solution.budget)
     if budgeted:
