@@ -67,7 +67,15 @@ _EXPORTS = {
         "sweep_solvers",
     ),
     "spec": ("ABIT_RULES", "DEFAULT_LADDER", "Pin", "Spec", "parse_pin_file"),
-    "sweep": ("DEFAULT_MULTIPLIERS", "pareto_front", "solver_gap", "sweep_budgets", "sweep_limits"),
+    "spec_url": ("spec_from_query", "spec_to_query"),
+    "sweep": (
+        "DEFAULT_MULTIPLIERS",
+        "pareto_front",
+        "solver_gap",
+        "sweep_budgets",
+        "sweep_grid",
+        "sweep_limits",
+    ),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -58,13 +58,72 @@ def sweep_limits(
     written form: x, r or absolute), the other limits held. ``multiplier`` holds the value."""
     grid = DEFAULT_MULTIPLIERS if values is None else tuple(float(v) for v in values)
     base = list(limits)
-    target = base[vary]
-    suffix = target.form if target.form != "abs" else ""
     sets = []
     for value in grid:
-        changed = replace(target, at_most=limit_value(value, "sweep", "value") + suffix)
-        sets.append([*base[:vary], changed, *base[vary + 1 :]])
+        sets.append([*base[:vary], _with_number(base[vary], value), *base[vary + 1 :]])
     return _sweep(problem, grid, sets, solvers, time_limit)
+
+
+def sweep_grid(
+    problem: Problem,
+    limits: Sequence[Limit],
+    *,
+    axes: tuple[int, int] = (0, 1),
+    values: tuple[Sequence[float], Sequence[float]],
+    solver: str = "greedy",
+    time_limit: float = SWEEP_TIME_LIMIT,
+    progress: Callable[[float], None] | None = None,
+) -> pd.DataFrame:
+    """The trade-off map: limits ``axes[0]`` and ``axes[1]`` set to every pair of ``values``
+    (each in its written form), the other limits held. One row per cell with the objective,
+    the status and ``binding``: the limits that bind, joined by " + " ("" when none does)."""
+    import pandas as pd
+
+    check_solver(solver)
+    base = list(limits)
+    first, second = axes
+    exact = ExactSolver(problem) if solver == "exact" else None
+    deadline = time.monotonic() + time_limit
+    total = len(values[0]) * len(values[1])
+    rows = []
+    for a, x in enumerate(values[0]):
+        for b, y in enumerate(values[1]):
+            cell = list(base)
+            cell[first] = _with_number(base[first], x)
+            cell[second] = _with_number(base[second], y)
+            bounds = resolve_limits(problem, cell)
+            if exact is not None:
+                left = max(deadline - time.monotonic(), 0.0)
+                solution = exact.solve_limits(bounds, time_limit=min(left, exact.time_limit))
+            else:
+                solution = SOLVERS[solver](problem, limits=bounds)
+            uses = solution.limit_uses
+            rows.append(
+                {
+                    "x": float(x),
+                    "y": float(y),
+                    "status": solution.status,
+                    "feasible": solution.feasible,
+                    "objective": solution.objective if solution.feasible else float("nan"),
+                    "objective_share": solution.objective_share
+                    if solution.feasible
+                    else float("nan"),
+                    "binding": " + ".join(_short(u.limit) for u in uses if u.binds),
+                    "message": "" if solution.feasible else solution.message,
+                }
+            )
+            if progress is not None:
+                progress((a * len(values[1]) + b + 1) / total)
+    return pd.DataFrame(rows)
+
+
+def _short(limit: Limit) -> str:
+    return f"{limit.resource}@{limit.group}" if limit.group else limit.resource
+
+
+def _with_number(limit: Limit, value: float) -> Limit:
+    suffix = limit.form if limit.form != "abs" else ""
+    return replace(limit, at_most=limit_value(float(value), "sweep", "value") + suffix)
 
 
 def _sweep(

@@ -331,3 +331,46 @@ def test_spec_round_trip():
     assert Spec.from_dict(s.to_dict()) == s
     assert s.limits == (Limit("mean_wbits", "4.08", "g"),)
     assert Spec().limits == (Limit("bops", "0.5x"),) and Spec().multiplier == 0.5
+
+
+# --- the spec in a URL -------------------------------------------------------------------------
+
+
+def test_spec_url_round_trip():
+    s = Spec(
+        ladder=(2, 4, 8),
+        abit_rule="match",
+        upgrade_discount=0.35,
+        pins=(("conv_in", (16,)), ("conv_out", (8, 16))),
+        sense="score",
+        constraints=Constraints(
+            groups=(Group("content", ("*.attn2.*", "*.ff.*")), Group("quality", ("*",))),
+            ties=(("a", "b", "c"),),
+            limits=(Limit("bops", "0.3x"), Limit("mean_wbits", "4.08", "quality")),
+        ),
+        solver="exact",
+    )
+    query = mc.spec_to_query(s)
+    assert query["budget"] == ["0.3"]
+    assert query["limit"] == ["mean_wbits@quality<=4.08"]
+    assert query["group"] == ["content:*.attn2.*|*.ff.*", "quality:*"]
+    again, notes = mc.spec_from_query(query)
+    assert notes == [] and again == s
+    assert mc.spec_to_query(Spec()) == {}  # the default budget is implicit
+
+
+@pytest.mark.parametrize(
+    "params, note",
+    [
+        ({"solver": ["[Click](https://x)"]}, "solver: '[Click](https://x)' is not one of greedy, exact"),
+        ({"budget": ["1.5"]}, "budget: must be a number from 0 to 1, got '1.5'"),
+        ({"ladder": [",".join(str(i) for i in range(1, 65))]}, "ladder: expected at most 12 whole numbers from 1 to 64, got '1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22..."),
+        ({"limit": ["speed"]}, "limit: expected RESOURCE[@GROUP]<=VALUE (like mean_wbits<=4.08 or bops<=0.3x), got 'speed'"),
+        ({"group": ["nopatterns"]}, "group: expected NAME:PATTERN|PATTERN, got 'nopatterns'"),
+        ({"pin999": ["a"]}, "pin999: the width must be from 1 to 64"),
+    ],
+)  # fmt: skip
+def test_spec_url_rejections_are_notes(params, note):
+    spec, notes = mc.spec_from_query(params)
+    assert spec == Spec()
+    assert notes == [note]
