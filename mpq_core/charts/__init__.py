@@ -1,7 +1,8 @@
 """Plotly figure builders: pure functions of Problem, Solution and sweep tables (no Streamlit).
 
 One module per figure family: ``allocation`` (heatmap, distribution), ``limits`` (what the
-budget is made of), ``budget`` (curves across a sweep), ``solver_gap``, ``compare``;
+budget is made of), ``budget`` (curves across a sweep), ``solver_gap``, ``compare``,
+``tradeoff`` (several limits: their use, and the map of two);
 ``colors`` and ``layout`` hold what they share. Every builder returns a new ``go.Figure``
 assembled as plain dicts (validated once by ``go.Figure``: cheap enough for a live view), with
 its print size, a context subtitle and its export file name (see ``layout``). The app, the
@@ -17,6 +18,7 @@ from .compare import budget_label, plot_distribution_compare
 from .layout import context_line, file_stem, model_name, multiplier_text, plain
 from .limits import plot_budget_use
 from .solver_gap import plot_solver_gap
+from .tradeoff import plot_limits_use, plot_tradeoff_map
 
 __all__ = [
     "WIDTH_COLORS",
@@ -32,8 +34,10 @@ __all__ = [
     "plot_budget_use",
     "plot_distribution",
     "plot_distribution_compare",
+    "plot_limits_use",
     "plot_slack",
     "plot_solver_gap",
+    "plot_tradeoff_map",
     "sweep_solvers",
     "width_color",
     "width_colors",
