@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from support import chromium_missing
 
 import mpq_core as mc
+from mpq_core.display import gap_percent
 from mpq_core.report import build_report_figures
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,14 +74,25 @@ def _notes(at: AppTest) -> dict[str, str]:
 
 
 def _metric_rows(at: AppTest) -> list[int]:
-    """Columns per row of the rows whose every column holds a metric."""
+    """Columns per row of the rows whose every column holds a metric (at any depth)."""
     rows = []
-    for block in at.main.children.values():
+
+    def walk(block) -> None:
         columns = list(getattr(block, "children", {}).values())
-        kinds = [[c.type for c in col.children.values()] for col in columns]
+        kinds = [[c.type for c in getattr(col, "children", {}).values()] for col in columns]
         if columns and all(k == ["metric"] for k in kinds):
             rows.append(len(columns))
+            return
+        for child in columns:
+            walk(child)
+
+    walk(at.main)
     return rows
+
+
+def _shown(markdown: str) -> str:
+    """What a reader sees of a Markdown body whose outside text was escaped."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
 def _no_failure(at: AppTest) -> None:
@@ -104,7 +117,7 @@ def test_default_view_is_the_sample_at_one_half():
     solution = mc.solve(_problem(), 0.5)
     metrics = _metrics(at)
     assert at.slider(key="budget").value == 0.5
-    assert at.number_input(key="budget_exact").value == 0.5
+    assert at.text_input(key="budget_text").value == "0.50"
     assert metrics["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs" == "51,359.9 GBOPs"
     assert metrics["Budget"] == f"{solution.budget / mc.GIGA:,.1f} GBOPs"
     assert metrics["Utilization"] == f"{solution.utilization:.1%}"
@@ -114,7 +127,7 @@ def test_default_view_is_the_sample_at_one_half():
     assert metrics["Mean weight bits"] == f"{layer:.2f} bits" == "14.15 bits"
     notes = _notes(at)
     assert notes["Mean weight bits"] == (f"{macs:.2f} bits", "MAC-weighted")
-    assert notes["Budget"] == ("m = 0.500", "× all-16-bit cost")
+    assert notes["Budget"] == ("m = 0.50", "× all-16-bit cost")
     assert notes["Utilization"] == (
         f"{(solution.budget - solution.cost) / mc.GIGA:,.1f} GBOPs",
         "left unused",
@@ -139,7 +152,7 @@ def test_moving_the_slider_changes_gauge_and_heatmap():
     assert after[0] != before[0]
     assert after[1] != before[1]
     assert after[1] == dict(zip(problem.names, solution.wbits.tolist(), strict=True))
-    assert at.number_input(key="budget_exact").value == pytest.approx(0.3)
+    assert at.text_input(key="budget_text").value == "0.30"
     assert _metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
     cost_curve = _charts(at)["cost_curve"]
     markers = [t for t in cost_curve["data"] if t.get("name") == "current budget"]
@@ -149,7 +162,7 @@ def test_moving_the_slider_changes_gauge_and_heatmap():
 def test_exact_entry_moves_the_slider_and_sets_the_budget():
     problem = _problem()
     at = _app()
-    at.number_input(key="budget_exact").set_value(0.537).run()
+    at.text_input(key="budget_text").input("0.537").run()
     _no_failure(at)
     assert at.slider(key="budget").value == pytest.approx(0.54)
     solution = mc.solve(problem, 0.537)
@@ -165,7 +178,7 @@ def test_switching_to_the_exact_solver_shows_the_greedy_gap():
     _no_failure(at)
     row = mc.solver_gap(mc.sweep_budgets(problem, [0.3], solvers=("greedy", "exact"))).iloc[0]
     metrics = _metrics(at)
-    assert metrics["Greedy gap"] == f"{row['gap_pct']:.3f} %"
+    assert metrics["Greedy gap"] == gap_percent(row["gap_pct"]) == f"{row['gap_pct']:.3g}%"
     exact = mc.solve(problem, 0.3, "exact")
     assert metrics["Final cost"] == f"{exact.cost / mc.GIGA:,.1f} GBOPs"
     cost_lines = {
@@ -246,31 +259,181 @@ def _subset(path: str, key: str, count: int) -> bytes:
     return json.dumps(data).encode()
 
 
+def _upload(at: AppTest, flops: tuple[str, bytes], sens: tuple[str, bytes]) -> AppTest:
+    at.file_uploader(key="upload_flops").upload(*flops).run()
+    return at.file_uploader(key="upload_sensitivity").upload(*sens).run()
+
+
+def _small_pair() -> tuple[tuple[str, bytes], tuple[str, bytes], mc.Problem]:
+    flops = ("small_flops.json", _subset(mc.SAMPLES["sd14"].flops, "layers", 40))
+    sens = ("small_sens.json", _subset(mc.SAMPLES["sd14"].sensitivity, "sensitivity", 40))
+    small = mc.load_problem(mc.InputFile(*flops), mc.InputFile(*sens))
+    assert len(small.names) == 40
+    return flops, sens, small
+
+
+def _sidebar_text(at: AppTest) -> str:
+    return " ".join(_shown(m.value) for m in at.sidebar.markdown)
+
+
 def test_bad_upload_shows_the_loader_message_and_keeps_the_previous_data():
-    flops = _subset(mc.SAMPLES["sd14"].flops, "layers", 40)
-    sens = _subset(mc.SAMPLES["sd14"].sensitivity, "sensitivity", 40)
+    flops, sens, small = _small_pair()
     at = _app()
     at.radio(key="source").set_value("upload").run()
-    at.file_uploader(key="upload_flops").upload("small_flops.json", flops).run()
-    at.file_uploader(key="upload_sensitivity").upload("small_sens.json", sens).run()
+    _upload(at, flops, sens)
     _no_failure(at)
-    small = mc.load_problem(
-        mc.InputFile("small_flops.json", flops), mc.InputFile("small_sens.json", sens)
-    )
     assert sorted(_heatmap_widths(at, small)) == sorted(small.names)
-    assert len(small.names) == 40
 
-    bad = b'{"sensitivity": {"conv_in": "high"}}'
-    at.file_uploader(key="upload_sensitivity").clear().upload("bad_sens.json", bad).run()
+    at.slider(key="budget").set_value(0.4).run()  # the accepted pair is named, not re-asked
+    assert "Using small_flops.json + small_sens.json (uploaded)" in _sidebar_text(at)
+    at.button(key="upload_replace").click().run()
+    bad = ("bad_sens.json", b'{"sensitivity": {"conv_in": "high"}}')
+    _upload(at, flops, bad)
     with pytest.raises(mc.InputError) as err:
-        mc.load_inputs(mc.InputFile("small_flops.json", flops), mc.InputFile("bad_sens.json", bad))
+        mc.load_inputs(mc.InputFile(*flops), mc.InputFile(*bad))
     assert not at.exception
-    assert [e.value for e in at.error] == [str(err.value)]
+    assert [_shown(e.value) for e in at.error] == [str(err.value)]
     assert "bad_sens.json" in str(err.value)
     # the previous (good) upload is still what the page shows
     assert sorted(_heatmap_widths(at, small)) == sorted(small.names)
-    expected = mc.solve(small, 0.5)
+    expected = mc.solve(small, 0.4)
     assert _metrics(at)["Final cost"] == f"{expected.cost / mc.GIGA:,.1f} GBOPs"
+    # removing the rejected file leaves the previous upload in use, without an error
+    at.file_uploader(key="upload_sensitivity").clear().run()
+    _no_failure(at)
+    assert sorted(_heatmap_widths(at, small)) == sorted(small.names)
+    at.button(key="upload_keep").click().run()
+    assert "Using small_flops.json + small_sens.json (uploaded)" in _sidebar_text(at)
+
+
+def test_uploaded_files_stay_named_after_a_page_switch():
+    """Regression: every other page showed empty uploaders and "Upload both files to use
+    them" while the uploaded data was still in use."""
+    flops, sens, small = _small_pair()
+    at = _app()
+    at.radio(key="source").set_value("upload").run()
+    _upload(at, flops, sens)
+    for page in list(PAGES)[1:]:
+        at.switch_page(page).run()
+        _no_failure(at)
+        assert "Using small_flops.json + small_sens.json (uploaded)" in _sidebar_text(at)
+        assert not at.sidebar.get("file_uploader")
+        assert not any("Upload" in _shown(i.value) for i in at.info)
+        assert at.button(key="upload_replace").label == "Replace"
+    at.switch_page("pages/2_Layers.py").run()
+    assert sorted(at.dataframe[0].value["layer"]) == sorted(small.names)
+
+
+def test_a_reloaded_upload_link_says_uploads_are_not_kept():
+    """Regression: after a reload the URL said source=upload but the sample was shown."""
+    at = _app({"source": "upload"})
+    _no_failure(at)
+    (info,) = at.info
+    text = _shown(info.value)
+    assert "not kept across page reloads" in text
+    assert f"Until then the app shows {mc.SAMPLES['sd14'].title}." in text
+    assert len(at.sidebar.get("file_uploader")) == 2
+    assert sorted(_heatmap_widths(at, _problem())) == sorted(_problem().names)
+
+
+def test_a_pair_that_parses_but_builds_no_problem_is_rejected_and_read_once(monkeypatch):
+    """Regression: a file that parsed but failed later became the "previous data" (a sticky
+    crash), and a rejected upload was parsed again on every rerun."""
+    import ui.data
+
+    reads: list[str] = []
+    original = ui.data.load_inputs
+
+    def counting(*files, **kwargs):
+        reads.append(files[1].name)
+        return original(*files, **kwargs)
+
+    monkeypatch.setattr(ui.data, "load_inputs", counting)
+    flops = ("two_flops.json", json.dumps({"layers": {"a": {"macs": 1e9}, "b": {"macs": 2e9}}}))
+    # per-bit losses where layer b lacks width 4: parses, but no problem can be built
+    ragged = {"a": {"4": 0.5, "8": 0.1, "16": 0.0}, "b": {"8": 0.2, "16": 0.0}}
+    sens = ("ragged_sens.json", json.dumps({"sensitivity": ragged}))
+    at = _app()
+    at.radio(key="source").set_value("upload").run()
+    _upload(at, (flops[0], flops[1].encode()), (sens[0], sens[1].encode()))
+    assert not at.exception
+    assert any("per-bit table has no width 4" in _shown(e.value) for e in at.error)
+    assert sorted(_heatmap_widths(at, _problem())) == sorted(_problem().names)  # the sample
+    for m in (0.3, 0.6, 0.7):  # reruns with the rejected pair still in the uploaders
+        at.slider(key="budget").set_value(m).run()
+        assert any("per-bit table has no width 4" in _shown(e.value) for e in at.error)
+    assert reads.count("ragged_sens.json") == 1
+    # removing it: the sample again, no error (the rejected pair never became "previous")
+    at.file_uploader(key="upload_sensitivity").clear().run()
+    _no_failure(at)
+    assert sorted(_heatmap_widths(at, _problem())) == sorted(_problem().names)
+
+
+def test_data_that_breaks_a_page_does_not_become_the_data_to_fall_back_on(monkeypatch):
+    import mpq_core.charts
+
+    original = mpq_core.charts.plot_bit_heatmap
+
+    def fails_on_small(solution, *args, **kwargs):
+        if solution.problem.n_layers == 40:
+            raise OverflowError("/srv/secret/path: cannot draw")
+        return original(solution, *args, **kwargs)
+
+    monkeypatch.setattr(mpq_core.charts, "plot_bit_heatmap", fails_on_small)
+    flops, sens, _ = _small_pair()
+    at = _app()
+    at.radio(key="source").set_value("upload").run()
+    _upload(at, flops, sens)
+    assert not at.exception
+    (error,) = at.error
+    assert "unexpected error (OverflowError)" in error.value
+    assert "secret" not in error.value and "/srv" not in error.value
+    at.file_uploader(key="upload_flops").clear().run()
+    _no_failure(at)  # back on the sample, not stuck on the pair that broke the page
+    assert sorted(_heatmap_widths(at, _problem())) == sorted(_problem().names)
+
+
+def test_an_unexpected_error_becomes_one_short_message_on_every_page(monkeypatch):
+    """No exception (with its server paths) reaches the page."""
+    import ui.page
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("/srv/app/secret.py line 12: boom")
+
+    monkeypatch.setattr(ui.page, "solve", broken)
+    monkeypatch.setattr(ui.page, "cached_sweep", broken)
+    for page in PAGES:
+        at = _app()
+        if page != MAIN:
+            at.switch_page(page).run()
+        assert not at.exception, page
+        for error in at.error:
+            assert "secret" not in error.value and "/srv" not in error.value
+        if page != "pages/4_Data.py":  # the Data page solves nothing
+            assert any("unexpected error (RuntimeError)" in e.value for e in at.error), page
+
+
+def test_errors_show_no_details_in_the_browser():
+    """Streamlit's own error box must not show tracebacks: "none", not false (= stacktrace)."""
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_a_huge_layer_name_gives_a_short_message():
+    name = "layer_" + "x" * 300_000
+    flops = ("long_flops.json", json.dumps({"layers": {name: {"macs": 1e9}}}).encode())
+    sens = ("long_sens.json", json.dumps({"sensitivity": {"other": 0.5}}).encode())
+    at = _app()
+    at.radio(key="source").set_value("upload").run()
+    _upload(at, flops, sens)
+    assert not at.exception
+    assert at.error
+    for element in [*at.error, *at.info, *at.warning, *at.caption, *at.markdown]:
+        assert len(element.value) < 3000, element.value[:200]
+    # the name is cut in its middle, with its length: "layer_xxx…xxx (300,009 characters)"
+    assert any(re.search(r"layer_x+…x+'?:? \(300,0\d\d characters\)", _shown(e.value)) for e in at.error)
 
 
 @pytest.fixture
@@ -379,7 +542,7 @@ def test_infeasible_budget_shows_its_message_and_disables_downloads():
     solution = mc.solve(problem, 0.05)
     (error,) = at.error
     assert "smallest feasible multiplier" in error.value
-    assert solution.message in error.value
+    assert solution.message in _shown(error.value)
     buttons = {b.key: b for b in at.get("download_button")}
     for key in ("download_config", "download_csv", "download_report"):
         assert buttons[key].proto.disabled, key
@@ -448,7 +611,7 @@ def test_state_survives_switching_pages():
         assert at.query_params["budget"] == "0.7"
     at.switch_page(MAIN).run()
     assert at.slider(key="budget").value == pytest.approx(0.7)
-    assert at.number_input(key="budget_exact").value == pytest.approx(0.7)
+    assert at.text_input(key="budget_text").value == "0.70"
     assert at.radio(key="solver").value == "exact"
     assert "Greedy gap" in _metrics(at)
 
@@ -462,7 +625,7 @@ def test_per_bit_sample_and_a_ladder_it_cannot_fill():
     assert _metrics(at)["Final cost"] == (f"{mc.solve(problem, 0.5).cost / mc.GIGA:,.1f} GBOPs")
     at.pills(key="ladder").set_value([2, 4, 8, 16]).run()
     assert not at.exception
-    assert any("per-bit table has no width 2" in e.value for e in at.error)
+    assert any("per-bit table has no width 2" in _shown(e.value) for e in at.error)
     assert _metrics(at)["Final cost"] == f"{mc.solve(problem, 0.5).cost / mc.GIGA:,.1f} GBOPs"
 
 
