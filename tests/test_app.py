@@ -9,6 +9,7 @@ import zipfile
 from functools import cache
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -433,7 +434,9 @@ def test_a_huge_layer_name_gives_a_short_message():
     for element in [*at.error, *at.info, *at.warning, *at.caption, *at.markdown]:
         assert len(element.value) < 3000, element.value[:200]
     # the name is cut in its middle, with its length: "layer_xxx…xxx (300,009 characters)"
-    assert any(re.search(r"layer_x+…x+'?:? \(300,0\d\d characters\)", _shown(e.value)) for e in at.error)
+    assert any(
+        re.search(r"layer_x+…x+'?:? \(300,0\d\d characters\)", _shown(e.value)) for e in at.error
+    )
 
 
 @pytest.fixture
@@ -646,3 +649,230 @@ def test_compare_page_shows_each_budget_and_the_layers_that_differ():
     assert changes["layer"].tolist() == differs
     at.multiselect(key="compare").set_value([0.5]).run()
     assert any("at least two" in i.value for i in at.info)
+
+
+def test_pin_widths_come_from_the_ladder_in_use_on_every_page():
+    """Regression: with the per-bit sample and a 2/4/8/16 ladder (rejected: no width 2) the
+    Layers page still offered "2 bits"."""
+    at = _app()
+    at.radio(key="source").set_value("sd14_per_bit").run()
+    at.pills(key="ladder").set_value([2, 4, 8, 16]).run()
+    assert any("Using 4/8/16 instead" in _shown(e.value) for e in at.error)
+    pin_boxes = {m.key for m in at.sidebar.multiselect}
+    assert pin_boxes == {"pin_4", "pin_8", "pin_16"}
+    assert at.query_params["ladder"] == "4,8,16"
+    at.switch_page("pages/2_Layers.py").run()
+    assert not at.exception
+    (widths,) = [b for b in at.get("button_group") if b.key == "layers_pin_width"]
+    assert widths.options == ["4 bits", "8 bits", "16 bits"]
+    assert {m.key for m in at.sidebar.multiselect} == {"pin_4", "pin_8", "pin_16"}
+
+
+def test_pin_boxes_have_no_select_all_row_that_enter_would_pick():
+    """Regression: "conv_out" + Enter pinned 15 layers (Enter picked "Select N matches")."""
+    at = _app()
+    for width in (4, 8, 16):
+        box = at.multiselect(key=f"pin_{width}")
+        assert box.proto.select_all == 0  # never shown
+
+
+def test_bulk_pinning_is_one_labelled_action_on_the_layers_page():
+    at = _app()
+    at.switch_page("pages/2_Layers.py").run()
+    assert "layers_pin_matches" not in {b.key for b in at.button}  # no search, no bulk action
+    at.text_input(key="layer_search").input("attn1.to_q").run()
+    matches = [n for n in _problem().names if "attn1.to_q" in n]
+    button = at.button(key="layers_pin_matches")
+    assert _shown(button.label) == f"Pin all {len(matches)} matches of 'attn1.to_q' to 16 bits"
+    button.click().run()
+    _no_failure(at)
+    assert at.multiselect(key="pin_16").value == matches
+    table = at.dataframe[0].value
+    assert table.loc[table["pinned"], "layer"].tolist() == matches
+
+
+@pytest.mark.parametrize("multiplier", [0.0, 0.05])
+def test_an_infeasible_budget_shows_no_contradictory_card(multiplier):
+    """Regression: "Utilization 0.0%" (250% at 0.05) next to "over budget"."""
+    problem = _problem()
+    at = _app()
+    at.slider(key="budget").set_value(multiplier).run()
+    assert not at.exception
+    solution = mc.solve(problem, multiplier)
+    metrics, notes = _metrics(at), _notes(at)
+    assert list(metrics) == ["Budget", "Allocation", "Needed", "Shortfall"]
+    assert metrics["Allocation"] == "Infeasible"
+    assert metrics["Needed"] == f"{problem.min_cost / mc.GIGA:,.1f} GBOPs"
+    assert notes["Needed"] == (f"m ≥ {solution.min_grid_multiplier:.2f}", "smallest feasible")
+    assert metrics["Shortfall"] == f"{solution.shortfall / mc.GIGA:,.1f} GBOPs"
+    assert not any("%" in value for value in metrics.values())
+
+
+def test_the_greedy_gap_card_is_left_out_at_an_infeasible_budget():
+    at = _app({"solver": "exact", "budget": "0.05"})
+    assert not at.exception
+    assert "Greedy gap" not in _metrics(at)
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("", "the exact multiplier is empty"),
+        ("abc", "'abc' is not a number"),
+        ("2", "2 is outside 0 to 1"),
+        ("-0.1", "-0.1 is outside 0 to 1"),
+        ("nan", "nan is outside 0 to 1"),
+    ],
+)
+def test_the_exact_box_keeps_the_last_budget_when_the_input_is_no_multiplier(typed, why):
+    """Regression: clearing the box (or typing letters) and pressing Enter set the budget to 0;
+    out-of-range values were only refused in a hover."""
+    problem = _problem()
+    at = _app()
+    at.text_input(key="budget_text").input("0.42").run()
+    at.text_input(key="budget_text").input(typed).run()
+    assert not at.exception
+    assert at.text_input(key="budget_text").value == "0.42"
+    assert at.slider(key="budget").value == pytest.approx(0.42)
+    assert _metrics(at)["Budget"] == f"{problem.budget_for(0.42) / mc.GIGA:,.1f} GBOPs"
+    (warning,) = [w for w in at.warning if "Not used" in w.value]
+    assert _shown(warning.value) == f"Not used: {why}. The budget stays at 0.42."
+    at.slider(key="budget").set_value(0.6).run()  # a valid budget clears the message
+    assert not [w for w in at.warning if "Not used" in w.value]
+
+
+def test_the_exact_box_shows_what_it_keeps():
+    """Regression: the box showed 3 decimals but kept 6."""
+    problem = _problem()
+    at = _app()
+    at.text_input(key="budget_text").input("0.4234567").run()
+    _no_failure(at)
+    assert at.text_input(key="budget_text").value == "0.423457"
+    assert _notes(at)["Budget"][0] == "m = 0.423457"
+    assert at.query_params["budget"] == "0.423457"
+    assert _metrics(at)["Budget"] == f"{problem.budget_for(0.423457) / mc.GIGA:,.1f} GBOPs"
+
+
+def test_compare_starts_from_the_current_budget_and_keeps_the_choice_in_the_link():
+    at = _app()
+    at.text_input(key="budget_text").input("0.83").run()
+    at.switch_page("pages/1_Compare_budgets.py").run()
+    _no_failure(at)
+    assert at.multiselect(key="compare").value == [0.43, 0.63, 0.83]  # 1.03 is beyond 1
+    assert "compare" not in at.query_params  # not chosen yet: it follows the budget
+    at.multiselect(key="compare").set_value([0.2, 0.45]).run()
+    _no_failure(at)
+    assert at.query_params["compare"] == "0.2,0.45"
+    again = _app(dict(at.query_params))
+    again.switch_page("pages/1_Compare_budgets.py").run()
+    assert again.multiselect(key="compare").value == [0.2, 0.45]
+    assert set(_metrics(again)) == {"m = 0.20", "m = 0.45"}
+
+
+def test_tables_draw_the_layer_column_as_normal_text_and_tiny_shares_as_below_001():
+    at = _app()
+    at.switch_page("pages/2_Layers.py").run()
+    table = at.dataframe[0]
+    columns = json.loads(table.proto.columns)
+    assert not columns["layer"].get("pinned")  # a pinned column is drawn light grey
+    assert "format" not in columns["bops_share"]  # the Styler's text is shown
+    shown = pa.ipc.open_stream(table.proto.arrow_data.styler.display_values).read_all()
+    shares = dict(zip(shown["layer"].to_pylist(), shown["bops_share"].to_pylist(), strict=True))
+    solution = mc.solve(_problem(), 0.5)
+    row = mc.layer_table(solution).set_index("layer")["bops_share"]
+    tiny = row[(row > 0) & (row < 1e-4)].index
+    assert len(tiny) and all(shares[name] == "<0.01%" for name in tiny)
+    assert shares["conv_in"] == f"{row['conv_in'] * 100:.2f}%"
+    for page in ("pages/1_Compare_budgets.py", "pages/3_Greedy_vs_optimal.py"):
+        at.switch_page(page).run()
+        (changes,) = at.dataframe
+        assert not json.loads(changes.proto.columns)["layer"].get("pinned")
+
+
+def test_a_link_cannot_ask_for_a_long_ladder():
+    """Regression: /?ladder=1,2,...,64&solver=exact kept the server busy for 20 minutes."""
+    ladder = ",".join(str(w) for w in range(1, 65))
+    at = _app({"ladder": ladder, "solver": "exact"})
+    assert not at.exception
+    notes = [_shown(w.value) for w in at.warning]
+    assert any("ladder: a ladder has at most 8 widths, got 64" in n for n in notes)
+    assert at.query_params["ladder"] == "4,8,16"
+    assert _charts(at)["heatmap"]
+
+
+def test_the_ladder_widget_is_bounded_too():
+    at = _app({"ladder": "1,5,7,9,10,11,12,13"})
+    _no_failure(at)
+    assert at.query_params["ladder"] == "1,5,7,9,10,11,12,13"
+    at.pills(key="ladder").set_value([1, 4, 5, 7, 9, 10, 11, 12, 13]).run()
+    assert not at.exception
+    assert any(
+        "at most 8 widths (9 chosen). Using 4/8/16 instead." in _shown(e.value) for e in at.error
+    )
+    assert at.query_params["ladder"] == "4,8,16"
+
+
+HOSTILE = {
+    "link": "[Click to re-login](https://phish.example/login)",
+    "image": "![x](http://127.0.0.1:9/track.png)",
+}
+
+
+def _markdown_bodies(at: AppTest) -> list[str]:
+    """Every body Streamlit reads as Markdown: texts, captions, alerts, labels, tooltips."""
+    bodies = []
+    for kind in ("markdown", "caption", "error", "warning", "info", "success"):
+        bodies += [el.value for el in at.get(kind)]
+    for widget in [*at.button, *at.get("download_button"), *at.multiselect, *at.text_input]:
+        bodies += [widget.label, getattr(widget.proto, "help", "")]
+    return bodies
+
+
+def _assert_no_live_markup(at: AppTest) -> None:
+    for body in _markdown_bodies(at):
+        assert not re.search(r"(?<!\\)\]\(", body), body  # no [text](url) or ![x](url)
+
+
+def test_link_parameters_are_shown_as_plain_text():
+    """Regression: ?solver=[Click](https://...) rendered a live link in the warning box."""
+    at = _app(
+        {
+            "solver": HOSTILE["link"],
+            "rule": HOSTILE["image"],
+            HOSTILE["link"]: "1",
+            "pin16": [HOSTILE["image"], "conv_in"],
+        }
+    )
+    assert not at.exception
+    _assert_no_live_markup(at)
+    warnings = " ".join(_shown(w.value) for w in at.warning)
+    assert HOSTILE["link"] in warnings and HOSTILE["image"] in warnings
+    dropped = " ".join(_shown(c.value) for c in at.sidebar.caption)
+    assert HOSTILE["image"] in dropped  # the pin name, as typed
+
+
+def test_file_contents_and_names_are_shown_as_plain_text():
+    names = [HOSTILE["link"], '=HYPERLINK("http://x.example")', "conv_*in*"]
+    flops = {
+        "model": HOSTILE["image"],
+        "layers": {name: {"macs": 1e9 * (i + 1)} for i, name in enumerate(names)},
+    }
+    sens = {
+        "metadata": {"synthetic": True, "rule": HOSTILE["link"], "model": HOSTILE["image"]},
+        "sensitivity": {name: 0.1 * (i + 1) for i, name in enumerate(names)},
+    }
+    at = _app()
+    at.radio(key="source").set_value("upload").run()
+    _upload(
+        at,
+        ("[f](http://x.example).json", json.dumps(flops).encode()),
+        ("![s](http://x.example).json", json.dumps(sens).encode()),
+    )
+    _no_failure(at)
+    for page in PAGES:
+        at.switch_page(page).run()
+        _no_failure(at)
+        _assert_no_live_markup(at)
+    at.switch_page("pages/4_Data.py").run()
+    text = " ".join(_shown(el.value) for kind in ("markdown", "warning") for el in at.get(kind))
+    assert HOSTILE["image"] in text and HOSTILE["link"] in text

@@ -23,15 +23,16 @@ MULTIPLIER_DECIMALS = 6  # what the app keeps of a typed multiplier
 
 
 def shorten(text: object, *, word: int = WORD_LIMIT, total: int = TEXT_LIMIT) -> str:
-    """``text`` with every unbroken run longer than ``word`` characters cut in its middle
-    (``start…end (N characters)``) and the whole cut to ``total`` characters."""
+    """``text`` with every unbroken run (a name: no space, no quote) longer than ``word``
+    characters cut in its middle (``start…end (N characters)``), and the whole cut to
+    ``total`` characters."""
 
     def cut(match: re.Match[str]) -> str:
         run = match.group(0)
         head, tail = run[: word * 2 // 3], run[-(word // 4) :]
         return f"{head}{_ELLIPSIS}{tail} ({len(run):,} characters)"
 
-    out = re.sub(rf"\S{{{word + 1},}}", cut, str(text))
+    out = re.sub(rf"[^\s'\"]{{{word + 1},}}", cut, str(text))  # quotes end a name
     if len(out) > total:
         out = f"{out[:total]}{_ELLIPSIS} ({len(out) - total:,} more characters)"
     return out
