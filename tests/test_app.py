@@ -91,9 +91,19 @@ def _metric_rows(at: AppTest) -> list[int]:
     return rows
 
 
+_CODE_SPAN = re.compile(r"(`+)( ?)(.+?)\2\1(?!`)")
+
+
 def _shown(markdown: str) -> str:
-    """What a reader sees of a Markdown body whose outside text was escaped."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+    """What a reader sees of a Markdown body whose outside text was made plain (escaped, and
+    words that could become links put in code spans)."""
+    out, last = [], 0
+    for span in _CODE_SPAN.finditer(markdown):
+        out.append(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown[last : span.start()]))
+        out.append(span.group(3))
+        last = span.end()
+    out.append(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown[last:]))
+    return "".join(out)
 
 
 def _no_failure(at: AppTest) -> None:
@@ -830,7 +840,9 @@ def _markdown_bodies(at: AppTest) -> list[str]:
 
 def _assert_no_live_markup(at: AppTest) -> None:
     for body in _markdown_bodies(at):
-        assert not re.search(r"(?<!\\)\]\(", body), body  # no [text](url) or ![x](url)
+        outside_code = _CODE_SPAN.sub("", body)  # code spans are never links
+        assert not re.search(r"(?<!\\)\]\(", outside_code), body  # no [text](url), ![x](url)
+        assert not re.search(r"://|www\.", outside_code), body  # nothing to autolink
 
 
 def test_link_parameters_are_shown_as_plain_text():

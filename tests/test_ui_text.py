@@ -13,24 +13,43 @@ from ui.text import multiplier, plain, score, shorten
 @pytest.mark.parametrize(
     "text",
     [
-        "[Click to re-login](https://phish.example/login)",
-        "![x](http://127.0.0.1:9/track.png)",
         "<img src=x onerror=alert(1)>",
         "**bold** _it_ `code` ~~s~~ $x^2$ :red[red] :material/warning: # h\n- item\n1. item",
-        "a\\b & &amp; | table |",
+        "a\\b & &amp; | table | [x][ref]",
     ],
 )
 def test_plain_escapes_every_markdown_character(text):
     escaped = plain(text)
     # every ASCII punctuation character is backslash-escaped (CommonMark reads it literally)
-    unescaped = [
-        i
-        for i, char in enumerate(escaped)
-        if char in string.punctuation and (i == 0 or escaped[i - 1] != "\\")
-    ]
-    pairs = [i for i in unescaped if escaped[i] == "\\" and i + 1 < len(escaped)]
-    assert unescaped == pairs  # only the escaping backslashes themselves
-    assert escaped.replace("\\\\", "\0").replace("\\", "").replace("\0", "\\") == text
+    i, kept = 0, []
+    while i < len(escaped):
+        if escaped[i] == "\\":
+            assert escaped[i + 1] in string.punctuation
+            kept.append(escaped[i + 1])
+            i += 2
+            continue
+        assert escaped[i] not in string.punctuation, (escaped, i)
+        kept.append(escaped[i])
+        i += 1
+    assert "".join(kept) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "'[Click](https://phish.example/login)' is not",
+            "`'[Click](https://phish.example/login)'` is not",
+        ),
+        ("see www.x.example or a@b.example", "see `www.x.example` or `a@b.example`"),
+        ("![x](http://127.0.0.1:9/t.png)", "`![x](http://127.0.0.1:9/t.png)`"),
+        ("a``b://x", "```a``b://x```"),
+        ("`http://x`", "`` `http://x` ``"),
+    ],
+)
+def test_plain_puts_words_that_could_autolink_in_code_spans(text, shown):
+    """GitHub-flavoured Markdown links bare URLs and e-mail addresses even when escaped."""
+    assert plain(text) == shown
 
 
 def test_shorten_cuts_long_names_in_the_middle_and_long_texts_at_the_end():

@@ -258,7 +258,7 @@ def _infeasible_metrics(solution: Solution) -> list[Metric]:
             "Shortfall",
             gbops(solution.shortfall),
             "over budget",
-            "at the cheapest allocation",
+            "",
             "How much more than the budget the cheapest allocation costs.",
         ),
     ]

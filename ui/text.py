@@ -19,6 +19,8 @@ TEXT_LIMIT = 1200  # characters of a whole message
 _ELLIPSIS = "…"
 # CommonMark lets a backslash escape any ASCII punctuation character, and only those
 _ESCAPE = str.maketrans({c: "\\" + c for c in string.punctuation})
+_WORDS = re.compile(r"(\s+)")
+_LINKABLE = re.compile(r"://|www\.|@|mailto:|xmpp:", re.IGNORECASE)
 MULTIPLIER_DECIMALS = 6  # what the app keeps of a typed multiplier
 
 
@@ -40,8 +42,23 @@ def shorten(text: object, *, word: int = WORD_LIMIT, total: int = TEXT_LIMIT) ->
 
 def plain(text: object, *, word: int = WORD_LIMIT, total: int = TEXT_LIMIT) -> str:
     """``text`` shortened and escaped, so that a Markdown element shows it character for
-    character: no link, image, emphasis, heading, list, HTML, LaTeX or colour directive."""
-    return shorten(text, word=word, total=total).translate(_ESCAPE)
+    character: no link, image, emphasis, heading, list, HTML, LaTeX or colour directive.
+
+    Escaping alone does not stop the autolinks of GitHub-flavoured Markdown: they are found
+    in the text after the escapes are read. A word that could become one (it holds ``://``,
+    ``www.`` or ``@``) is shown as inline code instead, which is never linked.
+    """
+    out = []
+    for part in _WORDS.split(shorten(text, word=word, total=total)):
+        out.append(_code(part) if _LINKABLE.search(part) else part.translate(_ESCAPE))
+    return "".join(out)
+
+
+def _code(word: str) -> str:
+    """``word`` as an inline code span: a fence longer than any backtick run inside it."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", word)), default=0) + 1)
+    pad = " " if word.startswith("`") or word.endswith("`") else ""
+    return f"{fence}{pad}{word}{pad}{fence}"
 
 
 def multiplier(value: float) -> str:
