@@ -89,7 +89,6 @@ def budget_controls(problem: Problem) -> float:
             "Exact multiplier",
             key="budget_text",
             on_change=state.sync_from_text,
-            max_chars=20,
             help="A multiplier from 0 to 1 with up to 6 decimals; press Enter to use it. "
             "Anything else leaves the budget as it is.",
         )

@@ -184,7 +184,7 @@ def _load_upload() -> LoadedData:
     )
     if good is not None:
         st.button(
-            f"Keep using {shorten(good.origin, word=30)}",
+            plain(f"Keep using {good.origin}", word=30),
             key="upload_keep",
             on_click=_set_replacing,
             args=(False,),
@@ -341,7 +341,8 @@ def _pins(names: tuple[str, ...], ladder: tuple[int, ...]) -> Pins:
     with st.expander("Pinned layers", icon=":material/push_pin:"):
         st.caption(
             "Force layers to a width. A layer listed under several widths may use any of them. "
-            "To pin every layer that matches a search, use the Layers page."
+            "Enter adds one layer: the name typed, else the first suggestion. To pin every "
+            "layer that matches a search, use the Layers page."
         )
         for width in ladder:
             chosen = st.multiselect(

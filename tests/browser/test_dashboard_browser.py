@@ -372,26 +372,29 @@ def _pins_in_url(page: Page, width: int, at_least: int) -> list[str]:
 
 def test_enter_in_a_pin_box_pins_one_layer_not_every_match(page: Page, app_url: str) -> None:
     """Regression: "conv_out" + Enter pinned 15 layers, "attn1.to_q" + Enter 22."""
-    _open(page, app_url, min_charts=len(CHART_KEYS))
-    # tall enough that nothing scrolls, and the mouse away from the list: a row under the
-    # pointer is highlighted, and Enter would take that row (as it should)
+    # tall enough that nothing scrolls (a scroll closes the list), and the mouse away from the
+    # list (a row under the pointer is highlighted, and Enter takes that row, as it should)
     page.set_viewport_size({"width": 1440, "height": 1600})
+    _open(page, app_url, min_charts=len(CHART_KEYS))
     page.get_by_test_id("stSidebar").get_by_text("Pinned layers").click()
     _wait_idle(page)
     box = page.locator(".st-key-pin_16 input")
+    tags = page.locator('.st-key-pin_16 [data-testid="stMultiSelectTagsContainer"]')
     box.click()
     page.mouse.move(1400, 10)
-    box.fill("conv_out")
+    box.press_sequentially("conv_out", delay=20)  # typed: fill() closes the list
     expect(page.get_by_role("option").first).to_have_text("conv_out")
     box.press("Enter")
+    expect(tags).to_contain_text("conv_out")
     box.press("Escape")  # the box sends its value when its list closes
     assert _pins_in_url(page, 16, at_least=1) == ["conv_out"]
     box.click()
     page.mouse.move(1400, 10)
-    box.fill("attn1.to_q")  # no layer has this exact name: the first suggestion only
+    box.press_sequentially("attn1.to_q", delay=20)  # no layer has this exact name
     expect(page.get_by_role("option").first).to_contain_text("attn1.to_q")
     first = page.get_by_role("option").first.inner_text()
     box.press("Enter")
+    expect(tags).to_contain_text(first)
     box.press("Escape")
     assert sorted(_pins_in_url(page, 16, at_least=2)) == sorted(["conv_out", first])
     _assert_no_error(page)
