@@ -9,27 +9,27 @@ from mpq_core.charts import (
     plot_distribution,
     plot_slack,
 )
-from ui import export, render, start_page
+from ui import app_page, export, render
 
-view = start_page("Budget explorer")
-st.title("Budget explorer")
-render.data_caption(view)
+with app_page("Budget explorer") as view:
+    st.title("Budget explorer")
+    render.data_caption(view)
 
-m = render.budget_controls(view.problem)
-solution = view.solve(m)
-render.infeasible_notice(solution)
-render.headline_metrics(solution, view.gap_at(solution) if view.solver == "exact" else None)
+    m = render.budget_controls(view.problem)
+    solution = view.solve(m)
+    render.infeasible_notice(solution)
+    render.headline_metrics(solution, view.gap_at(solution) if view.solver == "exact" else None)
 
-render.chart(plot_bit_heatmap(solution), key="heatmap")
+    render.chart(plot_bit_heatmap(solution), key="heatmap")
 
-with render.chart_row("allocation"):  # side by side, stacked when narrow
-    render.chart(plot_distribution(solution), key="distribution")
-    render.chart(plot_budget_use(solution), key="budget_use")
+    with render.chart_row("allocation"):  # side by side, stacked when narrow
+        render.chart(plot_distribution(solution), key="distribution")
+        render.chart(plot_budget_use(solution), key="budget_use")
 
-sweep = view.sweep()
-with render.chart_row("sweep"):
-    render.chart(plot_budget_curve(sweep, solution), key="budget_curve")
-    render.chart(plot_slack(sweep, solution), key="slack")
+    sweep = view.sweep()
+    with render.chart_row("sweep"):
+        render.chart(plot_budget_curve(sweep, solution), key="budget_curve")
+        render.chart(plot_slack(sweep, solution), key="slack")
 
-st.subheader("Export")
-export.downloads(view, solution, sweep)
+    st.subheader("Export")
+    export.downloads(view, solution, sweep)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-MAX_SHOWN = 120  # characters of a name or label shown in a message
+MAX_SHOWN = 80  # characters of a name or label shown in a message
 
 
 class InputError(ValueError):
     """A user-supplied file or setting is unusable.
 
     ``str(err)`` reads ``<source>: field '<field>', layer '<layer>': <problem>`` with the
-    field and layer parts present only when known. Names longer than 120 characters are cut
-    (the full ones stay in ``err.layer`` / ``err.field``), so a message stays one short line.
+    field and layer parts present only when known. Names longer than 80 characters are cut in
+    their middle (the full ones stay in ``err.layer`` / ``err.field``), so a message stays one
+    short line.
     """
 
     def __init__(
@@ -30,8 +31,8 @@ class InputError(ValueError):
 
 
 def shorten(text: str, limit: int = MAX_SHOWN) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis that says how much was left out."""
+    """``text`` cut in its middle when longer than ``limit``: ``start…end (N characters)``."""
     text = str(text)
     if len(text) <= limit:
         return text
-    return f"{text[: limit - 20]}... ({len(text):,} chars)"
+    return f"{text[: limit * 2 // 3]}…{text[-(limit // 4) :]} ({len(text):,} characters)"

@@ -5,50 +5,59 @@ import streamlit as st
 from mpq_core import DEFAULT_MULTIPLIERS
 from mpq_core.charts import budget_label, plot_bit_heatmap, plot_distribution_compare
 from mpq_core.display import gbops
-from ui import render, start_page
-from ui.layers import LAYER_COLUMNS, table_height, width_changes
+from ui import app_page, render, state
+from ui.layers import LAYER_COLUMNS, layer_frame, table_height, width_changes
+from ui.text import multiplier, plain
 
-view = start_page("Compare budgets")
-st.title("Compare budgets")
-st.caption(f"{view.data.origin} · solver: {view.solver}")
+with app_page("Compare budgets") as view:
+    st.title("Compare budgets")
+    st.caption(plain(f"{view.data.origin} · solver: {view.solver}"))
 
-chosen = st.multiselect(
-    "Budget multipliers (two to four)",
-    DEFAULT_MULTIPLIERS,
-    key="compare",
-    max_selections=4,
-    format_func=lambda m: f"{m:.2f}",
-)
-if len(chosen) < 2:
-    st.info("Pick at least two multipliers to compare.", icon=":material/info:")
-    st.stop()
-
-multipliers = sorted(chosen)
-solutions = [view.solve(m) for m in multipliers]
-labels = [f"m = {m:.2f}" for m in multipliers]
-
-for column, label, solution in zip(st.columns(len(solutions)), labels, solutions, strict=True):
-    with column:
-        render.compact_metrics(solution, label)
-
-render.chart(plot_distribution_compare(solutions), key="compare_distribution")
-st.subheader("Weight bits per layer, by block")
-for label, solution in zip(labels, solutions, strict=True):
-    title = budget_label(solution) + (f" · {gbops(solution.cost)}" if solution.feasible else "")
-    fig = plot_bit_heatmap(solution, title=title, compact=True)
-    render.chart(fig, key=f"heatmap_{label}")
-
-feasible = [s for s in solutions if s.feasible]
-if feasible:
-    st.subheader("Layers whose width differs")
-    changes = width_changes(feasible, [f"{s.multiplier:.2f}" for s in feasible])
-    st.caption(
-        f"{len(changes)} of {view.problem.n_layers} layers change width across these budgets."
+    chosen = state.compare_choices()
+    st.multiselect(
+        "Budget multipliers (two to four)",
+        sorted({*DEFAULT_MULTIPLIERS, view.multiplier, *chosen}),
+        key="compare",
+        max_selections=state.COMPARE_MAX,
+        format_func=multiplier,
+        on_change=state.choose_compare,
+        select_all=False,
+        help="Starts from the current budget and two around it; the choice is kept in the link.",
     )
-    st.dataframe(
-        changes,
-        hide_index=True,
-        key="compare_changes",
-        column_config=LAYER_COLUMNS,
-        height=table_height(len(changes), max_rows=15),
-    )
+    multipliers = sorted(st.session_state["compare"])
+    if len(multipliers) < state.COMPARE_MIN:
+        st.info("Pick at least two multipliers to compare.", icon=":material/info:")
+        st.stop()
+
+    solutions = [view.solve(m) for m in multipliers]
+    labels = [f"m = {multiplier(m)}" for m in multipliers]
+
+    with st.container(key="cards"):
+        columns = st.columns(len(solutions))
+    for column, label, solution in zip(columns, labels, solutions, strict=True):
+        with column:
+            render.compact_metrics(solution, label)
+
+    render.chart(plot_distribution_compare(solutions), key="compare_distribution")
+    st.subheader("Weight bits per layer, by block")
+    for label, solution in zip(labels, solutions, strict=True):
+        title = budget_label(solution) + (
+            f" · {gbops(solution.cost)}" if solution.feasible else ""
+        )
+        fig = plot_bit_heatmap(solution, title=title, compact=True)
+        render.chart(fig, key=f"heatmap_{label}")
+
+    feasible = [s for s in solutions if s.feasible]
+    if feasible:
+        st.subheader("Layers whose width differs")
+        changes = width_changes(feasible, [multiplier(s.multiplier) for s in feasible])
+        st.caption(
+            f"{len(changes)} of {view.problem.n_layers} layers change width across these budgets."
+        )
+        st.dataframe(
+            layer_frame(changes),
+            hide_index=True,
+            key="compare_changes",
+            column_config=LAYER_COLUMNS,
+            height=table_height(len(changes), max_rows=15),
+        )

@@ -4,27 +4,33 @@ import streamlit as st
 
 from mpq_core import solver_gap
 from mpq_core.charts import plot_solver_gap
-from ui import render, start_page
+from ui import app_page, render
 from ui.gap import gap_summary, solver_pair
-from ui.layers import LAYER_COLUMNS, width_changes
+from ui.layers import LAYER_COLUMNS, layer_frame, width_changes
+from ui.text import multiplier, plain
 
-view = start_page("Greedy vs optimal")
-st.title("Greedy vs optimal")
-st.caption(f"{view.data.origin} · every multiplier from 0.00 to 1.00 in steps of 0.01")
+with app_page("Greedy vs optimal") as view:
+    st.title("Greedy vs optimal")
+    st.caption(plain(f"{view.data.origin} · every multiplier from 0.00 to 1.00 in steps of 0.01"))
 
-gap = solver_gap(view.sweep(("greedy", "exact")))
-gap_summary(gap)
-render.chart(plot_solver_gap(gap, view.solve()), key="solver_gap")
-st.caption(
-    "Top: how far each solver's objective stays below the LP bound (the exact optimum can "
-    "never exceed it). Bottom: the greedy's shortfall from the exact optimum."
-)
+    gap = solver_gap(view.sweep(("greedy", "exact")))
+    gap_summary(gap)
+    render.chart(plot_solver_gap(gap, view.solve()), key="solver_gap")
+    st.caption(
+        "Top: how far each solver's objective stays below the LP bound (the exact optimum can "
+        "never exceed it). Bottom: the greedy's shortfall from the exact optimum."
+    )
 
-greedy, exact = view.solve(solver="greedy"), view.solve(solver="exact")
-st.subheader(f"At the current budget (m = {view.multiplier:.3f})")
-solver_pair(greedy, exact, view.gap_at(exact, greedy))
-if greedy.feasible:
-    changes = width_changes([greedy, exact], ["greedy", "exact"])
-    st.caption(f"{len(changes)} layer(s) get a different width from the two solvers.")
-    if len(changes):
-        st.dataframe(changes, hide_index=True, key="solver_changes", column_config=LAYER_COLUMNS)
+    greedy, exact = view.solve(solver="greedy"), view.solve(solver="exact")
+    st.subheader(f"At the current budget (m = {multiplier(view.multiplier)})")
+    solver_pair(greedy, exact, view.gap_at(exact, greedy))
+    if greedy.feasible:
+        changes = width_changes([greedy, exact], ["greedy", "exact"])
+        st.caption(f"{len(changes)} layer(s) get a different width from the two solvers.")
+        if len(changes):
+            st.dataframe(
+                layer_frame(changes),
+                hide_index=True,
+                key="solver_changes",
+                column_config=LAYER_COLUMNS,
+            )

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from ui import start_page
+from ui import app_page
 from ui.data_info import FORMATS_HELP, data_overview, synthetic_details
 
-view = start_page("Data")
-st.title("Data")
-data_overview(view.data.inputs, view.problem)
-synthetic_details(view.data.inputs)
-st.subheader("Accepted formats")
-st.markdown(FORMATS_HELP)
+with app_page("Data") as view:
+    st.title("Data")
+    data_overview(view.data.inputs, view.problem)
+    synthetic_details(view.data.inputs)
+    st.subheader("Accepted formats")
+    st.markdown(FORMATS_HELP)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import stat
 import struct
 import zipfile
 from functools import cache
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -18,6 +20,7 @@ from support import needs_chromium
 
 import mpq_core as mc
 from mpq_core.charts import images
+from mpq_core.display import gap_percent
 from mpq_core.report import build_report_figures
 from ui import export
 
@@ -82,14 +85,35 @@ def _notes(at: AppTest) -> dict[str, str]:
 
 
 def _metric_rows(at: AppTest) -> list[int]:
-    """Columns per row of the rows whose every column holds a metric."""
+    """Columns per row of the rows whose every column holds a metric (at any depth)."""
     rows = []
-    for block in at.main.children.values():
+
+    def walk(block) -> None:
         columns = list(getattr(block, "children", {}).values())
         kinds = [[c.type for c in getattr(col, "children", {}).values()] for col in columns]
         if columns and all(k == ["metric"] for k in kinds):
             rows.append(len(columns))
+            return
+        for child in columns:
+            walk(child)
+
+    walk(at.main)
     return rows
+
+
+_CODE_SPAN = re.compile(r"(`+)( ?)(.+?)\2\1(?!`)")
+
+
+def _shown(markdown: str) -> str:
+    """What a reader sees of a Markdown body whose outside text was made plain (escaped, and
+    words that could become links put in code spans)."""
+    out, last = [], 0
+    for span in _CODE_SPAN.finditer(markdown):
+        out.append(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown[last : span.start()]))
+        out.append(span.group(3))
+        last = span.end()
+    out.append(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown[last:]))
+    return "".join(out)
 
 
 def _no_failure(at: AppTest) -> None:
@@ -114,7 +138,7 @@ def test_default_view_is_the_sample_at_one_half():
     solution = mc.solve(_problem(), 0.5)
     metrics = _metrics(at)
     assert at.slider(key="budget").value == 0.5
-    assert at.number_input(key="budget_exact").value == 0.5
+    assert at.text_input(key="budget_text").value == "0.50"
     assert metrics["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs" == "51,359.9 GBOPs"
     assert metrics["Budget"] == f"{solution.budget / mc.GIGA:,.1f} GBOPs"
     assert metrics["Utilization"] == f"{solution.utilization:.1%}"
@@ -124,7 +148,7 @@ def test_default_view_is_the_sample_at_one_half():
     assert metrics["Mean weight bits"] == f"{layer:.2f} bits" == "14.15 bits"
     notes = _notes(at)
     assert notes["Mean weight bits"] == (f"{macs:.2f} bits", "MAC-weighted")
-    assert notes["Budget"] == ("m = 0.500", "× all-16-bit cost")
+    assert notes["Budget"] == ("m = 0.50", "× all-16-bit cost")
     assert notes["Utilization"] == (
         f"{(solution.budget - solution.cost) / mc.GIGA:,.1f} GBOPs",
         "left unused",
@@ -149,7 +173,7 @@ def test_moving_the_slider_changes_budget_use_and_heatmap():
     assert after[0] != before[0]
     assert after[1] != before[1]
     assert after[1] == dict(zip(problem.names, solution.wbits.tolist(), strict=True))
-    assert at.number_input(key="budget_exact").value == pytest.approx(0.3)
+    assert at.text_input(key="budget_text").value == "0.30"
     assert _metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
     for key in ("budget_curve", "slack"):
         markers = [t for t in _charts(at)[key]["data"] if t.get("name") == "current budget"]
@@ -159,7 +183,7 @@ def test_moving_the_slider_changes_budget_use_and_heatmap():
 def test_exact_entry_moves_the_slider_and_sets_the_budget():
     problem = _problem()
     at = _app()
-    at.number_input(key="budget_exact").set_value(0.537).run()
+    at.text_input(key="budget_text").input("0.537").run()
     _no_failure(at)
     assert at.slider(key="budget").value == pytest.approx(0.54)
     solution = mc.solve(problem, 0.537)
@@ -175,7 +199,7 @@ def test_switching_to_the_exact_solver_shows_the_greedy_gap():
     _no_failure(at)
     row = mc.solver_gap(mc.sweep_budgets(problem, [0.3], solvers=("greedy", "exact"))).iloc[0]
     metrics = _metrics(at)
-    assert metrics["Greedy gap"] == f"{row['gap_pct']:.3f} %"
+    assert metrics["Greedy gap"] == gap_percent(row["gap_pct"]) == f"{row['gap_pct']:.3g}%"
     exact = mc.solve(problem, 0.3, "exact")
     assert metrics["Final cost"] == f"{exact.cost / mc.GIGA:,.1f} GBOPs"
     charts = _charts(at)
@@ -257,31 +281,183 @@ def _subset(path: str, key: str, count: int) -> bytes:
     return json.dumps(data).encode()
 
 
+def _upload(at: AppTest, flops: tuple[str, bytes], sens: tuple[str, bytes]) -> AppTest:
+    at.file_uploader(key="upload_flops").upload(*flops).run()
+    return at.file_uploader(key="upload_sensitivity").upload(*sens).run()
+
+
+def _small_pair() -> tuple[tuple[str, bytes], tuple[str, bytes], mc.Problem]:
+    flops = ("small_flops.json", _subset(mc.SAMPLES["sd14"].flops, "layers", 40))
+    sens = ("small_sens.json", _subset(mc.SAMPLES["sd14"].sensitivity, "sensitivity", 40))
+    small = mc.load_problem(mc.InputFile(*flops), mc.InputFile(*sens))
+    assert len(small.names) == 40
+    return flops, sens, small
+
+
+def _sidebar_text(at: AppTest) -> str:
+    return " ".join(_shown(m.value) for m in at.sidebar.markdown)
+
+
 def test_bad_upload_shows_the_loader_message_and_keeps_the_previous_data():
-    flops = _subset(mc.SAMPLES["sd14"].flops, "layers", 40)
-    sens = _subset(mc.SAMPLES["sd14"].sensitivity, "sensitivity", 40)
+    flops, sens, small = _small_pair()
     at = _app()
     at.radio(key="source").set_value("upload").run()
-    at.file_uploader(key="upload_flops").upload("small_flops.json", flops).run()
-    at.file_uploader(key="upload_sensitivity").upload("small_sens.json", sens).run()
+    _upload(at, flops, sens)
     _no_failure(at)
-    small = mc.load_problem(
-        mc.InputFile("small_flops.json", flops), mc.InputFile("small_sens.json", sens)
-    )
     assert sorted(_heatmap_widths(at, small)) == sorted(small.names)
-    assert len(small.names) == 40
 
-    bad = b'{"sensitivity": {"conv_in": "high"}}'
-    at.file_uploader(key="upload_sensitivity").clear().upload("bad_sens.json", bad).run()
+    at.slider(key="budget").set_value(0.4).run()  # the accepted pair is named, not re-asked
+    assert "Using small_flops.json + small_sens.json (uploaded)" in _sidebar_text(at)
+    at.button(key="upload_replace").click().run()
+    bad = ("bad_sens.json", b'{"sensitivity": {"conv_in": "high"}}')
+    _upload(at, flops, bad)
     with pytest.raises(mc.InputError) as err:
-        mc.load_inputs(mc.InputFile("small_flops.json", flops), mc.InputFile("bad_sens.json", bad))
+        mc.load_inputs(mc.InputFile(*flops), mc.InputFile(*bad))
     assert not at.exception
-    assert [e.value for e in at.error] == [str(err.value)]
+    assert [_shown(e.value) for e in at.error] == [str(err.value)]
     assert "bad_sens.json" in str(err.value)
     # the previous (good) upload is still what the page shows
     assert sorted(_heatmap_widths(at, small)) == sorted(small.names)
-    expected = mc.solve(small, 0.5)
+    expected = mc.solve(small, 0.4)
     assert _metrics(at)["Final cost"] == f"{expected.cost / mc.GIGA:,.1f} GBOPs"
+    # removing the rejected file leaves the previous upload in use, without an error
+    at.file_uploader(key="upload_sensitivity").clear().run()
+    _no_failure(at)
+    assert sorted(_heatmap_widths(at, small)) == sorted(small.names)
+    at.button(key="upload_keep").click().run()
+    assert "Using small_flops.json + small_sens.json (uploaded)" in _sidebar_text(at)
+
+
+def test_uploaded_files_stay_named_after_a_page_switch():
+    """Regression: every other page showed empty uploaders and "Upload both files to use
+    them" while the uploaded data was still in use."""
+    flops, sens, small = _small_pair()
+    at = _app()
+    at.radio(key="source").set_value("upload").run()
+    _upload(at, flops, sens)
+    for page in list(PAGES)[1:]:
+        at.switch_page(page).run()
+        _no_failure(at)
+        assert "Using small_flops.json + small_sens.json (uploaded)" in _sidebar_text(at)
+        assert not at.sidebar.get("file_uploader")
+        assert not any("Upload" in _shown(i.value) for i in at.info)
+        assert at.button(key="upload_replace").label == "Replace"
+    at.switch_page("pages/2_Layers.py").run()
+    assert sorted(at.dataframe[0].value["layer"]) == sorted(small.names)
+
+
+def test_a_reloaded_upload_link_says_uploads_are_not_kept():
+    """Regression: after a reload the URL said source=upload but the sample was shown."""
+    at = _app({"source": "upload"})
+    _no_failure(at)
+    (info,) = at.info
+    text = _shown(info.value)
+    assert "not kept across page reloads" in text
+    assert f"Until then the app shows {mc.SAMPLES['sd14'].title}." in text
+    assert len(at.sidebar.get("file_uploader")) == 2
+    assert sorted(_heatmap_widths(at, _problem())) == sorted(_problem().names)
+
+
+def test_a_pair_that_parses_but_builds_no_problem_is_rejected_and_read_once(monkeypatch):
+    """Regression: a file that parsed but failed later became the "previous data" (a sticky
+    crash), and a rejected upload was parsed again on every rerun."""
+    import ui.data
+
+    reads: list[str] = []
+    original = ui.data.load_inputs
+
+    def counting(*files, **kwargs):
+        reads.append(files[1].name)
+        return original(*files, **kwargs)
+
+    monkeypatch.setattr(ui.data, "load_inputs", counting)
+    flops = ("two_flops.json", json.dumps({"layers": {"a": {"macs": 1e9}, "b": {"macs": 2e9}}}))
+    # per-bit losses where layer b lacks width 4: parses, but no problem can be built
+    ragged = {"a": {"4": 0.5, "8": 0.1, "16": 0.0}, "b": {"8": 0.2, "16": 0.0}}
+    sens = ("ragged_sens.json", json.dumps({"sensitivity": ragged}))
+    at = _app()
+    at.radio(key="source").set_value("upload").run()
+    _upload(at, (flops[0], flops[1].encode()), (sens[0], sens[1].encode()))
+    assert not at.exception
+    assert any("per-bit table has no width 4" in _shown(e.value) for e in at.error)
+    assert sorted(_heatmap_widths(at, _problem())) == sorted(_problem().names)  # the sample
+    for m in (0.3, 0.6, 0.7):  # reruns with the rejected pair still in the uploaders
+        at.slider(key="budget").set_value(m).run()
+        assert any("per-bit table has no width 4" in _shown(e.value) for e in at.error)
+    assert reads.count("ragged_sens.json") == 1
+    # removing it: the sample again, no error (the rejected pair never became "previous")
+    at.file_uploader(key="upload_sensitivity").clear().run()
+    _no_failure(at)
+    assert sorted(_heatmap_widths(at, _problem())) == sorted(_problem().names)
+
+
+def test_data_that_breaks_a_page_does_not_become_the_data_to_fall_back_on(monkeypatch):
+    import mpq_core.charts
+
+    original = mpq_core.charts.plot_bit_heatmap
+
+    def fails_on_small(solution, *args, **kwargs):
+        if solution.problem.n_layers == 40:
+            raise OverflowError("/srv/secret/path: cannot draw")
+        return original(solution, *args, **kwargs)
+
+    monkeypatch.setattr(mpq_core.charts, "plot_bit_heatmap", fails_on_small)
+    flops, sens, _ = _small_pair()
+    at = _app()
+    at.radio(key="source").set_value("upload").run()
+    _upload(at, flops, sens)
+    assert not at.exception
+    (error,) = at.error
+    assert "unexpected error (OverflowError)" in error.value
+    assert "secret" not in error.value and "/srv" not in error.value
+    at.file_uploader(key="upload_flops").clear().run()
+    _no_failure(at)  # back on the sample, not stuck on the pair that broke the page
+    assert sorted(_heatmap_widths(at, _problem())) == sorted(_problem().names)
+
+
+def test_an_unexpected_error_becomes_one_short_message_on_every_page(monkeypatch):
+    """No exception (with its server paths) reaches the page."""
+    import ui.page
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("/srv/app/secret.py line 12: boom")
+
+    monkeypatch.setattr(ui.page, "solve", broken)
+    monkeypatch.setattr(ui.page, "cached_sweep", broken)
+    for page in PAGES:
+        at = _app()
+        if page != MAIN:
+            at.switch_page(page).run()
+        assert not at.exception, page
+        for error in at.error:
+            assert "secret" not in error.value and "/srv" not in error.value
+        if page != "pages/4_Data.py":  # the Data page solves nothing
+            assert any("unexpected error (RuntimeError)" in e.value for e in at.error), page
+
+
+def test_errors_show_no_details_in_the_browser():
+    """Streamlit's own error box must not show tracebacks: "none", not false (= stacktrace)."""
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_a_huge_layer_name_gives_a_short_message():
+    name = "layer_" + "x" * 300_000
+    flops = ("long_flops.json", json.dumps({"layers": {name: {"macs": 1e9}}}).encode())
+    sens = ("long_sens.json", json.dumps({"sensitivity": {"other": 0.5}}).encode())
+    at = _app()
+    at.radio(key="source").set_value("upload").run()
+    _upload(at, flops, sens)
+    assert not at.exception
+    assert at.error
+    for element in [*at.error, *at.info, *at.warning, *at.caption, *at.markdown]:
+        assert len(element.value) < 3000, element.value[:200]
+    # the name is cut in its middle, with its length: "layer_xxx…xxx (300,009 characters)"
+    assert any(
+        re.search(r"layer_x+…x+'?:? \(300,0\d\d characters\)", _shown(e.value)) for e in at.error
+    )
 
 
 @pytest.fixture
@@ -448,7 +624,7 @@ def test_infeasible_budget_shows_its_message_and_disables_downloads():
     solution = mc.solve(problem, 0.05)
     (error,) = at.error
     assert "smallest feasible multiplier" in error.value
-    assert solution.message in error.value
+    assert solution.message in _shown(error.value)
     buttons = {b.key: b for b in at.get("download_button")}
     for key in ("download_config", "download_csv", "download_report"):
         assert buttons[key].proto.disabled, key
@@ -517,7 +693,7 @@ def test_state_survives_switching_pages():
         assert at.query_params["budget"] == "0.7"
     at.switch_page(MAIN).run()
     assert at.slider(key="budget").value == pytest.approx(0.7)
-    assert at.number_input(key="budget_exact").value == pytest.approx(0.7)
+    assert at.text_input(key="budget_text").value == "0.70"
     assert at.radio(key="solver").value == "exact"
     assert "Greedy gap" in _metrics(at)
 
@@ -531,7 +707,7 @@ def test_per_bit_sample_and_a_ladder_it_cannot_fill():
     assert _metrics(at)["Final cost"] == (f"{mc.solve(problem, 0.5).cost / mc.GIGA:,.1f} GBOPs")
     at.pills(key="ladder").set_value([2, 4, 8, 16]).run()
     assert not at.exception
-    assert any("per-bit table has no width 2" in e.value for e in at.error)
+    assert any("per-bit table has no width 2" in _shown(e.value) for e in at.error)
     assert _metrics(at)["Final cost"] == f"{mc.solve(problem, 0.5).cost / mc.GIGA:,.1f} GBOPs"
 
 
@@ -594,3 +770,232 @@ def test_an_infeasible_budget_says_so_on_every_chart():
         assert labels == ["m = 0.05 · infeasible"], key
     for key, chart in charts.items():
         assert chart["layout"]["title"]["subtitle"]["text"].endswith("· infeasible"), key
+
+
+def test_pin_widths_come_from_the_ladder_in_use_on_every_page():
+    """Regression: with the per-bit sample and a 2/4/8/16 ladder (rejected: no width 2) the
+    Layers page still offered "2 bits"."""
+    at = _app()
+    at.radio(key="source").set_value("sd14_per_bit").run()
+    at.pills(key="ladder").set_value([2, 4, 8, 16]).run()
+    assert any("Using 4/8/16 instead" in _shown(e.value) for e in at.error)
+    pin_boxes = {m.key for m in at.sidebar.multiselect}
+    assert pin_boxes == {"pin_4", "pin_8", "pin_16"}
+    assert at.query_params["ladder"] == "4,8,16"
+    at.switch_page("pages/2_Layers.py").run()
+    assert not at.exception
+    (widths,) = [b for b in at.get("button_group") if b.key == "layers_pin_width"]
+    assert widths.options == ["4 bits", "8 bits", "16 bits"]
+    assert {m.key for m in at.sidebar.multiselect} == {"pin_4", "pin_8", "pin_16"}
+
+
+def test_pin_boxes_have_no_select_all_row_that_enter_would_pick():
+    """Regression: "conv_out" + Enter pinned 15 layers (Enter picked "Select N matches")."""
+    at = _app()
+    for width in (4, 8, 16):
+        box = at.multiselect(key=f"pin_{width}")
+        assert box.proto.select_all == 0  # never shown
+
+
+def test_bulk_pinning_is_one_labelled_action_on_the_layers_page():
+    at = _app()
+    at.switch_page("pages/2_Layers.py").run()
+    assert "layers_pin_matches" not in {b.key for b in at.button}  # no search, no bulk action
+    at.text_input(key="layer_search").input("attn1.to_q").run()
+    matches = [n for n in _problem().names if "attn1.to_q" in n]
+    button = at.button(key="layers_pin_matches")
+    assert _shown(button.label) == f"Pin all {len(matches)} matches of 'attn1.to_q' to 16 bits"
+    button.click().run()
+    _no_failure(at)
+    assert at.multiselect(key="pin_16").value == matches
+    table = at.dataframe[0].value
+    assert table.loc[table["pinned"], "layer"].tolist() == matches
+
+
+@pytest.mark.parametrize("multiplier", [0.0, 0.05])
+def test_an_infeasible_budget_shows_no_contradictory_card(multiplier):
+    """Regression: "Utilization 0.0%" (250% at 0.05) next to "over budget"."""
+    problem = _problem()
+    at = _app()
+    at.slider(key="budget").set_value(multiplier).run()
+    assert not at.exception
+    solution = mc.solve(problem, multiplier)
+    metrics, notes = _metrics(at), _notes(at)
+    assert list(metrics) == ["Budget", "Allocation", "Needed", "Shortfall"]
+    assert metrics["Allocation"] == "Infeasible"
+    assert metrics["Needed"] == f"{problem.min_cost / mc.GIGA:,.1f} GBOPs"
+    assert notes["Needed"] == (f"m ≥ {solution.min_grid_multiplier:.2f}", "smallest feasible")
+    assert metrics["Shortfall"] == f"{solution.shortfall / mc.GIGA:,.1f} GBOPs"
+    assert not any("%" in value for value in metrics.values())
+
+
+def test_the_greedy_gap_card_is_left_out_at_an_infeasible_budget():
+    at = _app({"solver": "exact", "budget": "0.05"})
+    assert not at.exception
+    assert "Greedy gap" not in _metrics(at)
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("", "the exact multiplier is empty"),
+        ("abc", "'abc' is not a number"),
+        ("2", "2 is outside 0 to 1"),
+        ("-0.1", "-0.1 is outside 0 to 1"),
+        ("nan", "nan is outside 0 to 1"),
+    ],
+)
+def test_the_exact_box_keeps_the_last_budget_when_the_input_is_no_multiplier(typed, why):
+    """Regression: clearing the box (or typing letters) and pressing Enter set the budget to 0;
+    out-of-range values were only refused in a hover."""
+    problem = _problem()
+    at = _app()
+    at.text_input(key="budget_text").input("0.42").run()
+    at.text_input(key="budget_text").input(typed).run()
+    assert not at.exception
+    assert at.text_input(key="budget_text").value == "0.42"
+    assert at.slider(key="budget").value == pytest.approx(0.42)
+    assert _metrics(at)["Budget"] == f"{problem.budget_for(0.42) / mc.GIGA:,.1f} GBOPs"
+    (warning,) = [w for w in at.warning if "Not used" in w.value]
+    assert _shown(warning.value) == f"Not used: {why}. The budget stays at 0.42."
+    at.slider(key="budget").set_value(0.6).run()  # a valid budget clears the message
+    assert not [w for w in at.warning if "Not used" in w.value]
+
+
+def test_the_exact_box_shows_what_it_keeps():
+    """Regression: the box showed 3 decimals but kept 6."""
+    problem = _problem()
+    at = _app()
+    at.text_input(key="budget_text").input("0.4234567").run()
+    _no_failure(at)
+    assert at.text_input(key="budget_text").value == "0.423457"
+    assert _notes(at)["Budget"][0] == "m = 0.423457"
+    assert at.query_params["budget"] == "0.423457"
+    assert _metrics(at)["Budget"] == f"{problem.budget_for(0.423457) / mc.GIGA:,.1f} GBOPs"
+
+
+def test_compare_starts_from_the_current_budget_and_keeps_the_choice_in_the_link():
+    at = _app()
+    at.text_input(key="budget_text").input("0.83").run()
+    at.switch_page("pages/1_Compare_budgets.py").run()
+    _no_failure(at)
+    assert at.multiselect(key="compare").value == [0.43, 0.63, 0.83]  # 1.03 is beyond 1
+    assert "compare" not in at.query_params  # not chosen yet: it follows the budget
+    at.multiselect(key="compare").set_value([0.2, 0.45]).run()
+    _no_failure(at)
+    assert at.query_params["compare"] == "0.2,0.45"
+    again = _app(dict(at.query_params))
+    again.switch_page("pages/1_Compare_budgets.py").run()
+    assert again.multiselect(key="compare").value == [0.2, 0.45]
+    assert set(_metrics(again)) == {"m = 0.20", "m = 0.45"}
+
+
+def test_tables_draw_the_layer_column_as_normal_text_and_tiny_shares_as_below_001():
+    at = _app()
+    at.switch_page("pages/2_Layers.py").run()
+    table = at.dataframe[0]
+    columns = json.loads(table.proto.columns)
+    assert not columns["layer"].get("pinned")  # a pinned column is drawn light grey
+    assert "format" not in columns["bops_share"]  # the Styler's text is shown
+    shown = pa.ipc.open_stream(table.proto.arrow_data.styler.display_values).read_all()
+    shares = dict(zip(shown["layer"].to_pylist(), shown["bops_share"].to_pylist(), strict=True))
+    solution = mc.solve(_problem(), 0.5)
+    row = mc.layer_table(solution).set_index("layer")["bops_share"]
+    tiny = row[(row > 0) & (row < 1e-4)].index
+    assert len(tiny) and all(shares[name] == "<0.01%" for name in tiny)
+    assert shares["conv_in"] == f"{row['conv_in'] * 100:.2f}%"
+    for page in ("pages/1_Compare_budgets.py", "pages/3_Greedy_vs_optimal.py"):
+        at.switch_page(page).run()
+        (changes,) = at.dataframe
+        assert not json.loads(changes.proto.columns)["layer"].get("pinned")
+
+
+def test_a_link_cannot_ask_for_a_long_ladder():
+    """Regression: /?ladder=1,2,...,64&solver=exact kept the server busy for 20 minutes."""
+    ladder = ",".join(str(w) for w in range(1, 65))
+    at = _app({"ladder": ladder, "solver": "exact"})
+    assert not at.exception
+    notes = [_shown(w.value) for w in at.warning]
+    assert any("ladder: a ladder has at most 8 widths, got 64" in n for n in notes)
+    assert at.query_params["ladder"] == "4,8,16"
+    assert _charts(at)["heatmap"]
+
+
+def test_the_ladder_widget_is_bounded_too():
+    at = _app({"ladder": "1,5,7,9,10,11,12,13"})
+    _no_failure(at)
+    assert at.query_params["ladder"] == "1,5,7,9,10,11,12,13"
+    at.pills(key="ladder").set_value([1, 4, 5, 7, 9, 10, 11, 12, 13]).run()
+    assert not at.exception
+    assert any(
+        "at most 8 widths (9 chosen). Using 4/8/16 instead." in _shown(e.value) for e in at.error
+    )
+    assert at.query_params["ladder"] == "4,8,16"
+
+
+HOSTILE = {
+    "link": "[Click to re-login](https://phish.example/login)",
+    "image": "![x](http://127.0.0.1:9/track.png)",
+}
+
+
+def _markdown_bodies(at: AppTest) -> list[str]:
+    """Every body Streamlit reads as Markdown: texts, captions, alerts, labels, tooltips."""
+    bodies = []
+    for kind in ("markdown", "caption", "error", "warning", "info", "success"):
+        bodies += [el.value for el in at.get(kind)]
+    for widget in [*at.button, *at.get("download_button"), *at.multiselect, *at.text_input]:
+        bodies += [widget.label, getattr(widget.proto, "help", "")]
+    return bodies
+
+
+def _assert_no_live_markup(at: AppTest) -> None:
+    for body in _markdown_bodies(at):
+        outside_code = _CODE_SPAN.sub("", body)  # code spans are never links
+        assert not re.search(r"(?<!\\)\]\(", outside_code), body  # no [text](url), ![x](url)
+        assert not re.search(r"://|www\.", outside_code), body  # nothing to autolink
+
+
+def test_link_parameters_are_shown_as_plain_text():
+    """Regression: ?solver=[Click](https://...) rendered a live link in the warning box."""
+    at = _app(
+        {
+            "solver": HOSTILE["link"],
+            "rule": HOSTILE["image"],
+            HOSTILE["link"]: "1",
+            "pin16": [HOSTILE["image"], "conv_in"],
+        }
+    )
+    assert not at.exception
+    _assert_no_live_markup(at)
+    warnings = " ".join(_shown(w.value) for w in at.warning)
+    assert HOSTILE["link"] in warnings and HOSTILE["image"] in warnings
+    dropped = " ".join(_shown(c.value) for c in at.sidebar.caption)
+    assert HOSTILE["image"] in dropped  # the pin name, as typed
+
+
+def test_file_contents_and_names_are_shown_as_plain_text():
+    names = [HOSTILE["link"], '=HYPERLINK("http://x.example")', "conv_*in*"]
+    flops = {
+        "model": HOSTILE["image"],
+        "layers": {name: {"macs": 1e9 * (i + 1)} for i, name in enumerate(names)},
+    }
+    sens = {
+        "metadata": {"synthetic": True, "rule": HOSTILE["link"], "model": HOSTILE["image"]},
+        "sensitivity": {name: 0.1 * (i + 1) for i, name in enumerate(names)},
+    }
+    at = _app()
+    at.radio(key="source").set_value("upload").run()
+    _upload(
+        at,
+        ("[f](http://x.example).json", json.dumps(flops).encode()),
+        ("![s](http://x.example).json", json.dumps(sens).encode()),
+    )
+    _no_failure(at)
+    for page in PAGES:
+        at.switch_page(page).run()
+        _no_failure(at)
+        _assert_no_live_markup(at)
+    at.switch_page("pages/4_Data.py").run()
+    text = " ".join(_shown(el.value) for kind in ("markdown", "warning") for el in at.get(kind))
+    assert HOSTILE["image"] in text and HOSTILE["link"] in text

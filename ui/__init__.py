@@ -1,5 +1,5 @@
 """The Streamlit adapter: cached wrappers over mpq_core, the shared sidebar, state, rendering."""
 
-from .page import View, start_page
+from .page import View, app_page, start_page
 
-__all__ = ["View", "start_page"]
+__all__ = ["View", "app_page", "start_page"]

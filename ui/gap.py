@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from mpq_core import Solution
+from mpq_core.display import gap_percent, gbops
 
-from .render import gbops
+from .text import score
 
 _SAME = 1e-9  # a gap (in %) this small is rounding: the greedy found the optimum
 
@@ -23,11 +24,11 @@ def gap_summary(gap: pd.DataFrame) -> None:
     first, second, third = st.columns(3)
     first.metric(
         "Largest greedy gap",
-        f"{worst['gap_pct']:.4f} %",
+        gap_percent(worst["gap_pct"]),
         help=f"at m = {worst['multiplier']:.2f}",
         border=True,
     )
-    second.metric("Mean greedy gap", f"{rows['gap_pct'].mean():.4f} %", border=True)
+    second.metric("Mean greedy gap", gap_percent(rows["gap_pct"].mean()), border=True)
     third.metric(
         "Greedy optimal at",
         f"{optimal} of {len(rows)} budgets",
@@ -41,10 +42,11 @@ def solver_pair(greedy: Solution, exact: Solution, gap: pd.Series) -> None:
     if not exact.feasible:
         st.warning(exact.message, icon=":material/block:")
         return
-    cols = st.columns(4)
+    with st.container(key="solver_cards"):  # short figures: four fit an 800 px row
+        cols = st.columns(4)
     cols[0].metric(
-        "Greedy objective", f"{greedy.objective:.6g}", help=gbops(greedy.cost), border=True
+        "Greedy objective", score(greedy.objective), help=gbops(greedy.cost), border=True
     )
-    cols[1].metric("Exact objective", f"{exact.objective:.6g}", help=gbops(exact.cost), border=True)
-    cols[2].metric("LP bound", f"{gap['lp_bound']:.6g}", border=True)
-    cols[3].metric("Greedy gap", f"{gap['gap_pct']:.4f} %", border=True)
+    cols[1].metric("Exact objective", score(exact.objective), help=gbops(exact.cost), border=True)
+    cols[2].metric("LP bound", score(gap["lp_bound"]), border=True)
+    cols[3].metric("Greedy gap", gap_percent(gap["gap_pct"]), border=True)

@@ -6,16 +6,22 @@ from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from mpq_core import Solution, block_of
+from mpq_core.display import percent
 
 from . import state
 from .data import Pins
+from .text import plain, shorten
 
 LAYER_WIDTH = 410  # px: the longest SD 1.4 UNet name (62 characters) in full
+SHARE_DIGITS = 2
 
+# The layer column is not pinned: Streamlit draws a pinned column's text light grey, and the
+# name is the column a reader looks for first.
 LAYER_COLUMNS = {
-    "layer": st.column_config.TextColumn("layer", width=LAYER_WIDTH, pinned=True),
+    "layer": st.column_config.TextColumn("layer", width=LAYER_WIDTH),
     "block": st.column_config.TextColumn("block", width=120),
     "type": st.column_config.TextColumn("type", width=118),
     "macs": st.column_config.NumberColumn("MACs", format="localized", width=112),
@@ -23,7 +29,8 @@ LAYER_COLUMNS = {
     "wbit": st.column_config.NumberColumn("W bits", format="%d", width=58),
     "abit": st.column_config.NumberColumn("A bits", format="%d", width=58),
     "bops": st.column_config.NumberColumn("BOPs", format="localized", width=120),
-    "bops_share": st.column_config.NumberColumn("BOPs share", format="percent", width=84),
+    # no format here: the Styler of ``layer_frame`` writes it ("<0.01%", never "0%")
+    "bops_share": st.column_config.NumberColumn("BOPs share", width=84),
     "pinned": st.column_config.CheckboxColumn("pinned", width=58),
 }
 ROW_PX = 35  # st.dataframe's row (and header) height
@@ -64,6 +71,13 @@ def efficiency_columns(table: pd.DataFrame) -> dict:
     }
 
 
+def layer_frame(table: pd.DataFrame) -> Styler:
+    """A per-layer table as shown: BOPs shares with two decimals, a tiny share as "<0.01%"
+    (the numbers stay numbers, so the column still sorts by value)."""
+    shares = {"bops_share": lambda v: percent(v, SHARE_DIGITS)}
+    return table.style.format({k: f for k, f in shares.items() if k in table.columns})
+
+
 def filter_layers(table: pd.DataFrame, query: str) -> pd.DataFrame:
     """Rows whose name, block or type contains ``query`` (case-insensitive)."""
     text = query.strip().lower()
@@ -76,7 +90,8 @@ def filter_layers(table: pd.DataFrame, query: str) -> pd.DataFrame:
 
 
 def width_changes(solutions: Sequence[Solution], labels: Sequence[str]) -> pd.DataFrame:
-    """Layers whose weight width differs between the solutions, one width column each."""
+    """Layers whose weight width differs between the solutions, one width column each (right
+    after the name, so that a narrow screen shows them without scrolling)."""
     problem = solutions[0].problem
     frame = pd.DataFrame(
         {
@@ -89,44 +104,55 @@ def width_changes(solutions: Sequence[Solution], labels: Sequence[str]) -> pd.Da
     for label, solution in zip(labels, solutions, strict=True):
         frame[label] = solution.wbits.astype(int)
     differs = frame[list(labels)].nunique(axis=1) > 1
-    return frame[differs].reset_index(drop=True)
+    order = ["layer", *labels, "block", "type", "macs"]  # the widths next to the name
+    return frame.loc[differs, order].reset_index(drop=True)
 
 
-def pin_controls(selected: list[str], ladder: tuple[int, ...], pins: Pins) -> None:
-    """Pin the selected layers to one width, unpin them, or unpin everything."""
-    width_col, pin_col, unpin_col, clear_col = st.columns(
-        [2, 1.2, 1.2, 1.2], vertical_alignment="bottom"
-    )
-    width = width_col.segmented_control(
+def pin_controls(
+    selected: list[str], matches: list[str], query: str, pins: Pins, ladder: tuple[int, ...]
+) -> None:
+    """Pin the selected layers to one width of the ladder in use, unpin them, unpin all; and,
+    while a search is active, pin all its matches (the one bulk action, labelled as such)."""
+    if st.session_state.get("layers_pin_width") not in ladder:  # new page, or another ladder
+        st.session_state["layers_pin_width"] = ladder[-1]
+    width = st.segmented_control(
         "Pin width",
         ladder,
         format_func=lambda w: f"{w} bits",
         key="layers_pin_width",
-        default=ladder[-1],
         required=True,
     )
-    pin_col.button(
-        f"Pin {len(selected)} selected",
-        key="layers_pin",
-        on_click=state.pin_layers,
-        args=(selected, width, ladder),
-        disabled=not selected or width is None,
-        icon=":material/push_pin:",
-        width="stretch",
-    )
-    unpin_col.button(
-        f"Unpin {len(selected)} selected",
-        key="layers_unpin",
-        on_click=state.unpin_layers,
-        args=(selected, ladder),
-        disabled=not selected,
-        width="stretch",
-    )
-    clear_col.button(
-        f"Unpin all ({len(pins)})",
-        key="layers_unpin_all",
-        on_click=state.unpin_layers,
-        args=(None, ladder),
-        disabled=not pins,
-        width="stretch",
-    )
+    with st.container(horizontal=True, key="pin_buttons"):
+        st.button(
+            f"Pin {len(selected)} selected",
+            key="layers_pin",
+            on_click=state.pin_layers,
+            args=(selected, width),
+            disabled=not selected,
+            icon=":material/push_pin:",
+        )
+        st.button(
+            f"Unpin {len(selected)} selected",
+            key="layers_unpin",
+            on_click=state.unpin_layers,
+            args=(selected,),
+            disabled=not selected,
+        )
+        st.button(
+            f"Unpin all ({len(pins)})",
+            key="layers_unpin_all",
+            on_click=state.unpin_layers,
+            args=(None,),
+            disabled=not pins,
+        )
+        if query.strip() and matches:
+            st.button(
+                plain(
+                    f"Pin all {len(matches)} matches of '{shorten(query.strip(), word=30)}' "
+                    f"to {width} bits"
+                ),
+                key="layers_pin_matches",
+                on_click=state.pin_layers,
+                args=(matches, width),
+                help="Every layer the search finds, whether selected or not.",
+            )

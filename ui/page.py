@@ -1,33 +1,81 @@
-"""Every page starts here: page config, state, sidebar, data and problem; returns a View."""
+"""Every page runs inside ``page(title)``: page config, state, sidebar, data and problem, and a
+guard that turns any unexpected error into one short message (details go to the server log).
+
+    with app_page("Layers") as view:
+        ...  # the page body
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
+from types import TracebackType
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from mpq_core import InputError, Problem, Solution, greedy_gap, solve
 
 from . import state
 from .data import DataFiles, ProblemSettings, cached_problem, cached_sweep, sweep_solvers
 from .render import page_style
-from .sidebar import LoadedData, Settings, sidebar
+from .sidebar import LoadedData, Settings, remember_good, sidebar
+from .text import plain
+
+_LOG = logging.getLogger("mpq.app")
+
+# path, browser-tab icon, navigation icon. The tab icon is an emoji: a Material tab icon makes
+# the browser fetch it from an external host (Material icons inside the page come with
+# Streamlit's own font).
+PAGES = {
+    "Budget explorer": ("dashboard.py", "🎚️", ":material/tune:"),
+    "Compare budgets": ("pages/1_Compare_budgets.py", "↔️", ":material/compare_arrows:"),
+    "Layers": ("pages/2_Layers.py", "📋", ":material/table_rows:"),
+    "Greedy vs optimal": ("pages/3_Greedy_vs_optimal.py", "⚖️", ":material/balance:"),
+    "Data": ("pages/4_Data.py", "🗂️", ":material/dataset:"),
+}
+NARROW_PX = 1100  # below this width the sidebar starts collapsed
+
+# Streamlit's "auto" sidebar collapses only below 768 px, which leaves 800-1100 px screens with
+# a third of their width taken by the sidebar. On a first visit at such a width (no sidebar
+# choice stored by Streamlit yet) this collapses it once, with Streamlit's own button, so the
+# choice is stored like a click and a user who opens it again keeps it open.
+_COLLAPSE_ON_NARROW_SCREENS = f"""
+<script>
+(() => {{
+  const stored = Object.keys(window.localStorage || {{}})
+    .some((key) => key.startsWith("stSidebarCollapsed-"));
+  if (stored || window.innerWidth >= {NARROW_PX}) return;
+  let tries = 0;
+  const collapse = () => {{
+    const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+    const open = document.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
+    if (button && open) {{ button.click(); return; }}
+    if (++tries < 50) window.setTimeout(collapse, 100);
+  }};
+  collapse();
+}})();
+</script>
+"""
 
 
 @dataclass(frozen=True)
 class View:
-    """What a page works on: the settings, the data and the problem built from them."""
+    """What a page works on: the settings in use, the data and the problem built from them."""
 
     settings: Settings
     data: LoadedData
-    problem_settings: ProblemSettings  # the settings actually used (a bad ladder falls back)
     problem: Problem
 
     @property
     def files(self) -> DataFiles:
         return self.data.files
+
+    @property
+    def problem_settings(self) -> ProblemSettings:
+        return self.settings.problem_settings()
 
     @property
     def solver(self) -> str:
@@ -64,49 +112,98 @@ class View:
         )
 
 
-PAGES = {
-    "Budget explorer": ("dashboard.py", ":material/tune:"),
-    "Compare budgets": ("pages/1_Compare_budgets.py", ":material/compare_arrows:"),
-    "Layers": ("pages/2_Layers.py", ":material/table_rows:"),
-    "Greedy vs optimal": ("pages/3_Greedy_vs_optimal.py", ":material/balance:"),
-    "Data": ("pages/4_Data.py", ":material/dataset:"),
-}
-
-
 def navigation() -> None:
     """Links to every page under their titles (the built-in list would call the entry page
     "dashboard"; .streamlit/config.toml hides it)."""
     with st.sidebar:
-        for label, (path, icon) in PAGES.items():
+        for label, (path, _, icon) in PAGES.items():
             st.page_link(path, label=label, icon=icon)
         st.divider()
 
 
-def start_page(title: str) -> View:
-    """Configure the page, restore the shared state, render the sidebar, build the problem."""
-    icon = PAGES.get(title, ("", ":material/tune:"))[1]
-    st.set_page_config(page_title=f"{title} · mpq", page_icon=icon, layout="wide")
+def configure_page(title: str) -> None:
+    icon = PAGES.get(title, PAGES["Budget explorer"])[1]
+    st.set_page_config(
+        page_title=f"{title} · mpq",
+        page_icon=icon,
+        layout="wide",
+        initial_sidebar_state="auto",
+    )
     page_style()
+    st.html(_COLLAPSE_ON_NARROW_SCREENS, unsafe_allow_javascript=True)
     navigation()
+
+
+def start_page(title: str) -> View:
+    """Restore the shared state, render the sidebar, build the problem of the settings in use."""
     state.keep_widget_state()
     state.seed_from_url()
     state.seed_defaults()
 
-    settings, data = sidebar()
+    settings, data, problems = sidebar()
     for message in data.errors:
-        st.error(message, icon=":material/error:")
+        st.error(plain(message), icon=":material/error:")
     for note in data.notes:
-        st.caption(note)
+        st.info(plain(note), icon=":material/info:")
+    for message in problems:
+        st.error(plain(message), icon=":material/error:")
     for note in state.url_notes():
-        st.warning(f"Ignored a link parameter: {note}", icon=":material/link_off:")
+        st.warning(plain(f"Ignored a link parameter: {note}"), icon=":material/link_off:")
 
-    wanted = settings.problem_settings()
     try:
-        problem = cached_problem(data.files, wanted)
-        used = wanted
+        problem = cached_problem(data.files, settings.problem_settings())
     except InputError as err:
-        st.error(f"{err}. Using the file's own ladder without pins.", icon=":material/error:")
-        used = ProblemSettings((), settings.abit_rule, settings.discount, ())
-        problem = cached_problem(data.files, used)
-    state.write_url()
-    return View(settings, data, used, problem)
+        st.error(plain(f"{err}. Using the ladder without pins."), icon=":material/error:")
+        settings = Settings(
+            settings.source, settings.solver, settings.abit_rule, settings.discount, settings.ladder
+        )
+        problem = cached_problem(data.files, settings.problem_settings())
+    state.write_url(settings)
+    return View(settings, data, problem)
+
+
+class app_page:  # lower case: it reads as a statement, ``with app_page("Layers") as view:``
+    """Configure and start a page; catch whatever the page body raises.
+
+    Streamlit's own control flow (``st.stop``, ``st.rerun``, page switches) derives from
+    BaseException and passes through. When the body finishes, its data becomes the data to
+    fall back on (a file that parses but breaks a page never does).
+    """
+
+    def __init__(self, title: str):
+        self.title = title
+        self.view: View | None = None
+
+    def __enter__(self) -> View:
+        configure_page(self.title)
+        try:
+            self.view = start_page(self.title)
+        except Exception as err:
+            _unexpected(self.title, err)
+            st.stop()
+        return self.view
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        err: BaseException | None,
+        trace: TracebackType | None,
+    ) -> bool:
+        if err is None or isinstance(err, StopException):
+            if self.view is not None:
+                remember_good(self.view.data)
+            return False
+        if isinstance(err, Exception):
+            _unexpected(self.title, err)
+            return True
+        return False
+
+
+def _unexpected(title: str, err: Exception) -> None:
+    """One short message on the page; the traceback only in the server log."""
+    _LOG.error("page %r failed", title, exc_info=err)
+    st.error(
+        f"This page stopped on an unexpected error ({type(err).__name__}). Changing a setting "
+        "or reloading may help; the details are in the server log.",
+        icon=":material/error:",
+    )

@@ -10,35 +10,53 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mpq_core import Problem, Solution, smallest_grid_multiplier
-from mpq_core.report import chart_config, gbops
+from mpq_core.display import gap_percent, gbops, mean_bits, percent
+from mpq_core.report import chart_config
 
 from . import state
+from .text import multiplier, plain, score
 
 METRICS_PER_ROW = 4
 
 
+# Columns stack on a narrow screen only below 640 px; these rules let a grid wrap as soon as
+# its cells would get too narrow for what they hold (a GBOPs card, a chart), at any width.
 _STYLE = """
 <style>
 [data-testid="stMainBlockContainer"] {
   padding-top: 1.5rem; padding-bottom: 3rem; padding-left: 3rem; padding-right: 3rem;
 }
+@media (max-width: 1100px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 1.25rem; padding-right: 1.25rem; }
+}
 [data-testid="stMetricValue"] { font-size: 1.65rem; }
+[data-testid="stMain"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+[data-testid="stMain"] [data-testid="stColumn"] { min-width: min(10rem, 100%); }
+.st-key-cards [data-testid="stColumn"] { min-width: min(15rem, 100%); }
+[class*="st-key-wide_"] [data-testid="stColumn"] { min-width: min(25rem, 100%); }
+.st-key-budget_row [data-testid="stColumn"]:last-child { min-width: 7rem; }
+.st-key-layers_search_row [data-testid="stColumn"]:last-child { min-width: 13.5rem; }
+.st-key-budget_row [data-testid="stColumn"]:first-child { min-width: min(16rem, 100%); }
+[data-testid="stMain"] [data-testid="stBaseButton-secondary"] p,
+[data-testid="stMain"] [data-testid="stBaseButton-primary"] p { white-space: normal; }
 </style>
 """
 
 
 def page_style() -> None:
-    """Tighter padding (less empty space above the title, wider tables) and metric values that
-    fit a GBOPs figure in a quarter row."""
+    """Tighter padding (less empty space above the title, wider tables), metric values that
+    fit a GBOPs figure in a quarter row, and grids that wrap instead of cutting their cells."""
     st.html(_STYLE)
 
 
 def data_caption(view) -> None:
     problem = view.problem
     st.caption(
-        f"{view.data.origin} · {problem.n_layers} layers · "
-        f"{problem.inputs.sensitivity.kind.replace('_', '-')} sensitivity · "
-        f"ladder {'/'.join(map(str, problem.widths))} · solver: {view.solver}"
+        plain(
+            f"{view.data.origin} · {problem.n_layers} layers · "
+            f"{problem.inputs.sensitivity.kind.replace('_', '-')} sensitivity · "
+            f"ladder {'/'.join(map(str, problem.widths))} · solver: {view.solver}"
+        )
     )
 
 
@@ -64,31 +82,34 @@ def chart(fig: go.Figure, key: str) -> None:
 
 
 def budget_controls(problem: Problem) -> float:
-    """The slider and the exact entry (kept in sync by callbacks); returns the multiplier."""
-    left, right = st.columns([6, 1], vertical_alignment="bottom")
-    left.slider(
-        "Budget multiplier",
-        min_value=0.0,
-        max_value=1.0,
-        step=0.01,
-        format="%.2f",
-        key="budget",
-        on_change=state.sync_exact_from_slider,
-        help="Budget = multiplier x the cost with every layer at the top width.",
-    )
-    right.number_input(
-        "Exact multiplier",
-        min_value=0.0,
-        max_value=1.0,
-        step=0.001,
-        format="%.3f",
-        key="budget_exact",
-        on_change=state.sync_slider_from_exact,
-    )
+    """The slider and the exact box (they only propose a multiplier; callbacks keep the one in
+    use); returns the multiplier in use."""
+    with st.container(key="budget_row"):
+        left, right = st.columns([4, 1], vertical_alignment="bottom")
+        left.slider(
+            "Budget multiplier",
+            min_value=0.0,
+            max_value=1.0,
+            step=0.01,
+            format="%.2f",
+            key="budget",
+            on_change=state.sync_from_slider,
+            help="Budget = multiplier x the cost with every layer at the top width.",
+        )
+        right.text_input(
+            "Exact multiplier",
+            key="budget_text",
+            on_change=state.sync_from_text,
+            help="A multiplier from 0 to 1 with up to 6 decimals; press Enter to use it. "
+            "Anything else leaves the budget as it is.",
+        )
+    note = state.budget_note()
+    if note:
+        st.warning(plain(note), icon=":material/edit_off:")
     m = state.current_multiplier()
     top = problem.widths[-1]
     st.caption(
-        f"Budget **{gbops(problem.budget_for(m))}** = {m:.3f} × {gbops(problem.max_cost)} "
+        f"Budget **{gbops(problem.budget_for(m))}** = {multiplier(m)} × {gbops(problem.max_cost)} "
         f"(every layer at {top} bits). Multipliers below "
         f"**{smallest_grid_multiplier(problem):.2f}** are infeasible: every layer at its "
         f"lowest allowed width already costs {gbops(problem.min_cost)}."
@@ -100,7 +121,7 @@ def infeasible_notice(solution: Solution) -> None:
     """The solver's own message, and a one-click way to the smallest feasible budget."""
     if solution.feasible:
         return
-    st.error(f"**Infeasible budget**: {solution.message}.", icon=":material/block:")
+    st.error(f"**Infeasible budget**: {plain(solution.message)}.", icon=":material/block:")
     target = solution.min_grid_multiplier
     st.button(
         f"Use the smallest feasible multiplier ({target:.2f})",
@@ -123,43 +144,42 @@ class Metric:
 
 
 def metric_grid(items: list[Metric], per_row: int = METRICS_PER_ROW) -> None:
-    """Cards in rows of equal length, at most ``per_row`` each (no empty slots)."""
+    """Cards in rows of equal length, at most ``per_row`` each (no empty slots); on a narrow
+    screen a row wraps rather than cutting its figures."""
     rows = math.ceil(len(items) / per_row)
     size = math.ceil(len(items) / rows)
-    for start in range(0, len(items), size):
-        chunk = items[start : start + size]
-        for column, item in zip(st.columns(len(chunk)), chunk, strict=True):
-            column.metric(
-                item.label,
-                item.value,
-                delta=item.note,
-                delta_color="off",
-                delta_arrow="off",
-                delta_description=item.note_description or None,
-                help=item.help,
-                border=True,
-            )
+    with st.container(key="cards"):
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            for column, item in zip(st.columns(len(chunk)), chunk, strict=True):
+                column.metric(
+                    item.label,
+                    item.value,
+                    delta=item.note,
+                    delta_color="off",
+                    delta_arrow="off",
+                    delta_description=item.note_description or None,
+                    help=item.help,
+                    border=True,
+                )
 
 
 def headline_metrics(solution: Solution, gap: pd.Series | None = None) -> None:
-    """Budget, cost, utilization, objective, upgrades, mean bits (and the greedy gap).
+    """Budget, cost, utilization, objective, upgrades, mean bits (and the greedy gap); at an
+    infeasible budget: the budget, what is needed and by how much it falls short.
 
     Each card has a muted second line (a grey delta without arrow) that says what the value
     is made of; the cards fill rows of equal length (6 -> 3 + 3, 7 -> 4 + 3).
     """
+    if not solution.feasible:
+        metric_grid(_infeasible_metrics(solution))
+        return
     problem = solution.problem
     mean_layer, mean_macs = solution.mean_wbits()
-    top = problem.widths[-1]
     left = solution.budget - solution.cost
     steps = int(problem.allowed.sum()) - problem.n_layers  # every layer at its top width
     items = [
-        Metric(
-            "Budget",
-            gbops(solution.budget),
-            f"m = {solution.multiplier:.3f}",
-            f"× all-{top}-bit cost",
-            f"{solution.multiplier:.3f} × {gbops(problem.max_cost)}",
-        ),
+        _budget_metric(solution),
         Metric(
             "Final cost",
             gbops(solution.cost),
@@ -169,16 +189,16 @@ def headline_metrics(solution: Solution, gap: pd.Series | None = None) -> None:
         ),
         Metric(
             "Utilization",
-            f"{solution.utilization:.1%}",
-            gbops(abs(left)),
-            "left unused" if left >= 0 else "over budget",
+            percent(solution.utilization),
+            gbops(left),
+            "left unused",
             "Final cost / budget.",
         ),
         Metric(
             "Objective",
-            f"{solution.objective_share:.1%}",
-            f"{solution.objective:.5g}",
-            f"of {problem.max_objective:.5g}",
+            percent(solution.objective_share),
+            score(solution.objective),
+            f"of {score(problem.max_objective)}",
             "Recovered sensitivity, as a share of the largest reachable (every layer at its "
             "top allowed width).",
         ),
@@ -191,57 +211,105 @@ def headline_metrics(solution: Solution, gap: pd.Series | None = None) -> None:
         ),
         Metric(
             "Mean weight bits",
-            f"{mean_layer:.2f} bits",
-            f"{mean_macs:.2f} bits",
+            mean_bits(mean_layer),
+            mean_bits(mean_macs),
             "MAC-weighted",
             "Plain mean over the layers; below it, each layer weighted by its MACs.",
         ),
     ]
-    if gap is not None:
-        if bool(gap["feasible"]):
-            items.append(
-                Metric(
-                    "Greedy gap",
-                    f"{gap['gap_pct']:.3f} %",
-                    f"{gap['gap']:.3g}",
-                    "below exact",
-                    f"exact {gap['exact_objective']:.6g} vs greedy "
-                    f"{gap['greedy_objective']:.6g}; LP bound {gap['lp_bound']:.6g}",
-                )
+    if gap is not None and bool(gap["feasible"]):
+        items.append(
+            Metric(
+                "Greedy gap",
+                gap_percent(gap["gap_pct"]),
+                score(gap["gap"]),
+                "below exact",
+                f"exact {score(gap['exact_objective'])} vs greedy "
+                f"{score(gap['greedy_objective'])}; LP bound {score(gap['lp_bound'])}",
             )
-        else:
-            items.append(Metric("Greedy gap", "n/a", "infeasible", "", "infeasible budget"))
+        )
     metric_grid(items)
+
+
+def _budget_metric(solution: Solution) -> Metric:
+    problem = solution.problem
+    m = multiplier(solution.multiplier)
+    return Metric(
+        "Budget",
+        gbops(solution.budget),
+        f"m = {m}",
+        f"× all-{problem.widths[-1]}-bit cost",
+        f"{m} × {gbops(problem.max_cost)}",
+    )
+
+
+def _infeasible_metrics(solution: Solution) -> list[Metric]:
+    """No allocation fits: no cost, utilization or objective to show, only what is missing."""
+    problem = solution.problem
+    least = solution.min_grid_multiplier
+    return [
+        _budget_metric(solution),
+        Metric(
+            "Allocation",
+            "Infeasible",
+            "none fits",
+            f"{solution.solver} solver",
+            "Even with every layer at its lowest allowed width the cost exceeds the budget.",
+        ),
+        Metric(
+            "Needed",
+            gbops(problem.min_cost),
+            f"m ≥ {least:.2f}",
+            "smallest feasible",
+            "The cost with every layer at its lowest allowed width: the cheapest allocation. "
+            f"Exact smallest feasible multiplier: {problem.min_multiplier():.6f}.",
+        ),
+        Metric(
+            "Shortfall",
+            gbops(solution.shortfall),
+            "over budget",
+            "",
+            "How much more than the budget the cheapest allocation costs.",
+        ),
+    ]
 
 
 def compact_metrics(solution: Solution, label: str) -> None:
     """One budget in a (narrow) column: its cost, utilization, objective and layer counts."""
     if not solution.feasible:
-        st.metric(label, "infeasible", border=True)
-        st.warning(solution.message, icon=":material/block:")
+        st.metric(
+            label,
+            "Infeasible",
+            delta=f"m ≥ {solution.min_grid_multiplier:.2f}",
+            delta_color="off",
+            delta_arrow="off",
+            delta_description="needed",
+            border=True,
+        )
+        st.caption(plain(solution.message))
         return
     widths = "/".join(str(w) for w, _, _ in solution.distribution())
     counts = "/".join(str(c) for _, c, _ in solution.distribution())
     st.metric(
         label,
         gbops(solution.cost),
-        delta=f"{solution.utilization:.1%}",
+        delta=percent(solution.utilization),
         delta_color="off",
         delta_arrow="off",
         delta_description="of the budget",
         border=True,
     )
     st.caption(
-        f"objective **{solution.objective_share:.1%}** of max  \n{widths}-bit layers: {counts}"
+        f"objective **{percent(solution.objective_share)}** of max  \n{widths}-bit layers: {counts}"
     )
 
 
 def current_budget_note(solution: Solution) -> None:
     """Which budget and solver this page shows, and where to change them."""
     st.caption(
-        f"At multiplier **{solution.multiplier:.3f}** ({gbops(solution.budget)}) with the "
-        f"**{solution.solver}** solver: change the budget on the Budget explorer page."
+        f"At multiplier **{multiplier(solution.multiplier)}** ({gbops(solution.budget)}) with "
+        f"the **{solution.solver}** solver: change the budget on the Budget explorer page."
     )
     st.page_link("dashboard.py", label="Budget explorer", icon=":material/tune:")
     if not solution.feasible:
-        st.warning(solution.message, icon=":material/block:")
+        st.warning(plain(solution.message), icon=":material/block:")

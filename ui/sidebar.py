@@ -1,15 +1,25 @@
-"""The shared sidebar: data source, solver, cost-model settings and pins, as one Settings value."""
+"""The shared sidebar: data source, solver, cost model and pins, as the one Settings in use.
+
+Every setting the widgets propose is checked against the loaded data here, before any page
+uses it; what a page receives is what was used (a ladder the data cannot fill falls back, and
+the pin boxes then offer the widths of the fallback). Uploaded files are parsed once: a pair
+that is rejected is remembered by its content hash and not read again on the next rerun, and
+only data that has drawn a whole page becomes the data to fall back on.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass, field
 
 import streamlit as st
 
-from mpq_core import ABIT_RULES, DEFAULT_WIDTHS, SAMPLES, SOLVER_LABELS, SOLVERS, InputError, Inputs
+from mpq_core import ABIT_RULES, SAMPLES, SOLVER_LABELS, SOLVERS, InputError, Inputs
 
 from . import state
-from .data import DataFiles, Pins, ProblemSettings, cached_inputs, sample_files
+from .data import DataFiles, Pins, ProblemSettings, cached_inputs, cached_problem, sample_files
+from .text import plain, shorten
 
 SOURCE_LABELS = {
     "sd14": "SD 1.4 UNet sample (scalar sensitivity)",
@@ -17,13 +27,18 @@ SOURCE_LABELS = {
     state.UPLOAD: "Upload a Phase 1 and a Phase 2 file",
 }
 RULE_LABELS = {"plus4": "A = min(W + 4, 16)", "match": "A = W"}
-_GOOD = "_data_good"
-_GOOD_UPLOAD = "_upload_good"
+CHECK_SETTINGS = ProblemSettings((), "plus4", 0.2, ())  # data is usable if this builds
+MAX_REJECTS = 16  # rejected uploads remembered per session
+_GOOD = "_data_good"  # the last data that drew a whole page
+_GOOD_UPLOAD = "_upload_good"  # the last uploaded pair that drew a whole page
+_REPLACING = "_upload_replacing"
+_REJECTS = "_upload_rejects"  # content hash -> why the pair was rejected
+_LOG = logging.getLogger("mpq.app")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What the sidebar's widgets say, validated against the loaded data."""
+    """The settings in use: what the widgets asked for, after checking it against the data."""
 
     source: str
     solver: str
@@ -38,17 +53,26 @@ class Settings:
 
 @dataclass(frozen=True)
 class LoadedData:
-    """The files in use, parsed, with what went wrong on the way (shown by the page)."""
+    """The files in use and what went wrong on the way (all text plain, not Markdown)."""
 
     files: DataFiles
     inputs: Inputs
     origin: str
+    uploaded: bool = False
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
 
-def sidebar() -> tuple[Settings, LoadedData]:
-    """Render the sidebar; return the settings and the data they apply to."""
+@dataclass(frozen=True)
+class _Good:
+    files: DataFiles
+    origin: str
+    uploaded: bool
+
+
+def sidebar() -> tuple[Settings, LoadedData, tuple[str, ...]]:
+    """Render the sidebar; return the settings in use, the data they apply to and why a
+    setting was not used as asked (plain text)."""
     with st.sidebar:
         st.subheader("Data")
         source = st.radio(
@@ -90,33 +114,62 @@ def sidebar() -> tuple[Settings, LoadedData]:
             help="Scalar scores only: the step to the j-th width gains score x discount^(j-1) "
             "(4->8 gains the score, 8->16 gains 0.2 x score by default).",
         )
-        ladder = _ladder(sens)
+        discount = round(float(discount), 4)
+        ladder, problems = _ladder(loaded, rule, discount)
         pins = _pins(loaded.inputs.layers.names, ladder)
 
-    settings = Settings(
-        source=source,
-        solver=solver,
-        abit_rule=rule,
-        discount=round(float(discount), 4),
-        ladder=ladder,
-        pins=pins,
-    )
-    return settings, loaded
+    settings = Settings(source, solver, rule, discount, ladder, pins)
+    return settings, loaded, problems
+
+
+def remember_good(data: LoadedData) -> None:
+    """``data`` drew a whole page: it becomes the data to fall back on."""
+    good = _Good(data.files, data.origin, data.uploaded)
+    st.session_state[_GOOD] = good
+    if data.uploaded:
+        if st.session_state.get(_GOOD_UPLOAD) != good:
+            st.session_state[_REPLACING] = False
+        st.session_state[_GOOD_UPLOAD] = good
+        st.session_state[state.UPLOAD_FROM_LINK] = False
 
 
 # --- data source -----------------------------------------------------------------------------
+
+
+def _usable(files: DataFiles) -> Inputs:
+    """Parse the pair and build a problem from it (cached; raises what the engine raises)."""
+    inputs = cached_inputs(files)
+    cached_problem(files, CHECK_SETTINGS)
+    return inputs
 
 
 def _load(source: str) -> LoadedData:
     if source in SAMPLES:
         files = sample_files(source)
         try:
-            inputs = cached_inputs(files)
+            inputs = _usable(files)
         except InputError as err:  # a broken checkout; nothing better to fall back on
-            st.error(str(err))
+            st.error(plain(err))
             st.stop()
-        st.session_state[_GOOD] = files
         return LoadedData(files, inputs, SAMPLES[source].title)
+    return _load_upload()
+
+
+def _load_upload() -> LoadedData:
+    """The uploaded pair in use: the last accepted one (shown by name, with a Replace button)
+    or the two uploaders; a pair that cannot be used leaves the previous data in use."""
+    good: _Good | None = st.session_state.get(_GOOD_UPLOAD)
+    if good is not None and not st.session_state.get(_REPLACING):
+        with st.container(border=True, key="upload_in_use"):
+            st.markdown(plain(f"Using {good.origin}"))
+            st.button(
+                "Replace",
+                key="upload_replace",
+                on_click=_set_replacing,
+                args=(True,),
+                help="Upload another pair of files; these stay in use until both are in.",
+            )
+        return LoadedData(good.files, cached_inputs(good.files), good.origin, uploaded=True)
 
     flops = st.file_uploader(
         "Phase 1: MACs / FLOPs per layer (JSON)", type=["json"], key="upload_flops"
@@ -129,38 +182,94 @@ def _load(source: str) -> LoadedData:
         key="intersect",
         help="Otherwise files that name different layers are rejected.",
     )
-    if flops is not None and sens is not None:
-        files = DataFiles(
-            flops.name,
-            flops.getvalue(),
-            sens.name,
-            sens.getvalue(),
-            "intersect" if intersect else "error",
+    if good is not None:
+        st.button(
+            plain(f"Keep using {good.origin}", word=30),
+            key="upload_keep",
+            on_click=_set_replacing,
+            args=(False,),
         )
-        try:
-            inputs = cached_inputs(files)
-        except InputError as err:
-            return _fallback(st.session_state.get(_GOOD), errors=(str(err),))
-        st.session_state[_GOOD] = files
-        st.session_state[_GOOD_UPLOAD] = files
-        return LoadedData(files, inputs, f"uploaded: {flops.name} + {sens.name}")
-    previous = st.session_state.get(_GOOD_UPLOAD) or st.session_state.get(_GOOD)
-    return _fallback(previous, notes=("Upload both files to use them.",))
+    if flops is None or sens is None:
+        return _waiting_for_upload(good)
 
-
-def _fallback(
-    previous: DataFiles | None, *, errors: tuple[str, ...] = (), notes: tuple[str, ...] = ()
-) -> LoadedData:
-    """Keep showing the last data that loaded (the default sample if none did)."""
-    files = previous if previous is not None else sample_files("sd14")
-    inputs = cached_inputs(files)
-    origin = (
-        f"{files.flops_name} + {files.sensitivity_name}"
-        if previous is not None
-        else SAMPLES["sd14"].title
+    files = DataFiles(
+        flops.name,
+        flops.getvalue(),
+        sens.name,
+        sens.getvalue(),
+        "intersect" if intersect else "error",
     )
-    kept = f"Still showing the previous data ({origin})."
-    return LoadedData(files, inputs, origin, errors=errors, notes=(*notes, kept))
+    digest = _digest(files)
+    rejects: dict[str, str] = st.session_state.setdefault(_REJECTS, {})
+    if digest in rejects:  # read once: a rejected pair is not parsed again on every rerun
+        return _fallback(errors=(rejects[digest],))
+    try:
+        inputs = _usable(files)
+    except Exception as err:  # any failure to build a problem rejects the pair
+        if not isinstance(err, InputError):
+            _LOG.exception("uploaded files %s + %s failed", flops.name, sens.name)
+        rejects[digest] = _rejection(files, err)
+        while len(rejects) > MAX_REJECTS:
+            rejects.pop(next(iter(rejects)))
+        return _fallback(errors=(rejects[digest],))
+    origin = f"{flops.name} + {sens.name} (uploaded)"
+    return LoadedData(files, inputs, origin, uploaded=True)
+
+
+def _waiting_for_upload(good: _Good | None) -> LoadedData:
+    if good is not None:  # replacing: the accepted pair stays in use meanwhile
+        note = f"Upload both files to replace {good.origin}; until then it stays in use."
+        st.caption(plain(note))
+        return LoadedData(good.files, cached_inputs(good.files), good.origin, uploaded=True)
+    if st.session_state.get(state.UPLOAD_FROM_LINK):
+        note = (
+            "This link asked for uploaded files. Uploaded files are not kept across page "
+            "reloads or in links: upload both files again in the sidebar."
+        )
+    else:
+        note = "Upload a Phase 1 and a Phase 2 file in the sidebar to use them."
+    return _fallback(notes=(note,))
+
+
+def _fallback(*, errors: tuple[str, ...] = (), notes: tuple[str, ...] = ()) -> LoadedData:
+    """Keep showing the last data that drew a page (the default sample if none did)."""
+    good: _Good | None = st.session_state.get(_GOOD_UPLOAD) or st.session_state.get(_GOOD)
+    if good is None:
+        good = _Good(sample_files("sd14"), SAMPLES["sd14"].title, False)
+    if errors:
+        notes = (*notes, f"Still showing {good.origin}.")
+    else:
+        notes = tuple(f"{note} Until then the app shows {good.origin}." for note in notes)
+    return LoadedData(
+        good.files,
+        cached_inputs(good.files),
+        good.origin,
+        uploaded=good.uploaded,
+        errors=errors,
+        notes=notes,
+    )
+
+
+def _rejection(files: DataFiles, err: Exception) -> str:
+    if isinstance(err, InputError):
+        return str(err)
+    return (
+        f"{files.flops_name} + {files.sensitivity_name} could not be used: building the "
+        f"problem failed ({type(err).__name__}). Check the numbers in both files."
+    )
+
+
+def _digest(files: DataFiles) -> str:
+    digest = hashlib.sha256()
+    for part in (files.flops_name, files.sensitivity_name, files.on_mismatch):
+        digest.update(part.encode("utf-8", "replace") + b"\0")
+    digest.update(hashlib.sha256(files.flops).digest())
+    digest.update(hashlib.sha256(files.sensitivity).digest())
+    return digest.hexdigest()
+
+
+def _set_replacing(value: bool) -> None:
+    st.session_state[_REPLACING] = value
 
 
 def _synthetic_notice(inputs: Inputs) -> None:
@@ -174,29 +283,51 @@ def _synthetic_notice(inputs: Inputs) -> None:
         icon=":material/science:",
     )
     with st.expander("About this file"):
-        st.caption(f"File: {sens.source.rsplit('/', 1)[-1]}")
-        st.caption(str(sens.metadata.get("rule", "The file gives no rule.")))
+        st.caption(f"File: {plain(sens.source.rsplit('/', 1)[-1])}")
+        st.caption(plain(sens.metadata.get("rule", "The file gives no rule.")))
 
 
 # --- ladder and pins ---------------------------------------------------------------------------
 
 
-def _ladder(sens) -> tuple[int, ...]:
-    options = sorted({*state.LADDER_CHOICES, *sens.widths, *st.session_state.get("ladder", [])})
+def _own_ladder(files: DataFiles, rule: str, discount: float) -> tuple[int, ...]:
+    """The ladder the engine picks for these files (the per-bit table's widths, else the
+    default), cut to ``MAX_LADDER`` widths."""
+    widths = cached_problem(files, ProblemSettings((), rule, discount, ())).widths
+    return tuple(widths[: state.MAX_LADDER])
+
+
+def _ladder(loaded: LoadedData, rule: str, discount: float) -> tuple[tuple[int, ...], tuple]:
+    """The ladder widget and the ladder in use, with why it differs from the chosen one."""
+    sens = loaded.inputs.sensitivity
+    known = [w for w in (*state.LADDER_CHOICES, *sens.widths) if w <= state.MAX_WIDTH]
+    options = sorted({*known, *st.session_state.get("ladder", [])})
     chosen = st.pills(
         "Width ladder (bits)",
         options,
         selection_mode="multi",
         key="ladder",
-        help="The weight widths each layer may take.",
+        help=f"The weight widths each layer may take (at most {state.MAX_LADDER}).",
     )
+    own = _own_ladder(loaded.files, rule, discount)
+    instead = f"Using {'/'.join(map(str, own))} instead."
     if not chosen:
-        st.caption(f"No width chosen: using {'/'.join(map(str, DEFAULT_WIDTHS))}.")
-        return tuple(DEFAULT_WIDTHS)
-    return tuple(sorted(int(w) for w in chosen))
+        st.caption(f"No width chosen: using {'/'.join(map(str, own))}.")
+        return own, ()
+    ladder = tuple(sorted(int(w) for w in chosen))
+    if len(ladder) > state.MAX_LADDER:
+        why = f"A ladder has at most {state.MAX_LADDER} widths ({len(ladder)} chosen). {instead}"
+        return own, (why,)
+    try:
+        cached_problem(loaded.files, ProblemSettings(ladder, rule, discount, ()))
+    except InputError as err:
+        return own, (f"{err}. {instead}",)
+    return ladder, ()
 
 
 def _pins(names: tuple[str, ...], ladder: tuple[int, ...]) -> Pins:
+    """One box per width of the ladder in use. Enter adds the first match only (the exact
+    name when there is one): no "select all matches" row that Enter would pick."""
     known = set(names)
     dropped: list[str] = []
     for width in ladder:
@@ -209,19 +340,25 @@ def _pins(names: tuple[str, ...], ladder: tuple[int, ...]) -> Pins:
     allowed: dict[str, list[int]] = {}
     with st.expander("Pinned layers", icon=":material/push_pin:"):
         st.caption(
-            "Force layers to a width. A layer listed under several widths may use any of them."
+            "Force layers to a width. A layer listed under several widths may use any of them. "
+            "Enter adds one layer: the name typed, else the first suggestion. To pin every "
+            "layer that matches a search, use the Layers page."
         )
         for width in ladder:
             chosen = st.multiselect(
                 f"Pin to {width} bits",
                 names,
                 key=state.pin_key(width),
-                placeholder="Choose layers",
+                placeholder="Type a layer name",
+                format_func=shorten,
+                select_all=False,
             )
             for name in chosen:
                 allowed.setdefault(name, []).append(width)
         if dropped:
-            st.caption(f"Dropped pins of layers not in these files: {', '.join(dropped[:5])}")
+            listed = ", ".join(shorten(n, word=40) for n in dropped[:5])
+            more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+            st.caption(plain(f"Dropped pins of layers not in these files: {listed}{more}"))
     order = {name: i for i, name in enumerate(names)}
     return tuple(
         (name, tuple(sorted(allowed[name]))) for name in sorted(allowed, key=order.__getitem__)

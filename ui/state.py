@@ -1,12 +1,16 @@
 """The app's state: widget keys, their defaults, the URL query string, page-switch survival.
 
-The widgets own the state (each has a key). Three rules keep it consistent:
+The widgets own the state (each has a key). Four rules keep it consistent:
 
 - on the first run of a session the query string seeds the keys (a link reproduces a view);
 - every run re-assigns the keys still in ``st.session_state``: a widget with the same key on
   another page is another widget, and without this its value would fall back to the default;
-- after the widgets are read, the state is written back to the query string when it changed.
+- the budget in use is one float (``budget_exact``), not a widget: the slider and the exact
+  box only propose values, and a proposal that is not a multiplier leaves it unchanged;
+- after the page is built, the settings *in use* are written back to the query string.
 
+What a link may ask for is bounded here, before anything is computed (at most
+``MAX_LADDER`` widths, widths up to ``MAX_WIDTH``, two to four compared budgets).
 Callbacks here only set state.
 """
 
@@ -14,40 +18,43 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from mpq_core import ABIT_RULES, DEFAULT_WIDTHS, SAMPLES, SOLVERS, InputError, check_multiplier
+from mpq_core import ABIT_RULES, DEFAULT_WIDTHS, SAMPLES, SOLVERS
+
+from .text import MULTIPLIER_DECIMALS, multiplier
+
+if TYPE_CHECKING:
+    from .sidebar import Settings
 
 UPLOAD = "upload"
 SOURCES = (*SAMPLES, UPLOAD)
 LADDER_CHOICES = (2, 3, 4, 6, 8, 16)
 MAX_WIDTH = 64
+MAX_LADDER = 8  # widths per ladder: the exact sweep grows fast with the ladder's length
+COMPARE_MIN, COMPARE_MAX = 2, 4
 PIN_PREFIX = "pin_"
 DEFAULTS: dict[str, object] = {
     "source": "sd14",
     "budget": 0.5,
     "budget_exact": 0.5,
+    "budget_text": multiplier(0.5),
     "solver": "greedy",
     "abit_rule": "plus4",
     "discount": 0.2,
     "ladder": list(DEFAULT_WIDTHS),
     "intersect": False,
-    "compare": [0.3, 0.5, 0.7],
     "layer_search": "",
     "layer_gains": False,
 }
-# query parameter -> widget key (pins are "pin4", "pin8" ... -> "pin_4", "pin_8" ...)
-PARAMS = {
-    "source": "source",
-    "budget": "budget_exact",
-    "solver": "solver",
-    "rule": "abit_rule",
-    "discount": "discount",
-    "ladder": "ladder",
-}
+KEPT = (*DEFAULTS, "compare", "layers_pin_width")  # widget keys re-assigned on every run
 _SEEDED = "_url_seeded"
 _URL_NOTES = "_url_notes"
+_BUDGET_NOTE = "_budget_note"
+_COMPARE_CHOSEN = "_compare_chosen"  # the user (or a link) chose the compared budgets
+UPLOAD_FROM_LINK = "_upload_from_link"  # the first run's link asked for uploaded files
 
 
 def pin_key(width: int) -> str:
@@ -64,7 +71,7 @@ def _pin_keys() -> list[str]:
 
 def keep_widget_state() -> None:
     """Re-assign every app key so that this page's widgets start from the shared value."""
-    for key in [*DEFAULTS, *_pin_keys()]:
+    for key in [*KEPT, *_pin_keys()]:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 
@@ -81,15 +88,19 @@ def seed_from_url() -> None:
         return
     st.session_state[_SEEDED] = True
     values, notes = parse_query({key: st.query_params.get_all(key) for key in st.query_params})
+    budget = values.pop("budget_exact", None)
     for key, value in values.items():
         st.session_state[key] = value
-    if "budget_exact" in values:
-        st.session_state["budget"] = round(values["budget_exact"], 2)
+    if budget is not None:
+        set_multiplier(budget)
+    if "compare" in values:
+        st.session_state[_COMPARE_CHOSEN] = True
+    st.session_state[UPLOAD_FROM_LINK] = values.get("source") == UPLOAD
     st.session_state[_URL_NOTES] = notes
 
 
 def url_notes() -> list[str]:
-    """Messages about query parameters that were ignored (shown once)."""
+    """Messages about query parameters that were ignored (shown once; plain text)."""
     return st.session_state.pop(_URL_NOTES, [])
 
 
@@ -98,36 +109,36 @@ def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], lis
     values: dict[str, object] = {}
     notes: list[str] = []
 
-    def last(name: str) -> str:
-        return params[name][-1]
-
     for name in params:
         raw = params[name]
         if not raw:
             continue
+        last = raw[-1]
         try:
             if name == "budget":
-                values["budget_exact"] = check_multiplier(last(name))
+                values["budget_exact"] = parse_multiplier(last)
             elif name == "solver":
-                values["solver"] = _one_of(last(name), SOLVERS, name)
+                values["solver"] = _one_of(last, SOLVERS)
             elif name == "rule":
-                values["abit_rule"] = _one_of(last(name), ABIT_RULES, name)
+                values["abit_rule"] = _one_of(last, ABIT_RULES)
             elif name == "source":
-                values["source"] = _one_of(last(name), SOURCES, name)
+                values["source"] = _one_of(last, SOURCES)
             elif name == "discount":
-                values["discount"] = _discount(last(name))
+                values["discount"] = _discount(last)
             elif name == "ladder":
-                values["ladder"] = _ladder(last(name))
+                values["ladder"] = parse_ladder(last)
+            elif name == "compare":
+                values["compare"] = _compare(last)
             elif name.startswith("pin") and name[3:].isdigit():
-                values[pin_key(int(name[3:]))] = [n for n in raw if n]
+                values[pin_key(_width(name[3:]))] = [n for n in raw if n]
             else:
                 notes.append(f"unknown parameter {name!r}")
-        except (InputError, ValueError) as err:
+        except ValueError as err:
             notes.append(f"{name}: {err}")
     return values, notes
 
 
-def _one_of(value: str, allowed: Iterable[str], name: str) -> str:
+def _one_of(value: str, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     if value not in allowed:
         raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
@@ -141,70 +152,139 @@ def _discount(value: str) -> float:
     return round(number, 2)
 
 
-def _ladder(value: str) -> list[int]:
-    widths = sorted({int(part) for part in value.split(",") if part.strip()})
-    if not widths or not all(1 <= w <= MAX_WIDTH for w in widths):
+def _width(text: str) -> int:
+    if not text.strip().isdigit() or len(text.strip()) > 2 or not 1 <= int(text) <= MAX_WIDTH:
         raise ValueError(f"widths must be whole numbers from 1 to {MAX_WIDTH}")
+    return int(text)
+
+
+def parse_ladder(value: str) -> list[int]:
+    """``"4,8,16"`` -> ``[4, 8, 16]``: at most ``MAX_LADDER`` distinct widths of 1..64."""
+    parts = [part for part in value.split(",") if part.strip()]
+    if len(parts) > MAX_LADDER * 2:  # bounded before any number is read
+        raise ValueError(f"a ladder has at most {MAX_LADDER} widths, got {len(parts)}")
+    widths = sorted({_width(part) for part in parts})
+    if not widths:
+        raise ValueError("no width given")
+    if len(widths) > MAX_LADDER:
+        raise ValueError(f"a ladder has at most {MAX_LADDER} widths, got {len(widths)}")
     return widths
 
 
-def query_state() -> dict[str, str | list[str]]:
-    """The shareable state as query parameters (pins only for widths on the ladder)."""
+def parse_multiplier(text: object) -> float:
+    """What the exact box or a link proposes, as a multiplier in [0, 1] (6 decimals kept)."""
+    raw = str(text).strip()
+    if not raw:
+        raise ValueError("the exact multiplier is empty")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{raw[:20]!r} is not a number") from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{raw[:20]} is outside 0 to 1")
+    return round(value, MULTIPLIER_DECIMALS)
+
+
+def _compare(value: str) -> list[float]:
+    parts = [part for part in value.split(",") if part.strip()]
+    if not COMPARE_MIN <= len(parts) <= COMPARE_MAX:
+        raise ValueError(f"give {COMPARE_MIN} to {COMPARE_MAX} multipliers, got {len(parts)}")
+    return sorted({parse_multiplier(part) for part in parts})
+
+
+def compare_default(current: float) -> list[float]:
+    """The current budget and two neighbours 0.2 (else 0.4) away, inside 0..1."""
+    steps = (-0.2, 0.2, -0.4, 0.4)
+    near = [round(current + s, 2) for s in steps if 0.0 <= round(current + s, 2) <= 1.0]
+    return sorted([current, *[m for m in near if m != current][:2]])
+
+
+def compare_choices() -> list[float]:
+    """Seed the compared budgets from the current one until the user picks their own."""
+    if not st.session_state.get(_COMPARE_CHOSEN) or "compare" not in st.session_state:
+        st.session_state["compare"] = compare_default(current_multiplier())
+    return list(st.session_state["compare"])
+
+
+def query_state(settings: Settings) -> dict[str, str | list[str]]:
+    """The settings in use as query parameters (pins only for widths on the ladder in use)."""
     state = st.session_state
     out: dict[str, str | list[str]] = {
-        "source": str(state["source"]),
-        "budget": f"{float(state['budget_exact']):.6g}",
-        "solver": str(state["solver"]),
-        "rule": str(state["abit_rule"]),
-        "discount": f"{float(state['discount']):g}",
-        "ladder": ",".join(str(w) for w in sorted(state["ladder"] or DEFAULT_WIDTHS)),
+        "source": settings.source,
+        "budget": f"{current_multiplier():.{MULTIPLIER_DECIMALS}g}",
+        "solver": settings.solver,
+        "rule": settings.abit_rule,
+        "discount": f"{settings.discount:g}",
+        "ladder": ",".join(str(w) for w in settings.ladder),
     }
-    for width in sorted(state["ladder"] or DEFAULT_WIDTHS):
-        names = state.get(pin_key(width)) or []
+    for width in settings.ladder:
+        names = [name for name, widths in settings.pins if width in widths]
         if names:
-            out[f"pin{width}"] = list(names)
+            out[f"pin{width}"] = names
+    if state.get(_COMPARE_CHOSEN) and state.get("compare"):
+        out["compare"] = ",".join(f"{m:g}" for m in sorted(state["compare"]))
     return out
 
 
-def write_url() -> None:
-    """Write the state to the query string when it differs from what the URL holds."""
-    wanted = query_state()
+def write_url(settings: Settings) -> None:
+    """Write the settings in use to the query string when it differs from what the URL holds."""
+    wanted = query_state(settings)
     current = {key: st.query_params.get_all(key) for key in st.query_params}
     normal = {k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}
     if current != normal:
         st.query_params.from_dict(wanted)
 
 
+def budget_note() -> str | None:
+    """Why the last value typed into the exact box was not used (plain text), if it was not."""
+    return st.session_state.get(_BUDGET_NOTE)
+
+
 # --- callbacks (state only) ----------------------------------------------------------------
 
 
-def sync_exact_from_slider() -> None:
-    st.session_state["budget_exact"] = float(st.session_state["budget"])
+def sync_from_slider() -> None:
+    set_multiplier(float(st.session_state["budget"]))
 
 
-def sync_slider_from_exact() -> None:
-    st.session_state["budget"] = round(float(st.session_state["budget_exact"]), 2)
+def sync_from_text() -> None:
+    """Use what was typed into the exact box if it is a multiplier; else keep the last one."""
+    try:
+        value = parse_multiplier(st.session_state.get("budget_text", ""))
+    except ValueError as err:
+        kept = multiplier(current_multiplier())
+        st.session_state["budget_text"] = kept
+        st.session_state[_BUDGET_NOTE] = f"Not used: {err}. The budget stays at {kept}."
+        return
+    set_multiplier(value)
 
 
-def set_multiplier(multiplier: float) -> None:
-    st.session_state["budget_exact"] = float(multiplier)
-    st.session_state["budget"] = round(float(multiplier), 2)
+def set_multiplier(value: float) -> None:
+    value = round(float(value), MULTIPLIER_DECIMALS)
+    st.session_state["budget_exact"] = value
+    st.session_state["budget"] = round(value, 2)
+    st.session_state["budget_text"] = multiplier(value)
+    st.session_state.pop(_BUDGET_NOTE, None)
 
 
-def pin_layers(names: Iterable[str], width: int, ladder: Iterable[int]) -> None:
-    """Pin ``names`` to ``width`` alone (removing them from the other widths' lists)."""
+def choose_compare() -> None:
+    st.session_state[_COMPARE_CHOSEN] = True
+
+
+def pin_layers(names: Iterable[str], width: int) -> None:
+    """Pin ``names`` to ``width`` alone (removing them from every other width's list)."""
     chosen = list(names)
-    for w in ladder:
-        key = pin_key(w)
-        kept = [n for n in st.session_state.get(key, []) if n not in chosen]
-        st.session_state[key] = kept + chosen if w == width else kept
+    picked = set(chosen)
+    key = pin_key(width)
+    for other in {*_pin_keys(), key}:
+        kept = [n for n in st.session_state.get(other, []) if n not in picked]
+        st.session_state[other] = kept + chosen if other == key else kept
 
 
-def unpin_layers(names: Iterable[str] | None, ladder: Iterable[int]) -> None:
-    """Unpin ``names`` (every layer when None)."""
+def unpin_layers(names: Iterable[str] | None) -> None:
+    """Unpin ``names`` (every layer when None), whatever width they are pinned to."""
     chosen = None if names is None else set(names)
-    for w in ladder:
-        key = pin_key(w)
+    for key in _pin_keys():
         current = st.session_state.get(key, [])
         st.session_state[key] = [] if chosen is None else [n for n in current if n not in chosen]
 

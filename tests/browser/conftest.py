@@ -88,7 +88,7 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {
         **browser_context_args,
         "accept_downloads": True,
-        "viewport": {"width": 1400, "height": 900},
+        "viewport": {"width": 1440, "height": 900},
     }
 
 

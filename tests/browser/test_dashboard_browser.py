@@ -8,6 +8,7 @@ import subprocess
 import sys
 from functools import cache
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
@@ -116,14 +117,18 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
-def _full_screenshot(page: Page, folder: Path, name: str) -> Path:
-    """The whole page: it scrolls inside stMain, so grow the viewport to its height first."""
+def _full_screenshot(page: Page, folder: Path, name: str, width: int = 1440) -> Path:
+    """The whole page: it scrolls inside stMain, so grow the viewport to its height first
+    (and to the sidebar's, when it is open)."""
     height = page.evaluate(
-        """() => Math.max(...['stMain', 'stSidebarContent', 'stSidebar']
-            .map(id => document.querySelector(`[data-testid="${id}"]`))
-            .filter(Boolean).map(el => el.scrollHeight), 600)"""
+        """() => {
+            const open = document.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
+            const ids = open ? ['stMain', 'stSidebarContent'] : ['stMain'];
+            return Math.max(...ids.map(id => document.querySelector(`[data-testid="${id}"]`))
+                .filter(Boolean).map(el => el.scrollHeight), 600);
+        }"""
     )
-    page.set_viewport_size({"width": 1400, "height": int(height) + 40})
+    page.set_viewport_size({"width": width, "height": int(height) + 40})
     page.wait_for_timeout(300)
     _wait_idle(page)
     path = folder / f"{name}.png"
@@ -248,3 +253,161 @@ def test_every_page_opens_draws_and_is_screenshotted(
     shot = _full_screenshot(page, screenshots, name)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     _assert_no_error(page)
+
+
+# Every cell that cuts its text ("51,40…", "P…"), every legend drawn over a title, and how far
+# the main area overflows sideways.
+LAYOUT_FAULTS = """() => {
+  const cut = [];
+  const cells = document.querySelectorAll(
+    '[data-testid="stMain"] [data-testid="stMetric"] *, '
+    + '[data-testid="stMain"] button p, [data-testid="stMain"] h1, '
+    + '[data-testid="stMain"] [data-testid="stWidgetLabel"] p');
+  for (const el of cells) {
+    if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== 'visible') {
+      cut.push(`${el.textContent.slice(0, 40)} (${el.scrollWidth} > ${el.clientWidth} px)`);
+    }
+  }
+  const covered = [];
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    const legends = [...plot.querySelectorAll('.legend')].map(e => e.getBoundingClientRect());
+    const titles = plot.querySelectorAll(
+      '.gtitle, .annotation-text, .g-xtitle text, .g-ytitle text');
+    for (const title of titles) {
+      const r = title.getBoundingClientRect();
+      for (const l of legends) {
+        if (l.left < r.right && r.left < l.right && l.top < r.bottom && r.top < l.bottom) {
+          covered.push(title.textContent);
+        }
+      }
+    }
+  }
+  const main = document.querySelector('[data-testid="stMain"]');
+  return {cut, covered, overflow: main.scrollWidth - main.clientWidth};
+}"""
+SIDEBAR = '[data-testid="stSidebar"]'
+
+
+def _open_fully(page: Page, url: str, drawn: str) -> None:
+    _open(page, url)
+    page.wait_for_selector(drawn, timeout=WAIT_MS)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.js-plotly-plot')]
+            .every(el => el.querySelector('.main-svg'))""",
+        timeout=WAIT_MS,
+    )
+    _wait_idle(page)
+
+
+@pytest.mark.parametrize(("path", "title", "name", "drawn"), PAGES, ids=[p[2] for p in PAGES])
+def test_every_page_fits_an_800_px_screen(
+    browser: sync_api.Browser,
+    app_url: str,
+    screenshots: Path,
+    path: str,
+    title: str,
+    name: str,
+    drawn: str,
+) -> None:
+    """Regression: at 800 px the open sidebar left cards cut ("51,40…"), titles under legends,
+    squashed curves and "P…" buttons. On a first visit the sidebar starts collapsed there."""
+    context = browser.new_context(viewport={"width": 800, "height": 900})
+    try:
+        page = context.new_page()
+        _open_fully(page, f"{app_url}/{path}", drawn)
+        expect(page.get_by_role("heading", level=1).first).to_have_text(title)
+        expect(page.locator(SIDEBAR)).to_have_attribute("data-collapsed", "true")
+        _assert_no_error(page)
+        faults = page.evaluate(LAYOUT_FAULTS)
+        assert faults == {"cut": [], "covered": [], "overflow": 0}
+        shot = _full_screenshot(page, screenshots, f"800_{name}", width=800)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        # the sidebar opens with its button, and stays open on the next page
+        page.get_by_test_id("stExpandSidebarButton").click()
+        expect(page.locator(SIDEBAR)).to_have_attribute("data-collapsed", "false")
+        page.goto(f"{app_url}/Data")
+        page.wait_for_selector(IDLE, timeout=WAIT_MS)
+        page.wait_for_timeout(500)
+        expect(page.locator(SIDEBAR)).to_have_attribute("data-collapsed", "false")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1440, 800])
+@pytest.mark.parametrize("query", ["solver=exact", "budget=0.05&solver=exact"])
+def test_the_main_page_cuts_nothing_feasible_or_not(
+    browser: sync_api.Browser, app_url: str, width: int, query: str
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        _open_fully(page, f"{app_url}/?{query}", PLOT)
+        collapsed = "true" if width < 1100 else "false"
+        expect(page.locator(SIDEBAR)).to_have_attribute("data-collapsed", collapsed)
+        assert page.evaluate(LAYOUT_FAULTS) == {"cut": [], "covered": [], "overflow": 0}
+    finally:
+        context.close()
+
+
+def _pins_in_url(page: Page, width: int, at_least: int) -> list[str]:
+    """The layers pinned to ``width`` in the URL, once it lists at least ``at_least``."""
+    page.wait_for_function(
+        "([key, n]) => new URLSearchParams(location.search).getAll(key).length >= n",
+        arg=[f"pin{width}", at_least],
+        timeout=WAIT_MS,
+    )
+    _wait_idle(page)
+    return parse_qs(urlparse(page.url).query).get(f"pin{width}", [])
+
+
+def test_enter_in_a_pin_box_pins_one_layer_not_every_match(page: Page, app_url: str) -> None:
+    """Regression: "conv_out" + Enter pinned 15 layers, "attn1.to_q" + Enter 22."""
+    # tall enough that nothing scrolls (a scroll closes the list), and the mouse away from the
+    # list (a row under the pointer is highlighted, and Enter takes that row, as it should)
+    page.set_viewport_size({"width": 1440, "height": 1600})
+    _open(page, app_url, min_charts=len(CHART_KEYS))
+    page.get_by_test_id("stSidebar").get_by_text("Pinned layers").click()
+    _wait_idle(page)
+    box = page.locator(".st-key-pin_16 input")
+    tags = page.locator('.st-key-pin_16 [data-testid="stMultiSelectTagsContainer"]')
+    box.click()
+    page.mouse.move(1400, 10)
+    box.press_sequentially("conv_out", delay=20)  # typed: fill() closes the list
+    expect(page.get_by_role("option").first).to_have_text("conv_out")
+    box.press("Enter")
+    expect(tags).to_contain_text("conv_out")
+    box.press("Escape")  # the box sends its value when its list closes
+    assert _pins_in_url(page, 16, at_least=1) == ["conv_out"]
+    box.click()
+    page.mouse.move(1400, 10)
+    box.press_sequentially("attn1.to_q", delay=20)  # no layer has this exact name
+    expect(page.get_by_role("option").first).to_contain_text("attn1.to_q")
+    first = page.get_by_role("option").first.inner_text()
+    box.press("Enter")
+    expect(tags).to_contain_text(first)
+    box.press("Escape")
+    assert sorted(_pins_in_url(page, 16, at_least=2)) == sorted(["conv_out", first])
+    _assert_no_error(page)
+
+
+HOSTILE_LINK = "[Click to re-login](https://phish.example/login)"
+
+
+def test_link_text_is_shown_as_text_and_fetches_nothing(page: Page, app_url: str) -> None:
+    """Regression: ?solver=[Click](https://...) drew a live link inside the warning box, and
+    ![x](http://...) made the browser fetch the URL. Nothing is fetched from another host."""
+    tracker = "http://127.0.0.1:9/track.png"  # port 9 (discard): nothing listens there
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    query = urlencode({"solver": HOSTILE_LINK, "rule": f"![x]({tracker})", "pin16": "*x*"})
+    _open(page, f"{app_url}/?{query}", min_charts=len(CHART_KEYS))
+    warnings = page.get_by_test_id("stAlertContentWarning")
+    expect(warnings.filter(has_text=HOSTILE_LINK)).to_have_count(1)
+    expect(warnings.filter(has_text=f"![x]({tracker})")).to_have_count(1)
+    assert page.locator('a[href*="phish.example"]').count() == 0
+    assert page.locator('img[src*="track.png"]').count() == 0
+    page.wait_for_timeout(500)
+    fetched = [urlparse(url) for url in requests]
+    assert not [u for u in fetched if u.path.endswith("track.png") or u.hostname == "phish.example"]
+    elsewhere = [url for url in requests if urlparse(url).hostname not in ("127.0.0.1", None)]
+    assert not [url for url in elsewhere if not url.startswith(("data:", "blob:"))], elsewhere

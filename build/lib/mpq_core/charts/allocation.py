@@ -1,0 +1,284 @@
+"""Where the bits go at one budget: the per-block heatmap and the width distribution."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..blocks import group_blocks
+from ..display import percent
+from ..solution import Solution
+from .colors import CURRENT, width_colors
+from .layout import (
+    HALF,
+    MONO,
+    WIDE,
+    axis,
+    axis_title,
+    context_line,
+    figure_layout,
+    file_stem,
+    header_px,
+    infeasible_notice,
+    legend_rows,
+    legend_swatch,
+    panel_title,
+    plain,
+)
+
+_ROW_PX = 30  # one block row of the heatmap
+_ROW_PX_COMPACT = 24
+_LEGEND_TITLE = "bits (W · A) "
+_TEXT_CELLS_MAX = 64  # widest block that still gets its widths printed in the cells
+DISTRIBUTION_HEIGHT = 380
+
+
+def width_label(width: int) -> str:
+    return f"{width}-bit"
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The heatmap's cells: one row per block, layers in file order; None pads short rows."""
+
+    rows: list[str]  # "block (layer count)"
+    z: list[list[int | None]]  # option index per cell
+    names: list[list[str | None]]
+    hover: list[list[str]]
+    text: list[list[str]]
+    pins: list[tuple[int, str]]  # (column, row label) of each pinned layer
+    columns: int
+
+
+def _grid(solution: Solution, *, show: bool) -> _Grid:
+    problem = solution.problem
+    blocks = group_blocks(problem.names)
+    columns = max(len(b.layers) for b in blocks)
+    bops = solution.layer_bops()
+    total = math.fsum(bops.tolist())
+    share = (bops / total if total > 0 else np.zeros_like(bops)).tolist()
+    wbits, abits, choice = solution.wbits.tolist(), solution.abits.tolist(), solution.choice
+    rows = [f"{plain(b.name)} ({len(b.layers)})" for b in blocks]
+    pad: list[Any] = [None] * columns
+    grid = _Grid(rows, [], [], [], [], [], columns)
+    for label, block in zip(rows, blocks, strict=True):
+        z, names, hover, text = list(pad), list(pad), [""] * columns, [""] * columns
+        for c, i in enumerate(block.layers):
+            names[c] = problem.names[i]
+            if problem.pinned[i]:
+                grid.pins.append((c + 1, label))
+            if not show:  # an infeasible budget: the frame, no allocation
+                continue
+            z[c] = int(choice[i])
+            text[c] = str(wbits[i])
+            hover[c] = _cell_hover(solution, i, share[i], wbits[i], abits[i])
+        grid.z.append(z)
+        grid.names.append(names)
+        grid.hover.append(hover)
+        grid.text.append(text)
+    return grid
+
+
+def _cell_hover(solution: Solution, i: int, share: float, wbit: int, abit: int) -> str:
+    problem = solution.problem
+    lines = [
+        f"<b>{plain(problem.names[i])}</b>",
+        f"type: {plain(problem.types[i] or 'n/a')}",
+        f"MACs: {problem.macs[i]:,.0f}",
+        f"share of BOPs: {percent(share, 2)}",
+        f"sensitivity: {problem.sensitivity[i]:.4g}",
+        f"width: W{wbit} A{abit}",
+    ]
+    if problem.pinned[i]:
+        kept = [str(w) for w, ok in zip(problem.widths, problem.allowed[i], strict=True) if ok]
+        lines.append(f"pinned to {'/'.join(kept)} bits")
+    return "<br>".join(lines)
+
+
+def _x_ticks(columns: int) -> dict[str, Any]:
+    """Every position for a few columns, every 5th or 10th for wide blocks."""
+    step = 1 if columns <= 12 else (5 if columns <= 60 else 10)
+    return {"tickmode": "linear", "tick0": 1 if step == 1 else step, "dtick": step}
+
+
+def plot_bit_heatmap(
+    solution: Solution,
+    *,
+    title: str | None = "Weight bits per layer, by block",
+    compact: bool = False,
+    cell_text: bool = False,
+) -> go.Figure:
+    """One row per block (network order), layers in file order along x, one colour per width.
+
+    A single heatmap trace: ``z`` holds each layer's option index (its width's fixed colour
+    through a discrete colour scale), ``customdata`` its name (None pads short rows),
+    ``hovertext`` its name, type, MACs, BOPs share, sensitivity and widths. A "pinned" trace
+    marks pinned layers. At an infeasible budget the rows stay but no cell is filled, and a
+    notice says why. ``cell_text`` prints each width in its cell (for wide exports).
+    """
+    problem = solution.problem
+    feasible = solution.feasible
+    grid = _grid(solution, show=feasible)
+    widths = problem.widths
+    colors = width_colors(widths)
+    k = len(widths)
+    scale: list[list[Any]] = []
+    for j, width in enumerate(widths):  # option j fills [j - 0.5, j + 0.5] of -0.5..k-0.5
+        scale += [[j / k, colors[width]], [(j + 1) / k, colors[width]]]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "heatmap",
+            "name": "layers",
+            "z": grid.z,
+            "x": list(range(1, grid.columns + 1)),
+            "y": grid.rows,
+            "customdata": grid.names,
+            "hovertext": grid.hover,
+            "text": grid.text,
+            "texttemplate": "%{text}" if cell_text and grid.columns <= _TEXT_CELLS_MAX else "",
+            "textfont": {"size": 10},
+            "hovertemplate": "%{hovertext}<extra></extra>",
+            "colorscale": scale,
+            "zmin": -0.5,
+            "zmax": k - 0.5,
+            "showscale": False,
+            "xgap": 2,
+            "ygap": 3,
+            "hoverongaps": False,
+            "showlegend": False,
+        }
+    ]
+    if feasible:
+        data += [
+            legend_swatch(f"W{w} · A{a}", colors[w])
+            for w, a in zip(widths, problem.abits, strict=True)
+        ]
+    if grid.pins:
+        data.append(
+            {
+                "type": "scatter",
+                "name": "pinned",
+                "x": [c for c, _ in grid.pins],
+                "y": [row for _, row in grid.pins],
+                "mode": "markers",
+                "marker": {
+                    "symbol": "circle",
+                    "size": 8,
+                    "color": CURRENT,
+                    "line": {"color": "white", "width": 1.5},
+                },
+                "hoverinfo": "skip",
+            }
+        )
+    rows = len(grid.rows)
+    plot_px = (_ROW_PX_COMPACT if compact else _ROW_PX) * rows
+    names = [t["name"] for t in data[1:]]
+    reserved = legend_rows(names, _LEGEND_TITLE)
+    x_title = None if compact else axis_title("layer position in the block (file order)")
+    bottom = 36 if compact else 62
+    legend = feasible or bool(grid.pins)
+    layout = figure_layout(
+        file=file_stem("heatmap", [solution.multiplier]),
+        width=WIDE,
+        height=header_px(legend=legend, rows=reserved) + plot_px + bottom,
+        title=title,
+        subtitle=context_line(solution),
+        legend=legend,
+        rows=reserved,
+        xaxis=axis(
+            title=x_title,
+            range=[0.5, grid.columns + 0.5],
+            showgrid=False,
+            **_x_ticks(grid.columns),
+        ),
+        yaxis=axis(
+            type="category",
+            categoryorder="array",
+            categoryarray=grid.rows,
+            range=[len(grid.rows) - 0.5, -0.5],  # first block on top, also with no cell drawn
+            showgrid=False,
+            ticks="",
+            tickfont={"family": MONO, "size": 12},
+        ),
+        annotations=[] if feasible else [infeasible_notice(solution)],
+    )
+    layout["legend"]["title"] = {"text": _LEGEND_TITLE, "font": {"size": 12}}
+    return go.Figure({"data": data, "layout": layout})
+
+
+def plot_distribution(
+    solution: Solution, *, title: str | None = "Bit-width distribution"
+) -> go.Figure:
+    """Layers per width (left) and each width's share of the BOPs (right), in the widths'
+    colours. At an infeasible budget the bars are empty and a notice says why."""
+    problem = solution.problem
+    colors = width_colors(problem.widths)
+    feasible = solution.feasible
+    rows = solution.distribution()
+    labels = [width_label(w) for w, _, _ in rows]
+    bar_colors = [colors[w] for w, _, _ in rows]
+    counts = [count if feasible else None for _, count, _ in rows]
+    shares = [share * 100 if feasible else None for _, _, share in rows]
+    common = {
+        "type": "bar",
+        "x": labels,
+        "marker": {"color": bar_colors},
+        "textposition": "outside",
+        "cliponaxis": False,
+        "textfont": {"size": 12},
+    }
+    data = [
+        common
+        | {
+            "name": "layers",
+            "y": counts,
+            "text": [f"{c:,}" if c is not None else "" for c in counts],
+            "hovertemplate": "%{x}: %{y:,} layers<extra></extra>",
+            "xaxis": "x",
+            "yaxis": "y",
+        },
+        common
+        | {
+            "name": "share of BOPs",
+            "y": shares,
+            "text": [percent(s, 2) if feasible else "" for _, _, s in rows],
+            "hovertemplate": "%{x}: %{text} of the BOPs<extra></extra>",
+            "xaxis": "x2",
+            "yaxis": "y2",
+        },
+    ]
+    top_count = max([c or 0 for c in counts] + [1])
+    layout = figure_layout(
+        file=file_stem("distribution", [solution.multiplier]),
+        width=HALF,
+        height=DISTRIBUTION_HEIGHT,
+        title=title,
+        subtitle=context_line(solution),
+        legend=False,
+        top=28,
+        bargap=0.35,
+        xaxis=axis(domain=[0, 0.44], type="category", anchor="y"),
+        yaxis=axis(  # the panel titles name both axes
+            range=[0, top_count * 1.18],
+            showticklabels=feasible,
+            anchor="x",
+        ),
+        xaxis2=axis(domain=[0.58, 1], type="category", anchor="y2"),
+        yaxis2=axis(
+            range=[0, 118],
+            dtick=20,
+            ticksuffix="%",
+            showticklabels=feasible,
+            anchor="x2",
+        ),
+        annotations=[
+            panel_title("Layers per width", 0.22),
+            panel_title("Share of the BOPs", 0.79),
+            *([] if feasible else [infeasible_notice(solution)]),
+        ],
+    )
+    return go.Figure({"data": data, "layout": layout})

@@ -1,0 +1,128 @@
+"""Several budgets side by side: the width distribution of each, stacked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from ..display import percent
+from ..solution import Solution
+from .allocation import width_label
+from .colors import INFEASIBLE, width_colors
+from .layout import (
+    WIDE,
+    axis,
+    axis_title,
+    context_line,
+    figure_layout,
+    file_stem,
+    multiplier_text,
+    panel_title,
+)
+
+COMPARE_HEIGHT = 440
+_SHARE_LABEL_MIN = 4.0  # % of the BOPs below which a stacked segment gets no printed label
+
+
+def _share_label(share: float | None) -> str:
+    return percent(share, 0) if share and share * 100 >= _SHARE_LABEL_MIN else ""
+
+
+def budget_label(solution: Solution) -> str:
+    """``m = 0.30``, or ``m = 0.05 (infeasible)``."""
+    label = f"m = {multiplier_text(solution.multiplier)}"
+    return label if solution.feasible else f"{label} (infeasible)"
+
+
+def plot_distribution_compare(
+    solutions: Sequence[Solution], *, title: str | None = "Bit-width distribution by budget"
+) -> go.Figure:
+    """Stacked bars, one per solution: layers per width (left) and BOPs share (right).
+
+    An infeasible budget keeps its place with an empty bar labelled "infeasible".
+    """
+    if not solutions:
+        raise ValueError("nothing to compare")
+    widths = solutions[0].problem.widths
+    colors = width_colors(widths)
+    labels = [budget_label(s) for s in solutions]
+    tables = [s.distribution() for s in solutions]
+    ok = [s.feasible for s in solutions]
+    data: list[dict[str, Any]] = []
+    for j, width in enumerate(widths):
+        counts = [t[j][1] if f else None for t, f in zip(tables, ok, strict=True)]
+        shares = [t[j][2] if f else None for t, f in zip(tables, ok, strict=True)]
+        common = {
+            "type": "bar",
+            "name": width_label(width),
+            "legendgroup": str(width),
+            "x": labels,
+            "marker": {"color": colors[width]},
+            "textposition": "inside",
+            "insidetextanchor": "middle",
+        }
+        data.append(
+            common
+            | {
+                "y": counts,
+                "text": [f"{c:,}" if c else "" for c in counts],
+                "hovertemplate": "%{x}<br>" + width_label(width) + ": %{y:,} layers<extra></extra>",
+            }
+        )
+        data.append(
+            common
+            | {
+                "y": [None if s is None else s * 100 for s in shares],
+                "text": [_share_label(s) for s in shares],
+                "customdata": [percent(s, 2) if s is not None else "" for s in shares],
+                "showlegend": False,
+                "xaxis": "x2",
+                "yaxis": "y2",
+                "hovertemplate": "%{x}<br>"
+                + width_label(width)
+                + ": %{customdata} of the BOPs<extra></extra>",
+            }
+        )
+    notes = [
+        {
+            "name": "infeasible",
+            "text": "infeasible",
+            "x": label,
+            "y": 0,
+            "xref": xref,
+            "yref": f"{xref.replace('x', 'y')} domain",
+            "yanchor": "bottom",
+            "yshift": 6,
+            "showarrow": False,
+            "font": {"color": INFEASIBLE, "size": 12},
+        }
+        for label, feasible in zip(labels, ok, strict=True)
+        if not feasible
+        for xref in ("x", "x2")
+    ]
+    first = solutions[0]
+    layout = figure_layout(
+        file=file_stem("distribution", [s.multiplier for s in solutions]),
+        width=WIDE,
+        height=COMPARE_HEIGHT,
+        title=title,
+        subtitle=context_line(first, [s.multiplier for s in solutions]),
+        top=28,
+        barmode="stack",
+        bargap=0.35,
+        xaxis=axis(domain=[0, 0.45], type="category", anchor="y"),
+        yaxis=axis(title=axis_title("layers"), anchor="x"),
+        xaxis2=axis(domain=[0.55, 1], type="category", anchor="y2"),
+        yaxis2=axis(
+            title=axis_title("share of the BOPs"), range=[0, 100], ticksuffix="%", anchor="x2"
+        ),
+        annotations=[
+            panel_title("Layers per width", 0.225),
+            panel_title("Share of the BOPs", 0.775),
+            *notes,
+        ],
+    )
+    layout["legend"]["traceorder"] = "normal"
+    return go.Figure({"data": data, "layout": layout})

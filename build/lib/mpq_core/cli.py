@@ -1,0 +1,608 @@
+"""Phase 3 from the shell: choose a weight width per layer within BOPs, size, mean-bit or
+latency limits.
+
+    python main.py --optimize_mixed_precision \\
+      --flops_file results/flops_analysis/flops_analysis_unet.json \\
+      --sensitivity_file results/sensitivity_analysis/sensitivity_100_prompts.json \\
+      --budget_multiplier 0.5
+
+Argument parsing and printing only: every figure comes from ``mpq_core`` (the same functions
+as the dashboard), the report text from ``mpq_core.text_report``. The engine is imported after
+the flags are parsed, so ``--help`` and ``--version`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from mpq_core import __version__
+from mpq_core.constraints import Constraints, Limit, limit_value, parse_limit_flag, parse_tie_flag
+from mpq_core.errors import InputError
+from mpq_core.report_formats import DEFAULT_FORMATS, REPORT_FORMATS
+from mpq_core.spec import ABIT_RULES, SENSES, SOLVER_NAMES, Spec
+
+if TYPE_CHECKING:
+    import mpq_core as mpq
+
+PROG = "main.py"
+DEFAULT_FLOPS = "results/flops_analysis/flops_analysis_unet.json"
+DEFAULT_SENSITIVITY = "results/sensitivity_analysis/sensitivity_100_prompts.json"
+DEFAULT_MULTIPLIER = 0.5
+CONFIG_DIR = "mixed_precision"
+SWEEP_FILE = "budget_sweep.csv"
+EXPORT_FORMATS = ("config", "mapping", "mapping-json", "both")
+
+EXIT_OK = 0
+EXIT_WRITE = 1
+EXIT_USAGE = 2
+EXIT_INFEASIBLE = 3
+
+EPILOG = f"""\
+limits:
+  Without --limit or --constraints the budget is bops <= Mx with M = --budget_multiplier
+  (default {DEFAULT_MULTIPLIER}), as originally. With any limit, only --budget_multiplier (if
+  given) adds bops <= Mx. A value is 0.5x (times the value with every layer at the top width),
+  0.5r (from every layer at its cheapest allowed width to its dearest, as HAWQ-V3 states it)
+  or a plain number in the resource's unit: GBOPs for bops, bits for wbits (weight memory) and
+  mean_wbits (the params-weighted mean width, the "W4.08" figure), the file's unit for a
+  resource of --resources. RESOURCE@GROUP counts only a group's layers (groups come from
+  --constraints). Examples: --limit "mean_wbits<=4.08" --limit "bops<=0.3x".
+
+output:
+  The report goes to stdout. With --json, stdout carries only the JSON summary (the
+  export's metadata, the bit allocation and the distribution) and the report goes to stderr;
+  --quiet drops the report and the notes (warnings and the saved path are still shown).
+  stdout holds JSON only on success: with exit code 3 it is empty.
+  Configs are written atomically to <output_dir>/{CONFIG_DIR}/quantization_config_<m>.json
+  for the original setting (greedy, default cost model, one BOPs budget); other solvers and
+  settings add _<solver>[_<settings hash>], other limits name the file after the limits
+  (docs/formats.md). --export_format mapping writes <output_dir>/{CONFIG_DIR}/wbits_<...>.yaml,
+  a plain layer: wbit mapping (with --name_prefix). Sweeps go to {CONFIG_DIR}/{SWEEP_FILE}.
+  --report DIR writes DIR/report.html (all charts, settings and headline figures; no browser
+  needed) and DIR/<chart>.png|svg (rendered with the system Chromium through kaleido).
+
+inputs:
+  When --flops_file / --sensitivity_file are not given and their default paths do not exist,
+  the bundled SD 1.4 sample is used instead (and a note says so). A path given explicitly
+  must exist. Inputs must be regular files of at most MPQ_MAX_INPUT_MB megabytes (default 256).
+  A sensitivity file may be JSON or YAML, including MixDQ's layout (name: [v_w1, v_w2, ...],
+  read as scores; name the widths with --bits).
+
+exit codes:
+  0  success
+  1  an output file could not be written (or chart images could not be rendered)
+  2  bad input or bad flags (one line on stderr naming the file, field and layer;
+     nothing is written)
+  3  no allocation meets the limits (one line saying which limits and, for a BOPs budget,
+     the smallest feasible multiplier; nothing is written)
+"""
+
+
+class UsageError(Exception):
+    """A bad flag or flag combination; reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so errors stay one line."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _multiplier(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number ({text!r})") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0.0 and 1.0, got {text!r}")
+    return value + 0.0  # -0 reads as 0
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    parts = text.split(",")
+    if not all(p.strip().isdigit() and len(p.strip()) <= 3 for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers separated by commas (like 4,8,16), got {_cut(text)!r}"
+        )
+    return tuple(int(part) for part in parts)
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [f for f in chosen if f not in REPORT_FORMATS]
+    if not chosen or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected formats from {','.join(REPORT_FORMATS)} separated by commas, got {text!r}"
+        )
+    return chosen
+
+
+def _pin(text: str) -> tuple[str, tuple[int, ...]]:
+    name, sep, bits = text.rpartition("=")
+    if not sep or not name.strip() or not bits.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=BITS (like conv_in=16), got {_cut(text)!r}"
+        )
+    try:
+        widths = _widths(bits)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"BITS must be a width or widths separated by commas (like 16 or 8,16), "
+            f"got {_cut(text)!r}"
+        ) from None
+    return name.strip(), widths
+
+
+def _limit(text: str) -> Limit:
+    try:
+        return parse_limit_flag(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
+
+
+def _tie(text: str) -> tuple[str, ...]:
+    try:
+        return parse_tie_flag(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds ({text!r})") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"must be seconds in (0, 86400], got {text!r}")
+    return value
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=prog,
+        description="Phase 3: choose a weight bit-width per layer within a BOPs budget "
+        "(budget = multiplier x cost with every layer at the top width) or other limits.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mpq {__version__}")
+    parser.add_argument(
+        "--optimize_mixed_precision",
+        action="store_true",
+        required=True,
+        help="run Phase 3 optimization (required)",
+    )
+    parser.add_argument(
+        "--flops_file",
+        metavar="PATH",
+        help=f"Phase 1 JSON (default {DEFAULT_FLOPS}, else the bundled sample)",
+    )
+    parser.add_argument(
+        "--sensitivity_file",
+        metavar="PATH",
+        help=f"Phase 2 JSON or YAML (default {DEFAULT_SENSITIVITY}, else the bundled sample)",
+    )
+    parser.add_argument(
+        "--budget_multiplier",
+        type=_multiplier,
+        metavar="M",
+        help=f"budget as a fraction of the all-top-width cost, 0.0 to 1.0 "
+        f"(default {DEFAULT_MULTIPLIER} when no other limit is given)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_limit,
+        action="append",
+        default=[],
+        metavar="RES[@GROUP]<=V",
+        help="a limit: RESOURCE[@GROUP]<=VALUE with VALUE like 0.3x, 0.5r or 4.08 (see "
+        "'limits' below); repeatable; adds to --constraints",
+    )
+    parser.add_argument(
+        "--tie",
+        type=_tie,
+        action="append",
+        default=[],
+        metavar="A,B[,C]",
+        help="layers that must take the same width; repeatable; adds to --constraints",
+    )
+    parser.add_argument(
+        "--constraints",
+        metavar="FILE",
+        help='JSON with "groups" (name -> names or patterns), "ties" and "limits" '
+        "(docs/formats.md)",
+    )
+    parser.add_argument(
+        "--resources",
+        metavar="FILE",
+        help='JSON {"resources": {NAME: {layer: {width: value}}}}: resources limits can cap, '
+        "e.g. a measured latency table",
+    )
+    parser.add_argument(
+        "--output_dir", default="results", metavar="DIR", help="output directory (default results)"
+    )
+    parser.add_argument("--no_save", action="store_true", help="don't write any file")
+    parser.add_argument(
+        "--quiet", action="store_true", help="suppress the detailed report and the notes"
+    )
+    parser.add_argument(
+        "--solver",
+        choices=SOLVER_NAMES,
+        default="greedy",
+        help="greedy bang-for-buck (the reference) or the exact optimum; exact also prints "
+        "its bound and the greedy's gap (default greedy)",
+    )
+    parser.add_argument(
+        "--time_limit",
+        type=_seconds,
+        metavar="S",
+        help="seconds for the exact solver; after it, the best allocation with its bound and "
+        "gap (default 20)",
+    )
+    parser.add_argument(
+        "--act_bits",
+        choices=ABIT_RULES,
+        default="plus4",
+        help="activation width: plus4 = min(wbit + 4, 16), match = wbit (default plus4)",
+    )
+    parser.add_argument(
+        "--upgrade_discount",
+        type=float,
+        metavar="D",
+        default=0.2,
+        help="scalar scores: gain of each step above the first, as a factor (default 0.2)",
+    )
+    parser.add_argument(
+        "--bits",
+        type=_widths,
+        metavar="W,W,...",
+        help="width ladder, e.g. 4,8,16 (default 4,8,16, or the widths of a per-bit file)",
+    )
+    parser.add_argument(
+        "--sensitivity_sense",
+        choices=SENSES,
+        help="read a per-bit file as losses (lower is better) or scores (higher is better), "
+        'whatever its metadata says (default: its "higher_is_better", else loss)',
+    )
+    parser.add_argument(
+        "--name_prefix",
+        default="",
+        metavar="P",
+        help="prefix of the sensitivity file's layer names (e.g. model.), stripped when read "
+        "and added to --export_format mapping",
+    )
+    parser.add_argument(
+        "--pin",
+        type=_pin,
+        action="append",
+        default=[],
+        metavar="NAME=BITS",
+        help="restrict a layer to a width or a set (conv_in=16, conv_out=8,16); repeatable; "
+        "overrides --pin_file for the same layer",
+    )
+    parser.add_argument(
+        "--pin_file", metavar="F", help="JSON object: layer name -> width or list of widths"
+    )
+    parser.add_argument(
+        "--on_mismatch",
+        choices=("error", "intersect"),
+        default="error",
+        help="layers present in only one file: reject (error) or drop them (intersect)",
+    )
+    parser.add_argument(
+        "--export_format",
+        choices=EXPORT_FORMATS,
+        default="config",
+        help="config (the Phase 4 JSON), mapping (layer: wbit as YAML), mapping-json (the same "
+        "as JSON) or both (config and the YAML mapping) (default config)",
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help=f"solve every multiplier 0.00..1.00 (step 0.01) of the BOPs budget, or of the first "
+        f"limit (its x or r value), print a table every 0.05 and write {CONFIG_DIR}/{SWEEP_FILE}; "
+        "with --solver exact, both solvers and the gap",
+    )
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        help="also write a report of this budget into DIR: report.html (self-contained) and "
+        "each chart as an image",
+    )
+    parser.add_argument(
+        "--report_formats",
+        type=_formats,
+        metavar="F,F",
+        default=DEFAULT_FORMATS,
+        help=f"what --report writes, from {','.join(REPORT_FORMATS)} "
+        f"(default {','.join(DEFAULT_FORMATS)})",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON summary on stdout (the report then goes to stderr)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
+    parser = build_parser(prog)
+    try:
+        args = parser.parse_args(argv)
+        _check_combinations(args)
+    except UsageError as exc:
+        return _fail(f"{exc} (see {prog} --help)", EXIT_USAGE, prog)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    try:
+        return _run(args, prog)
+    except InputError as exc:
+        return _fail(str(exc), EXIT_USAGE, prog)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        return _fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_WRITE, prog)
+
+
+def console() -> None:
+    """Entry point of the ``mpq`` console script."""
+    sys.exit(main(prog="mpq"))
+
+
+def _check_combinations(args: argparse.Namespace) -> None:
+    if args.sweep and args.budget_multiplier is not None:
+        raise UsageError("--budget_multiplier does not apply to --sweep (it solves 0.00..1.00)")
+    if args.sweep and args.report:
+        raise UsageError("--report is for one budget; with --sweep, the CSV holds every budget")
+    if args.sweep and args.json:
+        raise UsageError(
+            "--json is for one budget; with --sweep, the CSV is the machine-readable form"
+        )
+    if args.no_save and args.report:
+        raise UsageError("--report writes files and --no_save writes none: drop one of them")
+    if args.no_save and args.export_format != "config":
+        raise UsageError("--export_format writes files and --no_save writes none: drop one")
+
+
+def _run(args: argparse.Namespace, prog: str) -> int:
+    import mpq_core as mpq
+    from mpq_core import text_report
+    from mpq_core.export import mapping_filename, save_config_noted
+    from mpq_core.reading import read_data
+
+    flops, sensitivity, fallback_note = _resolve_inputs(args.flops_file, args.sensitivity_file)
+    spec = _spec(args, read_data)
+    resources = mpq.load_resources(args.resources) if args.resources else None
+    inputs = mpq.load_inputs(
+        flops,
+        sensitivity,
+        on_mismatch=args.on_mismatch,
+        ladder=spec.ladder,
+        name_prefix=args.name_prefix,
+    )
+    problem = _build_problem(inputs, spec, resources, args)
+    bounds = mpq.resolve_limits(problem, spec.limits)  # unknown resources/groups: exit 2
+
+    # Everything below runs on validated input; failures above print exactly one line.
+    report = sys.stderr if args.json else sys.stdout
+    if args.sweep:
+        return _run_sweep(problem, spec, args, report, fallback_note)
+
+    solution = mpq.SOLVERS[spec.solver](problem, limits=bounds, time_limit=spec.time_limit)
+    if not solution.feasible:
+        word = "infeasible" if solution.status == "infeasible" else "no allocation found"
+        return _fail(f"{word}: {solution.message}", EXIT_INFEASIBLE, prog)
+    greedy = mpq.solve_greedy(problem, limits=bounds) if spec.solver != "greedy" else None
+    # the report first: when its images cannot be made, nothing else is written either
+    report_files = _write_report(problem, solution, greedy, args) if args.report else []
+    saved: list[str] = []
+    notes: list[str] = []
+    if not args.no_save:
+        if args.export_format in ("config", "both"):
+            result = save_config_noted(solution, args.output_dir)
+            saved.append(str(result.path))
+            notes += [f"note: {result.note}"] if result.note else []
+        if args.export_format in ("mapping", "mapping-json", "both"):
+            fmt = "json" if args.export_format == "mapping-json" else "yaml"
+            path = Path(args.output_dir) / CONFIG_DIR / mapping_filename(solution, fmt)
+            text = mpq.mapping_text(mpq.export_mapping(solution, args.name_prefix), fmt)
+            saved.append(str(mpq.write_text_atomic(path, text)))
+
+    if not args.quiet:
+        _print_notices(problem, fallback_note, report)
+        _print_lines(text_report.report_lines(solution, greedy), report)
+    else:
+        _print_lines([f"warning: {w}" for w in problem.inputs.warnings], report)
+    _print_lines(notes, report)
+    for path in saved:
+        label = "Mapping" if Path(path).name.startswith("wbits_") else "Config"
+        print(f"{label} saved to: {path}", file=report)
+    if report_files:
+        print(f"Report saved to: {report_files[0].parent} ({len(report_files)} files)", file=report)
+    if args.json:
+        config_file = next((p for p in saved if not Path(p).name.startswith("wbits_")), None)
+        summary = text_report.json_summary(solution, config_file, greedy)
+        print(json.dumps(summary, indent=2, allow_nan=False))
+    return EXIT_OK
+
+
+def _spec(args: argparse.Namespace, read_data) -> Spec:
+    """The flags (and the constraints and pin files) as one validated Spec."""
+    from mpq_core.constraints import parse_constraints
+    from mpq_core.spec import check_time_limit, parse_pin_file
+
+    constraints = Constraints()
+    if args.constraints:
+        label, _, data = read_data(args.constraints)
+        constraints = parse_constraints(data, label)
+    flags = Constraints(ties=tuple(args.tie), limits=tuple(args.limit))
+    constraints = constraints.merged(flags)
+    limits = constraints.limits
+    if args.budget_multiplier is not None:
+        budget = Limit(
+            "bops", limit_value(args.budget_multiplier, "--budget_multiplier", "M") + "x"
+        )
+        limits = (budget, *limits)
+    elif not limits and not args.sweep:
+        limits = (Limit("bops", f"{DEFAULT_MULTIPLIER}x"),)
+    constraints = replace(constraints, limits=limits)
+    pins: dict[str, Any] = {}
+    if args.pin_file is not None:
+        label, _, data = read_data(args.pin_file)
+        pins.update(parse_pin_file(data, label))
+    seen: set[str] = set()
+    for name, widths in args.pin:
+        if name in seen:
+            raise InputError("--pin", "layer pinned twice", layer=name)
+        seen.add(name)
+        pins[name] = list(widths)
+    try:
+        return Spec(
+            ladder=args.bits,
+            abit_rule=args.act_bits,
+            upgrade_discount=args.upgrade_discount,
+            pins=tuple((name, tuple(w)) for name, w in pins.items()),
+            sense=args.sensitivity_sense,
+            constraints=constraints,
+            solver=args.solver,
+            time_limit=check_time_limit(args.time_limit or 20.0),
+        )
+    except InputError as exc:
+        flag = {"ladder": "--bits", "upgrade_discount": "--upgrade_discount"}.get(exc.source)
+        if flag:
+            raise InputError(flag, exc.problem, layer=exc.layer) from exc
+        if exc.source == "pins" and args.pin_file and exc.layer not in seen:
+            raise InputError(args.pin_file, exc.problem, field="pins", layer=exc.layer) from exc
+        if exc.source == "pins":
+            raise InputError("--pin", exc.problem, layer=exc.layer) from exc
+        raise
+
+
+def _build_problem(inputs, spec: Spec, resources, args: argparse.Namespace) -> mpq.Problem:
+    import mpq_core as mpq
+
+    try:
+        return mpq.build_problem(inputs, spec, resources=resources)
+    except InputError as exc:
+        if exc.source == "pins":  # name where the bad pin came from
+            cli_names = {name for name, _ in args.pin}
+            where = "--pin" if exc.layer in cli_names or not args.pin_file else args.pin_file
+            raise InputError(where, exc.problem, field="pins", layer=exc.layer) from exc
+        if exc.source in ("ladder", "upgrade_discount"):
+            flag = "--bits" if exc.source == "ladder" else "--upgrade_discount"
+            raise InputError(flag, exc.problem) from exc
+        if exc.source == "sensitivity_sense":
+            raise InputError("--sensitivity_sense", exc.problem) from exc
+        if exc.source in ("ties", "constraints", "limits"):
+            where = args.constraints or "--tie/--limit"
+            raise InputError(where, exc.problem, field=exc.field, layer=exc.layer) from exc
+        raise
+
+
+def _run_sweep(
+    problem: mpq.Problem,
+    spec: Spec,
+    args: argparse.Namespace,
+    report: TextIO,
+    fallback_note: str | None,
+) -> int:
+    import mpq_core as mpq
+    from mpq_core import text_report
+
+    solvers = mpq.sweep_solvers(spec.solver)
+    if spec.constraints.limits:
+        first = spec.constraints.limits[0]
+        if first.form == "abs":
+            raise InputError(
+                "--sweep", f"varies the first limit's x or r value; {first.label()} is absolute"
+            )
+        sweep = mpq.sweep_limits(problem, spec.constraints.limits, solvers=solvers)
+    else:
+        sweep = mpq.sweep_budgets(problem, solvers=solvers)
+    csv_file = None
+    if not args.no_save:
+        path = Path(args.output_dir) / CONFIG_DIR / SWEEP_FILE
+        csv_file = str(mpq.write_text_atomic(path, sweep.to_csv(index=False, lineterminator="\n")))
+    if not args.quiet:
+        _print_notices(problem, fallback_note, report)
+        _print_lines(text_report.sweep_lines(sweep, problem, solvers), report)
+    if csv_file is not None:
+        print(f"Sweep saved to: {csv_file}", file=report)
+    return EXIT_OK
+
+
+def _write_report(
+    problem: mpq.Problem, solution: mpq.Solution, greedy: mpq.Solution | None, args
+) -> list[Path]:
+    """The report of this budget: the same charts as the dashboard's main page."""
+    import mpq_core as mpq
+    from mpq_core.report import write_view_report
+
+    solvers = mpq.sweep_solvers(solution.solver)
+    sweep = mpq.sweep_budgets(problem, solvers=solvers)
+    try:
+        return write_view_report(
+            problem, solution, sweep, args.report, formats=args.report_formats, greedy=greedy
+        )
+    except RuntimeError as exc:  # image rendering: no Chromium, or kaleido failed
+        raise OSError(f"report images for {args.report}: {exc}") from exc
+
+
+def _resolve_inputs(flops_file: str | None, sensitivity_file: str | None):
+    """Explicit paths as given; a default path that does not exist -> the bundled sample."""
+    import mpq_core as mpq
+
+    chosen: list[Any] = []
+    missing: list[str] = []
+    sample = None
+    for index, (given, default) in enumerate(
+        ((flops_file, DEFAULT_FLOPS), (sensitivity_file, DEFAULT_SENSITIVITY))
+    ):
+        if given is not None:
+            chosen.append(given)
+        elif Path(default).exists():
+            chosen.append(default)
+        else:
+            sample = sample or mpq.sample_inputs("sd14")
+            bundled = sample[index]
+            chosen.append(bundled)
+            missing.append(f"{default} -> {bundled.name}")
+    note = None
+    if missing:
+        note = (
+            f"note: default input not found, using the bundled SD 1.4 sample: {'; '.join(missing)}"
+        )
+    return chosen[0], chosen[1], note
+
+
+def _print_notices(problem: mpq.Problem, fallback_note: str | None, stream: TextIO) -> None:
+    """Lines shown before the report: sample fallback, dropped layers, synthetic scores."""
+    from mpq_core import text_report
+
+    notices = [fallback_note, *(f"warning: {w}" for w in problem.inputs.warnings)]
+    notices.append(text_report.synthetic_notice(problem.inputs))
+    _print_lines([line for line in notices if line], stream)
+
+
+def _print_lines(lines: Sequence[str], stream: TextIO) -> None:
+    for line in lines:
+        print(line, file=stream)
+
+
+def _fail(message: str, code: int, prog: str = PROG) -> int:
+    print(f"{prog}: error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+if __name__ == "__main__":
+    sys.exit(main())

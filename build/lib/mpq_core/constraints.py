@@ -1,0 +1,280 @@
+"""Limits, groups and ties: what a problem states besides the cost model, as written by a user.
+
+A limit reads ``resource <= value`` over all layers or over one group. The value is written
+one of three ways (strings on the command line and in files; numbers allowed for the plain form):
+
+- ``0.5x``: 0.5 times the resource with every layer (of the scope) at the top width;
+- ``0.5r``: the minimum plus 0.5 x (maximum - minimum), where the minimum and maximum are the
+  resource with every layer at its cheapest / dearest allowed width (pins respected);
+- ``4.08``: absolute, in the resource's unit (GBOPs for ``bops``, bits for ``wbits`` and
+  ``mean_wbits``, the file's unit for a resource from a resources file).
+
+Groups are named lists of layer names or shell-style patterns (``fnmatch``, case-sensitive); a
+layer belongs to the first group, in file order, that matches it. Ties are sets of layers that
+must take the same weight width. These records only hold what was written; ``limits.py``
+resolves them against a problem.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from .errors import InputError
+
+BUILTIN_RESOURCES = ("bops", "wbits", "mean_wbits")
+RESOURCE_UNITS = {"bops": "GBOPs", "wbits": "bits", "mean_wbits": "bits"}
+FORMS = {"x": "times the all-top-width value", "r": "of the way from cheapest to dearest"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_NUMBER = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_LIMIT_FLAG = re.compile(r"^\s*([^@<=\s]+)\s*(?:@\s*([^<=\s]+)\s*)?<=\s*(\S+)\s*$")
+MAX_LIMITS = 16
+MAX_NAME = 64
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``resource <= at_most`` over ``group`` (None: every layer). ``at_most`` is normalised
+    text: ``"0.5x"``, ``"0.5r"`` or a plain number such as ``"4.08"``."""
+
+    resource: str
+    at_most: str
+    group: str | None = None
+
+    @property
+    def form(self) -> str:
+        """``"x"``, ``"r"`` or ``"abs"``."""
+        return self.at_most[-1] if self.at_most[-1] in FORMS else "abs"
+
+    @property
+    def number(self) -> Fraction:
+        """The written number, exactly (without its x / r suffix)."""
+        text = self.at_most[:-1] if self.form != "abs" else self.at_most
+        return Fraction(text)
+
+    @property
+    def multiplier(self) -> float:
+        """The written number as a float (what ``--budget_multiplier`` gives for ``bops``)."""
+        text = self.at_most[:-1] if self.form != "abs" else self.at_most
+        return float(text)
+
+    def label(self) -> str:
+        """``bops <= 0.5x``, ``mean_wbits@quality <= 4.08``."""
+        scope = f"@{self.group}" if self.group else ""
+        return f"{self.resource}{scope} <= {self.at_most}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"resource": self.resource, "at_most": self.at_most}
+        if self.group is not None:
+            out["group"] = self.group
+        return out
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Groups, ties and limits, as in a constraints file (JSON)."""
+
+    groups: tuple[Group, ...] = ()
+    ties: tuple[tuple[str, ...], ...] = ()
+    limits: tuple[Limit, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "groups": {g.name: list(g.patterns) for g in self.groups},
+            "ties": [list(t) for t in self.ties],
+            "limits": [limit.to_dict() for limit in self.limits],
+        }
+
+    def merged(self, other: Constraints) -> Constraints:
+        """These constraints with ``other``'s added (flags add to a file)."""
+        names = {g.name for g in self.groups}
+        for g in other.groups:
+            if g.name in names:
+                raise InputError("constraints", "group defined twice", field=f"groups.{g.name}")
+        return Constraints(
+            self.groups + other.groups, self.ties + other.ties, self.limits + other.limits
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.groups or self.ties or self.limits)
+
+
+def limit_value(value: Any, source: str, where: str) -> str:
+    """A written limit value -> normalised text; a number is the plain (absolute) form."""
+    if isinstance(value, bool) or value is None:
+        raise InputError(source, f"not a limit value ({value!r})", field=where)
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise InputError(source, f"must be a finite number >= 0, got {value!r}", field=where)
+        return _plain(Fraction(value) if isinstance(value, int) else Fraction(repr(value)))
+    if not isinstance(value, str):
+        raise InputError(source, f"not a limit value ({_shown(value)})", field=where)
+    text = value.strip()
+    suffix = text[-1:].lower()
+    body = text[:-1].strip() if suffix in FORMS else text
+    if len(text) > 40 or not _NUMBER.match(body):
+        raise InputError(
+            source,
+            f"expected a number, a number with x (times the all-top-width value) or with r "
+            f"(from cheapest to dearest), got {_shown(value)}",
+            field=where,
+        )
+    number = Fraction(body)
+    if number > Fraction(1e300):
+        raise InputError(source, f"is too large ({_shown(value)})", field=where)
+    text = _plain(number)
+    return text + suffix if suffix in FORMS else text
+
+
+def parse_limit_flag(text: str, source: str = "--limit") -> Limit:
+    """``RESOURCE[@GROUP]<=VALUE`` (the command line's ``--limit``)."""
+    match = _LIMIT_FLAG.match(text)
+    if not match:
+        raise InputError(
+            source,
+            f"expected RESOURCE[@GROUP]<=VALUE (like mean_wbits<=4.08 or bops<=0.3x), "
+            f"got {_shown(text)}",
+        )
+    resource, group, value = match.groups()
+    check_name(resource, source, "resource")
+    if group is not None:
+        check_name(group, source, "group")
+    return Limit(resource, limit_value(value, source, "value"), group)
+
+
+def parse_tie_flag(text: str, source: str = "--tie") -> tuple[str, ...]:
+    """``A,B[,C]`` (the command line's ``--tie``)."""
+    names = tuple(part.strip() for part in text.split(","))
+    if len(names) < 2 or not all(names):
+        raise InputError(source, f"expected two or more layer names: A,B[,C], got {_shown(text)}")
+    return names
+
+
+def parse_constraints(data: Any, source: str) -> Constraints:
+    """A constraints file's parsed JSON -> Constraints (validated; names are checked against
+    a problem later, when it is known)."""
+    if not isinstance(data, dict):
+        raise InputError(source, "expected a JSON object with 'groups', 'ties' and/or 'limits'")
+    unknown = sorted(set(data) - {"groups", "ties", "limits", "metadata"})
+    if unknown:
+        raise InputError(
+            source,
+            f"unknown key (expected groups, ties, limits, metadata): {_shown(unknown[0])}",
+            field=_shown_name(unknown[0]),
+        )
+    groups = _groups(data.get("groups", {}), source)
+    ties = tuple(_tie(t, source, f"ties[{i}]") for i, t in enumerate(_list(data, "ties", source)))
+    limits = tuple(
+        _limit_record(record, source, f"limits[{i}]")
+        for i, record in enumerate(_list(data, "limits", source))
+    )
+    if len(limits) > MAX_LIMITS:
+        raise InputError(source, f"at most {MAX_LIMITS} limits, got {len(limits)}", field="limits")
+    return Constraints(groups, ties, limits)
+
+
+def _groups(raw: Any, source: str) -> tuple[Group, ...]:
+    if isinstance(raw, list):  # [{"name": ..., "patterns": [...]}, ...]
+        pairs = []
+        for i, record in enumerate(raw):
+            if not isinstance(record, dict) or not isinstance(record.get("name"), str):
+                raise InputError(source, "must be a record with a 'name'", field=f"groups[{i}]")
+            pairs.append((record["name"], record.get("patterns", record.get("layers"))))
+    elif isinstance(raw, dict):
+        pairs = list(raw.items())
+    else:
+        raise InputError(source, "must be a mapping of group name to patterns", field="groups")
+    out = []
+    for name, patterns in pairs:
+        check_name(name, source, f"groups.{_shown_name(name)}")
+        where = f"groups.{name}"
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if not isinstance(patterns, list) or not patterns:
+            raise InputError(source, "must be a non-empty list of names or patterns", field=where)
+        for pattern in patterns:
+            if not isinstance(pattern, str) or not pattern:
+                raise InputError(source, f"not a name or pattern ({_shown(pattern)})", field=where)
+        out.append(Group(name, tuple(patterns)))
+    return tuple(out)
+
+
+def _tie(raw: Any, source: str, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise InputError(source, "a tie needs a list of two or more layer names", field=where)
+    for name in raw:
+        if not isinstance(name, str) or not name:
+            raise InputError(source, f"not a layer name ({_shown(name)})", field=where)
+    if len(set(raw)) != len(raw):
+        raise InputError(source, "a layer appears twice in the tie", field=where)
+    return tuple(raw)
+
+
+def _limit_record(raw: Any, source: str, where: str) -> Limit:
+    if not isinstance(raw, dict):
+        raise InputError(source, "must be a record with 'resource' and 'at_most'", field=where)
+    unknown = sorted(set(raw) - {"resource", "at_most", "group"})
+    if unknown:
+        raise InputError(
+            source,
+            f"unknown key {_shown(unknown[0])} (expected resource, at_most, group)",
+            field=where,
+        )
+    resource = raw.get("resource")
+    if not isinstance(resource, str):
+        raise InputError(source, "missing or not a string", field=f"{where}.resource")
+    check_name(resource, source, f"{where}.resource")
+    if "at_most" not in raw:
+        raise InputError(source, "missing", field=f"{where}.at_most")
+    group = raw.get("group")
+    if group is not None:
+        if not isinstance(group, str):
+            raise InputError(source, "not a group name", field=f"{where}.group")
+        check_name(group, source, f"{where}.group")
+    return Limit(resource, limit_value(raw["at_most"], source, f"{where}.at_most"), group)
+
+
+def _list(data: Mapping[str, Any], key: str, source: str) -> Sequence[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise InputError(source, "must be a list", field=key)
+    return value
+
+
+def check_name(name: Any, source: str, where: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name) or len(name) > MAX_NAME:
+        raise InputError(
+            source,
+            f"not a valid name ({_shown(name)}): letters, digits, _ . - (at most {MAX_NAME})",
+            field=where,
+        )
+
+
+def _plain(number: Fraction) -> str:
+    """Shortest decimal text of a number that reads back exactly as written, e.g. ``0.5``."""
+    as_float = float(number)
+    if Fraction(repr(as_float)) == number:
+        text = repr(as_float)
+        return text[:-2] if text.endswith(".0") else text
+    return str(number.numerator) if number.denominator == 1 else f"{float(number)!r}"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _shown_name(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

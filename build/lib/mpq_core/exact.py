@@ -1,0 +1,570 @@
+"""The proven optimum of the multiple-choice knapsack, with a bound and the remaining gap.
+
+    maximise    sum_i values[i, x_i]
+    subject to  sum_i use_r[i, x_i] <= cap_r   for every limit r,
+                x_i in the allowed options of item i (a tie is one item)
+
+"Fits" is exact (``arithmetic.py``). "Optimal" means proven: no allocation is better by more
+than 1e-9 of the objective's scale (the sum over layers of each layer's largest |gain|); the
+reported ``upper_bound`` then equals the objective (gap 0). A solve that runs out of its time
+limit (``time_limit`` seconds, 20 by default) returns its best allocation as ``feasible`` with
+a valid upper bound and the gap. The greedy's allocation is always one of the incumbents, so
+the exact objective is never below the greedy's.
+
+One limit (the fast path):
+1. LP relaxation. Each item's options are reduced to the upper convex hull of (use, value);
+   the LP optimum takes hull increments in decreasing slope order, the last one fractionally.
+   Its slope is the multiplier lambda of the limit.
+2. Incumbents: the greedy's allocation and the LP solution rounded down then filled.
+3. Reduced-cost fixing. For lambda >= 0, UB = lambda * cap + sum_i max_j (v_ij - lambda u_ij)
+   bounds every allocation, and one that puts item i on option j is worth at most
+   UB - (max_j' d_ij' - d_ij). Options that cannot reach the incumbent are dropped.
+4. Core search over the options within ``width`` of UB: an exact Pareto-state enumeration on
+   integer uses (states over the cap, dominated states and states whose Lagrangian bound is
+   below the target are dropped). If the core's best reaches UB - width, nothing outside the
+   core can beat it: proven; otherwise the width grows. A core whose states explode goes to
+   HiGHS.
+
+Several limits: the same fixing with the multipliers of the LP relaxation (HiGHS), then the
+core as a MILP (``milp.py``), its answer re-checked exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .greedy import greedy_on
+from .instance import Instance, make_instance
+from .limits import Bound, as_bounds
+from .milp import solve_core_milp, solve_relaxation
+from .problem import Problem
+from .results import infeasibility, infeasible_solution, make_solution, unknown_solution
+from .search import approx_float, branch_and_bound
+from .solution import Solution
+from .spec import DEFAULT_TIME_LIMIT
+
+_STATE_CAP = 200_000  # Pareto states per item before the core goes to HiGHS instead
+_SMALL_CORE = 48  # cores up to this many items are searched exactly before trying HiGHS
+_LARGE_CORE = 400  # ... and up to this many after HiGHS could not settle them
+_PROOF = 1e-9  # "optimal": within this fraction of the objective's scale
+_FLOAT = 2.0**-52
+
+
+@dataclass(frozen=True, eq=False)
+class _Hulls:
+    base: np.ndarray  # (m,) cheapest hull option of each item
+    layer: np.ndarray  # (h,) increments sorted by slope, descending
+    frm: np.ndarray
+    to: np.ndarray
+    dc: np.ndarray
+    dv: np.ndarray
+    slope: np.ndarray
+    cum_dc: np.ndarray
+    cum_dv: np.ndarray
+    base_value: float
+    base_cost: float
+
+
+class ExactSolver:
+    """Solves one problem under many limits; the hull work is done once per resource."""
+
+    def __init__(self, problem: Problem, *, time_limit: float = DEFAULT_TIME_LIMIT):
+        self.problem = problem
+        self.time_limit = time_limit
+        self._hulls: dict[tuple, _Hulls] = {}
+
+    # --- the BOPs budget (the original problem) ---------------------------------------------
+
+    def lp_bound(self, budget: float) -> tuple[float, float, int, float]:
+        """(LP value, lambda, increments taken whole, fraction of the next one) for BOPs."""
+        inst = make_instance(self.problem, as_bounds(self.problem, budget))
+        return _lp(self._hull_of(inst), budget)
+
+    def solve(self, budget: float, multiplier: float | None = None) -> Solution:
+        return self.solve_limits(as_bounds(self.problem, budget, multiplier))
+
+    # --- any limits --------------------------------------------------------------------------
+
+    def solve_limits(
+        self, bounds: tuple[Bound, ...], *, time_limit: float | None = None
+    ) -> Solution:
+        limit = self.time_limit if time_limit is None else time_limit
+        deadline = time.monotonic() + max(limit, 0.0)
+        inst = make_instance(self.problem, bounds)
+        why = infeasibility(inst)
+        if why is not None:
+            return infeasible_solution(inst, "exact", why)
+        greedy = greedy_on(inst)
+        if len(bounds) == 1:
+            return self._single(inst, greedy, deadline)
+        return _several(inst, greedy, deadline)
+
+    def _hull_of(self, inst: Instance) -> _Hulls:
+        bound = inst.bounds[0]
+        key = (bound.resource, bound.limit.group)
+        if key not in self._hulls:
+            self._hulls[key] = _build_hulls(inst.rows[0], inst.values, inst.allowed)
+        return self._hulls[key]
+
+    def _single(self, inst: Instance, greedy: Solution, deadline: float) -> Solution:
+        hulls = self._hull_of(inst)
+        cap = inst.bounds[0].cap
+        lp_value, lam, taken, _ = _lp(hulls, cap)
+        lam, best_reduced, gaps, lagrange = _lagrangian(inst, lam, cap)
+        eps = _epsilon(inst, lam * abs(cap))
+        valid_upper = max(lp_value, lagrange) + eps  # no allocation can exceed this
+        tolerance = _PROOF * inst.value_scale
+
+        best_choice, best = _best_incumbent(inst, greedy, hulls, taken, cap)
+        width = max((lagrange - best) / 16, eps) if best_choice is not None else math.inf
+        status, note = "feasible", "time limit reached before the optimum was proven"
+        while time.monotonic() < deadline:
+            full = width >= lagrange - best + eps
+            core_width = min(width, lagrange - best + eps)
+            # Only a core allocation worth at least UB - width can end the search.
+            floor = max(best, lagrange - core_width)
+            found, proven, note_core = _solve_core(
+                inst, lam, gaps, best_reduced, core_width + eps, floor, eps, deadline
+            )
+            if found is not None and (best_choice is None or inst.objective(found) > best):
+                best_choice, best = found, inst.objective(found)
+            if not proven:
+                note = note_core
+                break
+            if full or best >= lagrange - core_width - tolerance:
+                status, note = "optimal", note_core
+                break
+            width *= 4
+        if best_choice is None:  # nothing fits; proven when the search was exhaustive
+            if status == "optimal":
+                return infeasible_solution(inst, "exact", "no allocation meets the limit")
+            return unknown_solution(inst, "exact", note)
+        objective = inst.objective(best_choice)
+        if status != "optimal" and valid_upper - objective <= tolerance:
+            status, note = "optimal", "optimal: the incumbent reaches the LP bound"
+        return make_solution(
+            inst,
+            "exact",
+            status,
+            best_choice,
+            note,
+            upper_bound=objective if status == "optimal" else max(valid_upper, objective),
+            lp_bound=lp_value,
+        )
+
+
+def _lagrangian(
+    inst: Instance, lam: float, cap: float
+) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """(lambda, best reduced value per item, reduced-cost gaps, the Lagrangian bound).
+
+    A multiplier whose products overflow (a hull step of almost no use has an enormous
+    slope) is replaced by 0: the bound is then the objective with no limit, still valid."""
+    for candidate in (lam, 0.0):
+        if not math.isfinite(candidate):
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            reduced = np.where(inst.allowed, inst.values - candidate * inst.rows[0], -np.inf)
+            best_reduced = reduced.max(axis=1)
+            gaps = best_reduced[:, None] - reduced
+            bound = candidate * cap + math.fsum(best_reduced.tolist())
+        if math.isfinite(bound) and not np.isnan(gaps[inst.allowed]).any():
+            return candidate, best_reduced, gaps, bound
+    raise AssertionError("the bound without a multiplier is finite by construction")
+
+
+def solve_exact(
+    problem: Problem,
+    *,
+    budget: float | None = None,
+    multiplier: float | None = None,
+    limits=None,
+    time_limit: float | None = None,
+) -> Solution:
+    """Proven-optimal allocation within the limits (or a BOPs ``budget``), with its bound."""
+    solver = ExactSolver(problem, time_limit=time_limit or DEFAULT_TIME_LIMIT)
+    return solver.solve_limits(as_bounds(problem, budget, multiplier, limits))
+
+
+# --- several limits --------------------------------------------------------------------------
+
+
+def _several(inst: Instance, greedy: Solution, deadline: float) -> Solution:
+    """Fix options by the LP multipliers' reduced costs, then solve the rest exactly.
+
+    The Lagrangian bound UB = sum_r lambda_r cap_r + sum_i max_j (v_ij - sum_r lambda_r u_rij)
+    holds for any lambda >= 0, so it is computed here rather than taken from HiGHS. Every
+    option of an allocation better than the incumbent has a reduced-cost gap of at most
+    UB - incumbent: the core keeps exactly those, so the core's optimum is the optimum. A small
+    core is searched exactly (``search.py``); a large one goes to HiGHS, whose answer counts as
+    proven when it fits exactly (HiGHS solves a slightly relaxed problem, so an answer that
+    fits the exact one is its optimum).
+    """
+    relaxation = solve_relaxation(inst, deadline)
+    lam = relaxation.multipliers if not relaxation.infeasible else (0.0,) * len(inst.bounds)
+    use = sum(lam[r] * inst.rows[r] for r in range(len(inst.bounds)))
+    reduced = np.where(inst.allowed, inst.values - use, -np.inf)
+    best_reduced = reduced.max(axis=1)
+    gaps = best_reduced[:, None] - reduced
+    weighted_caps = math.fsum(lam[r] * b.cap for r, b in enumerate(inst.bounds) if lam[r] > 0)
+    eps = _epsilon(inst, abs(weighted_caps))
+    valid_upper = weighted_caps + math.fsum(best_reduced.tolist()) + eps
+    tolerance = _PROOF * inst.value_scale
+
+    candidates = [_item_choice(inst, greedy.choice)] if greedy.feasible else []
+    if relaxation.rounded is not None and inst.fits(relaxation.rounded):
+        candidates.append(relaxation.rounded)
+    incumbent = max(candidates, key=inst.objective) if candidates else None
+    best = inst.objective(incumbent) if incumbent is not None else -math.inf
+    keep = (
+        inst.allowed & (gaps <= valid_upper - best + eps) if incumbent is not None else inst.allowed
+    )
+    free = np.flatnonzero(keep.sum(axis=1) >= 2)
+    fixed_choice = np.argmax(keep, axis=1)
+
+    found, proven, note = None, False, ""
+    if len(free) <= _SMALL_CORE:
+        found, status = branch_and_bound(inst, free, keep, fixed_choice, lam, best, eps, deadline)
+        proven = status == "done"
+        note = f"optimal: {len(free)} of {inst.n_items} layers searched exactly after fixing"
+        if not proven:
+            note = f"the exact search stopped ({status})"
+    if not proven and time.monotonic() < deadline:
+        outcome = solve_core_milp(inst, keep, deadline)
+        found = outcome.choice if outcome.choice is not None else found
+        proven, note = outcome.proven, outcome.note
+        if outcome.infeasible and incumbent is None:
+            proven = False  # HiGHS's word only; the exact search below decides
+        if not proven and outcome.choice is None and len(free) <= _LARGE_CORE:
+            floor = best if incumbent is not None else -math.inf
+            found, status = branch_and_bound(
+                inst, free, keep, fixed_choice, lam, floor, eps, deadline
+            )
+            proven = status == "done"
+            note = "optimal: searched exactly after HiGHS" if proven else f"stopped ({status})"
+    if found is not None and (incumbent is None or inst.objective(found) >= best):
+        incumbent, best = found, inst.objective(found)
+    if incumbent is None:
+        if proven:
+            return _conflict(inst, deadline)
+        if relaxation.infeasible:
+            return _conflict(inst, deadline)
+        return unknown_solution(inst, "exact", note or "no allocation found in the time limit")
+    objective = inst.objective(incumbent)
+    proven = proven or valid_upper - objective <= tolerance
+    return make_solution(
+        inst,
+        "exact",
+        "optimal" if proven else "feasible",
+        incumbent,
+        note if note else "optimal: the incumbent reaches the Lagrangian bound",
+        upper_bound=objective if proven else max(valid_upper, objective),
+        lp_bound=relaxation.value if math.isfinite(relaxation.value) else None,
+    )
+
+
+def _conflict(inst: Instance, deadline: float) -> Solution:
+    """No allocation meets every limit: name the smallest set of limits that conflict."""
+    names = [b.limit.label() for b in inst.bounds]
+    for size in range(2, len(inst.bounds)):
+        for subset in itertools.combinations(range(len(inst.bounds)), size):
+            sub = make_instance(inst.problem, tuple(inst.bounds[r] for r in subset))
+            if _none_fits(sub, deadline):
+                shown = " and ".join(names[r] for r in subset)
+                return infeasible_solution(
+                    inst, "exact", f"the limits {shown} conflict: no allocation meets them all"
+                )
+    shown = " and ".join(names)
+    return infeasible_solution(
+        inst, "exact", f"the limits {shown} conflict: no allocation meets them all"
+    )
+
+
+def _none_fits(inst: Instance, deadline: float) -> bool:
+    """True when no allocation meets every limit of ``inst`` (exact for small instances)."""
+    if infeasibility(inst) is not None:
+        return True
+    everything = np.arange(inst.n_items)
+    if inst.n_items <= _LARGE_CORE:
+        found, status = branch_and_bound(
+            inst, everything, inst.allowed, inst.lowest.copy(), (0.0,) * len(inst.bounds),
+            -math.inf, 0.0, deadline,
+        )  # fmt: skip
+        return found is None and status == "done"
+    return solve_relaxation(inst, deadline).infeasible
+
+
+# --- the fast path's pieces ------------------------------------------------------------------
+
+
+def _best_incumbent(
+    inst: Instance, greedy: Solution, hulls: _Hulls, taken: int, cap: float
+) -> tuple[np.ndarray | None, float]:
+    """The better of the greedy's allocation and the rounded LP solution (those that fit)."""
+    options = [_item_choice(inst, greedy.choice)] if greedy.feasible else []
+    rounded = _lp_rounded(inst, hulls, taken, cap)
+    if rounded is not None:
+        options.append(rounded)
+    if not options:
+        return None, -math.inf
+    choice = max(options, key=inst.objective)
+    return choice, inst.objective(choice)
+
+
+def _lp_rounded(inst: Instance, h: _Hulls, taken: int, cap: float) -> np.ndarray | None:
+    """LP solution rounded down, then later increments that still fit, in slope order."""
+    pos = h.base.copy()
+    if taken:
+        np.maximum.at(pos, h.layer[:taken], h.to[:taken])
+    if not inst.fits(pos):
+        return None
+    ints = inst.ints[0]
+    total = inst.totals(pos)[0]
+    room = inst.thresholds[0] - total
+    at = pos.tolist()
+    layer, frm, to = h.layer.tolist(), h.frm.tolist(), h.to.tolist()
+    for t in range(taken, len(layer)):
+        i = layer[t]
+        if at[i] != frm[t]:
+            continue
+        d = int(ints[i, to[t]]) - int(ints[i, frm[t]])
+        if d <= room:
+            at[i] = to[t]
+            room -= d
+    return np.asarray(at, dtype=np.intp)
+
+
+def _solve_core(
+    inst: Instance,
+    lam: float,
+    gaps: np.ndarray,
+    best_reduced: np.ndarray,
+    width: float,
+    floor: float,
+    eps: float,
+    deadline: float,
+) -> tuple[np.ndarray | None, bool, str]:
+    """Best allocation using only options within ``width`` of the Lagrangian bound.
+
+    Returns (allocation or None, whether it is proven optimal over that core, a note)."""
+    m = inst.n_items
+    keep = inst.allowed & (gaps <= width)
+    counts = keep.sum(axis=1)
+    fixed_choice = np.argmax(keep, axis=1)
+    free = np.flatnonzero(counts >= 2)
+    if free.size == 0:
+        if inst.fits(fixed_choice):
+            return fixed_choice, True, "optimal: every layer fixed by its reduced cost"
+        return None, True, "optimal: no core allocation fits"
+    fixed = np.ones(m, dtype=bool)
+    fixed[free] = False
+    found, status = _pareto_search(inst, free, keep, fixed_choice, lam, floor, best_reduced, eps,
+                                   deadline)  # fmt: skip
+    if status == "done":
+        if found is None:
+            return None, True, "optimal: nothing within the core beats the incumbent"
+        return found, True, f"optimal: {len(free)} of {m} layers searched after fixing"
+    if status == "time":
+        return None, False, "time limit reached during the core search"
+    outcome = solve_core_milp(inst, keep, deadline)
+    if outcome.choice is None:
+        if outcome.infeasible:
+            return None, True, "optimal: no core allocation fits"
+        return None, False, outcome.note
+    return outcome.choice, outcome.proven, outcome.note
+
+
+def _pareto_search(
+    inst: Instance,
+    free: np.ndarray,
+    keep: np.ndarray,
+    fixed_choice: np.ndarray,
+    lam: float,
+    floor: float,
+    best_reduced: np.ndarray,
+    eps: float,
+    deadline: float,
+) -> tuple[np.ndarray | None, str]:
+    """Exact best choice for the ``free`` items, costs as exact integers.
+
+    Returns (allocation or None, "done" | "capped" | "time"). A state is a partial
+    allocation's (use, value). After each item, states over the cap, dominated states (using
+    as much or more and worth no more) and states whose bound
+    value + lam * (room - use) + sum of the later items' best reduced values is below
+    ``floor`` are dropped."""
+    ints = inst.ints[0]
+    exponent = inst.bounds[0].exact.exponent
+    m = inst.n_items
+    fixed_mask = np.ones(m, dtype=bool)
+    fixed_mask[free] = False
+    rows = np.arange(m)
+    fixed_use = inst.totals(np.where(fixed_mask, fixed_choice, inst.lowest))[0]
+    free_low = ints[free, inst.lowest[free]]
+    fixed_use -= int(free_low.sum()) if free_low.dtype == np.int64 else sum(free_low.tolist())
+    room = inst.thresholds[0] - fixed_use
+    fixed_value = math.fsum(inst.values[rows[fixed_mask], fixed_choice[fixed_mask]].tolist())
+    target = floor - fixed_value
+    if room < 0:
+        return None, "done"
+    spread = [max(int(v) for v in ints[i][keep[i]]) for i in free.tolist()]
+    small = ints.dtype == np.int64 and sum(spread) < (1 << 62)
+    dtype = np.int64 if small else object
+    rest = np.concatenate([np.cumsum(best_reduced[free][::-1])[::-1][1:], [0.0]])
+    cost = np.zeros(1, dtype=dtype)
+    value = np.zeros(1)
+    trail: list[tuple[np.ndarray, np.ndarray]] = []
+    for t, i in enumerate(free.tolist()):
+        if time.monotonic() > deadline:
+            return None, "time"
+        options = np.flatnonzero(keep[i])
+        add = ints[i, options].astype(dtype)
+        c = (cost[None, :] + add[:, None]).ravel()
+        v = (value[None, :] + inst.values[i, options][:, None]).ravel()
+        parent = np.tile(np.arange(len(cost)), len(options))
+        option = np.repeat(options, len(cost))
+        slack = room - c
+        ok_cost = slack >= 0 if small else np.asarray([s >= 0 for s in slack.tolist()], bool)
+        if small:
+            slack_f = slack.astype(np.float64) * math.ldexp(1.0, exponent)
+        else:
+            slack_f = np.asarray([approx_float(int(s), exponent) for s in slack.tolist()])
+        ok = ok_cost & (v + lam * slack_f + rest[t] >= target - eps)
+        c, v, parent, option = c[ok], v[ok], parent[ok], option[ok]
+        if len(c) == 0:
+            return None, "done"
+        if small:
+            order = np.lexsort((-v, c))
+        else:
+            order = np.asarray(sorted(range(len(c)), key=lambda s: (c[s], -v[s])), dtype=np.intp)
+        c, v, parent, option = c[order], v[order], parent[order], option[order]
+        undominated = np.ones(len(v), dtype=bool)
+        undominated[1:] = v[1:] > np.maximum.accumulate(v)[:-1]
+        cost, value = c[undominated], v[undominated]
+        if len(cost) > _STATE_CAP:
+            return None, "capped"
+        trail.append((parent[undominated], option[undominated]))
+    state = int(np.argmax(value))
+    if value[state] < target - eps:
+        return None, "done"
+    out = fixed_choice.copy()
+    for t in range(len(free) - 1, -1, -1):
+        parent, option = trail[t]
+        out[free[t]] = option[state]
+        state = int(parent[state])
+    return (out if inst.fits(out) else None), "done"
+
+
+def _lp(h: _Hulls, cap: float) -> tuple[float, float, int, float]:
+    room = cap - h.base_cost
+    taken = int(np.searchsorted(h.cum_dc, room, side="right"))
+    value = h.base_value + (float(h.cum_dv[taken - 1]) if taken else 0.0)
+    if taken < len(h.dc):
+        done = float(h.cum_dc[taken - 1]) if taken else 0.0
+        fraction = max((room - done) / float(h.dc[taken]), 0.0)
+        return value + fraction * float(h.dv[taken]), float(h.slope[taken]), taken, fraction
+    return value, 0.0, taken, 0.0
+
+
+def _epsilon(inst: Instance, weighted_cap: float) -> float:
+    """A bound on the float error of the Lagrangian figures (sums of n terms)."""
+    n = inst.n_items + 8
+    size = inst.value_scale + weighted_cap + abs(float(np.abs(inst.values).max(initial=0.0)))
+    return 8 * n * _FLOAT * size + 1e-300
+
+
+def _item_choice(inst: Instance, layer_choice: np.ndarray) -> np.ndarray:
+    if inst.layer_item is None:
+        return np.asarray(layer_choice, dtype=np.intp)
+    out = np.zeros(inst.n_items, dtype=np.intp)
+    out[inst.layer_item] = layer_choice
+    return out
+
+
+def _build_hulls(costs: np.ndarray, values: np.ndarray, allowed: np.ndarray) -> _Hulls:
+    """Each item's options reduced to the upper convex hull of (use, value), as increments
+    sorted by slope. Items whose uses grow along the ladder are done for all items at once
+    (a monotone chain per item, vectorised over items); the others one by one."""
+    n, k = costs.shape
+    unordered = (np.diff(costs, axis=1) < 0).any(axis=1)
+    stack = np.full((n, k), -1, dtype=np.intp)
+    size = np.zeros(n, dtype=np.intp)
+    rows = np.arange(n)
+    c, v = costs, values
+    for j in range(k):
+        cand = allowed[:, j] & ~unordered
+        top = stack[rows, np.maximum(size - 1, 0)]
+        has = size > 0
+        cand &= ~(has & (v[:, j] <= v[rows, top]))  # uses as much or more, worth no more
+        same = cand & has & (c[:, j] == c[rows, top])
+        size[same] -= 1  # same use, worth more
+        while True:
+            two = cand & (size >= 2)
+            a = stack[rows, np.maximum(size - 2, 0)]
+            b = stack[rows, np.maximum(size - 1, 0)]
+            pop = two & (
+                (v[rows, b] - v[rows, a]) * (c[:, j] - c[rows, b])
+                <= (v[:, j] - v[rows, b]) * (c[rows, b] - c[rows, a])
+            )
+            if not pop.any():
+                break
+            size[pop] -= 1
+        stack[rows[cand], size[cand]] = j
+        size[cand] += 1
+    for i in np.flatnonzero(unordered).tolist():
+        hull = _hull_of_row(costs[i].tolist(), values[i].tolist(), allowed[i].tolist())
+        stack[i, : len(hull)] = hull
+        size[i] = len(hull)
+    base = stack[:, 0].copy()
+    pairs = [(rows[size > t + 1], t) for t in range(k - 1)]
+    layer = np.concatenate([r for r, _ in pairs]) if pairs else np.zeros(0, dtype=np.intp)
+    frm = np.concatenate([stack[r, t] for r, t in pairs]) if pairs else layer
+    to = np.concatenate([stack[r, t + 1] for r, t in pairs]) if pairs else layer
+    order_items = (
+        np.lexsort((np.concatenate([np.full(len(r), t) for r, t in pairs]), layer))
+        if pairs
+        else layer
+    )
+    layer, frm, to = layer[order_items], frm[order_items], to[order_items]
+    dc = costs[layer, to] - costs[layer, frm]
+    dv = values[layer, to] - values[layer, frm]
+    with np.errstate(over="ignore", divide="ignore"):
+        slope = dv / dc if len(dc) else np.zeros(0)
+    order = np.lexsort((np.arange(len(dc)), -slope))
+    layer, frm, to = layer[order], frm[order], to[order]
+    dc, dv, slope = dc[order], dv[order], slope[order]
+    return _Hulls(
+        base=base,
+        layer=layer,
+        frm=frm,
+        to=to,
+        dc=dc,
+        dv=dv,
+        slope=slope,
+        cum_dc=np.cumsum(dc),
+        cum_dv=np.cumsum(dv),
+        base_value=math.fsum(values[rows, base].tolist()),
+        base_cost=math.fsum(costs[rows, base].tolist()),
+    )
+
+
+def _hull_of_row(c: list[float], v: list[float], ok: list[bool]) -> list[int]:
+    """One item's upper hull, options walked in order of use (for uses that fall somewhere)."""
+    stack: list[int] = []
+    for j in sorted((j for j in range(len(c)) if ok[j]), key=lambda j: (c[j], -v[j])):
+        if stack and v[j] <= v[stack[-1]]:
+            continue
+        if stack and c[j] == c[stack[-1]]:
+            stack.pop()
+        while len(stack) >= 2:
+            a, b = stack[-2], stack[-1]
+            if (v[b] - v[a]) * (c[j] - c[b]) <= (v[j] - v[b]) * (c[b] - c[a]):
+                stack.pop()
+            else:
+                break
+        stack.append(j)
+    return stack

@@ -1,0 +1,299 @@
+"""The reference "bang for buck" greedy: a global sort when it can, a heap otherwise.
+
+Every layer (every tie) starts at its lowest allowed width. Each round, among every layer's
+next allowed upgrade that still fits, apply the one with the highest gain / cost increase
+(a zero-cost upgrade is infinitely efficient; ties go to the layer earliest in file order);
+stop when nothing fits. "Fits" is exact (``arithmetic.py``): the allocation's ``math.fsum``
+cost is at most the budget, so the greedy is never over it.
+
+Why a heap gives the same answer as the literal O(rounds x layers) scan: the remaining budget
+only shrinks, so an upgrade that does not fit now never fits later, and a layer's next upgrade
+changes only when that layer is upgraded. Popping candidates in (ratio desc, layer asc) order
+and discarding the ones that do not fit therefore applies exactly the scan's choices, in the
+same order.
+
+Why a sort does too, when every layer's ratios do not rise along its ladder (always true for
+scalar scores) and costs do not fall: then a layer's later upgrades sort after its earlier
+ones, so the order (ratio desc, layer asc, step asc) is the heap's pop order. Up to the first
+upgrade that does not fit, every upgrade is applied (a prefix of exact cumulative sums);
+after it, only upgrades no larger than the room left can apply, each if its layer is still at
+the step before it.
+
+With several limits the rule is bang for buck on the tightest limit: an upgrade's price is
+its largest share of any limit's room (the room from the starting allocation to the cap,
+measured once), its ratio gain / price; it applies when it fits every limit.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .instance import Instance, make_instance
+from .limits import as_bounds
+from .problem import Problem
+from .results import infeasibility, infeasible_solution, make_solution, unknown_solution, violated
+from .solution import Solution
+
+
+def next_allowed(allowed: np.ndarray) -> np.ndarray:
+    """(n, k) index of the next allowed option above each option, -1 at the top."""
+    n, k = allowed.shape
+    out = np.full((n, k), -1, dtype=np.intp)
+    for j in range(k - 2, -1, -1):
+        out[:, j] = np.where(allowed[:, j + 1], j + 1, out[:, j + 1])
+    return out
+
+
+def upgrade_table(
+    inst: Instance, costs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each (item, option): next option, its cost increase, its gain and gain/increase."""
+    nxt = next_allowed(inst.allowed)
+    n, k = nxt.shape
+    current = np.broadcast_to(np.arange(k), (n, k))
+    target = np.where(nxt >= 0, nxt, current)
+    rows = np.arange(n)[:, None]
+    delta = costs[rows, target] - costs
+    adjacent = target == current + 1
+    gain = np.where(
+        adjacent, inst.step_gains[rows, target], inst.values[rows, target] - inst.values
+    )
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = np.where(delta > 0, gain / np.where(delta > 0, delta, 1.0), np.inf)
+    return nxt, delta, gain, ratio
+
+
+def solve_greedy(
+    problem: Problem,
+    *,
+    budget: float | None = None,
+    multiplier: float | None = None,
+    limits=None,
+    time_limit: float | None = None,
+) -> Solution:
+    """Greedy allocation within the limits (or a BOPs ``budget``), its upgrades recorded."""
+    del time_limit  # the greedy always finishes fast
+    return greedy_on(make_instance(problem, as_bounds(problem, budget, multiplier, limits)))
+
+
+def greedy_on(inst: Instance) -> Solution:
+    start = inst.lowest.copy()
+    if not inst.fits(start):
+        why = infeasibility(inst)
+        if why is not None:
+            return infeasible_solution(inst, "greedy", why)
+        return unknown_solution(
+            inst,
+            "greedy",
+            "the greedy starts with every layer at its lowest allowed width, which is over "
+            f"{'; '.join(violated(inst, start))}; the exact solver tells whether any "
+            "allocation meets every limit",
+        )
+    if len(inst.bounds) == 1:
+        nxt, delta, _, ratio = upgrade_table(inst, inst.rows[0])
+        entries = _entries(inst, nxt, ratio, delta)
+        if entries.sortable:
+            state, layers, options = _sorted_greedy(inst, entries)
+        else:
+            state, layers, options = _heap_greedy(inst, nxt, ratio, [inst.ints[0]])
+    else:
+        nxt, ratio = _multi_ratio(inst, start)
+        state, layers, options = _heap_greedy(inst, nxt, ratio, list(inst.ints))
+    choice = np.asarray(state, dtype=np.intp)
+    trace = _bops_trace(inst, start, layers, options)
+    layer_ids, option_ids = _as_layers(inst, layers, options)
+    return make_solution(
+        inst,
+        "greedy",
+        "feasible",
+        choice,
+        f"{len(layers)} upgrades applied",
+        upgrade_layers=layer_ids,
+        upgrade_options=option_ids,
+        upgrade_costs=trace,
+    )
+
+
+def _heap_greedy(
+    inst: Instance, nxt_a: np.ndarray, ratio_a: np.ndarray, ints: list[np.ndarray]
+) -> tuple[list[int], list[int], list[int]]:
+    nxt, ratio = nxt_a.tolist(), ratio_a.tolist()
+    state = inst.lowest.tolist()
+    totals = inst.totals(inst.lowest)
+    caps = list(inst.thresholds)
+    rows = [m.tolist() for m in ints]
+    heap = [(-ratio[i][j], i) for i, j in enumerate(state) if nxt[i][j] >= 0]
+    heapq.heapify(heap)
+    layers: list[int] = []
+    options: list[int] = []
+    pop, push = heapq.heappop, heapq.heappush
+    r_all = range(len(rows))
+    while heap:
+        _, i = pop(heap)
+        j = state[i]
+        to = nxt[i][j]
+        new = [totals[r] + rows[r][i][to] - rows[r][i][j] for r in r_all]
+        if all(new[r] <= caps[r] for r in r_all):
+            totals = new
+            state[i] = to
+            layers.append(i)
+            options.append(to)
+            if nxt[i][to] >= 0:
+                push(heap, (-ratio[i][to], i))
+    return state, layers, options
+
+
+@dataclass(frozen=True, eq=False)
+class _Entries:
+    """Every upgrade along every item's chain of allowed options, flattened."""
+
+    item: np.ndarray
+    step: np.ndarray  # position along the item's chain (0: from its lowest option)
+    to: np.ndarray
+    ratio: np.ndarray
+    delta: np.ndarray  # exact integer cost increase (int64 or object)
+    sortable: bool  # ratios never rise and costs never fall along any chain
+
+
+def _entries(inst: Instance, nxt: np.ndarray, ratio: np.ndarray, delta: np.ndarray) -> _Entries:
+    ints = inst.ints[0]
+    m = inst.n_items
+    rows = np.arange(m)
+    cur = inst.lowest.copy()
+    alive = np.ones(m, dtype=bool)
+    previous = np.full(m, np.inf)
+    parts: list[tuple[np.ndarray, ...]] = []
+    sortable = True
+    for step in range(nxt.shape[1] - 1):
+        to = nxt[rows, cur]
+        valid = alive & (to >= 0)
+        if not valid.any():
+            break
+        idx = rows[valid]
+        frm, dst = cur[valid], to[valid]
+        r = ratio[idx, frm]
+        d_int = ints[idx, dst] - ints[idx, frm]
+        if sortable:
+            rises = (r > previous[idx]).any()
+            negative = (
+                (d_int < 0).any() if d_int.dtype == np.int64 else any(v < 0 for v in d_int.tolist())
+            )
+            falls = (delta[idx, frm] < 0).any() or negative
+            sortable = not (rises or falls)
+        previous[idx] = r
+        parts.append((idx, np.full(idx.size, step), dst, r, d_int))
+        cur = np.where(valid, to, cur)
+        alive = valid
+    if not parts:
+        empty = np.zeros(0, dtype=np.intp)
+        return _Entries(empty, empty, empty, np.zeros(0), np.zeros(0, dtype=ints.dtype), True)
+    item, step, to, r, d = (np.concatenate([p[c] for p in parts]) for c in range(5))
+    return _Entries(item, step, to, r, d, sortable)
+
+
+def _sorted_greedy(inst: Instance, e: _Entries) -> tuple[list[int], list[int], list[int]]:
+    """The heap's choices, from one global sort (see the module docstring)."""
+    order = np.lexsort((e.step, e.item, -e.ratio))
+    item, step, to = e.item[order], e.step[order], e.to[order]
+    delta = e.delta[order]
+    base = inst.totals(inst.lowest)[0]
+    cap = inst.thresholds[0]
+    if delta.dtype == np.int64 and cap - base < (1 << 62):
+        running = np.cumsum(delta)
+        first_fail = int(np.searchsorted(running, cap - base, side="right"))
+        used = int(running[first_fail - 1]) if first_fail else 0
+        deltas = None
+    else:
+        deltas = delta.tolist()
+        used, first_fail = 0, len(deltas)
+        for p, d in enumerate(deltas):
+            if used + d > cap - base:
+                first_fail = p
+                break
+            used += d
+    state_a = inst.lowest.copy()
+    np.maximum.at(state_a, item[:first_fail], to[:first_fail])  # options rise along a chain
+    state = state_a.tolist()
+    steps_done = np.bincount(item[:first_fail], minlength=inst.n_items).tolist()
+    layers, options = item[:first_fail].tolist(), to[:first_fail].tolist()
+    room = cap - base - used
+    if first_fail < len(item):
+        tail = np.arange(first_fail + 1, len(item))
+        if deltas is None:
+            tail = tail[delta[first_fail + 1 :] <= room]
+        else:
+            tail = np.asarray([p for p in tail.tolist() if deltas[p] <= room], dtype=np.intp)
+        for p in tail.tolist():
+            i = int(item[p])
+            d = int(delta[p])
+            if steps_done[i] == step[p] and d <= room:
+                room -= d
+                state[i] = int(to[p])
+                steps_done[i] += 1
+                layers.append(i)
+                options.append(state[i])
+    return state, layers, options
+
+
+def _multi_ratio(inst: Instance, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Next option and gain / price, the price being an upgrade's largest share of a room."""
+    nxt, _, gain, _ = upgrade_table(inst, inst.rows[0])
+    m, k = nxt.shape
+    rows = np.arange(m)[:, None]
+    target = np.where(nxt >= 0, nxt, np.arange(k)[None, :])
+    price = np.zeros((m, k))
+    for bound, use in zip(inst.bounds, inst.rows, strict=True):
+        start_use = math.fsum(use[np.arange(m), start].tolist())
+        room = bound.cap - start_use
+        delta = use[rows, target] - use
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            share = np.where(delta > 0, delta / room if room > 0 else np.inf, 0.0)
+        price = np.maximum(price, share)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(price > 0, gain / np.where(price > 0, price, 1.0), np.inf)
+    return nxt, ratio
+
+
+def _bops_trace(
+    inst: Instance, start: np.ndarray, layers: list[int], options: list[int]
+) -> np.ndarray:
+    """BOPs after each upgrade, accumulated as the original loop did (for the progress lines)."""
+    problem = inst.problem
+    if not layers:
+        return np.zeros(0)
+    costs = problem.costs
+    if inst.layer_item is None:
+        item_costs = costs
+    else:
+        item_costs = np.zeros((inst.n_items, costs.shape[1]))
+        np.add.at(item_costs, inst.layer_item, costs)
+    items = np.asarray(layers, dtype=np.intp)
+    targets = np.asarray(options, dtype=np.intp)
+    # each upgrade starts from the item's previous upgrade (or its start): group by item
+    order = np.argsort(items, kind="stable")
+    before = np.empty_like(targets)
+    sorted_items, sorted_targets = items[order], targets[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_items[1:] != sorted_items[:-1]
+    previous = np.empty_like(sorted_targets)
+    previous[1:] = sorted_targets[:-1]
+    previous[first] = start[sorted_items[first]]
+    before[order] = previous
+    deltas = item_costs[items, targets] - item_costs[items, before]
+    base = problem.cost_of(inst.expand(start))
+    return np.cumsum(np.concatenate([[base], deltas]))[1:]
+
+
+def _as_layers(
+    inst: Instance, items: list[int], options: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Upgrades of items -> upgrades of layers (a tie's upgrade lists its first layer)."""
+    if inst.layer_item is None:
+        return np.asarray(items, dtype=np.intp), np.asarray(options, dtype=np.intp)
+    first = np.zeros(inst.n_items, dtype=np.intp)
+    first[inst.layer_item[::-1]] = np.arange(len(inst.layer_item))[::-1]
+    return first[np.asarray(items, dtype=np.intp)], np.asarray(options, dtype=np.intp)

@@ -1,0 +1,201 @@
+"""Limits resolved against a problem: each becomes a cap on an exact sum of per-layer values.
+
+A :class:`Bound` holds, for one limit, the resource's (n, k) values (zero outside the limit's
+group), their exact integer form and the cap. An allocation meets it when ``math.fsum`` of its
+values is at most ``cap`` (``arithmetic.py``); for ``mean_wbits`` the cap is the largest sum
+of params x width whose mean (the sum divided by the scope's parameter count, rounded as a
+float) is still at most the limit. Reference points (x and r forms) respect pins and ties.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .arithmetic import ExactValues, exact_values
+from .constraints import Limit, limit_value
+from .errors import InputError
+from .problem import GIGA, Problem
+
+
+@dataclass(frozen=True, eq=False)
+class Bound:
+    """One limit on one problem. Sums are in the resource's base unit (BOPs, bits, params x
+    bits, the file's unit); ``scale`` turns them into the unit the limit is written in."""
+
+    limit: Limit
+    scope: np.ndarray  # (n,) bool
+    values: np.ndarray  # (n, k), zero outside the scope
+    exact: ExactValues
+    cap: float  # the sum may not exceed this (base unit)
+    threshold: int  # ``cap`` for the exact integer sums
+    scale: float  # base unit per shown unit: 1e9 for GBOPs, the scope's params for mean_wbits
+    unit: str
+    low: float  # sum with every layer of the scope at its cheapest allowed option
+    high: float  # ... at its dearest allowed option
+    top: float  # ... at the top width of the ladder
+
+    @property
+    def resource(self) -> str:
+        return self.limit.resource
+
+    @property
+    def shown_cap(self) -> float:
+        """The limit in its written unit (GBOPs, bits, mean bits, the file's unit)."""
+        return self.cap / self.scale
+
+    @property
+    def multiplier(self) -> float:
+        """The cap as a fraction of the all-top-width value."""
+        return self.cap / self.top if self.top > 0 else math.nan
+
+    def use_of(self, choice: np.ndarray) -> float:
+        """The allocation's sum (base unit, correctly rounded)."""
+        return math.fsum(self.values[np.arange(len(choice)), choice].tolist())
+
+    def fits(self, choice: np.ndarray) -> bool:
+        return self.exact.total(choice) <= self.threshold
+
+    def describe(self) -> str:
+        """``bops <= 0.5x (51,409.5 GBOPs)`` for messages."""
+        return f"{self.limit.label()} ({_shown(self.shown_cap, self.unit)})"
+
+
+def resolve_limits(problem: Problem, limits: Iterable[Limit]) -> tuple[Bound, ...]:
+    """Every limit as a Bound (unknown resources and groups are InputErrors)."""
+    out = tuple(resolve_limit(problem, limit) for limit in limits)
+    if not out:
+        raise InputError("limits", "no limit given")
+    return out
+
+
+def resolve_limit(problem: Problem, limit: Limit) -> Bound:
+    values_all = problem.resource(limit.resource)
+    scope = problem.group_mask(limit.group)
+    values = np.where(scope[:, None], values_all, 0.0)
+    if (values < 0).any():
+        raise InputError("limits", f"resource {limit.resource!r} has negative values")
+    exact = exact_values(values)
+    masked_low = np.where(problem.allowed, values, np.inf).min(axis=1)
+    masked_high = np.where(problem.allowed, values, -np.inf).max(axis=1)
+    low = math.fsum(masked_low.tolist())
+    high = math.fsum(masked_high.tolist())
+    top = math.fsum(values[:, -1].tolist())
+    scale, unit = 1.0, problem.unit_of(limit.resource)
+    if limit.resource == "bops":
+        scale = GIGA
+    elif limit.resource == "mean_wbits":
+        scale = math.fsum(problem.params[scope].tolist())
+        if not scale > 0:
+            where = f"group {limit.group!r}" if limit.group else "the model"
+            raise InputError(
+                "limits", f"mean_wbits of {where} is undefined: its layers have no parameters"
+            )
+    cap = _cap(limit, low, high, top, scale)
+    return Bound(
+        limit=limit,
+        scope=scope,
+        values=values,
+        exact=exact,
+        cap=cap,
+        threshold=exact.threshold(cap),
+        scale=scale,
+        unit=unit,
+        low=low,
+        high=high,
+        top=top,
+    )
+
+
+def bops_bound(problem: Problem, budget: float, multiplier: float | None = None) -> Bound:
+    """A BOPs budget given in BOPs (the solvers' ``budget=`` keyword): ``bops <= budget``."""
+    if multiplier is None:
+        multiplier = budget / problem.max_cost if problem.max_cost > 0 else 0.0
+    written = limit_value(max(float(multiplier), 0.0), "budget", "value") + "x"
+    base = resolve_limit(problem, Limit("bops", written))
+    cap = float(budget)
+    return Bound(
+        limit=base.limit,
+        scope=base.scope,
+        values=base.values,
+        exact=base.exact,
+        cap=cap,
+        threshold=base.exact.threshold(cap),
+        scale=base.scale,
+        unit=base.unit,
+        low=base.low,
+        high=base.high,
+        top=base.top,
+    )
+
+
+def _cap(limit: Limit, low: float, high: float, top: float, scale: float) -> float:
+    """The cap in base units: x -> float(m) x top; r -> low + r (high - low), rounded once;
+    absolute -> the written number in the shown unit."""
+    if limit.form == "x":
+        if limit.resource == "mean_wbits":
+            return _mean_cap(limit.multiplier * (top / scale), scale)
+        return limit.multiplier * top
+    if limit.form == "r":
+        r = Fraction(limit.multiplier)
+        if limit.resource == "mean_wbits":
+            mean = float(
+                Fraction(low / scale) + r * (Fraction(high / scale) - Fraction(low / scale))
+            )
+            return _mean_cap(mean, scale)
+        return float(Fraction(low) + r * (Fraction(high) - Fraction(low)))
+    if limit.resource == "mean_wbits":
+        return _mean_cap(float(limit.number), scale)
+    if limit.resource == "bops":
+        return float(limit.number * int(GIGA))
+    return float(limit.number)
+
+
+def _mean_cap(mean: float, params: float) -> float:
+    """The largest float sum S with float(S / params) <= mean (so "fits" is the mean's test)."""
+    if not math.isfinite(mean):
+        return math.inf
+    s = mean * params
+    if not math.isfinite(s):
+        return math.inf
+    while s / params > mean:
+        s = math.nextafter(s, -math.inf)
+    while math.nextafter(s, math.inf) / params <= mean:
+        s = math.nextafter(s, math.inf)
+    return s
+
+
+def _shown(value: float, unit: str) -> str:
+    if not math.isfinite(value):
+        return "no limit"
+    return f"{value:,.6g} {unit}".rstrip()
+
+
+def bound_uses(bounds: Sequence[Bound], choice: np.ndarray) -> list[float]:
+    return [b.use_of(choice) for b in bounds]
+
+
+def as_bounds(
+    problem: Problem,
+    budget: float | None = None,
+    multiplier: float | None = None,
+    limits: Iterable[Limit | Bound] | None = None,
+) -> tuple[Bound, ...]:
+    """What a solver was asked: resolved limits, a BOPs ``budget`` (with its multiplier for
+    display) or a BOPs ``multiplier`` alone."""
+    if limits is not None:
+        items = tuple(limits)
+        if items and all(isinstance(item, Bound) for item in items):
+            return items  # type: ignore[return-value]
+        return resolve_limits(problem, items)  # type: ignore[arg-type]
+    if budget is not None:
+        return (bops_bound(problem, budget, multiplier),)
+    if multiplier is not None:
+        return resolve_limits(
+            problem, [Limit("bops", limit_value(float(multiplier), "m", "m") + "x")]
+        )
+    raise TypeError("give limits, a budget or a multiplier")

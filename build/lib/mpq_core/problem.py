@@ -1,0 +1,514 @@
+"""The cost model and the multiple-choice knapsack instance built from the loaded inputs.
+
+Option j of a layer is weight width ``widths[j]`` with activation width ``abits[j]``
+(rule ``plus4``: min(w + 4, 16); rule ``match``: w). Its cost is MACs x (wbit x abit) BOPs,
+one correctly rounded float product, and its value is the sensitivity recovered relative to
+the lowest width of the ladder:
+
+- scalar scores s: the step from ``widths[j-1]`` to ``widths[j]`` gains s x discount**(j-1)
+  (4->8 gains s, 8->16 gains 0.2 s with the default discount);
+- per-bit losses L (lower is better): option j is worth L(lowest) - L(widths[j]); a missing
+  top width means a loss of 0;
+- per-bit scores S (``"higher_is_better": true``: SQNR in dB, SSIM, accuracy): option j is
+  worth S(widths[j]) - S(lowest); every width must be given.
+
+Besides BOPs a problem knows the resources limits can cap: ``wbits`` (params x w, the weight
+memory in bits), ``mean_wbits`` (its params-weighted mean over a scope) and any resource of a
+resources file. Groups and ties are resolved here: a tie's layers keep only the widths all of
+them allow.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .constraints import BUILTIN_RESOURCES, RESOURCE_UNITS, Constraints, Group
+from .errors import InputError
+from .loading import Inputs, check_losses, load_inputs
+from .reading import InputFile
+from .resources import ResourceTable
+from .spec import ABIT_RULES, DEFAULT_LADDER, Pin, Spec, pins_from_mapping
+
+DEFAULT_WIDTHS = DEFAULT_LADDER
+GIGA = 1e9
+_SUGGESTIONS = 3
+
+
+def abit_for(wbit: int, rule: str) -> int:
+    """Activation width that goes with a weight width under ``rule``."""
+    if rule == "plus4":
+        return min(wbit + 4, 16)
+    if rule == "match":
+        return wbit
+    raise InputError("abit_rule", f"must be one of {', '.join(ABIT_RULES)}, not {rule!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class GroupMembers:
+    """A group of the constraints with the layers it caught (first matching group wins)."""
+
+    name: str
+    patterns: tuple[str, ...]
+    members: np.ndarray  # layer indices, file order
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """One knapsack instance: n layers x k options, plus its provenance."""
+
+    inputs: Inputs
+    widths: tuple[int, ...]
+    abits: tuple[int, ...]
+    abit_rule: str
+    upgrade_discount: float
+    pins: tuple[tuple[str, tuple[int, ...]], ...]
+    costs: np.ndarray  # (n, k) BOPs
+    values: np.ndarray  # (n, k) gain over the lowest width
+    step_gains: np.ndarray  # (n, k) gain of the single step j-1 -> j (column 0 is 0)
+    allowed: np.ndarray  # (n, k) bool, False where a pin or a tie forbids the width
+    spec: Spec = field(default_factory=Spec)
+    sense: str = "scalar"  # "scalar", "loss" or "score"
+    groups: tuple[GroupMembers, ...] = ()
+    ties: tuple[np.ndarray, ...] = ()  # layer indices of each tie
+    resource_table: ResourceTable | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.inputs.layers.names
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return self.inputs.layers.types
+
+    @property
+    def macs(self) -> np.ndarray:
+        return self.inputs.layers.macs
+
+    @property
+    def params(self) -> np.ndarray:
+        return self.inputs.layers.params
+
+    @property
+    def sensitivity(self) -> np.ndarray:
+        """The per-layer score as given (scalar) or the value at the lowest width (per-bit)."""
+        return self.inputs.sensitivity.scores
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.names)
+
+    @property
+    def constraints(self) -> Constraints:
+        return self.spec.constraints
+
+    @cached_property
+    def lowest(self) -> np.ndarray:
+        """Index of each layer's lowest allowed option."""
+        return np.argmax(self.allowed, axis=1)
+
+    @cached_property
+    def highest(self) -> np.ndarray:
+        """Index of each layer's highest allowed option."""
+        k = self.allowed.shape[1]
+        return k - 1 - np.argmax(self.allowed[:, ::-1], axis=1)
+
+    @cached_property
+    def min_cost(self) -> float:
+        """BOPs with every layer at its lowest allowed width (pins respected)."""
+        return self.cost_of(self.lowest)
+
+    @cached_property
+    def max_cost(self) -> float:
+        """BOPs with every layer at the top width of the ladder: the budget's reference."""
+        return math.fsum(self.costs[:, -1].tolist())
+
+    @cached_property
+    def max_objective(self) -> float:
+        """The largest total gain any allocation can reach (no limit)."""
+        best = np.where(self.allowed, self.values, -np.inf).max(axis=1)
+        return math.fsum(best.tolist())
+
+    @cached_property
+    def value_scale(self) -> float:
+        """Sum over layers of each layer's largest |gain|: the objective's natural size.
+
+        "Optimal" means no allocation is better by more than 1e-9 of this."""
+        return math.fsum(np.abs(np.where(self.allowed, self.values, 0.0)).max(axis=1).tolist())
+
+    @cached_property
+    def pinned(self) -> np.ndarray:
+        """True for layers with a pin (or a tie) that removes a width."""
+        return ~self.allowed.all(axis=1)
+
+    def budget_for(self, multiplier: float) -> float:
+        return float(multiplier) * self.max_cost
+
+    def min_multiplier(self) -> float:
+        """The smallest multiplier whose budget covers the all-lowest cost."""
+        return self.min_cost / self.max_cost if self.max_cost > 0 else 0.0
+
+    def cost_of(self, choice: np.ndarray) -> float:
+        """BOPs of an allocation given as option indices (summed with exact rounding)."""
+        return math.fsum(self.costs[np.arange(self.n_layers), choice].tolist())
+
+    def objective_of(self, choice: np.ndarray) -> float:
+        return math.fsum(self.values[np.arange(self.n_layers), choice].tolist())
+
+    # --- resources ---------------------------------------------------------------------------
+
+    def resource_names(self) -> tuple[str, ...]:
+        """Every resource a limit can cap on this problem."""
+        extra = self.resource_table.names if self.resource_table is not None else ()
+        return (*BUILTIN_RESOURCES, *extra)
+
+    def unit_of(self, resource: str) -> str:
+        if resource in RESOURCE_UNITS:
+            return RESOURCE_UNITS[resource]
+        if self.resource_table is not None and resource in self.resource_table.units:
+            return self.resource_table.units[resource]
+        return ""
+
+    def resource(self, name: str) -> np.ndarray:
+        """(n, k) per-layer, per-option values of a resource (mean_wbits: params x w bits)."""
+        return self._resources(name)
+
+    def _resources(self, name: str) -> np.ndarray:
+        cache = self.__dict__.setdefault("_resource_cache", {})
+        if name not in cache:
+            cache[name] = self._build_resource(name)
+        return cache[name]
+
+    def _build_resource(self, name: str) -> np.ndarray:
+        if name == "bops":
+            return self.costs
+        if name in ("wbits", "mean_wbits"):
+            missing = np.isnan(self.params)
+            if missing.any():
+                layer = self.names[int(np.argmax(missing))]
+                raise InputError(
+                    self.inputs.layers.source,
+                    f"missing; a limit on {name} needs the parameter count of every layer "
+                    f"({int(missing.sum())} layer(s) lack it)",
+                    field="params",
+                    layer=layer,
+                )
+            values = self.params[:, None] * np.asarray(self.widths, dtype=np.float64)[None, :]
+            _check_finite(values, self.names, self.inputs.layers.source, "params x width")
+            _check_total(values, self.inputs.layers.source)
+            return values
+        if self.resource_table is None or name not in self.resource_table.tables:
+            known = ", ".join(self.resource_names())
+            raise InputError(
+                "limits",
+                f"unknown resource {name!r} (known: {known}; others come from a resources file)",
+            )
+        values = self.resource_table.matrix(name, self.names, self.widths)
+        _check_finite(values, self.names, self.resource_table.source, name)
+        _check_total(values, self.resource_table.source)
+        return values
+
+    def group_mask(self, group: str | None) -> np.ndarray:
+        """True for the layers of ``group`` (every layer for None)."""
+        mask = np.zeros(self.n_layers, dtype=bool)
+        if group is None:
+            mask[:] = True
+            return mask
+        for g in self.groups:
+            if g.name == group:
+                mask[g.members] = True
+                return mask
+        known = ", ".join(g.name for g in self.groups) or "none defined"
+        raise InputError("limits", f"unknown group {group!r} (groups: {known})")
+
+    def group_of(self) -> np.ndarray:
+        """The group name of each layer ('' for layers no group catches)."""
+        out = np.full(self.n_layers, "", dtype=object)
+        for g in self.groups:
+            out[g.members] = g.name
+        return out
+
+
+def build_problem(
+    inputs: Inputs,
+    spec: Spec | None = None,
+    *,
+    bits: Iterable[int] | None = None,
+    abit_rule: str = "plus4",
+    upgrade_discount: float = 0.2,
+    pins: Mapping[str, int | Iterable[int]] | None = None,
+    resources: ResourceTable | None = None,
+) -> Problem:
+    """Turn aligned inputs and a spec (or the keyword settings) into a Problem."""
+    if spec is None:
+        spec = Spec(
+            ladder=None if bits is None else tuple(bits),
+            abit_rule=abit_rule,
+            upgrade_discount=upgrade_discount,
+            pins=pins_from_mapping(pins),
+        )
+    sens = inputs.sensitivity
+    widths = spec.ladder or (sens.widths if sens.kind == "per_bit" else DEFAULT_WIDTHS)
+    abits = tuple(abit_for(w, spec.abit_rule) for w in widths)
+    discount = spec.upgrade_discount
+    n, k = len(inputs.layers.names), len(widths)
+    sense = _sense(sens, spec.sense)
+
+    if sense == "scalar":
+        steps = np.zeros((n, k))
+        with np.errstate(over="ignore"):
+            for j in range(1, k):
+                steps[:, j] = sens.scores * discount ** (j - 1)
+            values = np.cumsum(steps, axis=1)
+    else:
+        table = _ladder_table(inputs, widths, sense)
+        values = table[:, :1] - table if sense == "loss" else table - table[:, :1]
+        steps = np.zeros((n, k))
+        steps[:, 1:] = np.diff(values, axis=1)
+    _check_finite(values, inputs.layers.names, sens.source, "sensitivity gain")
+    _check_total(values, sens.source)
+
+    factors = np.array([w * a for w, a in zip(widths, abits, strict=True)], dtype=np.float64)
+    with np.errstate(over="ignore"):  # an overflow is reported just below, with its layer
+        costs = inputs.layers.macs[:, None] * factors[None, :]
+    _check_finite(costs, inputs.layers.names, inputs.layers.source, "MACs x wbit x abit")
+    _check_total(costs, inputs.layers.source)
+    pin_items, allowed = _pins(spec.pins, inputs.layers.names, widths)
+    groups = _groups(spec.constraints.groups, inputs.layers.names)
+    ties = _ties(spec.constraints.ties, inputs.layers.names, widths, allowed)
+    problem = Problem(
+        inputs=inputs,
+        widths=tuple(widths),
+        abits=abits,
+        abit_rule=spec.abit_rule,
+        upgrade_discount=discount,
+        pins=pin_items,
+        costs=costs,
+        values=values,
+        step_gains=steps,
+        allowed=allowed,
+        spec=replace(spec.problem_key(), ladder=tuple(widths)),
+        sense=sense,
+        groups=groups,
+        ties=ties,
+        resource_table=resources,
+    )
+    return problem
+
+
+def load_problem(
+    flops_path: str | Path | InputFile,
+    sensitivity_path: str | Path | InputFile,
+    *,
+    on_mismatch: str = "error",
+    bits: Iterable[int] | None = None,
+    abit_rule: str = "plus4",
+    upgrade_discount: float = 0.2,
+    pins: Mapping[str, int | Iterable[int]] | None = None,
+    spec: Spec | None = None,
+    resources: ResourceTable | None = None,
+    name_prefix: str = "",
+) -> Problem:
+    """Read both files and build the Problem in one call."""
+    ladder = spec.ladder if spec is not None else (None if bits is None else tuple(bits))
+    inputs = load_inputs(
+        flops_path, sensitivity_path, on_mismatch=on_mismatch, ladder=ladder,
+        name_prefix=name_prefix,
+    )  # fmt: skip
+    return build_problem(
+        inputs,
+        spec,
+        bits=bits,
+        abit_rule=abit_rule,
+        upgrade_discount=upgrade_discount,
+        pins=pins,
+        resources=resources,
+    )
+
+
+def with_spec(problem: Problem, spec: Spec) -> Problem:
+    """The same inputs and resources under another spec (rebuilt only when it shapes them)."""
+    if replace(spec.problem_key(), ladder=spec.ladder or problem.widths) == problem.spec:
+        return problem
+    return build_problem(problem.inputs, spec, resources=problem.resource_table)
+
+
+def _sense(sens, override: str | None) -> str:
+    if sens.kind == "scalar":
+        if override is not None:
+            raise InputError(
+                "sensitivity_sense",
+                "applies to per-bit tables; a scalar score per layer is already the gain of "
+                "upgrading that layer",
+            )
+        return "scalar"
+    sense = override or sens.sense
+    if sense == "loss" and sens.higher_is_better:
+        check_losses(sens.losses, sens.names, sens.widths, sens.source)
+    return sense
+
+
+def _ladder_table(inputs: Inputs, widths: tuple[int, ...], sense: str) -> np.ndarray:
+    """Per-bit values on the ladder. Losses: a missing top width is 0, any other gap is an
+    error. Scores: every width must be given."""
+    sens = inputs.sensitivity
+    n = len(sens.names)
+    out = np.zeros((n, len(widths)))
+    for j, width in enumerate(widths):
+        top = j == len(widths) - 1 and sense == "loss"
+        if width in sens.widths:
+            column = sens.losses[:, sens.widths.index(width)]
+        else:
+            column = np.full(n, np.nan)
+        missing = np.isnan(column)
+        if missing.any() and not top:
+            layer = sens.names[int(np.argmax(missing))]
+            ladder = "/".join(map(str, widths))
+            raise InputError(
+                sens.source,
+                f"per-bit table has no width {width} (ladder {ladder}; "
+                f"{int(missing.sum())} layer(s) lack it)",
+                field="sensitivity",
+                layer=layer,
+            )
+        out[:, j] = np.where(missing, 0.0, column)
+    return out
+
+
+def _check_finite(values: np.ndarray, names: tuple[str, ...], source: str, what: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argwhere(bad)[0][0])
+        raise InputError(
+            source, f"{what} overflows (infinite); the numbers are too large", layer=names[i]
+        )
+
+
+def _check_total(values: np.ndarray, source: str) -> None:
+    """Sums over layers must stay finite (``math.fsum`` raises on an intermediate overflow)."""
+    with np.errstate(over="ignore"):
+        total = np.abs(values).max(axis=1).sum() * 2
+    if not np.isfinite(total):
+        raise InputError(
+            source, "the totals over all layers overflow (infinite); the numbers are too large"
+        )
+
+
+def _pins(
+    pins: tuple[Pin, ...], names: tuple[str, ...], widths: tuple[int, ...]
+) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], np.ndarray]:
+    allowed = np.ones((len(names), len(widths)), dtype=bool)
+    if not pins:
+        return (), allowed
+    index = {name: i for i, name in enumerate(names)}
+    items = []
+    ladder = "/".join(map(str, widths))
+    for pin in pins:
+        if pin.layer not in index:
+            raise InputError("pins", _unknown_layer(pin.layer, names), layer=pin.layer)
+        for width in pin.widths:
+            if width not in widths:
+                raise InputError(
+                    "pins", f"width {width} is not in the ladder {ladder}", layer=pin.layer
+                )
+        allowed[index[pin.layer]] = np.array([w in pin.widths for w in widths])
+        items.append((pin.layer, pin.widths))
+    items.sort(key=lambda item: index[item[0]])
+    return tuple(items), allowed
+
+
+def _groups(groups: tuple[Group, ...], names: tuple[str, ...]) -> tuple[GroupMembers, ...]:
+    """Assign each layer to the first group (in file order) one of whose patterns matches it."""
+    if not groups:
+        return ()
+    owner = np.full(len(names), -1, dtype=np.intp)
+    for g, group in enumerate(groups):
+        regex = re.compile("|".join(fnmatch.translate(p) for p in group.patterns))
+        free = owner < 0
+        for i in np.flatnonzero(free).tolist():
+            if regex.match(names[i]):
+                owner[i] = g
+    out = []
+    for g, group in enumerate(groups):
+        members = np.flatnonzero(owner == g)
+        if members.size == 0:
+            earlier = any(
+                re.match("|".join(fnmatch.translate(p) for p in group.patterns), n) for n in names
+            )
+            why = (
+                "every layer it matches belongs to an earlier group"
+                if earlier
+                else "its patterns match no layer of the loaded files"
+            )
+            raise InputError(
+                "constraints", f"group catches no layer: {why}", field=f"groups.{group.name}"
+            )
+        out.append(GroupMembers(group.name, group.patterns, members))
+    return tuple(out)
+
+
+def _ties(
+    ties: tuple[tuple[str, ...], ...],
+    names: tuple[str, ...],
+    widths: tuple[int, ...],
+    allowed: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Merge ties that share a layer; keep, for each, only the widths every member allows."""
+    if not ties:
+        return ()
+    index = {name: i for i, name in enumerate(names)}
+    parent = list(range(len(names)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for t, tie in enumerate(ties):
+        for name in tie:
+            if name not in index:
+                raise InputError(
+                    "ties", _unknown_layer(name, names), field=f"ties[{t}]", layer=name
+                )
+        first = root(index[tie[0]])
+        for name in tie[1:]:
+            parent[root(index[name])] = first
+    members: dict[int, list[int]] = {}
+    for name in {n for tie in ties for n in tie}:
+        i = index[name]
+        members.setdefault(root(i), []).append(i)
+    out = []
+    for group in sorted((sorted(m) for m in members.values()), key=lambda m: m[0]):
+        common = allowed[group].all(axis=0)
+        if not common.any():
+            shown = ", ".join(
+                f"{names[i]} ({_allowed_text(widths, allowed[i])})" for i in group[:4]
+            )
+            raise InputError(
+                "ties",
+                f"the tied layers share no allowed width: {shown}",
+                layer=names[group[0]],
+            )
+        allowed[group] = common
+        out.append(np.asarray(group, dtype=np.intp))
+    return tuple(out)
+
+
+def _allowed_text(widths: tuple[int, ...], row: np.ndarray) -> str:
+    return "/".join(str(w) for w, ok in zip(widths, row, strict=True) if ok)
+
+
+def _unknown_layer(name: str, names: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=_SUGGESTIONS, cutoff=0.75)
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    return f"no such layer in the loaded files{hint}"

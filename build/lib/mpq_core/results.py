@@ -1,0 +1,107 @@
+"""From a solver's item choice to a Solution; the infeasible result and what it says."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .display import gbops
+from .instance import Instance
+from .limits import Bound
+from .solution import Solution, bops_infeasible_message
+
+
+def primary_bops(bounds: tuple[Bound, ...]) -> Bound | None:
+    """The first limit on BOPs over every layer: the budget reports and charts speak of."""
+    for bound in bounds:
+        if bound.resource == "bops" and bound.limit.group is None:
+            return bound
+    return None
+
+
+def make_solution(
+    inst: Instance,
+    solver: str,
+    status: str,
+    item_choice: np.ndarray,
+    message: str,
+    **extra,
+) -> Solution:
+    problem = inst.problem
+    choice = np.asarray(inst.expand(np.asarray(item_choice, dtype=np.intp)), dtype=np.intp)
+    budget_bound = primary_bops(inst.bounds)
+    if budget_bound is None:
+        multiplier, budget = math.nan, math.inf
+    else:
+        multiplier, budget = budget_bound.limit.multiplier, budget_bound.cap
+        if budget_bound.limit.form != "x":
+            multiplier = budget / problem.max_cost if problem.max_cost > 0 else 0.0
+    return Solution(
+        problem=problem,
+        solver=solver,
+        status=status,
+        multiplier=multiplier,
+        budget=budget,
+        choice=choice,
+        cost=problem.cost_of(choice),
+        objective=problem.objective_of(choice),
+        message=message,
+        bounds=inst.bounds,
+        **extra,
+    )
+
+
+def infeasibility(inst: Instance) -> str | None:
+    """Why no allocation can meet the limits, when a limit alone already rules it out; None
+    otherwise (the limits may still conflict with each other: only the exact solver knows)."""
+    problem = inst.problem
+    reasons = []
+    for r, bound in enumerate(inst.bounds):
+        least = _least_total(inst, r)
+        if least <= inst.thresholds[r]:
+            continue
+        if len(inst.bounds) == 1 and bound.resource == "bops" and bound.limit.group is None:
+            return bops_infeasible_message(problem, bound.cap)
+        need = bound.exact.to_float(least) / bound.scale
+        reasons.append(
+            f"{bound.limit.label()} cannot be met: with every layer at its least "
+            f"use it is {_amount(need, bound)} against a limit of {_amount(bound.shown_cap, bound)}"
+        )
+    return "; ".join(reasons) or None
+
+
+def infeasible_solution(inst: Instance, solver: str, message: str) -> Solution:
+    return make_solution(inst, solver, "infeasible", inst.lowest.copy(), message)
+
+
+def unknown_solution(inst: Instance, solver: str, message: str) -> Solution:
+    return make_solution(inst, solver, "unknown", inst.lowest.copy(), message)
+
+
+def violated(inst: Instance, choice: np.ndarray) -> list[str]:
+    """The limits an allocation is over, as text."""
+    totals = inst.totals(choice)
+    return [
+        bound.describe()
+        for bound, total, cap in zip(inst.bounds, totals, inst.thresholds, strict=True)
+        if total > cap
+    ]
+
+
+def _least_total(inst: Instance, r: int) -> int:
+    """The exact least use of limit ``r``: every item at its least-using allowed option."""
+    ints = inst.ints[r]
+    if ints.dtype == np.int64:
+        big = np.iinfo(np.int64).max
+        return int(np.where(inst.allowed, ints, big).min(axis=1).sum())
+    best = []
+    for row, ok in zip(ints.tolist(), inst.allowed.tolist(), strict=True):
+        best.append(min(v for v, allowed in zip(row, ok, strict=True) if allowed))
+    return sum(best)
+
+
+def _amount(value: float, bound: Bound) -> str:
+    if bound.resource == "bops":
+        return gbops(value * 1e9)
+    return f"{value:,.6g} {bound.unit}".rstrip()

@@ -1,0 +1,184 @@
+"""A Spec as URL query parameters, compact and readable, and back (a link reopens a view).
+
+    ?budget=0.5&solver=exact&rule=match&discount=0.2&ladder=4,8,16&sense=score
+     &pin16=conv_in&pin8=conv_out&pin16=conv_out
+     &limit=mean_wbits@quality<=4.08&limit=latency_ms<=0.5r
+     &group=content:*.attn2.*|*.ff.*&group=quality:*&tie=conv_in,conv_out
+
+``budget`` is the first limit when that is ``bops <= m x`` over every layer (the slider);
+``limit`` holds the others, in order. Every value is validated; what cannot be read is left
+out and reported as a note, never applied half-way. Defaults are not written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from .constraints import Group, Limit, check_name, limit_value, parse_limit_flag
+from .errors import InputError
+from .spec import (
+    ABIT_RULES,
+    DEFAULT_DISCOUNT,
+    MAX_LADDER,
+    SENSES,
+    SOLVER_NAMES,
+    Pin,
+    Spec,
+    check_ladder,
+)
+
+MAX_PARAMETER = 2_000  # characters of one parameter value
+MAX_VALUES = 400  # values of one repeated parameter (pins, limits, groups, ties)
+SPEC_PARAMETERS = (
+    "budget",
+    "solver",
+    "rule",
+    "discount",
+    "ladder",
+    "sense",
+    "limit",
+    "group",
+    "tie",
+)
+
+
+def spec_to_query(spec: Spec) -> dict[str, list[str]]:
+    """The spec as query parameters (lists of strings); defaults are left out."""
+    out: dict[str, list[str]] = {}
+    limits = list(spec.constraints.limits)
+    first = limits[0] if limits else None
+    if first is not None and first.resource == "bops" and first.group is None and first.form == "x":
+        out["budget"] = [first.at_most[:-1]]
+        limits = limits[1:]
+    if spec.solver != "greedy":
+        out["solver"] = [spec.solver]
+    if spec.abit_rule != "plus4":
+        out["rule"] = [spec.abit_rule]
+    if spec.upgrade_discount != DEFAULT_DISCOUNT:
+        out["discount"] = [f"{spec.upgrade_discount:g}"]
+    if spec.ladder is not None:
+        out["ladder"] = [",".join(map(str, spec.ladder))]
+    if spec.sense is not None:
+        out["sense"] = [spec.sense]
+    for pin in spec.pins:
+        for width in pin.widths:
+            out.setdefault(f"pin{width}", []).append(pin.layer)
+    if limits:
+        out["limit"] = [
+            f"{lim.resource}{'@' + lim.group if lim.group else ''}<={lim.at_most}" for lim in limits
+        ]
+    if spec.constraints.groups:
+        out["group"] = [f"{g.name}:{'|'.join(g.patterns)}" for g in spec.constraints.groups]
+    if spec.constraints.ties:
+        out["tie"] = [",".join(t) for t in spec.constraints.ties]
+    return out
+
+
+def spec_from_query(
+    params: Mapping[str, Sequence[str]], base: Spec | None = None
+) -> tuple[Spec, list[str]]:
+    """(spec, notes): the parameters over ``base`` (default: Spec()); each unreadable one is
+    skipped with a note that says which and why. Unknown parameter names are not notes here
+    (the app owns others, such as ``source``)."""
+    spec = base or Spec()
+    notes: list[str] = []
+    pins: dict[str, list[int]] = {}
+    limits: list[Limit] = []
+    budget: Limit | None = None
+    groups: list[Group] = []
+    ties: list[tuple[str, ...]] = []
+    changes: dict[str, object] = {}
+
+    for name, raw_values in params.items():
+        values = [v for v in raw_values if v != ""][:MAX_VALUES]
+        if not values:
+            continue
+        try:
+            if any(len(v) > MAX_PARAMETER for v in values):
+                raise ValueError(f"longer than {MAX_PARAMETER} characters")
+            last = values[-1]
+            if name == "budget":
+                number = float(last)
+                if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+                    raise ValueError(f"must be a number from 0 to 1, got {_shown(last)}")
+                budget = Limit("bops", limit_value(number + 0.0, "budget", "value") + "x")
+            elif name == "solver":
+                changes["solver"] = _one_of(last, SOLVER_NAMES)
+            elif name == "rule":
+                changes["abit_rule"] = _one_of(last, ABIT_RULES)
+            elif name == "sense":
+                changes["sense"] = _one_of(last, SENSES)
+            elif name == "discount":
+                number = float(last)
+                if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+                    raise ValueError(f"must be a number from 0 to 1, got {_shown(last)}")
+                changes["upgrade_discount"] = number
+            elif name == "ladder":
+                parts = [p.strip() for p in last.split(",") if p.strip()]
+                if len(parts) > MAX_LADDER or not all(p.isdigit() and len(p) <= 3 for p in parts):
+                    raise ValueError(
+                        f"expected at most {MAX_LADDER} whole numbers from 1 to 64, got "
+                        f"{_shown(last)}"
+                    )
+                changes["ladder"] = check_ladder(int(p) for p in parts)
+            elif name.startswith("pin") and name[3:].isdigit():
+                width = int(name[3:]) if len(name) <= 6 else 0
+                if not 1 <= width <= 64:
+                    raise ValueError("the width must be from 1 to 64")
+                for layer in values:
+                    pins.setdefault(layer, []).append(width)
+            elif name == "limit":
+                limits.extend(parse_limit_flag(v, "limit") for v in values)
+            elif name == "group":
+                groups.extend(_group(v) for v in values)
+            elif name == "tie":
+                for v in values:
+                    tie = tuple(part.strip() for part in v.split(","))
+                    if len(tie) < 2 or not all(tie):
+                        raise ValueError(f"expected two or more layer names, got {_shown(v)}")
+                    ties.append(tie)
+        except (InputError, ValueError) as err:
+            message = err.problem if isinstance(err, InputError) else str(err)
+            notes.append(f"{_shown_name(name)}: {message}")
+    if pins:
+        changes["pins"] = tuple(Pin(layer, tuple(sorted(set(w)))) for layer, w in pins.items())
+    written = ([budget] if budget is not None else []) + limits
+    constraints = spec.constraints
+    if written:
+        constraints = replace(constraints, limits=tuple(written))
+    if groups:
+        constraints = replace(constraints, groups=tuple(groups))
+    if ties:
+        constraints = replace(constraints, ties=tuple(ties))
+    try:
+        return replace(spec, constraints=constraints, **changes), notes
+    except InputError as err:  # e.g. a layer pinned to two sets: keep the base spec
+        return spec, [*notes, f"{err}"]
+
+
+def _group(text: str) -> Group:
+    name, sep, patterns = text.partition(":")
+    if not sep:
+        raise ValueError(f"expected NAME:PATTERN|PATTERN, got {_shown(text)}")
+    check_name(name, "group", "name")
+    parts = tuple(p for p in patterns.split("|") if p)
+    if not parts:
+        raise ValueError(f"group {name!r} has no pattern")
+    return Group(name, parts)
+
+
+def _one_of(value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{_shown(value)} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _shown(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _shown_name(name: str) -> str:
+    return name if len(name) <= 40 else name[:37] + "..."
