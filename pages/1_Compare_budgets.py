@@ -41,9 +41,7 @@ with app_page("Compare budgets") as view:
     render.chart(plot_distribution_compare(solutions), key="compare_distribution")
     st.subheader("Weight bits per layer, by block")
     for label, solution in zip(labels, solutions, strict=True):
-        title = budget_label(solution) + (
-            f" · {gbops(solution.cost)}" if solution.feasible else ""
-        )
+        title = budget_label(solution) + (f" · {gbops(solution.cost)}" if solution.feasible else "")
         fig = plot_bit_heatmap(solution, title=title, compact=True)
         render.chart(fig, key=f"heatmap_{label}")
 
