@@ -5,30 +5,37 @@
 - Phase 4 :mod:`mpq_torch.validate`: solved allocations applied and measured.
 
 The command line is ``python -m mpq_torch --help``. ``mpq_core`` never imports this package.
+Names are imported on first use, so the command line answers ``--help`` without loading torch.
 """
 
 from __future__ import annotations
 
-from .cases import BUILTINS, Call, ModelCase, TaskMetric, load_case
-from .measure import Metrics, measure, run_outputs
-from .profiling import LayerRecord, Profile, flops_document, profile_case, profile_model
-from .quantize import quantize_tensor, quantize_weight, quantized
+import importlib
+from typing import Any
 
-__all__ = [
-    "BUILTINS",
-    "Call",
-    "LayerRecord",
-    "Metrics",
-    "ModelCase",
-    "Profile",
-    "TaskMetric",
-    "flops_document",
-    "load_case",
-    "measure",
-    "profile_case",
-    "profile_model",
-    "quantize_tensor",
-    "quantize_weight",
-    "quantized",
-    "run_outputs",
-]
+_EXPORTS = {
+    "BUILTINS": "cases",
+    "Call": "cases",
+    "ModelCase": "cases",
+    "TaskMetric": "cases",
+    "load_case": "cases",
+    "Metrics": "measure",
+    "measure": "measure",
+    "run_outputs": "measure",
+    "LayerRecord": "profiling",
+    "Profile": "profiling",
+    "flops_document": "profiling",
+    "profile_case": "profiling",
+    "profile_model": "profiling",
+    "quantize_tensor": "quantize",
+    "quantize_weight": "quantize",
+    "quantized": "quantize",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'mpq_torch' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

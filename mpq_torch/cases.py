@@ -59,7 +59,8 @@ class ModelCase:
     output: Callable[[Any, Any], torch.Tensor] | None = None
     task_metric: TaskMetric | None = None
     samples: int | None = None  # calibration samples (sentences, images); None: batches
-    description: str = ""  # what the inputs are, for the files' metadata
+    description: str = ""  # what the calibration inputs are, for Phase 2/4 metadata
+    example_description: str = ""  # what the example inputs are, for the Phase 1 metadata
     metadata: Mapping[str, Any] = field(default_factory=dict)  # extra provenance
     # builds the whole Phase 1 document (for a file that must stay byte-identical)
     flops_document: Callable[[Any], dict] | None = None
@@ -132,7 +133,8 @@ def load_case(spec: str, *, count: int | None = None) -> ModelCase:
             spec, "the function must return (model, example_inputs) or a ModelCase", field="model"
         )
     if not isinstance(case.model, nn.Module):
-        raise InputError(spec, f"the model is a {type(case.model).__name__}, not a torch.nn.Module")
+        kind = type(case.model).__name__
+        raise InputError(spec, f"the model is a {kind}, not a torch.nn.Module", field="model")
     case.model.eval()
     return case
 

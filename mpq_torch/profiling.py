@@ -166,7 +166,7 @@ def flops_document(case: ModelCase, profile: Profile) -> dict[str, Any]:
     metadata = {
         "generator": "python -m mpq_torch profile",
         "model": case.name,
-        "input": case.description or "the entry's example inputs",
+        "input": case.example_description or "the entry's example inputs",
         "output_shapes": [list(s) for s in profile.output_shapes],
         "torch_version": torch.__version__,
         "num_layers": len(profile.layers),

@@ -115,7 +115,7 @@ class Run:
                 threads=int(data["threads"]),
                 task_metric=None if data["task_metric"] is None else str(data["task_metric"]),
                 task_higher_is_better=bool(data["task_higher_is_better"]),
-                versions=tuple(sorted((str(k), str(v)) for k, v in data["versions"].items())),
+                versions=tuple((str(k), str(v)) for k, v in data["versions"].items()),
             )
         except KeyError as exc:
             raise InputError(source, "missing", field=f"run.{exc.args[0]}") from None

