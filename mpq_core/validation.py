@@ -16,6 +16,7 @@ Spearman's rank correlation over the (budget, solver) rows of one metric.
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 from collections.abc import Callable, Iterable
@@ -79,23 +80,12 @@ class Agreement:
 def read_validation(source: str | Path | InputFile) -> ValidationResults:
     """Parse and validate a validation CSV; every rejection names the file, column and row."""
     label, content = _read(source)
-    try:
-        raw = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "empty file"
-        raise InputError(label, f"not a CSV table ({reason})") from None
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
-    for column in REQUIRED:
-        if column not in raw.columns:
-            raise InputError(label, "missing column", field=column)
-    if raw.empty:
-        raise InputError(label, "no rows")
+    records = _records(content, label)
     rows = []
     seen: dict[tuple[float, str, str], int] = {}
     direction: dict[str, tuple[bool, int]] = {}
-    for position, record in enumerate(raw.to_dict("records")):
-        line = position + 2  # the header is line 1
-        budget = _number(record["budget"], label, "budget", line)
+    for line, record in records:
+        budget = _number(record["budget"], label, "budget", line, signed=True)
         if not 0.0 <= budget <= 1.0:
             raise InputError(
                 label, f"row {line}: must be between 0 and 1, got {budget}", field="budget"
@@ -140,8 +130,9 @@ def read_validation(source: str | Path | InputFile) -> ValidationResults:
             }
         )
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    frame = frame.sort_values(["budget", "solver", "metric"], kind="stable").reset_index(drop=True)
-    return ValidationResults(label, frame)
+    rank = frame["solver"].map({name: i for i, name in enumerate(SOLVERS)})
+    order = frame.assign(_rank=rank).sort_values(["budget", "_rank", "metric"], kind="stable")
+    return ValidationResults(label, frame.loc[order.index].reset_index(drop=True))
 
 
 def agreement(results: ValidationResults, metric: str, problem: Problem | None = None) -> Agreement:
@@ -248,6 +239,33 @@ def _solved(table: pd.DataFrame, problem: Problem) -> pd.DataFrame:
         costs.append(solution.cost / GIGA if solution.feasible else math.nan)
     table = table.assign(predicted_objective=objectives)
     return table.assign(cost_gbops=table["cost_gbops"].fillna(pd.Series(costs)))
+
+
+def _records(content: bytes, label: str) -> list[tuple[int, dict[str, str]]]:
+    """(line number, {column: text}) of every non-blank data row; columns lower-cased."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(label, f"not a CSV table: not UTF-8 text ({exc.reason})") from None
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InputError(label, f"not a CSV table ({exc})") from None
+    numbered = [(i + 1, row) for i, row in enumerate(lines) if any(cell.strip() for cell in row)]
+    if not numbered:
+        raise InputError(label, "empty file")
+    header = [cell.strip().lower() for cell in numbered[0][1]]
+    for column in REQUIRED:
+        if column not in header:
+            raise InputError(label, "missing column", field=column)
+    out = []
+    for line, row in numbered[1:]:
+        if len(row) != len(header):
+            raise InputError(label, f"row {line}: {len(row)} fields, the header has {len(header)}")
+        out.append((line, dict(zip(header, row, strict=True))))
+    if not out:
+        raise InputError(label, "no rows")
+    return out
 
 
 def _read(source: str | Path | InputFile) -> tuple[str, bytes]:
