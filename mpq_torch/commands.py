@@ -148,13 +148,18 @@ def _case(args: argparse.Namespace) -> ModelCase:
 
 def _run_profile(case: ModelCase, spec: str) -> Profile:
     try:
-        return profile_case(case)
+        profile = profile_case(case)
     except InputError:
         raise
     except Exception as exc:  # the user's model on the user's inputs
         raise InputError(
             spec, f"the forward pass failed: {type(exc).__name__}: {exc}", field="model"
         ) from exc
+    if not profile.layers:
+        raise InputError(
+            spec, "no Conv/Linear layer or attention matmul ran in the forward pass", field="model"
+        )
+    return profile
 
 
 def _say(message: str) -> None:

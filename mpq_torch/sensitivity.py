@@ -217,8 +217,7 @@ def per_bit_documents(run: Run, results: Sequence[Result]) -> dict[str, dict[str
         for layer in run.layers:
             row = {}
             for width in run.widths:
-                value = pick(table[(layer, width)])
-                row[str(width)] = rounded(float(value)) if value is not None else None
+                row[str(width)] = rounded(float(pick(table[(layer, width)])))
             sensitivity[layer] = row
         documents[name] = {
             "metadata": _metadata(run, metric, higher, what),

@@ -10,7 +10,7 @@ budgets where the greedy and the exact allocation measure differently.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -113,10 +113,7 @@ def validate(
             allocation = dict(zip(problem.names, wbits, strict=True))
             measured[wbits] = measure(case, reference, allocation, source)
             bar.advance()
-    points = [
-        Point(**{**p.__dict__, "metrics": measured.get(p.wbits) if p.feasible else None})
-        for p in points
-    ]
+    points = [replace(p, metrics=measured[p.wbits]) if p.feasible else p for p in points]
     text = validation_csv(_rows(case, points))
     results = read_validation(mpq.InputFile("validation.csv", text.encode()))
     return Validation(tuple(points), text, results, len(distinct), problem.min_multiplier())

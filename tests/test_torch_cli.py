@@ -53,6 +53,10 @@ def _error(capsys, *argv: str) -> tuple[int, str]:
             "tiny_models:build_broken: field 'model': the forward pass failed: RuntimeError: mat1 and mat2 shapes cannot be multiplied (3x5 and 4x2)",
         ),
         (
+            ("profile", "tiny_models:build_no_layers"),
+            "tiny_models:build_no_layers: field 'model': no Conv/Linear layer or attention matmul ran in the forward pass",
+        ),
+        (
             ("profile", "tiny_models:build_not_a_model"),
             "tiny_models:build_not_a_model: field 'model': the model is a str, not a torch.nn.Module",
         ),

@@ -109,5 +109,10 @@ def build_broken():
     return nn.Linear(4, 2), torch.zeros(3, 5)
 
 
+def build_no_layers():
+    """``tiny_models:build_no_layers``: nothing that mpq counts."""
+    return nn.ReLU(), torch.zeros(2)
+
+
 def build_not_a_model():
     return "model", torch.zeros(1)
