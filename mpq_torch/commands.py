@@ -9,13 +9,15 @@ from pathlib import Path
 
 import torch
 
-from mpq_core import InputError, write_text_atomic
+from mpq_core import InputError, load_config, write_text_atomic
 from mpq_core.loading import read_json
 
 from .cases import ModelCase, load_case
 from .jsonio import dumps, write_json
-from .measure import run_outputs
+from .metrics import run_outputs
 from .profiling import ATTENTION, Profile, flops_document, profile_case
+from .progress import Progress
+from .quantize import split_allocation
 from .sensitivity import (
     Shard,
     make_run,
@@ -96,9 +98,13 @@ def _merge(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     start = time.perf_counter()
+    saved = load_config(args.config)
     case = _case(args)
-    reference = run_outputs(case)
-    metrics = evaluate_config(case, reference, args.config)
+    split_allocation(case.model, saved.wbits, saved.source)  # bad names fail before any run
+    # the float pass, then the quantized one
+    with Progress(2 * len(case.batches), "evaluate", enabled=not args.no_progress) as bar:
+        reference = run_outputs(case, bar)
+        metrics = evaluate_config(case, reference, saved, bar)
     task = case.task_metric.name if case.task_metric else None
     document = {"config": args.config, "count": case.sample_count, **metrics.as_dict(task)}
     if args.output:

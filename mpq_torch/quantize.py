@@ -69,15 +69,12 @@ def quantizable_layers(model: nn.Module) -> dict[str, nn.Module]:
     return {n: m for n, m in model.named_modules() if isinstance(m, WEIGHT_TYPES)}
 
 
-@contextmanager
-def quantized(
+def split_allocation(
     model: nn.Module, allocation: Mapping[str, int], source: str = "allocation"
-) -> Iterator[None]:
-    """Run the block with each named layer at its width; the float weights come back after.
-
-    Names are Conv/Linear module names or ``<module>.matmul`` attention entries (see
-    :mod:`mpq_torch.profiling`); any other name is an InputError naming ``source``.
-    """
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Check an allocation against ``model``: (Conv/Linear name -> width, module whose matmul
+    operands are quantized -> width). An unknown name or width is an InputError naming
+    ``source``."""
     layers = quantizable_layers(model)
     modules = {name for name, _ in model.named_modules()}
     weights: dict[str, int] = {}
@@ -94,6 +91,20 @@ def quantized(
             raise InputError(
                 source, "no Conv/Linear module or attention entry of this name", layer=name
             )
+    return weights, operands
+
+
+@contextmanager
+def quantized(
+    model: nn.Module, allocation: Mapping[str, int], source: str = "allocation"
+) -> Iterator[None]:
+    """Run the block with each named layer at its width; the float weights come back after.
+
+    Names are Conv/Linear module names or ``<module>.matmul`` attention entries (see
+    :mod:`mpq_torch.profiling`); any other name is an InputError naming ``source``.
+    """
+    layers = quantizable_layers(model)
+    weights, operands = split_allocation(model, allocation, source)
     saved = {}
     try:
         for name, bits in weights.items():

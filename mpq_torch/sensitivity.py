@@ -26,7 +26,7 @@ from mpq_core import InputError
 
 from .cases import ModelCase
 from .jsonio import rounded
-from .measure import LOSS, SCORE, Metrics, measure
+from .metrics import LOSS, SCORE, Metrics, measure
 from .progress import Progress
 
 SHARD_FORMAT = 1

@@ -30,7 +30,7 @@ from mpq_core.validation import (
 
 from .cases import ModelCase
 from .jsonio import rounded
-from .measure import LOSS, SCORE, Metrics, measure
+from .metrics import LOSS, SCORE, Metrics, measure
 from .progress import Progress
 
 DEFAULT_BUDGETS = tuple(round(0.05 * i, 2) for i in range(1, 21))
@@ -62,11 +62,13 @@ class Validation:
 
 
 def evaluate_config(
-    case: ModelCase, reference: tuple[torch.Tensor, ...], config: str | Path
+    case: ModelCase,
+    reference: tuple[torch.Tensor, ...],
+    saved: mpq.SavedConfig,
+    progress: Progress | None = None,
 ) -> Metrics:
-    """Measure an exported config (``mpq_core.load_config``) with all its widths at once."""
-    saved = mpq.load_config(config)
-    return measure(case, reference, dict(saved.wbits), saved.source)
+    """Measure a config read by ``mpq_core.load_config`` with all its widths at once."""
+    return measure(case, reference, dict(saved.wbits), saved.source, progress)
 
 
 def validate(

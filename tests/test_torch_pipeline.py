@@ -133,7 +133,8 @@ def test_validate_then_evaluate_the_same_allocation(measured, tmp_path, capsys):
 
 def test_bundled_sensitivity_reproduced_by_its_command(tmp_path):
     """Slice 1 of 21 of the bundled run (all 310 sentences): the first 6 (layer, width) pairs
-    must give the numbers in the bundled files."""
+    give the numbers in the bundled files (to 5 digits: another CPU may round differently; the
+    bytes are checked on one machine by test_same_command_same_bytes)."""
     _run("sensitivity", "minilm", "--shard", "1/21", "--output_dir", str(tmp_path))
     shard = json.loads((tmp_path / "shard_1_of_21.json").read_text())
     assert len(shard["results"]) == 6
@@ -143,9 +144,9 @@ def test_bundled_sensitivity_reproduced_by_its_command(tmp_path):
     }
     for row in shard["results"]:
         layer, width = row["layer"], str(row["width"])
-        assert f"{row['mse']:.6g}" == f"{bundled['mse'][layer][width]:.6g}"
-        assert f"{row['sqnr_db']:.6g}" == f"{bundled['sqnr'][layer][width]:.6g}"
-        assert f"{row['cosine']:.6g}" == f"{bundled['cosine'][layer][width]:.6g}"
+        assert row["mse"] == pytest.approx(bundled["mse"][layer][width], rel=1e-5)
+        assert row["sqnr_db"] == pytest.approx(bundled["sqnr"][layer][width], rel=1e-5)
+        assert row["cosine"] == pytest.approx(bundled["cosine"][layer][width], rel=1e-5)
 
 
 def test_bundled_validation_csv():

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 from mpq_core import InputError
 from mpq_torch import ModelCase, measure, quantize_tensor, quantize_weight, quantized, run_outputs
-from mpq_torch.measure import SQNR_CAP_DB, sqnr_db
+from mpq_torch.metrics import SQNR_CAP_DB, sqnr_db
 
 
 def test_4bit_per_channel_weight_by_hand():

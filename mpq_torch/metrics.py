@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from .cases import ModelCase, call_model, compared_output
+from .progress import Progress
 from .quantize import quantized
 
 SQNR_CAP_DB = 200.0
@@ -38,12 +39,15 @@ class Metrics:
         return out
 
 
-def run_outputs(case: ModelCase) -> tuple[torch.Tensor, ...]:
+def run_outputs(case: ModelCase, progress: Progress | None = None) -> tuple[torch.Tensor, ...]:
     """The compared output of every calibration batch, as the model is now."""
+    outputs = []
     with torch.no_grad():
-        return tuple(
-            compared_output(case, call_model(case.model, batch), batch) for batch in case.batches
-        )
+        for batch in case.batches:
+            outputs.append(compared_output(case, call_model(case.model, batch), batch))
+            if progress is not None:
+                progress.advance()
+    return tuple(outputs)
 
 
 def compare(
@@ -67,9 +71,13 @@ def sqnr_db(signal: float, noise: float) -> float:
 
 
 def measure(
-    case: ModelCase, reference: tuple[torch.Tensor, ...], allocation: Mapping[str, int], source: str
+    case: ModelCase,
+    reference: tuple[torch.Tensor, ...],
+    allocation: Mapping[str, int],
+    source: str,
+    progress: Progress | None = None,
 ) -> Metrics:
     """Quantize the allocated layers at once, run the calibration inputs, compare."""
     with quantized(case.model, allocation, source):
-        outputs = run_outputs(case)
+        outputs = run_outputs(case, progress)
     return compare(case, reference, outputs)
