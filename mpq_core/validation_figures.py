@@ -30,10 +30,15 @@ _DASHES = {"greedy": "solid", "exact": "dash"}
 
 
 def _solvers(found: Agreement) -> list[str]:
+    """Drawing order: the exact solver first, so the greedy's smaller markers stay visible
+    inside its diamonds where both chose the same allocation."""
     present = list(dict.fromkeys(found.table["solver"]))
-    return [s for s in ("greedy", "exact") if s in present] + [
-        s for s in present if s not in ("greedy", "exact")
+    return [s for s in present if s not in ("greedy", "exact")] + [
+        s for s in ("exact", "greedy") if s in present
     ]
+
+
+_SIZES = {"greedy": 6, "exact": 11}
 
 
 def _direction(found: Agreement) -> str:
@@ -54,7 +59,11 @@ def plot_validation_budgets(
             "mode": "lines+markers",
             "legendgroup": solver,
             "line": {"color": color, "dash": _DASHES.get(solver, "dot"), "width": 1.6},
-            "marker": {"color": color, "size": 6, "symbol": _SYMBOLS.get(solver, "square")},
+            "marker": {
+                "color": color,
+                "size": _SIZES.get(solver, 8),
+                "symbol": _SYMBOLS.get(solver, "square"),
+            },
         }
         data.append(
             {
@@ -86,9 +95,9 @@ def plot_validation_budgets(
     for name in ("xaxis", "xaxis2"):
         axes[name]["range"] = [-0.01, 1.01]
     layout = _layout(
-        520,
+        540,
         title or f"Measured {found.metric} and predicted objective by budget",
-        top=40,
+        top=64,  # the legend sits between the title and the plot
         legend=_legend(y=1.03),
         hovermode="x unified",
         shapes=shapes,
@@ -116,7 +125,7 @@ def plot_validation_scatter(
                 "mode": "markers",
                 "marker": {
                     "color": "white",
-                    "size": 8 if solver == "greedy" else 12,
+                    "size": _SIZES.get(solver, 8) + 2,
                     "symbol": _SYMBOLS.get(solver, "square"),
                     "line": {"color": color, "width": 1.5},
                 },

@@ -5,7 +5,14 @@ import streamlit as st
 from mpq_core.validation import solver_differences
 from mpq_core.validation_figures import plot_validation_budgets, plot_validation_scatter
 from ui import render, start_page
-from ui.validation import HOW_TO, cached_agreement, load_results, metric_choice, results_file
+from ui.validation import (
+    DIFFERENCE_COLUMNS,
+    HOW_TO,
+    cached_agreement,
+    load_results,
+    metric_choice,
+    results_file,
+)
 
 view = start_page("Validate")
 st.title("Validate")
@@ -31,4 +38,6 @@ render.chart(plot_validation_budgets(found, multiplier=view.multiplier), key="va
 render.chart(plot_validation_scatter(found, multiplier=view.multiplier), key="validation_scatter")
 if len(diffs):
     st.subheader("Where greedy and exact differ")
-    st.dataframe(diffs, hide_index=True, key="validation_differences")
+    st.dataframe(
+        diffs, hide_index=True, key="validation_differences", column_config=DIFFERENCE_COLUMNS
+    )

@@ -170,13 +170,14 @@ def test_figures():
     found = agreement(read_validation(_file(RESULTS)), "mse")
     budgets = json.loads(plot_validation_budgets(found, multiplier=0.5).to_json())
     names = [t["name"] for t in budgets["data"]]
+    # exact drawn first: the greedy's smaller markers stay visible inside its diamonds
     assert names == [
-        "measured (greedy)",
-        "predicted (greedy)",
         "measured (exact)",
         "predicted (exact)",
+        "measured (greedy)",
+        "predicted (greedy)",
     ]
-    assert budgets["data"][0]["y"] == [5.0, 3.0, 2.5]
+    assert budgets["data"][2]["y"] == [5.0, 3.0, 2.5]
     assert budgets["data"][1]["yaxis"] == "y2"
     (line,) = budgets["layout"]["shapes"]
     assert (line["name"], line["x0"]) == ("current budget", 0.5)
@@ -188,4 +189,4 @@ def test_figures():
     assert star["name"] == "m = 0.50"  # the nearest measured budget
     assert star["x"] == [2.0, 2.0] and star["y"] == [3.0, 3.0]
     far = json.loads(plot_validation_scatter(found, multiplier=0.95).to_json())
-    assert [t["name"] for t in far["data"]] == ["greedy", "exact"]  # no measured budget near 0.95
+    assert [t["name"] for t in far["data"]] == ["exact", "greedy"]  # no measured budget near 0.95

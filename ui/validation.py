@@ -30,6 +30,16 @@ its own results.
 """
 
 
+DIFFERENCE_COLUMNS = {
+    "budget": st.column_config.NumberColumn("budget", format="%.2f"),
+    "greedy_objective": st.column_config.NumberColumn("greedy objective", format="%.6g"),
+    "exact_objective": st.column_config.NumberColumn("exact objective", format="%.6g"),
+    "greedy_value": st.column_config.NumberColumn("greedy measured", format="%.6g"),
+    "exact_value": st.column_config.NumberColumn("exact measured", format="%.6g"),
+    "measured_better": st.column_config.TextColumn("measured better"),
+}
+
+
 @dataclass(frozen=True)
 class ResultsFile:
     """A validation CSV as bytes, with the label used in messages."""
