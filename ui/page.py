@@ -35,6 +35,7 @@ PAGES = {
     "Layers": ("pages/2_Layers.py", "📋", ":material/table_rows:"),
     "Greedy vs optimal": ("pages/3_Greedy_vs_optimal.py", "⚖️", ":material/balance:"),
     "Data": ("pages/4_Data.py", "🗂️", ":material/dataset:"),
+    "Validate": ("pages/5_Validate.py", "✅", ":material/fact_check:"),
 }
 NARROW_PX = 1100  # below this width the sidebar starts collapsed
 

@@ -24,6 +24,7 @@ from .text import plain, shorten
 SOURCE_LABELS = {
     "sd14": "SD 1.4 UNet sample (scalar sensitivity)",
     "sd14_per_bit": "SD 1.4 UNet sample (per-bit losses)",
+    "minilm": "MiniLM-L6 sample (measured per-bit losses)",
     state.UPLOAD: "Upload a Phase 1 and a Phase 2 file",
 }
 RULE_LABELS = {"plus4": "A = min(W + 4, 16)", "match": "A = W"}

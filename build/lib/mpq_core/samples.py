@@ -27,6 +27,7 @@ class Sample:
     title: str
     flops: str
     sensitivity: str
+    validation: str | None = None  # measured Phase 4 results (a validation CSV), if any
 
     @property
     def flops_path(self) -> Path:
@@ -35,6 +36,10 @@ class Sample:
     @property
     def sensitivity_path(self) -> Path:
         return _root() / self.sensitivity
+
+    @property
+    def validation_path(self) -> Path | None:
+        return None if self.validation is None else _root() / self.validation
 
 
 SAMPLES: dict[str, Sample] = {
@@ -49,6 +54,13 @@ SAMPLES: dict[str, Sample] = {
         title="Stable Diffusion 1.4 UNet (exact MACs, synthetic per-bit sensitivity)",
         flops="sample_data/sd14_unet/flops_analysis_unet.json",
         sensitivity="sample_data/sd14_unet/sensitivity_per_bit.json",
+    ),
+    "minilm": Sample(
+        key="minilm",
+        title="all-MiniLM-L6-v2 (measured: exact MACs, real per-bit MSE on 310 sentences)",
+        flops="sample_data/minilm_l6/flops_analysis.json",
+        sensitivity="sample_data/minilm_l6/sensitivity_mse.json",
+        validation="sample_data/minilm_l6/validation.csv",
     ),
 }
 

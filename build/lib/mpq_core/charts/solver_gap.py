@@ -102,7 +102,7 @@ def plot_solver_gap(
         height=SOLVER_GAP_HEIGHT,
         title=title,
         subtitle=context_line(solution, solver="greedy vs exact"),
-        top=24,
+        top=34,  # room for the panel title under the legend
         hovermode="x unified",
         bargap=0.15,
         shapes=shapes,

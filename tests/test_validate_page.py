@@ -1,0 +1,83 @@
+"""The Validate page through AppTest: bundled results of the measured sample, the current
+budget, the metric choice, and the how-to when the loaded data has no results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from support import REPO
+
+import mpq_core as mc
+from mpq_core.validation import agreement, read_validation, solver_differences
+
+PAGE = "pages/5_Validate.py"
+BUNDLED = REPO / "sample_data" / "minilm_l6" / "validation.csv"
+
+
+def _validate_page(source: str = "minilm") -> AppTest:
+    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=60).run()
+    at.radio(key="source").set_value(source).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _charts(at: AppTest) -> dict[str, dict]:
+    return {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
+
+
+def test_measured_sample_shows_its_bundled_results():
+    at = _validate_page()
+    results = read_validation(BUNDLED)
+    metric = at.selectbox(key="validate_metric").value
+    assert metric == results.metrics[0]
+    found = agreement(results, metric)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Spearman ρ (predicted vs measured)"] == f"{found.rho:+.3f}"
+    assert metrics["Rows (budget × solver)"] == str(len(found.table))
+    assert metrics["Budgets where greedy and exact differ"] == str(len(solver_differences(found)))
+    charts = _charts(at)
+    assert set(charts) == {"validation_budgets", "validation_scatter"}
+    assert f"ρ = {found.rho:+.3f}" in charts["validation_scatter"]["layout"]["title"]["text"]
+    assert any("bundled with the sample" in c.value for c in at.caption)
+    # measured data: no synthetic notice
+    assert not any("synthetic" in w.value.lower() for w in at.sidebar.warning)
+
+
+def test_the_current_budget_is_marked():
+    at = _validate_page()
+    at.session_state["budget_exact"] = 0.3
+    at.run()
+    charts = _charts(at)
+    lines = charts["validation_budgets"]["layout"]["shapes"]
+    assert [line["x0"] for line in lines] == pytest.approx([0.3, 0.3])  # one per panel
+    star = charts["validation_scatter"]["data"][-1]
+    assert star["name"] == "m = 0.30"
+    frame = read_validation(BUNDLED).frame
+    metric = at.selectbox(key="validate_metric").value
+    rows = frame[(frame["budget"] == 0.3) & (frame["metric"] == metric)]
+    assert star["y"] == rows["value"].tolist()
+
+
+def test_choosing_another_metric_redraws():
+    at = _validate_page()
+    at.selectbox(key="validate_metric").set_value("mse").run()
+    charts = _charts(at)
+    title = charts["validation_budgets"]["layout"]["yaxis"]["title"]["text"]
+    assert title == "measured mse (lower is better)"
+    found = agreement(read_validation(BUNDLED), "mse")
+    assert {m.label: m.value for m in at.metric}["Spearman ρ (predicted vs measured)"] == (
+        f"{found.rho:+.3f}"
+    )
+
+
+def test_data_without_results_says_how_to_make_them():
+    at = _validate_page("sd14")
+    assert not at.get("plotly_chart")
+    text = " ".join(m.value for m in at.markdown)
+    assert "No measured results for this data yet" in text
+    assert "python -m mpq_torch validate" in text
+    assert mc.SAMPLES["sd14"].validation is None
