@@ -24,7 +24,7 @@ with app_page("Validate") as view:
         st.stop()
 
     metric = metric_choice(results)
-    found = cached_agreement(file, metric, view.files, view.problem_settings)
+    found = cached_agreement(file, metric, view.files, view.spec.problem_key())
     origin = "bundled with the sample" if file.bundled else "uploaded"
     predicted = "from the file" if found.predicted_from == "file" else "solved on the loaded data"
     st.caption(

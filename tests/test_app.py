@@ -233,12 +233,12 @@ def test_layers_page_lists_pins_and_unpins_them_all():
     at.multiselect(key="pin_8").set_value(["conv_in", "conv_out"]).run()
     at.switch_page("pages/2_Layers.py").run()
     _no_failure(at)
-    table = at.dataframe[0].value
+    table = at.main.dataframe[0].value
     assert sorted(table.loc[table["pinned"], "layer"]) == ["conv_in", "conv_out"]
     assert set(table.loc[table["pinned"], "wbit"]) == {8}
     at.button(key="layers_unpin_all").click().run()
     _no_failure(at)
-    assert not at.dataframe[0].value["pinned"].any()
+    assert not at.main.dataframe[0].value["pinned"].any()
     assert at.multiselect(key="pin_8").value == []
 
 
@@ -247,7 +247,7 @@ def test_layers_page_fits_its_columns_and_shows_gains_on_request():
     at = _app()
     at.switch_page("pages/2_Layers.py").run()
     _no_failure(at)
-    table = at.dataframe[0]
+    table = at.main.dataframe[0]
     shown = list(table.proto.column_order)
     assert shown == ["layer", "wbit", "abit", "pinned", "type", "macs", "bops_share", "sensitivity"]
     widths = {
@@ -260,7 +260,7 @@ def test_layers_page_fits_its_columns_and_shows_gains_on_request():
     assert sum(widths.values()) + 40 <= 1000
     at.toggle(key="layer_gains").set_value(True).run()
     _no_failure(at)
-    assert list(at.dataframe[0].proto.column_order) == [*shown, "eff_4_8", "eff_8_16"]
+    assert list(at.main.dataframe[0].proto.column_order) == [*shown, "eff_4_8", "eff_8_16"]
     at.switch_page(MAIN).run()
     at.switch_page("pages/2_Layers.py").run()
     assert at.toggle(key="layer_gains").value is True  # kept across pages
@@ -271,7 +271,7 @@ def test_layers_page_search_filters_rows():
     at.switch_page("pages/2_Layers.py").run()
     at.text_input(key="layer_search").input("ATTN2.TO_K").run()
     _no_failure(at)
-    layers = at.dataframe[0].value["layer"].tolist()
+    layers = at.main.dataframe[0].value["layer"].tolist()
     assert layers and all("attn2.to_k" in name for name in layers)
     assert len(layers) == sum("attn2.to_k" in n for n in _problem().names)
 
@@ -340,11 +340,12 @@ def test_uploaded_files_stay_named_after_a_page_switch():
         at.switch_page(page).run()
         _no_failure(at)
         assert "Using small_flops.json + small_sens.json (uploaded)" in _sidebar_text(at)
-        assert not at.sidebar.get("file_uploader")
+        uploaders = {u.key for u in at.sidebar.get("file_uploader")}
+        assert not uploaders & {"upload_flops", "upload_sensitivity"}
         assert not any("Upload" in _shown(i.value) for i in at.info)
         assert at.button(key="upload_replace").label == "Replace"
     at.switch_page("pages/2_Layers.py").run()
-    assert sorted(at.dataframe[0].value["layer"]) == sorted(small.names)
+    assert sorted(at.main.dataframe[0].value["layer"]) == sorted(small.names)
 
 
 def test_a_reloaded_upload_link_says_uploads_are_not_kept():
@@ -355,7 +356,8 @@ def test_a_reloaded_upload_link_says_uploads_are_not_kept():
     text = _shown(info.value)
     assert "not kept across page reloads" in text
     assert f"Until then the app shows {mc.SAMPLES['sd14'].title}." in text
-    assert len(at.sidebar.get("file_uploader")) == 2
+    data = [u for u in at.sidebar.get("file_uploader") if u.key.startswith("upload_")]
+    assert {u.key for u in data} == {"upload_flops", "upload_sensitivity", "upload_resources"}
     assert sorted(_heatmap_widths(at, _problem())) == sorted(_problem().names)
 
 
@@ -423,7 +425,7 @@ def test_an_unexpected_error_becomes_one_short_message_on_every_page(monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("/srv/app/secret.py line 12: boom")
 
-    monkeypatch.setattr(ui.page, "solve", broken)
+    monkeypatch.setattr(ui.page, "solve_spec", broken)
     monkeypatch.setattr(ui.page, "cached_sweep", broken)
     for page in PAGES:
         at = _app()
@@ -487,10 +489,11 @@ def test_downloaded_config_equals_the_core_export(stored_files):
     _no_failure(at)
     problem = mc.load_problem(*mc.sample_inputs(), abit_rule="match", pins={"conv_in": 16})
     solution = mc.solve(problem, 0.62, "exact")
-    name = mc.config_filename(0.62)
-    assert name == "quantization_config_0.62.json"
+    name = mc.config_filename(solution)  # the CLI's name for these settings
+    assert name.startswith("quantization_config_0.62_exact_") and len(name) == 42
     assert stored_files[name] == mc.config_json(mc.export_config(solution)).encode()
-    assert stored_files["layers_0.62.csv"] == mc.layers_csv(solution).encode()
+    csv_name = name.replace("quantization_config_", "layers_").replace(".json", ".csv")
+    assert stored_files[csv_name] == mc.layers_csv(solution).encode()
     buttons = {b.key: b for b in at.get("download_button")}
     assert buttons["download_config"].label == "Download config (JSON)"
     assert buttons["download_csv"].label == "Download layers (CSV)"
@@ -722,7 +725,7 @@ def test_compare_page_shows_each_budget_and_the_layers_that_differ():
     for m in (0.3, 0.5, 0.7):
         assert metrics[f"m = {m:.2f}"] == f"{mc.solve(problem, m).cost / mc.GIGA:,.1f} GBOPs"
     assert {"heatmap_m = 0.30", "heatmap_m = 0.50", "heatmap_m = 0.70"} <= set(_charts(at))
-    changes = at.dataframe[0].value
+    changes = at.main.dataframe[0].value
     widths = {m: mc.solve(problem, m).wbits for m in (0.3, 0.5, 0.7)}
     differs = [
         name for i, name in enumerate(problem.names) if len({int(widths[m][i]) for m in widths}) > 1
@@ -781,14 +784,18 @@ def test_pin_widths_come_from_the_ladder_in_use_on_every_page():
     at.radio(key="source").set_value("sd14_per_bit").run()
     at.pills(key="ladder").set_value([2, 4, 8, 16]).run()
     assert any("Using 4/8/16 instead" in _shown(e.value) for e in at.error)
-    pin_boxes = {m.key for m in at.sidebar.multiselect}
+    pin_boxes = {m.key for m in at.sidebar.multiselect if m.key.startswith("pin_")}
     assert pin_boxes == {"pin_4", "pin_8", "pin_16"}
     assert at.query_params["ladder"] == "4,8,16"
     at.switch_page("pages/2_Layers.py").run()
     assert not at.exception
     (widths,) = [b for b in at.get("button_group") if b.key == "layers_pin_width"]
     assert widths.options == ["4 bits", "8 bits", "16 bits"]
-    assert {m.key for m in at.sidebar.multiselect} == {"pin_4", "pin_8", "pin_16"}
+    assert {m.key for m in at.sidebar.multiselect if m.key.startswith("pin_")} == {
+        "pin_4",
+        "pin_8",
+        "pin_16",
+    }
 
 
 def test_pin_boxes_have_no_select_all_row_that_enter_would_pick():
@@ -810,7 +817,7 @@ def test_bulk_pinning_is_one_labelled_action_on_the_layers_page():
     button.click().run()
     _no_failure(at)
     assert at.multiselect(key="pin_16").value == matches
-    table = at.dataframe[0].value
+    table = at.main.dataframe[0].value
     assert table.loc[table["pinned"], "layer"].tolist() == matches
 
 
@@ -895,7 +902,7 @@ def test_compare_starts_from_the_current_budget_and_keeps_the_choice_in_the_link
 def test_tables_draw_the_layer_column_as_normal_text_and_tiny_shares_as_below_001():
     at = _app()
     at.switch_page("pages/2_Layers.py").run()
-    table = at.dataframe[0]
+    table = at.main.dataframe[0]
     columns = json.loads(table.proto.columns)
     assert not columns["layer"].get("pinned")  # a pinned column is drawn light grey
     assert "format" not in columns["bops_share"]  # the Styler's text is shown
@@ -908,7 +915,7 @@ def test_tables_draw_the_layer_column_as_normal_text_and_tiny_shares_as_below_00
     assert shares["conv_in"] == f"{row['conv_in'] * 100:.2f}%"
     for page in ("pages/1_Compare_budgets.py", "pages/3_Greedy_vs_optimal.py"):
         at.switch_page(page).run()
-        (changes,) = at.dataframe
+        (changes,) = at.main.dataframe
         assert not json.loads(changes.proto.columns)["layer"].get("pinned")
 
 

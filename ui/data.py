@@ -1,55 +1,63 @@
 """Cached wrappers over the engine's loading, problem building, solving and sweeping.
 
-Arguments are hashable values (file bytes in a frozen dataclass, tuples, strings, floats), so
-each file pair is parsed once and each sweep computed once per data and settings. Cached
-values are returned as copies by ``st.cache_data`` and never mutated.
+Arguments are hashable values (file bytes in a frozen dataclass, the frozen core ``Spec``), so
+each file pair is parsed once, each problem built once per spec and each sweep computed once
+per data and spec. A sweep does not depend on the value of the limit it sweeps, so its key
+leaves that value out: moving the slider never recomputes it. Cached values are returned as
+copies by ``st.cache_data`` and never mutated.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from mpq_core import (
+    DEFAULT_MULTIPLIERS,
+    InputError,
     InputFile,
     Inputs,
+    Limit,
     Problem,
+    ResourceTable,
+    Spec,
     build_problem,
     load_inputs,
+    parse_resources,
+    resolve_limits,
     sample_inputs,
     sweep_budgets,
+    sweep_limits,
 )
+from mpq_core.reading import decode
+from mpq_core.solvers import sweep_solvers  # noqa: F401  (pages import it from here)
 
-Pins = tuple[tuple[str, tuple[int, ...]], ...]
+SWEEP_POINTS = 101  # values of the swept limit (0.00..1.00 by 0.01 for the x and r forms)
+SWEEP_SECONDS = 60.0  # all exact solves of one sweep in the app: a link cannot occupy it longer
 
 
 @dataclass(frozen=True)
 class DataFiles:
-    """A Phase 1 and a Phase 2 file as bytes, with the labels used in messages and exports."""
+    """The files in use as bytes (a Phase 1 and a Phase 2 file, optionally a resources file),
+    with the labels used in messages and exports."""
 
     flops_name: str
     flops: bytes
     sensitivity_name: str
     sensitivity: bytes
     on_mismatch: str = "error"
+    name_prefix: str = ""
+    resources_name: str = ""
+    resources: bytes = b""
 
     def input_files(self) -> tuple[InputFile, InputFile]:
         return (
             InputFile(self.flops_name, self.flops),
             InputFile(self.sensitivity_name, self.sensitivity),
         )
-
-
-@dataclass(frozen=True)
-class ProblemSettings:
-    """Everything besides the files that shapes the knapsack instance."""
-
-    ladder: tuple[int, ...]
-    abit_rule: str
-    discount: float
-    pins: Pins = ()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -59,30 +67,87 @@ def sample_files(key: str) -> DataFiles:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def cached_inputs(files: DataFiles) -> Inputs:
-    """Parse and align both files (an InputError is raised again on every call, not cached)."""
-    return load_inputs(*files.input_files(), on_mismatch=files.on_mismatch)
+def cached_inputs(files: DataFiles, ladder: tuple[int, ...] | None = None) -> Inputs:
+    """Parse and align both files (an InputError is raised again on every call, not cached).
+    ``ladder`` is used only by a sensitivity file that lists one value per width (MixDQ's
+    layout): any other pair is parsed once, whatever the ladder."""
+    try:
+        return _inputs(files, None)
+    except InputError as err:
+        if ladder is None or "gives a list of values per layer" not in err.problem:
+            raise
+    return _inputs(files, ladder)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_problem(files: DataFiles, settings: ProblemSettings) -> Problem:
-    return build_problem(
-        cached_inputs(files),
-        bits=settings.ladder or None,  # () means the file's own ladder
-        abit_rule=settings.abit_rule,
-        upgrade_discount=settings.discount,
-        pins={name: list(widths) for name, widths in settings.pins},
+@st.cache_data(show_spinner=False, max_entries=8)
+def _inputs(files: DataFiles, ladder: tuple[int, ...] | None) -> Inputs:
+    return load_inputs(
+        *files.input_files(),
+        on_mismatch=files.on_mismatch,
+        ladder=ladder,
+        name_prefix=files.name_prefix,
     )
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_resources(files: DataFiles) -> ResourceTable | None:
+    if not files.resources:
+        return None
+    return parse_resources(decode(files.resources, files.resources_name), files.resources_name)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
-def cached_sweep(
-    files: DataFiles, settings: ProblemSettings, solvers: tuple[str, ...]
-) -> pd.DataFrame:
-    """The whole 0.00..1.00 sweep for these data and settings."""
-    return sweep_budgets(cached_problem(files, settings), solvers=solvers)
+def cached_problem(files: DataFiles, spec: Spec) -> Problem:
+    """The problem of these files under the spec's ladder, cost model, pins, groups and ties
+    (its limits and solver do not shape it: they are left out of the key)."""
+    return _problem(files, spec.problem_key())
 
 
-def sweep_solvers(solver: str) -> tuple[str, ...]:
-    """The greedy sweep always; the exact one too when the exact solver is chosen."""
-    return ("greedy",) if solver == "greedy" else ("greedy", solver)
+def _problem(files: DataFiles, key: Spec) -> Problem:
+    inputs = cached_inputs(files, key.ladder)
+    return build_problem(inputs, key, resources=cached_resources(files))
+
+
+def sweep_key(spec: Spec) -> Spec:
+    """The spec with the swept limit's value set aside (the key of its sweep)."""
+    limits = spec.limits
+    first = limits[0]
+    suffix = first.form if first.form != "abs" else ""
+    return spec.with_limits((replace(first, at_most="0" + suffix), *limits[1:]))
+
+
+def sweep_values(problem: Problem, spec: Spec) -> tuple[float, ...]:
+    """What the first limit's slider offers: 0.00..1.00 by 0.01 for the x and r forms, 101
+    values from its cheapest to its dearest use for an absolute limit (in its unit)."""
+    first = spec.limits[0]
+    if first.form != "abs":
+        return DEFAULT_MULTIPLIERS
+    (bound,) = resolve_limits(problem, [first])
+    low, high = bound.low / bound.scale, bound.high / bound.scale
+    return tuple(float(v) for v in np.round(np.linspace(low, high, SWEEP_POINTS), 6))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.DataFrame:
+    """The first limit swept over its slider's values with the other limits held (for the
+    original single budget: every multiplier 0.00..1.00). ``key`` comes from
+    :func:`sweep_key`."""
+    problem = cached_problem(files, key)
+    limits = key.limits
+    first = limits[0]
+    if len(limits) == 1 and first.resource == "bops" and first.group is None and first.form == "x":
+        return sweep_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS)
+    return sweep_limits(
+        problem,
+        limits,
+        values=sweep_values(problem, key),
+        solvers=solvers,
+        time_limit=SWEEP_SECONDS,
+    )
+
+
+def budget_limit(multiplier: float) -> Limit:
+    """``bops <= m x`` (the slider's budget)."""
+    from mpq_core import limit_value
+
+    return Limit("bops", limit_value(float(multiplier), "budget", "value") + "x")

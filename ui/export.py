@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from mpq_core import Solution, config_filename, config_json, export_config, layers_csv, solve
+from mpq_core import (
+    Solution,
+    Spec,
+    config_filename,
+    config_json,
+    export_config,
+    layers_csv,
+    solve,
+    solve_spec,
+)
 from mpq_core.charts import multiplier_text
 from mpq_core.charts.images import (
     ARCHIVE_FORMATS,
@@ -31,7 +40,7 @@ from mpq_core.charts.images import (
 )
 from mpq_core.report import build_report_figures, view_report_html
 
-from .data import DataFiles, ProblemSettings, cached_problem, cached_sweep, sweep_solvers
+from .data import DataFiles, cached_problem, cached_sweep, sweep_key, sweep_solvers
 
 if TYPE_CHECKING:
     from .page import View
@@ -74,13 +83,11 @@ def shared_renderer(browser: str) -> ImageRenderer:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def chart_zip(
-    files: DataFiles, settings: ProblemSettings, multiplier: float, solver: str, browser: str
-) -> bytes:
-    """Every chart of the main view at this budget as PNG and SVG, zipped (cached)."""
-    problem = cached_problem(files, settings)
-    solution = solve(problem, multiplier, solver)
-    sweep = cached_sweep(files, settings, sweep_solvers(solver))
+def chart_zip(files: DataFiles, spec: Spec, browser: str) -> bytes:
+    """Every chart of the main view under this spec as PNG and SVG, zipped (cached)."""
+    problem = cached_problem(files, spec)
+    solution = solve_spec(problem, spec)
+    sweep = cached_sweep(files, sweep_key(spec), sweep_solvers(spec.solver))
     figures = build_report_figures(problem, solution, sweep)
     return images_zip(figure_images(figures, ARCHIVE_FORMATS, renderer=shared_renderer(browser)))
 
@@ -100,11 +107,10 @@ def report_builder(view: View, solution: Solution, sweep: pd.DataFrame) -> Calla
 
 def images_builder(view: View, solution: Solution, browser: str) -> Callable[[], bytes]:
     """A callable that returns the charts ZIP of this view (built once per view, then cached)."""
-    files, settings = view.files, view.problem_settings
-    multiplier, solver = solution.multiplier, solution.solver
+    files, spec = view.files, view.spec_at(solution.multiplier, solution.solver)
 
     def build() -> bytes:
-        return chart_zip(files, settings, multiplier, solver, browser)
+        return chart_zip(files, spec, browser)
 
     return build
 
@@ -116,7 +122,7 @@ def downloads(view: View, solution: Solution, sweep: pd.DataFrame) -> None:
     """
     ok = solution.feasible
     m = solution.multiplier
-    name = config_filename(m)
+    name = config_filename(solution)
     first, second, note = st.columns([1, 1, 1.15], vertical_alignment="center")
     first.download_button(
         "Download config (JSON)",

@@ -12,7 +12,7 @@ from mpq_core import Solution, block_of
 from mpq_core.display import percent
 
 from . import state
-from .data import Pins
+from .sidebar import Pins
 from .text import plain, shorten
 
 LAYER_WIDTH = 410  # px: the longest SD 1.4 UNet name (62 characters) in full

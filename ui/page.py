@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from mpq_core import InputError, Problem, Solution, greedy_gap, solve
+from mpq_core import InputError, Problem, Solution, Spec, greedy_gap, solve_spec
 
-from . import state
-from .data import DataFiles, ProblemSettings, cached_problem, cached_sweep, sweep_solvers
+from . import constraints, state
+from .data import DataFiles, budget_limit, cached_problem, cached_sweep, sweep_key, sweep_solvers
 from .render import page_style
 from .sidebar import LoadedData, Settings, remember_good, sidebar
 from .text import plain
@@ -75,25 +75,40 @@ class View:
         return self.data.files
 
     @property
-    def problem_settings(self) -> ProblemSettings:
-        return self.settings.problem_settings()
+    def spec(self) -> Spec:
+        """The spec in use: cost model, pins, groups, ties, limits (budget: the slider's)."""
+        return self.settings.spec
 
     @property
     def solver(self) -> str:
-        return self.settings.solver
+        return self.spec.solver
 
     @property
     def multiplier(self) -> float:
         return state.current_multiplier()
 
+    @property
+    def has_budget(self) -> bool:
+        """The first limit is the BOPs budget of the slider (``bops <= m x``)."""
+        first = self.spec.limits[0]
+        return first.resource == "bops" and first.group is None and first.form == "x"
+
+    def spec_at(self, multiplier: float | None = None, solver: str | None = None) -> Spec:
+        """The spec with the budget set to ``multiplier`` (the other limits held)."""
+        spec = self.spec if solver is None else replace(self.spec, solver=solver)
+        if multiplier is None or not self.has_budget:
+            return spec
+        return spec.with_limits((budget_limit(multiplier), *spec.limits[1:]))
+
     def solve(self, multiplier: float | None = None, solver: str | None = None) -> Solution:
         m = self.multiplier if multiplier is None else multiplier
-        return solve(self.problem, m, solver or self.solver)
+        return solve_spec(self.problem, self.spec_at(m, solver))
 
     def sweep(self, solvers: tuple[str, ...] | None = None) -> pd.DataFrame:
-        """The cached sweep (greedy, plus exact when chosen) over 0.00..1.00."""
+        """The cached sweep of the first limit (greedy, plus exact when chosen) over its
+        slider's values, the other limits held."""
         chosen = sweep_solvers(self.solver) if solvers is None else solvers
-        return cached_sweep(self.files, self.problem_settings, chosen)
+        return cached_sweep(self.files, sweep_key(self.spec), chosen)
 
     def gap_at(self, exact: Solution, greedy: Solution | None = None) -> pd.Series:
         """Greedy, exact and their gap at ``exact``'s budget, shaped like a solver_gap row."""
@@ -152,13 +167,23 @@ def start_page(title: str) -> View:
         st.warning(plain(f"Ignored a link parameter: {note}"), icon=":material/link_off:")
 
     try:
-        problem = cached_problem(data.files, settings.problem_settings())
+        problem = cached_problem(data.files, settings.spec)
     except InputError as err:
-        st.error(plain(f"{err}. Using the ladder without pins."), icon=":material/error:")
-        settings = Settings(
-            settings.source, settings.solver, settings.abit_rule, settings.discount, settings.ladder
-        )
-        problem = cached_problem(data.files, settings.problem_settings())
+        # a group, tie or pin that these files cannot take: back to the last working setup
+        st.error(plain(f"{err}. The last working groups and ties stay in force."),
+                 icon=":material/error:")  # fmt: skip
+        constraints.restore_good()
+        spec = replace(settings.spec, constraints=constraints.current_constraints())
+        try:
+            problem = cached_problem(data.files, spec)
+        except InputError:
+            spec = replace(spec, pins=(), constraints=replace(spec.constraints, groups=(), ties=()))
+            problem = cached_problem(data.files, spec)
+        settings = replace(settings, spec=spec)
+    checked, errors = constraints.checked(problem, settings.spec.constraints)
+    for message in errors:
+        st.error(plain(message), icon=":material/error:")
+    settings = replace(settings, spec=replace(settings.spec, constraints=checked))
     state.write_url(settings)
     return View(settings, data, problem)
 
@@ -193,6 +218,7 @@ class app_page:  # lower case: it reads as a statement, ``with app_page("Layers"
         if err is None or isinstance(err, StopException):
             if self.view is not None:
                 remember_good(self.view.data)
+                constraints.remember_good()
             return False
         if isinstance(err, Exception):
             _unexpected(self.title, err)

@@ -1,4 +1,4 @@
-"""The shared sidebar: data source, solver, cost model and pins, as the one Settings in use.
+"""The shared sidebar: data source, solver, cost model, pins and constraints, as one Spec.
 
 Every setting the widgets propose is checked against the loaded data here, before any page
 uses it; what a page receives is what was used (a ladder the data cannot fill falls back, and
@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
-from mpq_core import ABIT_RULES, SAMPLES, SOLVER_LABELS, SOLVERS, InputError, Inputs
+from mpq_core import ABIT_RULES, SAMPLES, SOLVER_LABELS, SOLVERS, InputError, Inputs, Spec
 
-from . import state
-from .data import DataFiles, Pins, ProblemSettings, cached_inputs, cached_problem, sample_files
+from . import constraints, state
+from .data import DataFiles, cached_inputs, cached_problem, sample_files
 from .text import plain, shorten
+
+Pins = tuple[tuple[str, tuple[int, ...]], ...]
 
 SOURCE_LABELS = {
     "sd14": "SD 1.4 UNet sample (scalar sensitivity)",
@@ -28,7 +30,9 @@ SOURCE_LABELS = {
     state.UPLOAD: "Upload a Phase 1 and a Phase 2 file",
 }
 RULE_LABELS = {"plus4": "A = min(W + 4, 16)", "match": "A = W"}
-CHECK_SETTINGS = ProblemSettings((), "plus4", 0.2, ())  # data is usable if this builds
+CHECK_SPEC = Spec()  # data is usable if this builds
+SENSE_LABELS = {"file": "as the file says", "loss": "losses (lower is better)",
+                "score": "scores (higher is better)"}  # fmt: skip
 MAX_REJECTS = 16  # rejected uploads remembered per session
 _GOOD = "_data_good"  # the last data that drew a whole page
 _GOOD_UPLOAD = "_upload_good"  # the last uploaded pair that drew a whole page
@@ -39,17 +43,23 @@ _LOG = logging.getLogger("mpq.app")
 
 @dataclass(frozen=True)
 class Settings:
-    """The settings in use: what the widgets asked for, after checking it against the data."""
+    """What the sidebar settled on: the data source and the spec in use (its limits are the
+    Constraints section's, checked against the data by the page)."""
 
     source: str
-    solver: str
-    abit_rule: str
-    discount: float
-    ladder: tuple[int, ...]
-    pins: Pins = ()
+    spec: Spec
 
-    def problem_settings(self) -> ProblemSettings:
-        return ProblemSettings(self.ladder, self.abit_rule, self.discount, self.pins)
+    @property
+    def solver(self) -> str:
+        return self.spec.solver
+
+    @property
+    def ladder(self) -> tuple[int, ...]:
+        return self.spec.ladder or ()
+
+    @property
+    def pins(self) -> Pins:
+        return tuple((pin.layer, pin.widths) for pin in self.spec.pins)
 
 
 @dataclass(frozen=True)
@@ -116,11 +126,44 @@ def sidebar() -> tuple[Settings, LoadedData, tuple[str, ...]]:
             "(4->8 gains the score, 8->16 gains 0.2 x score by default).",
         )
         discount = round(float(discount), 4)
+        sense = _sense(sens)
         ladder, problems = _ladder(loaded, rule, discount)
         pins = _pins(loaded.inputs.layers.names, ladder)
+        base = Spec(
+            ladder=ladder,
+            abit_rule=rule,
+            upgrade_discount=discount,
+            pins=pins,
+            sense=sense,
+            solver=solver,
+        )
+        try:
+            check = cached_problem(loaded.files, base)
+            names, resources = check.names, check.resource_names()
+        except InputError:
+            names = loaded.inputs.layers.names
+            resources = ("bops", "wbits", "mean_wbits")
+        problems = problems + tuple(constraints.constraints_section(names, resources))
 
-    settings = Settings(source, solver, rule, discount, ladder, pins)
+    settings = Settings(source, replace(base, constraints=constraints.current_constraints()))
     return settings, loaded, problems
+
+
+def _sense(sens) -> str | None:
+    """How per-bit values are read: as the file says (its "higher_is_better"), or forced."""
+    if sens.kind != "per_bit":
+        st.session_state["sense"] = "file"
+        return None
+    choice = st.radio(
+        "Per-bit values are",
+        tuple(SENSE_LABELS),
+        format_func=SENSE_LABELS.get,
+        key="sense",
+        help="Losses: the gain of a width is loss(lowest) - loss(width). Scores (SQNR, SSIM, "
+        "accuracy): score(width) - score(lowest). 'As the file says' follows its metadata "
+        f"(this file: {sens.sense}es).",
+    )
+    return None if choice == "file" else choice
 
 
 def remember_good(data: LoadedData) -> None:
@@ -140,13 +183,13 @@ def remember_good(data: LoadedData) -> None:
 def _usable(files: DataFiles) -> Inputs:
     """Parse the pair and build a problem from it (cached; raises what the engine raises)."""
     inputs = cached_inputs(files)
-    cached_problem(files, CHECK_SETTINGS)
+    cached_problem(files, CHECK_SPEC)
     return inputs
 
 
 def _load(source: str) -> LoadedData:
     if source in SAMPLES:
-        files = sample_files(source)
+        files = _with_resources(sample_files(source))
         try:
             inputs = _usable(files)
         except InputError as err:  # a broken checkout; nothing better to fall back on
@@ -176,7 +219,17 @@ def _load_upload() -> LoadedData:
         "Phase 1: MACs / FLOPs per layer (JSON)", type=["json"], key="upload_flops"
     )
     sens = st.file_uploader(
-        "Phase 2: sensitivity per layer (JSON)", type=["json"], key="upload_sensitivity"
+        "Phase 2: sensitivity per layer (JSON or YAML)",
+        type=["json", "yaml", "yml"],
+        key="upload_sensitivity",
+        help="Scalar scores, per-bit tables, or MixDQ's layout (name: [v_w1, v_w2, ...] with "
+        "the widths of the ladder).",
+    )
+    prefix = st.text_input(
+        "Name prefix of the sensitivity file",
+        key="name_prefix",
+        placeholder="e.g. model.",
+        help="Stripped from the sensitivity file's layer names (MixDQ writes model.<name>).",
     )
     intersect = st.checkbox(
         "Keep only the layers found in both files",
@@ -193,12 +246,15 @@ def _load_upload() -> LoadedData:
     if flops is None or sens is None:
         return _waiting_for_upload(good)
 
-    files = DataFiles(
-        flops.name,
-        flops.getvalue(),
-        sens.name,
-        sens.getvalue(),
-        "intersect" if intersect else "error",
+    files = _with_resources(
+        DataFiles(
+            flops.name,
+            flops.getvalue(),
+            sens.name,
+            sens.getvalue(),
+            "intersect" if intersect else "error",
+            name_prefix=str(prefix or "").strip()[:64],
+        )
     )
     digest = _digest(files)
     rejects: dict[str, str] = st.session_state.setdefault(_REJECTS, {})
@@ -215,6 +271,14 @@ def _load_upload() -> LoadedData:
         return _fallback(errors=(rejects[digest],))
     origin = f"{flops.name} + {sens.name} (uploaded)"
     return LoadedData(files, inputs, origin, uploaded=True)
+
+
+def _with_resources(files: DataFiles) -> DataFiles:
+    """The files with the resources file the user uploaded (a latency table, say), if any."""
+    upload = st.session_state.get("upload_resources")
+    if upload is None:
+        return files
+    return replace(files, resources_name=upload.name, resources=upload.getvalue())
 
 
 def _waiting_for_upload(good: _Good | None) -> LoadedData:
@@ -294,7 +358,7 @@ def _synthetic_notice(inputs: Inputs) -> None:
 def _own_ladder(files: DataFiles, rule: str, discount: float) -> tuple[int, ...]:
     """The ladder the engine picks for these files (the per-bit table's widths, else the
     default), cut to ``MAX_LADDER`` widths."""
-    widths = cached_problem(files, ProblemSettings((), rule, discount, ())).widths
+    widths = cached_problem(files, Spec(abit_rule=rule, upgrade_discount=discount)).widths
     return tuple(widths[: state.MAX_LADDER])
 
 
@@ -320,7 +384,7 @@ def _ladder(loaded: LoadedData, rule: str, discount: float) -> tuple[tuple[int, 
         why = f"A ladder has at most {state.MAX_LADDER} widths ({len(ladder)} chosen). {instead}"
         return own, (why,)
     try:
-        cached_problem(loaded.files, ProblemSettings(ladder, rule, discount, ()))
+        cached_problem(loaded.files, Spec(ladder=ladder, abit_rule=rule, upgrade_discount=discount))
     except InputError as err:
         return own, (f"{err}. {instead}",)
     return ladder, ()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from mpq_core import ABIT_RULES, DEFAULT_WIDTHS, SAMPLES, SOLVERS
+from mpq_core import ABIT_RULES, DEFAULT_WIDTHS, SAMPLES, SOLVERS, spec_from_query, spec_to_query
 
 from .text import MULTIPLIER_DECIMALS, multiplier
 
@@ -48,7 +48,11 @@ DEFAULTS: dict[str, object] = {
     "intersect": False,
     "layer_search": "",
     "layer_gains": False,
+    "sense": "file",
+    "name_prefix": "",
 }
+SPEC_PARAMS = ("limit", "group", "tie")  # read through mpq_core.spec_url
+SENSE_PARAM = {"loss": "loss", "score": "score"}
 KEPT = (*DEFAULTS, "compare", "layers_pin_width")  # widget keys re-assigned on every run
 _SEEDED = "_url_seeded"
 _URL_NOTES = "_url_notes"
@@ -87,7 +91,13 @@ def seed_from_url() -> None:
     if st.session_state.get(_SEEDED):
         return
     st.session_state[_SEEDED] = True
-    values, notes = parse_query({key: st.query_params.get_all(key) for key in st.query_params})
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    values, notes = parse_query(params)
+    constraints = values.pop("constraints", None)
+    if constraints is not None:
+        from .constraints import apply_constraints
+
+        apply_constraints(constraints)
     budget = values.pop("budget_exact", None)
     for key, value in values.items():
         st.session_state[key] = value
@@ -108,8 +118,17 @@ def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], lis
     """Query parameters -> (widget key -> value, notes about the ignored ones)."""
     values: dict[str, object] = {}
     notes: list[str] = []
+    spec_part = {name: params[name] for name in SPEC_PARAMS if params.get(name)}
+    if spec_part:
+        if params.get("budget"):
+            spec_part["budget"] = params["budget"]
+        spec, spec_notes = spec_from_query(spec_part)
+        notes += spec_notes
+        values["constraints"] = spec.constraints
 
     for name in params:
+        if name in SPEC_PARAMS:
+            continue
         raw = params[name]
         if not raw:
             continue
@@ -129,6 +148,10 @@ def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], lis
                 values["ladder"] = parse_ladder(last)
             elif name == "compare":
                 values["compare"] = _compare(last)
+            elif name == "sense":
+                values["sense"] = _one_of(last, tuple(SENSE_PARAM))
+            elif name == "prefix":
+                values["name_prefix"] = last[:64]
             elif name.startswith("pin") and name[3:].isdigit():
                 values[pin_key(_width(name[3:]))] = [n for n in raw if n]
             else:
@@ -207,20 +230,36 @@ def compare_choices() -> list[float]:
 
 
 def query_state(settings: Settings) -> dict[str, str | list[str]]:
-    """The settings in use as query parameters (pins only for widths on the ladder in use)."""
+    """The settings in use as query parameters (pins only for widths on the ladder in use;
+    limits, groups and ties as ``mpq_core.spec_url`` writes them)."""
     state = st.session_state
-    out: dict[str, str | list[str]] = {
-        "source": settings.source,
-        "budget": f"{current_multiplier():.{MULTIPLIER_DECIMALS}g}",
-        "solver": settings.solver,
-        "rule": settings.abit_rule,
-        "discount": f"{settings.discount:g}",
+    spec = settings.spec
+    out: dict[str, str | list[str]] = {"source": settings.source}
+    first = spec.limits[0]
+    budget_row = first.resource == "bops" and first.group is None and first.form == "x"
+    if budget_row:
+        out["budget"] = f"{current_multiplier():.{MULTIPLIER_DECIMALS}g}"
+    out |= {
+        "solver": spec.solver,
+        "rule": spec.abit_rule,
+        "discount": f"{spec.upgrade_discount:g}",
         "ladder": ",".join(str(w) for w in settings.ladder),
     }
     for width in settings.ladder:
         names = [name for name, widths in settings.pins if width in widths]
         if names:
             out[f"pin{width}"] = names
+    if spec.sense is not None:
+        out["sense"] = spec.sense
+    if state.get("name_prefix"):
+        out["prefix"] = str(state["name_prefix"])
+    written = spec_to_query(spec)
+    limits = written.get("limit", [])
+    if not budget_row or len(spec.limits) > 1:
+        out["limit"] = limits
+    for name in ("group", "tie"):
+        if name in written:
+            out[name] = written[name]
     if state.get(_COMPARE_CHOSEN) and state.get("compare"):
         out["compare"] = ",".join(f"{m:g}" for m in sorted(state["compare"]))
     return out

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from mpq_core import SAMPLES, InputError, InputFile
+from mpq_core import SAMPLES, InputError, InputFile, Spec
 from mpq_core.validation import Agreement, ValidationResults, agreement, read_validation
 
-from .data import DataFiles, ProblemSettings, cached_problem
+from .data import DataFiles, cached_problem
 
 HOW_TO = """
 No measured results for this data yet. Measure them on a CPU with `mpq_torch` (your model as
@@ -70,12 +70,10 @@ def cached_results(file: ResultsFile) -> ValidationResults:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def cached_agreement(
-    file: ResultsFile, metric: str, files: DataFiles, settings: ProblemSettings
-) -> Agreement:
+def cached_agreement(file: ResultsFile, metric: str, files: DataFiles, spec: Spec) -> Agreement:
     """Predicted vs measured; solved on the loaded data only when the file has no prediction."""
     results = cached_results(file)
-    problem = None if results.has_predictions else cached_problem(files, settings)
+    problem = None if results.has_predictions else cached_problem(files, spec)
     return agreement(results, metric, problem)
 
 
