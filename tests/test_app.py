@@ -146,9 +146,18 @@ def test_default_view_is_the_sample_at_one_half():
     assert metrics["Objective"] == f"{solution.objective_share:.1%}"
     assert metrics["Upgrades"] == str(solution.num_upgrades)
     layer, macs = solution.mean_wbits()
-    assert metrics["Mean weight bits"] == f"{layer:.2f} bits" == "14.15 bits"
+    assert metrics["Bits per layer"] == f"{layer:.2f} bits" == "14.15 bits"
     notes = _notes(at)
-    assert notes["Mean weight bits"] == (f"{macs:.2f} bits", "MAC-weighted")
+    assert notes["Bits per layer"] == (f"{macs:.2f} bits", "MAC-weighted")
+    # the params-weighted mean (W4.08) and the weight memory, recomputed from the raw file
+    raw = json.loads(mc.SAMPLES["sd14"].flops_path.read_text())["layers"]
+    widths = dict(zip(solution.problem.names, solution.wbits.tolist(), strict=True))
+    params = {n: raw[n]["params"] for n in widths}
+    mean = sum(params[n] * w for n, w in widths.items()) / sum(params.values())
+    assert metrics["Mean weight bits"] == f"{mean:.2f} bits"
+    memory = sum(params[n] * w for n, w in widths.items()) / 8
+    assert metrics["Weight memory"] == f"{memory / 2**30:,.2f} GiB" == "1.08 GiB"
+    assert notes["Weight memory"][0] == f"{memory / 2**20:,.1f} MiB"
     assert notes["Budget"] == ("m = 0.50", "× all-16-bit cost")
     assert notes["Utilization"] == (
         f"{(solution.budget - solution.cost) / mc.GIGA:,.1f} GBOPs",
@@ -157,7 +166,7 @@ def test_default_view_is_the_sample_at_one_half():
     # every layer one or two steps up a 4/8/16 ladder: 2 steps each
     assert notes["Upgrades"] == (f"of {2 * solution.problem.n_layers:,}", "possible")
     assert "Greedy gap" not in metrics
-    assert _metric_rows(at) == [3, 3]  # six cards in two full rows (no empty slot)
+    assert _metric_rows(at) == [3, 3, 2]  # six cards in two full rows, then the weights
     assert _unused(at) == pytest.approx(_expected_unused(solution))
 
 
@@ -208,7 +217,7 @@ def test_switching_to_the_exact_solver_shows_the_greedy_gap():
     assert curves == {"exact"}  # the view's solver; the slack chart shows both
     slack = {t.get("name") for t in charts["slack"]["data"] if t.get("mode") == "lines+markers"}
     assert slack == {"greedy", "exact"}
-    assert _metric_rows(at) == [4, 3]
+    assert _metric_rows(at) == [4, 3, 2]
 
 
 def test_pinning_a_layer_shows_it_at_its_pinned_width():

@@ -32,7 +32,8 @@ _STYLE = """
 [data-testid="stMetricValue"] { font-size: 1.65rem; }
 [data-testid="stMain"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
 [data-testid="stMain"] [data-testid="stColumn"] { min-width: min(10rem, 100%); }
-.st-key-cards [data-testid="stColumn"] { min-width: min(15rem, 100%); }
+.st-key-cards [data-testid="stColumn"],
+[class*="st-key-cards_"] [data-testid="stColumn"] { min-width: min(15rem, 100%); }
 [class*="st-key-wide_"] [data-testid="stColumn"] { min-width: min(25rem, 100%); }
 .st-key-budget_row [data-testid="stColumn"]:last-child { min-width: 7rem; }
 .st-key-layers_search_row [data-testid="stColumn"]:last-child { min-width: 13.5rem; }
@@ -143,12 +144,13 @@ class Metric:
     help: str
 
 
-def metric_grid(items: list[Metric], per_row: int = METRICS_PER_ROW) -> None:
+def metric_grid(items: list[Metric], per_row: int = METRICS_PER_ROW, key: str = "cards") -> None:
     """Cards in rows of equal length, at most ``per_row`` each (no empty slots); on a narrow
-    screen a row wraps rather than cutting its figures."""
+    screen a row wraps rather than cutting its figures. ``key`` names the container (the
+    page's CSS styles ``cards`` containers: a second grid is ``cards_<name>``)."""
     rows = math.ceil(len(items) / per_row)
     size = math.ceil(len(items) / rows)
-    with st.container(key="cards"):
+    with st.container(key=key):
         for start in range(0, len(items), size):
             chunk = items[start : start + size]
             for column, item in zip(st.columns(len(chunk)), chunk, strict=True):
@@ -210,13 +212,16 @@ def headline_metrics(solution: Solution, gap: pd.Series | None = None) -> None:
             "Steps up the ladder from each layer's lowest allowed width, summed over layers.",
         ),
         Metric(
-            "Mean weight bits",
+            "Bits per layer",
             mean_bits(mean_layer),
             mean_bits(mean_macs),
             "MAC-weighted",
-            "Plain mean over the layers; below it, each layer weighted by its MACs.",
+            "Plain mean weight width over the layers; below it, each layer weighted by its "
+            "MACs. The params-weighted mean (the W4.08 of papers) is the Mean weight bits card.",
         ),
     ]
+    if not math.isfinite(solution.budget):  # no BOPs limit: no budget or utilization to show
+        items = [i for i in items if i.label not in ("Budget", "Utilization")]
     if gap is not None and bool(gap["feasible"]):
         items.append(
             Metric(
