@@ -38,9 +38,11 @@ from mpq_core.charts.images import (
     figure_images,
     images_zip,
 )
+from mpq_core.export import export_mapping, mapping_filename, mapping_text
 from mpq_core.report import build_report_figures, view_report_html
 
 from .data import DataFiles, cached_problem, cached_sweep, sweep_key, sweep_solvers
+from .text import plain
 
 if TYPE_CHECKING:
     from .page import View
@@ -196,3 +198,25 @@ def downloads(view: View, solution: Solution, sweep: pd.DataFrame) -> None:
         note.caption(f"Every chart of this view with the settings and headline figures{images}")
     if asked:
         st.error(problem, icon=":material/hide_image:")
+    _mapping_download(view, solution)
+
+
+def _mapping_download(view: View, solution: Solution) -> None:
+    """The plain ``layer: wbit`` mapping (YAML), with the name prefix, as MixDQ's loader reads
+    it (the CLI's ``--export_format mapping``)."""
+    if not solution.feasible:
+        return
+    prefix = str(st.session_state.get("name_prefix") or "")
+    left, note = st.columns([1, 2.15], vertical_alignment="center")
+    left.download_button(
+        "Download mapping (YAML)",
+        data=mapping_text(export_mapping(solution, prefix)),
+        file_name=mapping_filename(solution),
+        mime="application/yaml",
+        key="download_mapping",
+        on_click="ignore",
+        icon=":material/data_object:",
+        width="stretch",
+    )
+    shown = f" with the prefix {prefix}" if prefix else ""
+    note.caption(plain(f"One line per layer, layer: wbit{shown} (what MixDQ's loader reads)."))

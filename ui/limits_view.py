@@ -13,7 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from mpq_core import Limit, Solution, Spec, resolve_limits, sweep_grid
-from mpq_core.charts import context_line, plot_limits_use, plot_tradeoff_map
+from mpq_core.charts import (
+    context_line,
+    plot_distribution_by_group,
+    plot_limits_use,
+    plot_tradeoff_map,
+)
 from mpq_core.display import bits_size, mean_bits
 
 from . import constraints, render
@@ -32,8 +37,15 @@ def limits_panel(view: View, solution: Solution) -> None:
     budget, the use of every limit."""
     constraints.limit_controls(view.problem)
     weight_metrics(solution)
-    if len(solution.bounds) > 1 or not view.has_budget:
+    several = len(solution.bounds) > 1 or not view.has_budget
+    if several and view.problem.groups:
+        with render.chart_row("limits"):
+            render.chart(plot_limits_use(solution), key="limits_use")
+            render.chart(plot_distribution_by_group(solution), key="groups")
+    elif several:
         render.chart(plot_limits_use(solution), key="limits_use")
+    elif view.problem.groups:
+        render.chart(plot_distribution_by_group(solution), key="groups")
 
 
 def weight_metrics(solution: Solution) -> None:
@@ -164,5 +176,6 @@ def tradeoff_section(view: View) -> None:
         limits[y],
         current=current,
         subtitle=context_line(solution) + f" · map by the {solver}",
+        title="Objective over two limits",
     )
     render.chart(fig, key="tradeoff_map")
