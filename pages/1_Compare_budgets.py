@@ -1,11 +1,11 @@
-"""Compare budgets: two to four multipliers side by side."""
+"""Compare budgets: two to four settings of one limit side by side (the budget by default)."""
 
 import streamlit as st
 
 from mpq_core import DEFAULT_MULTIPLIERS
 from mpq_core.charts import budget_label, plot_bit_heatmap, plot_distribution_compare
 from mpq_core.display import gbops
-from ui import app_page, render, state
+from ui import app_page, compare, render, state
 from ui.layers import LAYER_COLUMNS, layer_frame, table_height, width_changes
 from ui.text import multiplier, plain
 
@@ -13,24 +13,29 @@ with app_page("Compare budgets") as view:
     st.title("Compare budgets")
     st.caption(plain(f"{view.data.origin} · solver: {view.solver}"))
 
-    chosen = state.compare_choices()
-    st.multiselect(
-        "Budget multipliers (two to four)",
-        sorted({*DEFAULT_MULTIPLIERS, view.multiplier, *chosen}),
-        key="compare",
-        max_selections=state.COMPARE_MAX,
-        format_func=multiplier,
-        on_change=state.choose_compare,
-        select_all=False,
-        help="Starts from the current budget and two around it; the choice is kept in the link.",
-    )
-    multipliers = sorted(st.session_state["compare"])
-    if len(multipliers) < state.COMPARE_MIN:
-        st.info("Pick at least two multipliers to compare.", icon=":material/info:")
-        st.stop()
-
-    solutions = [view.solve(m) for m in multipliers]
-    labels = [f"m = {multiplier(m)}" for m in multipliers]
+    limits = view.spec_at(view.multiplier).limits
+    vary = compare.vary_choice(view, limits)
+    if vary == 0 and view.has_budget:
+        chosen = state.compare_choices()
+        st.multiselect(
+            "Budget multipliers (two to four)",
+            sorted({*DEFAULT_MULTIPLIERS, view.multiplier, *chosen}),
+            key="compare",
+            max_selections=state.COMPARE_MAX,
+            format_func=multiplier,
+            on_change=state.choose_compare,
+            select_all=False,
+            help="Starts from the current budget and two around it; the choice is kept in "
+            "the link.",
+        )
+        multipliers = sorted(st.session_state["compare"])
+        if len(multipliers) < state.COMPARE_MIN:
+            st.info("Pick at least two multipliers to compare.", icon=":material/info:")
+            st.stop()
+        solutions = [view.solve(m) for m in multipliers]
+        labels = [f"m = {multiplier(m)}" for m in multipliers]
+    else:
+        solutions, labels = compare.other_limit(view, limits, vary)
 
     with st.container(key="cards"):
         columns = st.columns(len(solutions))
