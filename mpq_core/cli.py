@@ -544,8 +544,11 @@ def _write_report(
     import mpq_core as mpq
     from mpq_core.report import write_view_report
 
-    solvers = mpq.sweep_solvers(solution.solver)
-    sweep = mpq.sweep_budgets(problem, solvers=solvers)
+    limits = [b.limit for b in solution.bounds]
+    if len(limits) > 1:  # the other limits held; the greedy's curves, as the app draws them
+        sweep = mpq.sweep_limits(problem, limits, solvers=("greedy",))
+    else:
+        sweep = mpq.sweep_budgets(problem, solvers=mpq.sweep_solvers(solution.solver))
     try:
         return write_view_report(
             problem, solution, sweep, args.report, formats=args.report_formats, greedy=greedy

@@ -376,3 +376,36 @@ def test_exact_matches_an_independent_milp(seed):
     assert math.fsum(p.costs[np.arange(n), choice]) <= 0.4 * p.max_cost  # re-verified exactly
     assert math.fsum(np.array(params) * np.array(ladder)[choice]) / sum(params) <= 4.2
     assert s.objective >= p.objective_of(choice) - 1e-9 * p.value_scale
+
+
+@settings(max_examples=EXAMPLES // 2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_the_sorted_greedy_is_the_heap_greedy(inst):
+    """With any number of limits, the global-sort path returns the heap's allocation and
+    upgrade order whenever it applies (ratios not rising, uses not falling)."""
+    from mpq_core import greedy
+    from mpq_core.instance import make_instance
+
+    allocations = list(_allocations(inst))
+    if not allocations:
+        return
+    limits = _limits(inst, allocations)
+    written = [Limit(res, "0x" if res != "mean_wbits" else "0", g) for res, g, _, _ in limits]
+    problem = _problem(inst, written)
+    bounds = []
+    for bound, (_, _, cap, _) in zip(resolve_limits(problem, written), limits, strict=True):
+        base = _base_cap(bound, cap)
+        bounds.append(replace(bound, cap=base, threshold=bound.exact.threshold(base)))
+    case = make_instance(problem, tuple(bounds))
+    start = case.lowest.copy()
+    if not case.fits(start):
+        return
+    if len(case.bounds) == 1:
+        nxt, delta, _, ratio = greedy.upgrade_table(case, case.rows[0])
+    else:
+        (nxt, ratio), delta = greedy._multi_ratio(case, start), None
+    entries = greedy._entries(case, nxt, ratio, delta)
+    if entries.sortable:
+        assert greedy._sorted_greedy(case, entries) == greedy._heap_greedy(
+            case, nxt, ratio, list(case.ints)
+        )

@@ -105,10 +105,14 @@ class View:
         return solve_spec(self.problem, self.spec_at(m, solver))
 
     def sweep(self, solvers: tuple[str, ...] | None = None) -> pd.DataFrame:
-        """The cached sweep of the first limit (greedy, plus exact when chosen) over its
-        slider's values, the other limits held."""
-        chosen = sweep_solvers(self.solver) if solvers is None else solvers
-        return cached_sweep(self.files, sweep_key(self.spec), chosen)
+        """The cached sweep of the first limit over its slider's values, the other limits held
+        (greedy, plus exact when chosen and the budget is the only limit)."""
+        if solvers is None:
+            # with several limits every exact point is a MILP: the curves use the greedy, and
+            # the exact sweep is made only where it is the subject (Greedy vs optimal)
+            several = len(self.spec.limits) > 1 or not self.has_budget
+            solvers = ("greedy",) if several else sweep_solvers(self.solver)
+        return cached_sweep(self.files, sweep_key(self.spec), solvers)
 
     def gap_at(self, exact: Solution, greedy: Solution | None = None) -> pd.Series:
         """Greedy, exact and their gap at ``exact``'s budget, shaped like a solver_gap row."""

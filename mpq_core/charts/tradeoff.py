@@ -140,24 +140,23 @@ def plot_tradeoff_map(
     """The objective (share of the largest reachable) over the grid; grey where infeasible."""
     xs = np.sort(grid["x"].unique())
     ys = np.sort(grid["y"].unique())
-    table = grid.set_index(["y", "x"])
-    z, hover = [], []
-    for y in ys:
-        z_row, h_row = [], []
-        for x in xs:
-            cell = table.loc[(y, x)]
-            share = float(cell["objective_share"]) if bool(cell["feasible"]) else math.nan
-            z_row.append(None if math.isnan(share) else share * 100)
-            binding = str(cell["binding"]) or "none"
-            h_row.append(
-                f"objective {percent(share)} of the maximum<br>binding: {plain(binding)}"
-                if bool(cell["feasible"])
-                else "no allocation meets these limits"
-            )
-        z.append(z_row)
-        hover.append(h_row)
-    shares = [v for row in z for v in row if v is not None]
-    low = math.floor(min(shares) / 5) * 5 if shares else 0  # colours spread over what is reached
+    share = grid["objective_share"].where(grid["feasible"]) * 100
+    cells = grid.assign(share=share).pivot(index="y", columns="x")
+    shares = cells["share"].reindex(index=ys, columns=xs).to_numpy()
+    feasible = cells["feasible"].reindex(index=ys, columns=xs).to_numpy().astype(bool)
+    binding = cells["binding"].reindex(index=ys, columns=xs).to_numpy()
+    z = [[None if math.isnan(v) else float(v) for v in row] for row in shares]
+    hover = [
+        [
+            f"objective {percent(v / 100)} of the maximum<br>binding: {plain(b or 'none')}"
+            if ok
+            else "no allocation meets these limits"
+            for v, ok, b in zip(srow, frow, brow, strict=True)
+        ]
+        for srow, frow, brow in zip(shares, feasible, binding, strict=True)
+    ]
+    reached = [v for row in z for v in row if v is not None]
+    low = math.floor(min(reached) / 5) * 5 if reached else 0  # colours spread over what is reached
     blocked = [[1 if v is None else None for v in row] for row in z]
     data: list[dict[str, Any]] = [
         {

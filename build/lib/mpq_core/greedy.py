@@ -13,11 +13,11 @@ and discarding the ones that do not fit therefore applies exactly the scan's cho
 same order.
 
 Why a sort does too, when every layer's ratios do not rise along its ladder (always true for
-scalar scores) and costs do not fall: then a layer's later upgrades sort after its earlier
-ones, so the order (ratio desc, layer asc, step asc) is the heap's pop order. Up to the first
-upgrade that does not fit, every upgrade is applied (a prefix of exact cumulative sums);
-after it, only upgrades no larger than the room left can apply, each if its layer is still at
-the step before it.
+scalar scores) and its uses of every limit do not fall: then a layer's later upgrades sort
+after its earlier ones, so the order (ratio desc, layer asc, step asc) is the heap's pop
+order. Up to the first upgrade that does not fit, every upgrade is applied (a prefix of exact
+cumulative sums); after it, only upgrades no larger than the room left (of every limit) can
+apply, each if its layer is still at the step before it.
 
 With several limits the rule is bang for buck on the tightest limit: an upgrade's price is
 its largest share of any limit's room (the room from the starting allocation to the cap,
@@ -27,6 +27,7 @@ measured once), its ratio gain / price; it applies when it fits every limit.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -95,13 +96,13 @@ def greedy_on(inst: Instance) -> Solution:
         )
     if len(inst.bounds) == 1:
         nxt, delta, _, ratio = upgrade_table(inst, inst.rows[0])
-        entries = _entries(inst, nxt, ratio, delta)
-        if entries.sortable:
-            state, layers, options = _sorted_greedy(inst, entries)
-        else:
-            state, layers, options = _heap_greedy(inst, nxt, ratio, [inst.ints[0]])
     else:
         nxt, ratio = _multi_ratio(inst, start)
+        delta = None
+    entries = _entries(inst, nxt, ratio, delta)
+    if entries.sortable:
+        state, layers, options = _sorted_greedy(inst, entries)
+    else:
         state, layers, options = _heap_greedy(inst, nxt, ratio, list(inst.ints))
     choice = np.asarray(state, dtype=np.intp)
     trace = _bops_trace(inst, start, layers, options)
@@ -124,22 +125,41 @@ def _heap_greedy(
     nxt, ratio = nxt_a.tolist(), ratio_a.tolist()
     state = inst.lowest.tolist()
     totals = inst.totals(inst.lowest)
-    caps = list(inst.thresholds)
-    rows = [m.tolist() for m in ints]
+    rooms = [cap - total for cap, total in zip(inst.thresholds, totals, strict=True)]
+    # each option's integer use increase to its next allowed option, per limit
+    m, k = nxt_a.shape
+    target = np.where(nxt_a >= 0, nxt_a, np.arange(k)[None, :])
+    rows_idx = np.arange(m)[:, None]
+    deltas = [(u[rows_idx, target] - u).tolist() for u in ints]
     heap = [(-ratio[i][j], i) for i, j in enumerate(state) if nxt[i][j] >= 0]
     heapq.heapify(heap)
     layers: list[int] = []
     options: list[int] = []
     pop, push = heapq.heappop, heapq.heappush
-    r_all = range(len(rows))
+    if len(deltas) == 1:
+        (d0,), (room0,) = deltas, rooms
+        while heap:
+            _, i = pop(heap)
+            j = state[i]
+            d = d0[i][j]
+            if d <= room0:
+                room0 -= d
+                to = state[i] = nxt[i][j]
+                layers.append(i)
+                options.append(to)
+                if nxt[i][to] >= 0:
+                    push(heap, (-ratio[i][to], i))
+        return state, layers, options
     while heap:
         _, i = pop(heap)
         j = state[i]
-        to = nxt[i][j]
-        new = [totals[r] + rows[r][i][to] - rows[r][i][j] for r in r_all]
-        if all(new[r] <= caps[r] for r in r_all):
-            totals = new
-            state[i] = to
+        for r, d in enumerate(deltas):
+            if d[i][j] > rooms[r]:
+                break
+        else:
+            for r, d in enumerate(deltas):
+                rooms[r] -= d[i][j]
+            to = state[i] = nxt[i][j]
             layers.append(i)
             options.append(to)
             if nxt[i][to] >= 0:
@@ -155,12 +175,15 @@ class _Entries:
     step: np.ndarray  # position along the item's chain (0: from its lowest option)
     to: np.ndarray
     ratio: np.ndarray
-    delta: np.ndarray  # exact integer cost increase (int64 or object)
-    sortable: bool  # ratios never rise and costs never fall along any chain
+    deltas: tuple[np.ndarray, ...]  # per limit: exact integer use increase (int64 or object)
+    sortable: bool  # ratios never rise and uses never fall along any chain
 
 
-def _entries(inst: Instance, nxt: np.ndarray, ratio: np.ndarray, delta: np.ndarray) -> _Entries:
-    ints = inst.ints[0]
+def _entries(
+    inst: Instance, nxt: np.ndarray, ratio: np.ndarray, delta: np.ndarray | None
+) -> _Entries:
+    """The chain entries; ``delta`` (the float cost increases of a single limit) must not be
+    negative either for the sort to hold (the ratio divides by it)."""
     m = inst.n_items
     rows = np.arange(m)
     cur = inst.lowest.copy()
@@ -176,62 +199,73 @@ def _entries(inst: Instance, nxt: np.ndarray, ratio: np.ndarray, delta: np.ndarr
         idx = rows[valid]
         frm, dst = cur[valid], to[valid]
         r = ratio[idx, frm]
-        d_int = ints[idx, dst] - ints[idx, frm]
+        d_ints = tuple(ints[idx, dst] - ints[idx, frm] for ints in inst.ints)
         if sortable:
             rises = (r > previous[idx]).any()
-            negative = (
-                (d_int < 0).any() if d_int.dtype == np.int64 else any(v < 0 for v in d_int.tolist())
+            negative = any(
+                (d < 0).any() if d.dtype == np.int64 else any(v < 0 for v in d.tolist())
+                for d in d_ints
             )
-            falls = (delta[idx, frm] < 0).any() or negative
+            falls = negative or (delta is not None and (delta[idx, frm] < 0).any())
             sortable = not (rises or falls)
         previous[idx] = r
-        parts.append((idx, np.full(idx.size, step), dst, r, d_int))
+        parts.append((idx, np.full(idx.size, step), dst, r, *d_ints))
         cur = np.where(valid, to, cur)
         alive = valid
     if not parts:
         empty = np.zeros(0, dtype=np.intp)
-        return _Entries(empty, empty, empty, np.zeros(0), np.zeros(0, dtype=ints.dtype), True)
-    item, step, to, r, d = (np.concatenate([p[c] for p in parts]) for c in range(5))
-    return _Entries(item, step, to, r, d, sortable)
+        none = tuple(np.zeros(0, dtype=ints.dtype) for ints in inst.ints)
+        return _Entries(empty, empty, empty, np.zeros(0), none, True)
+    columns = [np.concatenate([p[c] for p in parts]) for c in range(4 + len(inst.ints))]
+    return _Entries(*columns[:4], tuple(columns[4:]), sortable)
 
 
 def _sorted_greedy(inst: Instance, e: _Entries) -> tuple[list[int], list[int], list[int]]:
     """The heap's choices, from one global sort (see the module docstring)."""
     order = np.lexsort((e.step, e.item, -e.ratio))
     item, step, to = e.item[order], e.step[order], e.to[order]
-    delta = e.delta[order]
-    base = inst.totals(inst.lowest)[0]
-    cap = inst.thresholds[0]
-    if delta.dtype == np.int64 and cap - base < (1 << 62):
-        running = np.cumsum(delta)
-        first_fail = int(np.searchsorted(running, cap - base, side="right"))
-        used = int(running[first_fail - 1]) if first_fail else 0
-        deltas = None
-    else:
-        deltas = delta.tolist()
-        used, first_fail = 0, len(deltas)
-        for p, d in enumerate(deltas):
-            if used + d > cap - base:
-                first_fail = p
-                break
-            used += d
+    deltas = [d[order] for d in e.deltas]
+    rooms = [
+        cap - total for cap, total in zip(inst.thresholds, inst.totals(inst.lowest), strict=True)
+    ]
+    # the prefix: every upgrade applies until the first that does not fit some limit
+    first_fail = len(item)
+    used = []
+    for delta, room in zip(deltas, rooms, strict=True):
+        if delta.dtype == np.int64 and 0 <= room < (1 << 62):
+            running = np.cumsum(delta)
+            fail = int(np.searchsorted(running, room, side="right"))
+        else:
+            running = np.asarray(list(itertools.accumulate(delta.tolist())), dtype=object)
+            over = [p for p, total in enumerate(running.tolist()) if total > room]
+            fail = over[0] if over else len(item)
+        first_fail = min(first_fail, fail)
+        used.append(running)
+    spent = [int(run[first_fail - 1]) if first_fail else 0 for run in used]
+    rooms = [room - s for room, s in zip(rooms, spent, strict=True)]
     state_a = inst.lowest.copy()
     np.maximum.at(state_a, item[:first_fail], to[:first_fail])  # options rise along a chain
     state = state_a.tolist()
     steps_done = np.bincount(item[:first_fail], minlength=inst.n_items).tolist()
     layers, options = item[:first_fail].tolist(), to[:first_fail].tolist()
-    room = cap - base - used
     if first_fail < len(item):
+        # after it, only upgrades no larger than the room left of every limit can apply
         tail = np.arange(first_fail + 1, len(item))
-        if deltas is None:
-            tail = tail[delta[first_fail + 1 :] <= room]
-        else:
-            tail = np.asarray([p for p in tail.tolist() if deltas[p] <= room], dtype=np.intp)
-        for p in tail.tolist():
+        keep = np.ones(len(tail), dtype=bool)
+        for delta, room in zip(deltas, rooms, strict=True):
+            part = delta[first_fail + 1 :]
+            keep &= (
+                (part <= room)
+                if part.dtype == np.int64
+                else np.asarray([v <= room for v in part.tolist()], dtype=bool)
+            )
+        lists = [d.tolist() for d in deltas]
+        for p in tail[keep].tolist():
             i = int(item[p])
-            d = int(delta[p])
-            if steps_done[i] == step[p] and d <= room:
-                room -= d
+            if steps_done[i] != step[p]:
+                continue
+            if all(d[p] <= room for d, room in zip(lists, rooms, strict=True)):
+                rooms = [room - d[p] for d, room in zip(lists, rooms, strict=True)]
                 state[i] = int(to[p])
                 steps_done[i] += 1
                 layers.append(i)

@@ -11,7 +11,12 @@ reports and the tests all use the same figures.
 
 from __future__ import annotations
 
-from .allocation import plot_bit_heatmap, plot_distribution, width_label
+from .allocation import (
+    plot_bit_heatmap,
+    plot_distribution,
+    plot_distribution_by_group,
+    width_label,
+)
 from .budget import marginal_gains, plot_budget_curve, plot_slack, sweep_solvers
 from .colors import WIDTH_COLORS, width_color, width_colors
 from .compare import budget_label, plot_distribution_compare
@@ -33,6 +38,7 @@ __all__ = [
     "plot_budget_curve",
     "plot_budget_use",
     "plot_distribution",
+    "plot_distribution_by_group",
     "plot_distribution_compare",
     "plot_limits_use",
     "plot_slack",

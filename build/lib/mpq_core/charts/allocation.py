@@ -93,6 +93,10 @@ def _cell_hover(solution: Solution, i: int, share: float, wbit: int, abit: int) 
         f"sensitivity: {problem.sensitivity[i]:.4g}",
         f"width: W{wbit} A{abit}",
     ]
+    for group in problem.groups:
+        if i in group.members:
+            lines.append(f"group: {plain(group.name)}")
+            break
     if problem.pinned[i]:
         kept = [str(w) for w, ok in zip(problem.widths, problem.allowed[i], strict=True) if ok]
         lines.append(f"pinned to {'/'.join(kept)} bits")
@@ -279,6 +283,79 @@ def plot_distribution(
             panel_title("Layers per width", 0.22),
             panel_title("Share of the BOPs", 0.79),
             *([] if feasible else [infeasible_notice(solution)]),
+        ],
+    )
+    return go.Figure({"data": data, "layout": layout})
+
+
+def plot_distribution_by_group(
+    solution: Solution, *, title: str | None = "Widths per group"
+) -> go.Figure:
+    """For each group of the constraints (and the layers in no group): how many of its layers
+    took each width (left) and its params-weighted mean width (right, when the Phase 1 file
+    gives parameter counts)."""
+    problem = solution.problem
+    colors = width_colors(problem.widths)
+    owner = problem.group_of()
+    names = [g.name for g in problem.groups] + (["(no group)"] if (owner == "").any() else [])
+    keys = [g.name for g in problem.groups] + ([""] if (owner == "").any() else [])
+    wbits = solution.wbits
+    data: list[dict[str, Any]] = []
+    for width in problem.widths:
+        counts = [
+            int(((owner == key) & (wbits == width)).sum()) if solution.feasible else None
+            for key in keys
+        ]
+        data.append(
+            {
+                "type": "bar",
+                "name": width_label(width),
+                "x": [plain(n) for n in names],
+                "y": counts,
+                "marker": {"color": colors[width]},
+                "hovertemplate": f"%{{x}}: %{{y}} layers at {width} bits<extra></extra>",
+            }
+        )
+    means = []
+    for key in keys:
+        mean = solution.param_mean_wbits(key) if key and solution.feasible else math.nan
+        if not key and solution.feasible:
+            mask = owner == ""
+            p = problem.params[mask]
+            ok = not np.isnan(p).any() and p.sum() > 0
+            mean = float((p * wbits[mask]).sum() / p.sum()) if ok else math.nan
+        means.append(None if math.isnan(mean) else mean)
+    data.append(
+        {
+            "type": "bar",
+            "name": "mean weight bits",
+            "x": [plain(n) for n in names],
+            "y": means,
+            "marker": {"color": "#52606d"},
+            "text": ["" if m is None else f"{m:.2f}" for m in means],
+            "textposition": "outside",
+            "xaxis": "x2",
+            "yaxis": "y2",
+            "showlegend": False,
+            "hovertemplate": "%{x}: mean %{y:.3f} bits (params-weighted)<extra></extra>",
+        }
+    )
+    layout = figure_layout(
+        file=file_stem("groups", [solution.multiplier]),
+        width=HALF,
+        height=DISTRIBUTION_HEIGHT,
+        title=title,
+        subtitle=context_line(solution),
+        top=28,
+        barmode="stack",
+        xaxis=axis(domain=[0, 0.55], type="category", anchor="y"),
+        yaxis=axis(anchor="x", title=axis_title("layers")),
+        xaxis2=axis(domain=[0.68, 1], type="category", anchor="y2"),
+        yaxis2=axis(anchor="x2", range=[0, max(problem.widths) * 1.15]),
+        annotations=[
+            panel_title("Layers per width", 0.275),
+            panel_title("Mean weight bits", 0.84),
+            *([] if solution.feasible else [infeasible_notice(solution)]),
         ],
     )
     return go.Figure({"data": data, "layout": layout})
