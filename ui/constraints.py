@@ -363,8 +363,18 @@ def slider_range(problem: Problem, limit: Limit) -> tuple[float, float, float]:
         return 0.0, 1.0, 0.01
     (bound,) = resolve_limits(problem, [limit])
     low, high = bound.low / bound.scale, bound.high / bound.scale
-    step = (high - low) / 100 if high > low else max(abs(high), 1.0) / 100
-    return float(low), float(high), float(step)
+    span = high - low if high > low else max(abs(high), 1.0)
+    step = _nice_step(span / 100)
+    return float(math.floor(low / step) * step), float(math.ceil(high / step) * step), step
+
+
+def _nice_step(raw: float) -> float:
+    """The step of 1, 2 or 5 times a power of ten nearest above ``raw``."""
+    power = 10.0 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if factor * power >= raw:
+            return factor * power
+    return 10 * power
 
 
 def meaning(problem: Problem, limit: Limit) -> str:
@@ -394,8 +404,8 @@ def limit_controls(problem: Problem) -> None:
         st.session_state[key] = value
         with st.container(key=f"limit_row_{i}"):
             left, right = st.columns([4, 1], vertical_alignment="bottom")
-            left.slider(
-                plain(label), min_value=low, max_value=max(high, low + step), step=step,
+            left.slider(  # resource and group names are letters, digits, _ . - only
+                label, min_value=low, max_value=max(high, low + step), step=step,
                 key=key, on_change=_from_slider, args=(i,),
                 format="%.2f" if row.form != "abs" else "%.4g",
             )  # fmt: skip

@@ -35,9 +35,11 @@ _STYLE = """
 .st-key-cards [data-testid="stColumn"],
 [class*="st-key-cards_"] [data-testid="stColumn"] { min-width: min(15rem, 100%); }
 [class*="st-key-wide_"] [data-testid="stColumn"] { min-width: min(25rem, 100%); }
-.st-key-budget_row [data-testid="stColumn"]:last-child { min-width: 7rem; }
+.st-key-budget_row [data-testid="stColumn"]:last-child,
+[class*="st-key-limit_row_"] [data-testid="stColumn"]:last-child { min-width: 7rem; }
 .st-key-layers_search_row [data-testid="stColumn"]:last-child { min-width: 13.5rem; }
-.st-key-budget_row [data-testid="stColumn"]:first-child { min-width: min(16rem, 100%); }
+.st-key-budget_row [data-testid="stColumn"]:first-child,
+[class*="st-key-limit_row_"] [data-testid="stColumn"]:first-child { min-width: min(16rem, 100%); }
 [data-testid="stMain"] [data-testid="stBaseButton-secondary"] p,
 [data-testid="stMain"] [data-testid="stBaseButton-primary"] p { white-space: normal; }
 </style>

@@ -1,0 +1,94 @@
+"""Several limits in a real browser: two sliders, the use of each limit, the trade-off map,
+at 1440 and 800 px, with screenshots in artifacts/screenshots/ (looked at after each run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+expect = sync_api.expect
+Page = sync_api.Page
+expect.set_options(timeout=30_000)
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+IDLE = (
+    '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
+    '[data-test-script-state="notRunning"]'
+)
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+LINK = "?budget=0.4&limit=mean_wbits%3C%3D6&group=content:*.attn2.*|*.ff.*"
+
+
+def _idle(page: Page) -> None:
+    page.wait_for_timeout(250)
+    page.wait_for_selector(IDLE, timeout=90_000)
+
+
+def _open(page: Page, url: str) -> None:
+    page.goto(url)
+    _idle(page)
+    page.wait_for_selector(".st-key-tradeoff_map .js-plotly-plot .main-svg", timeout=90_000)
+    _idle(page)
+
+
+def _metric(page: Page, label: str) -> str:
+    metric = page.get_by_test_id("stMetric").filter(
+        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    )
+    return metric.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def _shot(page: Page, name: str, width: int) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": width, "height": min(max(height, 600), 8000)})
+    page.wait_for_timeout(400)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.mark.parametrize("width", [1440, 800])
+def test_two_limits_two_sliders_and_the_trade_off_map(
+    browser: sync_api.Browser, app_url: str, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        _open(page, f"{app_url}/{LINK}")
+        assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+        budget = page.get_by_role("slider", name="Budget multiplier")
+        mean = page.get_by_role("slider", name="mean_wbits (absolute)")
+        assert float(budget.get_attribute("aria-valuetext")) == 0.4
+        assert float(mean.get_attribute("aria-valuetext")) == 6
+        assert float(_metric(page, "Mean weight bits").split()[0]) <= 6.0
+        # every limit's use is drawn; the map of the two limits with the current setting
+        expect(page.locator(".st-key-limits_use .js-plotly-plot")).to_have_count(1)
+        expect(page.locator(".st-key-groups .js-plotly-plot")).to_have_count(1)
+        heat = page.locator(".st-key-tradeoff_map .js-plotly-plot .heatmaplayer")
+        expect(heat.first).to_be_visible()
+        _shot(page, f"limits_{width}", width)
+
+        # one keyboard step down on the mean-bits slider: a tighter cap, never exceeded
+        before = _metric(page, "Mean weight bits")
+        mean.focus()
+        mean.press("PageDown")
+        _idle(page)
+        page.wait_for_timeout(300)
+        value = float(
+            page.get_by_role("slider", name="mean_wbits (absolute)").get_attribute(
+                "aria-valuetext"
+            )
+        )
+        assert value < 6
+        after = float(_metric(page, "Mean weight bits").split()[0])
+        assert after <= value + 1e-9
+        assert _metric(page, "Mean weight bits") != before
+        assert "mean_wbits%3C%3D" in page.url or "mean_wbits<=" in page.url
+    finally:
+        context.close()
