@@ -81,9 +81,7 @@ def test_two_limits_two_sliders_and_the_trade_off_map(
         _idle(page)
         page.wait_for_timeout(300)
         value = float(
-            page.get_by_role("slider", name="mean_wbits (absolute)").get_attribute(
-                "aria-valuetext"
-            )
+            page.get_by_role("slider", name="mean_wbits (absolute)").get_attribute("aria-valuetext")
         )
         assert value < 6
         after = float(_metric(page, "Mean weight bits").split()[0])
