@@ -795,6 +795,7 @@ def test_report_html_only_needs_no_browser(run, workdir, monkeypatch):
     assert "Report saved to: rep (1 files)" in out
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_report_writes_html_and_images(run, workdir):
     code, _out, err = run(

@@ -139,6 +139,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])  # IHDR
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_write_report_writes_valid_images_at_print_size(
     tmp_path: Path, solution: mc.Solution, figures: dict[str, go.Figure]
@@ -261,6 +262,7 @@ def test_a_renderer_failure_is_one_line_naming_the_browser(
     assert str(info.value) == "chart images: Chromium at /usr/bin/chromium failed: Browser closed."
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_one_renderer_serves_several_threads(figures: dict[str, go.Figure]) -> None:
     results: list[dict[str, bytes]] = []
@@ -385,6 +387,7 @@ def test_view_report_html_holds_the_view(problem: mc.Problem, solution: mc.Solut
     assert "<th>Solver</th><td>exact</td>" in text
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_write_view_report_names_images_by_budget(
     tmp_path: Path, problem: mc.Problem, solution: mc.Solution, sweep

@@ -15,6 +15,8 @@ import mpq_core as mc
 from mpq_core.validation import read_validation
 from mpq_torch.cli import main
 
+pytestmark = pytest.mark.slow  # runs the real MiniLM model
+
 SAMPLE = REPO / "sample_data" / "minilm_l6"
 FLOPS = SAMPLE / "flops_analysis.json"
 COUNT = "8"

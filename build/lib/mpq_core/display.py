@@ -1,7 +1,8 @@
 """How numbers read wherever mpq shows them: app cards, HTML reports, chart labels, CLI tables.
 
 One function per kind of number, so a figure reads the same on every surface. The original
-command-line report keeps its own ``12852.38 GBOPs`` form (``text_report.gbops``) on purpose.
+command-line report keeps its own ``12852.38 GBOPs`` form (:func:`original_gbops`) on purpose:
+scripts parse it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ GIBI = 2**30
 def gbops(bops: float) -> str:
     """BOPs in GBOPs with a thousands separator: ``51,359.9 GBOPs``."""
     return f"{bops / GIGA:,.1f} GBOPs"
+
+
+def original_gbops(bops: float) -> str:
+    """BOPs as the original command-line report printed them: two decimals, no separators,
+    ``12852.38 GBOPs``."""
+    return f"{bops / GIGA:.2f} GBOPs"
 
 
 def percent(fraction: float, digits: int = 1) -> str:

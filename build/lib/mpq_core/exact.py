@@ -51,6 +51,8 @@ from .spec import DEFAULT_TIME_LIMIT
 _STATE_CAP = 200_000  # Pareto states per item before the core goes to HiGHS instead
 _SMALL_CORE = 48  # cores up to this many items are searched exactly before trying HiGHS
 _LARGE_CORE = 400  # ... and up to this many after HiGHS could not settle them
+_SEED_CORE = 400  # layers in the first, small core that finds a near-optimal incumbent
+_SEED_SHARE = 0.25  # ... and the share of the time left it may take
 _PROOF = 1e-9  # "optimal": within this fraction of the objective's scale
 _FLOAT = 2.0**-52
 
@@ -221,6 +223,8 @@ def _several(inst: Instance, greedy: Solution, deadline: float) -> Solution:
         candidates.append(relaxation.rounded)
     incumbent = max(candidates, key=inst.objective) if candidates else None
     best = inst.objective(incumbent) if incumbent is not None else -math.inf
+    if incumbent is not None:
+        incumbent, best = _improve_in_small_core(inst, gaps, incumbent, best, deadline)
     keep = (
         inst.allowed & (gaps <= valid_upper - best + eps) if incumbent is not None else inst.allowed
     )
@@ -266,6 +270,26 @@ def _several(inst: Instance, greedy: Solution, deadline: float) -> Solution:
         upper_bound=objective if proven else max(valid_upper, objective),
         lp_bound=relaxation.value if math.isfinite(relaxation.value) else None,
     )
+
+
+def _improve_in_small_core(
+    inst: Instance, gaps: np.ndarray, incumbent: np.ndarray, best: float, deadline: float
+) -> tuple[np.ndarray, float]:
+    """A better incumbent from the options closest to the LP optimum (a core of about
+    ``_SEED_CORE`` layers), so that the proof core, whose width is the bound minus the
+    incumbent, stays small. The rounded LP solution loses up to one upgrade per limit, and on
+    thousands of layers that loss alone keeps most layers in the proof core."""
+    second = np.where(gaps > 0, gaps, np.inf).min(axis=1)  # each item's nearest other option
+    finite = np.sort(second[np.isfinite(second)])
+    if finite.size <= _SEED_CORE:
+        return incumbent, best
+    width = float(finite[_SEED_CORE - 1])
+    keep = inst.allowed & ((gaps <= width) | (np.arange(gaps.shape[1]) == incumbent[:, None]))
+    left = deadline - time.monotonic()
+    outcome = solve_core_milp(inst, keep, time.monotonic() + left * _SEED_SHARE)
+    if outcome.choice is not None and outcome.value > best:
+        return outcome.choice, outcome.value
+    return incumbent, best
 
 
 def _conflict(inst: Instance, deadline: float) -> Solution:

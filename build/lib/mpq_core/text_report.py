@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .display import original_gbops
 from .export import export_config
 from .loading import Inputs
 from .problem import GIGA, Problem
@@ -29,11 +30,6 @@ BANNERS = {
     "greedy": "GREEDY BANG-FOR-BUCK OPTIMIZATION",
     "exact": "EXACT OPTIMIZATION (MULTIPLE-CHOICE KNAPSACK, LP BOUND)",
 }
-
-
-def gbops(bops: float) -> str:
-    """BOPs as the original printed them: GBOPs with two decimals, no separators."""
-    return f"{bops / GIGA:.2f} GBOPs"
 
 
 def utilization_verdict(solution: Solution) -> str:
@@ -133,11 +129,11 @@ def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str
     if budgeted:
         lines += [
             f"Budget multiplier: {solution.multiplier:.2f}",
-            f"Target budget: {gbops(solution.budget)}",
+            f"Target budget: {original_gbops(solution.budget)}",
         ]
     lines += [
-        f"Min cost ({low}): {gbops(problem.min_cost)}",
-        f"Max cost (all {widths[-1]}-bit): {gbops(problem.max_cost)}",
+        f"Min cost ({low}): {original_gbops(problem.min_cost)}",
+        f"Max cost (all {widths[-1]}-bit): {original_gbops(problem.max_cost)}",
         f"Total possible upgrades: {total_upgrades(problem)}",
     ]
     if solution.solver == "greedy":
@@ -148,7 +144,7 @@ def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str
         lines.append(f"Running {solution.solver} solver...")
     lines += [
         f"Optimization complete after {solution.num_upgrades} upgrades",
-        f"Final cost: {gbops(solution.cost)}",
+        f"Final cost: {original_gbops(solution.cost)}",
     ]
     if budgeted:
         lines.append(
@@ -246,7 +242,8 @@ def greedy_gap_line(optimum: Solution, greedy: Solution) -> str:
             f"{optimum.objective:.6g}; this is a bug, please report it"
         )
     return (
-        f"Greedy at this budget: objective {greedy.objective:.4f}, cost {gbops(greedy.cost)}; "
+        f"Greedy at this budget: objective {greedy.objective:.4f}, "
+        f"cost {original_gbops(greedy.cost)}; "
         f"greedy gap {gap:.6f} ({pct:.4f}% of the optimum)"
     )
 
@@ -288,7 +285,7 @@ def sweep_lines(
         f"BUDGET SWEEP ({', '.join(solvers)}), every {step / 100:.2f} of the multiplier",
         RULE,
         settings_line(problem, solvers[-1]),
-        f"Max cost (all {widths[-1]}-bit): {gbops(problem.max_cost)}; smallest feasible "
+        f"Max cost (all {widths[-1]}-bit): {original_gbops(problem.max_cost)}; smallest feasible "
         f"multiplier {problem.min_multiplier():.4f}",
     ]
     if "exact" in solvers:
