@@ -25,7 +25,7 @@ _EXPORTS = {
         "parse_tie_flag",
     ),
     "display": ("bits_size", "gap_percent", "gbops", "percent"),
-    "errors": ("InputError",),
+    "errors": ("InputError", "Stopped"),
     "exact": ("ExactSolver", "solve_exact"),
     "export": (
         "SCHEMA_VERSION",

@@ -1,4 +1,5 @@
-"""The one error type for bad input: its message names the file, the field and the layer."""
+"""The one error type for bad input (its message names the file, the field and the layer),
+and the signal that a long computation was asked to stop."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ class InputError(ValueError):
             where.append(f"layer '{shorten(layer)}'")
         prefix = f"{shorten(source)}: " + (", ".join(where) + ": " if where else "")
         super().__init__(prefix + problem)
+
+
+class Stopped(Exception):
+    """A sweep's ``stop`` callback said its reader went away; nothing was returned or kept."""
 
 
 def shorten(text: str, limit: int = MAX_SHOWN) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .constraints import Limit, limit_value
+from .errors import Stopped
 from .exact import ExactSolver
 from .limits import resolve_limits
 from .problem import Problem
@@ -30,6 +31,7 @@ def sweep_budgets(
     *,
     solvers: Sequence[str] = ("greedy",),
     time_limit: float = SWEEP_TIME_LIMIT,
+    stop: Callable[[], bool] | None = None,
 ) -> pd.DataFrame:
     """One row per (multiplier, solver) with the figures of :func:`summarize`, for the BOPs
     budget ``bops <= m x``.
@@ -37,12 +39,13 @@ def sweep_budgets(
     With both "greedy" and "exact", every row also carries ``greedy_gap`` (exact minus greedy
     objective at that multiplier) and ``greedy_gap_pct`` (the same as % of the exact
     objective). The exact solves share ``time_limit`` seconds; once it is spent, each returns
-    its first incumbent with the bound (status ``feasible``).
+    its first incumbent with the bound (status ``feasible``). ``stop`` is asked before every
+    solve; when it says True the sweep raises :class:`~mpq_core.errors.Stopped`.
     """
     grid = DEFAULT_MULTIPLIERS if multipliers is None else tuple(multipliers)
     grid = tuple(check_multiplier(m) for m in grid)
     limits = [[Limit("bops", limit_value(m, "multiplier", "value") + "x")] for m in grid]
-    return _sweep(problem, grid, limits, solvers, time_limit)
+    return _sweep(problem, grid, limits, solvers, time_limit, stop)
 
 
 def sweep_limits(
@@ -53,6 +56,7 @@ def sweep_limits(
     values: Iterable[float] | None = None,
     solvers: Sequence[str] = ("greedy",),
     time_limit: float = SWEEP_TIME_LIMIT,
+    stop: Callable[[], bool] | None = None,
 ) -> pd.DataFrame:
     """Rows for ``limits`` with limit ``vary``'s number set to each of ``values`` (in its
     written form: x, r or absolute), the other limits held. ``multiplier`` holds the value."""
@@ -61,7 +65,7 @@ def sweep_limits(
     sets = []
     for value in grid:
         sets.append([*base[:vary], _with_number(base[vary], value), *base[vary + 1 :]])
-    return _sweep(problem, grid, sets, solvers, time_limit)
+    return _sweep(problem, grid, sets, solvers, time_limit, stop)
 
 
 def sweep_grid(
@@ -73,10 +77,12 @@ def sweep_grid(
     solver: str = "greedy",
     time_limit: float = SWEEP_TIME_LIMIT,
     progress: Callable[[float], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> pd.DataFrame:
     """The trade-off map: limits ``axes[0]`` and ``axes[1]`` set to every pair of ``values``
     (each in its written form), the other limits held. One row per cell with the objective,
-    the status and ``binding``: the limits that bind, joined by " + " ("" when none does)."""
+    the status and ``binding``: the limits that bind, joined by " + " ("" when none does).
+    ``progress`` hears the share done after each cell; ``stop`` as in :func:`sweep_budgets`."""
     import pandas as pd
 
     check_solver(solver)
@@ -88,6 +94,7 @@ def sweep_grid(
     rows = []
     for a, x in enumerate(values[0]):
         for b, y in enumerate(values[1]):
+            _check(stop)
             cell = list(base)
             cell[first] = _with_number(base[first], x)
             cell[second] = _with_number(base[second], y)
@@ -117,6 +124,11 @@ def sweep_grid(
     return pd.DataFrame(rows)
 
 
+def _check(stop: Callable[[], bool] | None) -> None:
+    if stop is not None and stop():
+        raise Stopped("the sweep was stopped")
+
+
 def _short(limit: Limit) -> str:
     return f"{limit.resource}@{limit.group}" if limit.group else limit.resource
 
@@ -132,6 +144,7 @@ def _sweep(
     limit_sets: Sequence[Sequence[Limit]],
     solvers: Sequence[str],
     time_limit: float,
+    stop: Callable[[], bool] | None,
 ) -> pd.DataFrame:
     import pandas as pd
 
@@ -143,6 +156,7 @@ def _sweep(
     for m, limits in zip(grid, limit_sets, strict=True):
         bounds = resolve_limits(problem, limits)
         for name in solvers:
+            _check(stop)
             if name == "exact" and exact is not None:
                 left = max(deadline - time.monotonic(), 0.0)
                 solution = exact.solve_limits(bounds, time_limit=min(left, exact.time_limit))

@@ -112,3 +112,29 @@ def test_greedy_gap_of_two_solutions_matches_the_sweep(sample):
     assert gap > 0  # the greedy is not optimal at 0.3 on the sample
     infeasible = m.greedy_gap(m.solve(sample, 0.05, "exact"), m.solve(sample, 0.05))
     assert all(np.isnan(v) for v in infeasible)
+
+
+@pytest.mark.parametrize("kind", ["budgets", "limits", "grid"])
+def test_a_sweep_stops_when_asked_and_returns_nothing(sample, kind):
+    """``stop`` is asked before each solve; the sweep ends at the first True, with no table."""
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    limits = [m.Limit("bops", "0.5x"), m.Limit("mean_wbits", "8")]
+    with pytest.raises(m.Stopped):
+        if kind == "budgets":
+            m.sweep_budgets(sample, solvers=("greedy", "exact"), stop=stop)
+        elif kind == "limits":
+            m.sweep_limits(sample, limits, solvers=("greedy",), stop=stop)
+        else:
+            m.sweep_grid(sample, limits, values=((0.2, 0.5), (4.0, 8.0)), stop=stop)
+    assert len(asked) == 4  # three solves, then the stop
+
+
+def test_a_sweep_that_is_never_stopped_is_the_plain_sweep(sample):
+    plain = m.sweep_budgets(sample, [0.2, 0.5, 0.8])
+    asked = m.sweep_budgets(sample, [0.2, 0.5, 0.8], stop=lambda: False)
+    assert plain.equals(asked)

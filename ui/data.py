@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from mpq_core import (
     DEFAULT_MULTIPLIERS,
@@ -127,6 +129,16 @@ def sweep_values(problem: Problem, spec: Spec) -> tuple[float, ...]:
     return tuple(float(v) for v in np.round(np.linspace(low, high, SWEEP_POINTS), 6))
 
 
+def session_gone() -> bool:
+    """True once the browser tab of this script run has closed (its websocket session is no
+    longer active): long loops ask it between solves and stop, so a closed tab does not keep
+    a server thread computing. False outside a server (AppTest, bare scripts)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not Runtime.exists():
+        return False
+    return not Runtime.instance().is_active_session(ctx.session_id)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.DataFrame:
     """The first limit swept over its slider's values with the other limits held (for the
@@ -136,13 +148,14 @@ def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.Da
     limits = key.limits
     first = limits[0]
     if len(limits) == 1 and first.resource == "bops" and first.group is None and first.form == "x":
-        return sweep_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS)
+        return sweep_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)
     return sweep_limits(
         problem,
         limits,
         values=sweep_values(problem, key),
         solvers=solvers,
         time_limit=SWEEP_SECONDS,
+        stop=session_gone,
     )
 
 

@@ -22,7 +22,7 @@ from mpq_core.charts import (
 from mpq_core.display import bits_size, mean_bits
 
 from . import constraints, render
-from .data import DataFiles, cached_problem
+from .data import DataFiles, cached_problem, session_gone
 
 if TYPE_CHECKING:
     from .page import View
@@ -106,7 +106,9 @@ def cached_map(
 ) -> pd.DataFrame:
     """The greedy's map (fast enough to fill at once)."""
     problem = cached_problem(files, spec)
-    return sweep_grid(problem, spec.limits, axes=axes, values=(values[0], values[1]))
+    return sweep_grid(
+        problem, spec.limits, axes=axes, values=(values[0], values[1]), stop=session_gone
+    )
 
 
 def _map_key(files: DataFiles, spec: Spec, axes, values) -> str:
@@ -160,6 +162,7 @@ def tradeoff_section(view: View) -> None:
             solver="exact",
             time_limit=MAP_SECONDS,
             progress=lambda done: bar.progress(done, text=f"Exact map: {done:.0%}"),
+            stop=session_gone,
         )
         bar.empty()
     if use_exact and key in exact_maps:

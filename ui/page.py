@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from mpq_core import InputError, Problem, Solution, Spec, greedy_gap, solve_spec
+from mpq_core.errors import Stopped
 
 from . import constraints, state
 from .data import DataFiles, budget_limit, cached_problem, cached_sweep, sweep_key, sweep_solvers
@@ -224,6 +225,9 @@ class app_page:  # lower case: it reads as a statement, ``with app_page("Layers"
                 remember_good(self.view.data)
                 constraints.remember_good()
             return False
+        if isinstance(err, Stopped):  # the browser went away mid-sweep: nobody to tell
+            _LOG.info("page %r stopped: its session closed", self.title)
+            return True
         if isinstance(err, Exception):
             _unexpected(self.title, err)
             return True
