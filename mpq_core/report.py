@@ -99,8 +99,10 @@ def headline_figures(solution: Solution, *, greedy: Solution | None = None) -> d
         figures["Greedy gap"] = f"{gap:,.4g} ({gap_percent(pct)})"
     if solution.upper_bound is not None:
         figures["LP upper bound"] = f"{solution.upper_bound:,.6g}"
-    for width, count, share in solution.distribution():
-        figures[f"{width}-bit layers"] = f"{count:,} ({percent(share, 2)} of the cost)"
+    for share in solution.width_shares():
+        figures[f"{share.width}-bit layers"] = (
+            f"{share.layers:,} ({percent(share.bops_share, 2)} of the cost)"
+        )
     if not solution.feasible:
         figures["Message"] = solution.message
     return figures

@@ -98,9 +98,10 @@ def distribution_lines(solution: Solution) -> list[str]:
     """Layers and percentage per width, plus each width's share of the BOPs."""
     n = solution.problem.n_layers
     lines = ["Bit-width Distribution:"]
-    for width, count, share in solution.distribution():
+    for share in solution.width_shares():
         lines.append(
-            f"{width}-bit: {count} layers ({count / n * 100:4.1f}%), {share * 100:4.1f}% of BOPs"
+            f"{share.width}-bit: {share.layers} layers ({share.layers / n * 100:4.1f}%), "
+            f"{share.bops_share * 100:4.1f}% of BOPs"
         )
     return lines
 
@@ -259,12 +260,12 @@ def json_summary(
         "bit_allocation": config["bit_allocation"],
         "distribution": [
             {
-                "wbit": int(width),
-                "layers": count,
-                "layers_share": count / n,
-                "bops_share": share,
+                "wbit": int(share.width),
+                "layers": share.layers,
+                "layers_share": share.layers / n,
+                "bops_share": share.bops_share,
             }
-            for width, count, share in solution.distribution()
+            for share in solution.width_shares()
         ],
         "config_file": config_file,
     }

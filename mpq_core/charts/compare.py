@@ -48,12 +48,12 @@ def plot_distribution_compare(
     widths = solutions[0].problem.widths
     colors = width_colors(widths)
     labels = [budget_label(s) for s in solutions]
-    tables = [s.distribution() for s in solutions]
+    tables = [s.width_shares() for s in solutions]
     ok = [s.feasible for s in solutions]
     data: list[dict[str, Any]] = []
     for j, width in enumerate(widths):
-        counts = [t[j][1] if f else None for t, f in zip(tables, ok, strict=True)]
-        shares = [t[j][2] if f else None for t, f in zip(tables, ok, strict=True)]
+        counts = [t[j].layers if f else None for t, f in zip(tables, ok, strict=True)]
+        shares = [t[j].bops_share if f else None for t, f in zip(tables, ok, strict=True)]
         common = {
             "type": "bar",
             "name": width_label(width),
