@@ -1,7 +1,0 @@
-"""``python -m mpq_torch ...``"""
-
-import sys
-
-from .cli import main
-
-sys.exit(main())
