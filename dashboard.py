@@ -1,35 +1,45 @@
-"""Budget explorer: drag the budget, see where the bits go and what the budget buys."""
+"""Budget explorer: drag the budget, see where the bits go and what the budget buys.
+
+The cards and charts follow the slider in the browser (``ui.live``); a committed budget reruns
+only the fragment with the controls and the downloads.
+"""
 
 import streamlit as st
 
-from mpq_core.charts import (
-    plot_bit_heatmap,
-    plot_budget_curve,
-    plot_budget_use,
-    plot_distribution,
-    plot_slack,
-)
-from ui import app_page, export, render
+from ui import app_page, export, live, render, state
+from ui.page import View
 
-with app_page("Budget explorer") as view:
-    st.title("Budget explorer")
+TITLE = "Budget explorer"
+
+
+@st.fragment
+def budget(view: View, export_area) -> None:
+    """The controls, the budget in use (for the live views) and the downloads at that budget."""
+    with live.fragment_guard(TITLE):
+        m = render.budget_controls(view.problem)
+        solution = view.solve(m)
+        render.infeasible_notice(solution)
+        live.budget_state(view, solution)
+        with export_area:
+            export.downloads(view, solution, view.sweep())
+        state.write_url(view.settings)  # a fragment rerun does not pass through the page
+
+
+with app_page(TITLE) as view:
+    st.title(TITLE)
     render.data_caption(view)
-
-    m = render.budget_controls(view.problem)
-    solution = view.solve(m)
-    render.infeasible_notice(solution)
-    render.headline_metrics(solution, view.gap_at(solution) if view.solver == "exact" else None)
-
-    render.chart(plot_bit_heatmap(solution), key="heatmap")
-
+    controls = st.container()
+    live.plotly_library()
+    tables = live.budget_tables(view)
+    live.view(live.BUDGET, live.CARDS, tables)
+    live.view(live.BUDGET, "heatmap", tables)
     with render.chart_row("allocation"):  # side by side, stacked when narrow
-        render.chart(plot_distribution(solution), key="distribution")
-        render.chart(plot_budget_use(solution), key="budget_use")
-
-    sweep = view.sweep()
+        live.view(live.BUDGET, "distribution", tables)
+        live.view(live.BUDGET, "budget_use", tables)
     with render.chart_row("sweep"):
-        render.chart(plot_budget_curve(sweep, solution), key="budget_curve")
-        render.chart(plot_slack(sweep, solution), key="slack")
-
-    st.subheader("Export")
-    export.downloads(view, solution, sweep)
+        live.view(live.BUDGET, "budget_curve", tables)
+        live.view(live.BUDGET, "slack", tables)
+    export_area = st.container()
+    export_area.subheader("Export")
+    with controls:
+        budget(view, export_area)

@@ -22,7 +22,7 @@ import mpq_core as mc
 from mpq_core.charts import images
 from mpq_core.display import gap_percent
 from mpq_core.report import build_report_figures
-from ui import export
+from ui import export, live
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN = "dashboard.py"
@@ -51,8 +51,37 @@ def _app(query: dict | None = None) -> AppTest:
     return at.run()
 
 
+def _live(at: AppTest) -> dict[str, dict]:
+    """What each live view of the page (the Budget explorer's cards and charts) draws while
+    the slider stands where the server put it, unpacked as the browser does."""
+    elements = {el.key: el for el in at.get("bidi_component")}
+    state = elements.get(f"live_state_{live.BUDGET.name}")
+    if state is None:
+        return {}
+    return {
+        key: live.shown(el.proto.bytes, state.proto.bytes)
+        for key, el in elements.items()
+        if key in live.BUDGET_VIEWS
+    }
+
+
 def _charts(at: AppTest) -> dict[str, dict]:
-    return {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
+    """Every chart of the page as a figure dict: ``st.plotly_chart`` ones and live ones."""
+    charts = {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
+    for key, shown in _live(at).items():
+        if key != live.CARDS:
+            charts[key] = {"data": shown["data"], "layout": shown["layout"]}
+    return charts
+
+
+def _chart_configs(at: AppTest) -> dict[str, dict]:
+    configs = {el.key: json.loads(el.proto.config) for el in at.get("plotly_chart")}
+    configs.update({k: v["config"] for k, v in _live(at).items() if k != live.CARDS})
+    return configs
+
+
+def _cards(at: AppTest) -> list[dict]:
+    return _live(at).get(live.CARDS, {}).get("cards", [])
 
 
 def _unused(at: AppTest) -> float:
@@ -77,29 +106,23 @@ def _heatmap_widths(at: AppTest, problem: mc.Problem) -> dict[str, int]:
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    """Every card's value by label: ``st.metric`` cards and the live headline cards."""
+    return {m.label: m.value for m in at.metric} | {c["label"]: c["value"] for c in _cards(at)}
 
 
 def _notes(at: AppTest) -> dict[str, str]:
-    """Each metric's muted second line (a grey delta) and its description."""
-    return {m.label: (m.delta, m.proto.delta_description) for m in at.metric}
+    """Each card's muted second line (a grey note) and its description."""
+    notes = {m.label: (m.delta, m.proto.delta_description) for m in at.metric}
+    return notes | {c["label"]: (c["note"], c["note_description"]) for c in _cards(at)}
 
 
 def _metric_rows(at: AppTest) -> list[int]:
-    """Columns per row of the rows whose every column holds a metric (at any depth)."""
-    rows = []
-
-    def walk(block) -> None:
-        columns = list(getattr(block, "children", {}).values())
-        kinds = [[c.type for c in getattr(col, "children", {}).values()] for col in columns]
-        if columns and all(k == ["metric"] for k in kinds):
-            rows.append(len(columns))
-            return
-        for child in columns:
-            walk(child)
-
-    walk(at.main)
-    return rows
+    """Cards per row of the live headline cards (the page lays them out in rows this long)."""
+    cards = _live(at).get(live.CARDS)
+    if not cards:
+        return []
+    count, size = len(cards["cards"]), cards["per_row"]
+    return [min(size, count - start) for start in range(0, count, size)]
 
 
 _CODE_SPAN = re.compile(r"(`+)( ?)(.+?)\2\1(?!`)")
@@ -393,16 +416,17 @@ def test_a_pair_that_parses_but_builds_no_problem_is_rejected_and_read_once(monk
 
 
 def test_data_that_breaks_a_page_does_not_become_the_data_to_fall_back_on(monkeypatch):
-    import mpq_core.charts
+    import mpq_core.charts.live
 
-    original = mpq_core.charts.plot_bit_heatmap
+    original = mpq_core.charts.live.bit_heatmap_spec  # what the Budget explorer draws with
 
     def fails_on_small(solution, *args, **kwargs):
         if solution.problem.n_layers == 40:
             raise OverflowError("/srv/secret/path: cannot draw")
         return original(solution, *args, **kwargs)
 
-    monkeypatch.setattr(mpq_core.charts, "plot_bit_heatmap", fails_on_small)
+    monkeypatch.setattr(mpq_core.charts.live, "bit_heatmap_spec", fails_on_small)
+    live.budget_tables_cache_clear()  # the live views of this pair are drawn again
     flops, sens, _ = _small_pair()
     at = _app()
     at.radio(key="source").set_value("upload").run()
@@ -569,7 +593,7 @@ def test_chart_zip_holds_every_chart_at_print_size_named_by_budget(deferred_file
         f"{key}_m0.62.{fmt}" for key in figures for fmt in ("png", "svg")
     )
     shown = _charts(at)
-    configs = {el.key: json.loads(el.proto.config) for el in at.get("plotly_chart")}
+    configs = _chart_configs(at)
     for key, fig in figures.items():
         info = archive.getinfo(f"{key}_m0.62.png")
         assert stat.S_IMODE(info.external_attr >> 16) == 0o644  # not 0600 once unzipped

@@ -83,9 +83,9 @@ def _view_solver(sweep: pd.DataFrame, solution: Solution) -> str:
     return solution.solver if solution.solver in solvers else solvers[0]
 
 
-def plot_budget_curve(
+def budget_curve_spec(
     sweep: pd.DataFrame, solution: Solution, *, title: str | None = "What the budget buys"
-) -> go.Figure:
+) -> dict[str, Any]:
     """Top: the objective (% of the maximum) at every budget of the sweep. Bottom: what the
     next GBOP of budget buys there (objective points per GBOP, log scale, as steps between
     neighbouring budgets; a step that buys nothing is left out).
@@ -201,12 +201,19 @@ def plot_budget_curve(
             *region,
         ],
     )
-    return go.Figure({"data": data, "layout": layout})
+    return {"data": data, "layout": layout}
 
 
-def plot_slack(
-    sweep: pd.DataFrame, solution: Solution, *, title: str | None = "Budget left unused"
+def plot_budget_curve(
+    sweep: pd.DataFrame, solution: Solution, *, title: str | None = "What the budget buys"
 ) -> go.Figure:
+    """The figure of :func:`budget_curve_spec` (see there)."""
+    return go.Figure(budget_curve_spec(sweep, solution, title=title))
+
+
+def slack_spec(
+    sweep: pd.DataFrame, solution: Solution, *, title: str | None = "Budget left unused"
+) -> dict[str, Any]:
     """Budget minus cost (GBOPs) at every feasible budget, one line per solver of the sweep
     (greedy solid with circles, exact dashed with diamonds), and the current budget's slack
     as a "current budget" marker trace; the infeasible region is shaded."""
@@ -269,4 +276,11 @@ def plot_slack(
         ),
         annotations=[current_label(solution), *region],
     )
-    return go.Figure({"data": data, "layout": layout})
+    return {"data": data, "layout": layout}
+
+
+def plot_slack(
+    sweep: pd.DataFrame, solution: Solution, *, title: str | None = "Budget left unused"
+) -> go.Figure:
+    """The figure of :func:`slack_spec` (see there)."""
+    return go.Figure(slack_spec(sweep, solution, title=title))
