@@ -289,7 +289,7 @@ function attach(host, spec) {
         const group = view.group ? liveGroup(view.group) : null;
         if (view.visible && group && group.want) show(view, group.want);
       },
-      { rootMargin: "200px 0px" },
+      { rootMargin: "0px" },
     );
     view.seen.observe(host);
   }
