@@ -20,6 +20,7 @@ from support import needs_chromium
 
 import mpq_core as mc
 from mpq_core.charts import images
+from mpq_core.charts.live import unpack_state
 from mpq_core.display import gap_percent
 from mpq_core.report import build_report_figures
 from ui import export, live
@@ -722,6 +723,74 @@ def test_state_survives_switching_pages():
     assert at.text_input(key="budget_text").value == "0.70"
     assert at.radio(key="solver").value == "exact"
     assert "Greedy gap" in _metrics(at)
+
+
+def _live_data(at: AppTest) -> tuple[dict[str, bytes], bytes]:
+    """The live views' data and the budget state's data, as sent."""
+    elements = {el.key: el.proto.bytes for el in at.get("bidi_component")}
+    views = {key: elements[key] for key in live.BUDGET_VIEWS}
+    return views, elements[f"live_state_{live.BUDGET.name}"]
+
+
+def test_a_slider_step_sends_no_view_again_only_a_small_state():
+    """Regression (issue 9): each slider step re-sent and redrew all five figures (~150 KB).
+    Now the views' data stay the same bytes (Streamlit sends an unchanged element as a
+    reference to what the browser holds) and only the state element changes."""
+    at = _app()
+    views, state = _live_data(at)
+    assert live.decode(state) == {
+        "group": "budget",
+        "slider": "budget",
+        "value": 0.5,
+        "slider_value": 0.5,
+        "override": None,
+    }
+    for m in (0.62, 0.05, 0.63):
+        at.slider(key="budget").set_value(m).run()
+        after, new_state = _live_data(at)
+        assert after == views
+        assert live.decode(new_state)["value"] == m and live.decode(new_state)["override"] is None
+        assert len(new_state) < 200
+    # a view knows every step: 101 budgets, the headline cards for each
+    spec = live.decode(views[live.CARDS])
+    assert spec["grid"] == list(mc.DEFAULT_MULTIPLIERS) and len(spec["table"]["steps"]) == 101
+
+
+def test_a_budget_between_two_steps_sends_its_own_states():
+    problem = _problem()
+    at = _app()
+    at.text_input(key="budget_text").input("0.537").run()
+    _no_failure(at)
+    _, state = _live_data(at)
+    server = live.decode(state)
+    assert (server["value"], server["slider_value"]) == (0.537, 0.54)
+    assert set(server["override"]) == set(live.BUDGET_VIEWS)
+    solution = mc.solve(problem, 0.537)
+    assert _charts(at)["heatmap"] == json.loads(mc.charts.plot_bit_heatmap(solution).to_json())
+    assert _metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
+
+
+@pytest.mark.parametrize("solver", ["greedy", "exact"])
+def test_every_live_step_is_the_sweep_row_of_its_budget(solver):
+    """The browser switches between steps solved once per setting: each is the cached
+    sweep's row at that budget (cost, objective, feasibility)."""
+    at = _app()
+    if solver == "exact":
+        at.radio(key="solver").set_value("exact").run()
+    views, _ = _live_data(at)
+    spec = live.decode(views[live.CARDS])
+    sweep = mc.sweep_budgets(_problem(), solvers=mc.sweep_solvers(solver))
+    rows = sweep[sweep["solver"] == solver].set_index("multiplier")
+    for index, m in enumerate(spec["grid"]):
+        cards = {c["label"]: c for c in unpack_state(spec["table"], index)["cards"]}
+        row = rows.loc[m]
+        assert cards["Budget"]["note"] == f"m = {m:.2f}"
+        if not row["feasible"]:
+            assert cards["Allocation"]["value"] == "Infeasible"
+            continue
+        assert cards["Final cost"]["value"] == f"{row['cost_gbops']:,.1f} GBOPs", m
+        assert cards["Objective"]["value"] == f"{row['objective_share']:.1%}", m
+        assert cards["Final cost"]["note_description"] == f"{solver} solver"
 
 
 def test_per_bit_sample_and_a_ladder_it_cannot_fill():

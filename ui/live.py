@@ -36,7 +36,7 @@ from plotly.offline import get_plotlyjs
 from streamlit.components.v2 import component
 
 from mpq_core import DEFAULT_MULTIPLIERS, Solution, solve
-from mpq_core.charts.live import VIEW_CHARTS, pack_states, unpack_state, view_specs
+from mpq_core.charts.live import VIEW_CHARTS, pack_states, unpack_state, view_steps
 from mpq_core.report import chart_config
 
 from .data import DataFiles, ProblemSettings
@@ -136,8 +136,8 @@ def budget_tables(view: View) -> dict[str, bytes]:
 def _budget_tables(
     files: DataFiles, settings: ProblemSettings, solver: str, _view: View
 ) -> dict[str, bytes]:
-    sweep = _view.sweep()
-    steps = [budget_states(_view, sweep, solve(_view.problem, m, solver)) for m in BUDGET.steps]
+    solutions = [solve(_view.problem, m, solver) for m in BUDGET.steps]
+    steps = budget_states(_view, _view.sweep(), solutions)
     return {name: _packed(BUDGET, name, [step[name] for step in steps]) for name in BUDGET_VIEWS}
 
 
@@ -150,32 +150,40 @@ def budget_state(view: View, solution: Solution) -> None:
     it lies between two slider steps (a value typed into the exact box or from a link)."""
     override = None
     if BUDGET.step_of(solution.multiplier) is None:
-        states = budget_states(view, view.sweep(), solution)
+        (states,) = budget_states(view, view.sweep(), [solution])
         override = {name: pack_states([states[name]]) for name in BUDGET_VIEWS}
     state(BUDGET, solution.multiplier, override)
 
 
-def budget_states(view: View, sweep: pd.DataFrame, solution: Solution) -> dict[str, dict]:
-    """What each view of the Budget explorer shows at ``solution``: the headline cards, and
-    each chart's figure with the config of its camera button (as ``st.plotly_chart`` gets)."""
-    gap = None
-    if solution.solver == "exact":
-        gap = view.gap_at(solution, solve(view.problem, solution.multiplier, "greedy"))
-    items = headline_items(solution, gap)
-    out: dict[str, dict] = {
-        CARDS: {"cards": [asdict(item) for item in items], "per_row": row_length(len(items))}
-    }
-    for name, spec in view_specs(sweep, solution).items():
-        out[name] = {"data": spec["data"], "layout": spec["layout"], "config": _config(name, spec)}
+def budget_states(
+    view: View, sweep: pd.DataFrame, solutions: Sequence[Solution]
+) -> list[dict[str, dict]]:
+    """What each view of the Budget explorer shows at each of ``solutions``: the headline
+    cards, and each chart's figure with the config of its camera button (as
+    ``st.plotly_chart`` gets it)."""
+    frames: dict[str, go.Figure] = {}
+    out = []
+    for solution, specs in zip(solutions, view_steps(sweep, solutions), strict=True):
+        gap = None
+        if solution.solver == "exact":
+            gap = view.gap_at(solution, solve(view.problem, solution.multiplier, "greedy"))
+        items = headline_items(solution, gap)
+        states: dict[str, dict] = {
+            CARDS: {"cards": [asdict(item) for item in items], "per_row": row_length(len(items))}
+        }
+        for name, spec in specs.items():
+            config = _config(frames, name, spec["layout"])
+            states[name] = {"data": spec["data"], "layout": spec["layout"], "config": config}
+        out.append(states)
     return out
 
 
-def _config(name: str, spec: Mapping[str, Any]) -> dict[str, object]:
-    """``chart_config`` of the figure: it reads only its print size and file name."""
-    layout = spec["layout"]
-    frame = go.Figure(
-        layout={"width": layout["width"], "height": layout["height"], "meta": layout["meta"]}
-    )
+def _config(frames: dict[str, go.Figure], name: str, layout: Mapping[str, Any]) -> dict:
+    """``chart_config`` of a figure with this layout: it reads only the print size and the
+    file name, so one small figure per chart carries them (a figure per step would cost more
+    than the step's own figures)."""
+    frame = frames.setdefault(name, go.Figure())
+    frame.layout.update(width=layout["width"], height=layout["height"], meta=layout["meta"])
     return chart_config(frame, name)
 
 

@@ -204,7 +204,8 @@ def bit_heatmap_spec(
             ticks="",
             tickfont={"family": MONO, "size": 12},
         ),
-        annotations=[] if feasible else [infeasible_notice(solution)],
+        # no empty list when feasible: the validated figure has none either
+        **({} if feasible else {"annotations": [infeasible_notice(solution)]}),
     )
     layout["legend"]["title"] = {"text": _LEGEND_TITLE, "font": {"size": 12}}
     return {"data": data, "layout": layout}

@@ -27,10 +27,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from ..solution import Solution
 from .allocation import bit_heatmap_spec, distribution_spec
-from .budget import budget_curve_spec, slack_spec
+from .budget import budget_curve_specs, slack_specs
 from .limits import budget_use_spec
 
 VIEW_CHARTS = ("heatmap", "distribution", "budget_use", "budget_curve", "slack")
@@ -39,13 +40,42 @@ VIEW_CHARTS = ("heatmap", "distribution", "budget_use", "budget_curve", "slack")
 def view_specs(sweep: pd.DataFrame, solution: Solution) -> dict[str, dict[str, Any]]:
     """The Budget explorer's charts at ``solution``, as plain figure dicts keyed as in the app
     (the figures of :func:`mpq_core.report.build_report_figures`, without validation)."""
-    return {
-        "heatmap": bit_heatmap_spec(solution),
-        "distribution": distribution_spec(solution),
-        "budget_use": budget_use_spec(solution),
-        "budget_curve": budget_curve_spec(sweep, solution),
-        "slack": slack_spec(sweep, solution),
-    }
+    return view_steps(sweep, [solution])[0]
+
+
+def view_steps(
+    sweep: pd.DataFrame, solutions: Sequence[Solution]
+) -> list[dict[str, dict[str, Any]]]:
+    """:func:`view_specs` at each of ``solutions`` (what the sweep alone draws is computed
+    once)."""
+    curves = budget_curve_specs(sweep, solutions)
+    slack = slack_specs(sweep, solutions)
+    template = default_template()
+    return [
+        {
+            name: _with_template(spec, template)
+            for name, spec in (
+                ("heatmap", bit_heatmap_spec(solution)),
+                ("distribution", distribution_spec(solution)),
+                ("budget_use", budget_use_spec(solution)),
+                ("budget_curve", curve),
+                ("slack", unused),
+            )
+        }
+        for solution, curve, unused in zip(solutions, curves, slack, strict=True)
+    ]
+
+
+def default_template() -> dict[str, Any]:
+    """The template ``go.Figure`` gives a figure that names none (plotly's default), as JSON:
+    part of every exported figure, so part of every live one."""
+    return go.Figure().to_plotly_json()["layout"].get("template", {})
+
+
+def _with_template(spec: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+    if "template" in spec["layout"]:
+        return spec
+    return {**spec, "layout": {**spec["layout"], "template": template}}
 
 
 def pack_states(states: Sequence[Mapping[str, Any]]) -> str:
