@@ -31,14 +31,14 @@ with app_page(TITLE) as view:
     controls = st.container()
     live.plotly_library()
     tables = live.budget_tables(view)
-    live.view(live.BUDGET, live.CARDS, tables)
-    live.view(live.BUDGET, "heatmap", tables)
+    live.mount(live.CARDS, tables)
+    live.mount("heatmap", tables)
     with render.chart_row("allocation"):  # side by side, stacked when narrow
-        live.view(live.BUDGET, "distribution", tables)
-        live.view(live.BUDGET, "budget_use", tables)
+        live.mount("distribution", tables)
+        live.mount("budget_use", tables)
     with render.chart_row("sweep"):
-        live.view(live.BUDGET, "budget_curve", tables)
-        live.view(live.BUDGET, "slack", tables)
+        live.mount("budget_curve", tables)
+        live.mount("slack", tables)
     export_area = st.container()
     export_area.subheader("Export")
     with controls:

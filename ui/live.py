@@ -99,15 +99,16 @@ def plotly_library() -> None:
     _library(key="live_plotly", data=_plotly_js())
 
 
-def view(group: LiveGroup, name: str, tables: Mapping[str, bytes]) -> None:
-    """One live view of ``group`` (a chart, or the headline cards) with its steps' states.
+def mount(name: str, tables: Mapping[str, bytes]) -> None:
+    """One live view (a chart, or the headline cards) with its steps' states; the states name
+    the group (and so the slider) it follows.
 
     The widget key is the view's name, so the page's layout rules (``.st-key-<name>``) apply.
     """
     _view(key=name, data=tables[name])
 
 
-def state(group: LiveGroup, value: float, override: Mapping[str, str] | None) -> None:
+def mount_state(group: LiveGroup, value: float, override: Mapping[str, str] | None) -> None:
     """The value in use for ``group`` and where its slider stands; ``override`` holds each
     view's packed state for a value between two steps (None on a step)."""
     head = {
@@ -152,7 +153,7 @@ def budget_state(view: View, solution: Solution) -> None:
     if BUDGET.step_of(solution.multiplier) is None:
         (states,) = budget_states(view, view.sweep(), [solution])
         override = {name: pack_states([states[name]]) for name in BUDGET_VIEWS}
-    state(BUDGET, solution.multiplier, override)
+    mount_state(BUDGET, solution.multiplier, override)
 
 
 def budget_states(

@@ -150,37 +150,13 @@ def row_length(count: int, per_row: int = METRICS_PER_ROW) -> int:
     return math.ceil(count / rows)
 
 
-def metric_grid(items: list[Metric], per_row: int = METRICS_PER_ROW) -> None:
-    """Cards in rows of equal length, at most ``per_row`` each (no empty slots); on a narrow
-    screen a row wraps rather than cutting its figures."""
-    size = row_length(len(items), per_row)
-    with st.container(key="cards"):
-        for start in range(0, len(items), size):
-            chunk = items[start : start + size]
-            for column, item in zip(st.columns(len(chunk)), chunk, strict=True):
-                column.metric(
-                    item.label,
-                    item.value,
-                    delta=item.note,
-                    delta_color="off",
-                    delta_arrow="off",
-                    delta_description=item.note_description or None,
-                    help=item.help,
-                    border=True,
-                )
-
-
-def headline_metrics(solution: Solution, gap: pd.Series | None = None) -> None:
-    """The cards of :func:`headline_items` as ``st.metric`` cards in rows of equal length."""
-    metric_grid(headline_items(solution, gap))
-
-
 def headline_items(solution: Solution, gap: pd.Series | None = None) -> list[Metric]:
     """Budget, cost, utilization, objective, upgrades, mean bits (and the greedy gap); at an
     infeasible budget: the budget, what is needed and by how much it falls short.
 
-    Each card has a muted second line (a grey delta without arrow) that says what the value
-    is made of; the cards fill rows of equal length (6 -> 3 + 3, 7 -> 4 + 3).
+    Each card has a muted second line (a grey note) that says what the value is made of; the
+    page lays the cards out in rows of equal length (:func:`row_length`). The Budget explorer
+    draws them live (``ui.live``), at every slider step.
     """
     if not solution.feasible:
         return _infeasible_metrics(solution)

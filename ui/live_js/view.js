@@ -61,21 +61,34 @@ function target(group) {
   return { value: at, states: null };
 }
 
-// Views on screen follow every movement; the others catch up when the thumb rests (the page
-// has a moment to spare) and at once when they scroll into view.
+// The views follow each movement, the longest-waiting first, for at most FRAME_MS a frame (the
+// rest in the next frames, so the thumb keeps moving smoothly). While a pointer drags, only
+// the views on screen do: the others catch up when the thumb rests (the page has a moment to
+// spare) and at once when they scroll into view. A key step or the server's word moves them
+// all.
+const FRAME_MS = 24;
+
 function draw(name) {
   const group = liveGroup(name);
   group.frame = 0;
   const want = target(group);
   if (!want) return;
   group.want = want;
-  let behind = false;
-  for (const view of group.views.values()) {
-    if (view.visible) show(view, want);
-    else behind = true;
+  const start = performance.now();
+  const dragging = LIVE.pointers > 0;
+  const waiting = [...group.views.values()]
+    .filter((view) => (view.visible || !dragging) && view.shown !== stepKey(view, want))
+    .sort((a, b) => b.visible - a.visible || (a.lastShown ?? 0) - (b.lastShown ?? 0));
+  for (const view of waiting) {
+    if (performance.now() - start > FRAME_MS) {
+      LIVE.redraw(name); // the others in the next frame
+      break;
+    }
+    if (show(view, want)) view.lastShown = performance.now();
   }
   group.draws += 1;
-  if (behind && !group.idle) {
+  const behind = [...group.views.values()].some((view) => !view.visible);
+  if (dragging && behind && !group.idle) {
     group.idle = requestIdleCallback((deadline) => catchUp(name, deadline));
   }
 }
@@ -325,6 +338,15 @@ if (!LIVE.observer) {
       }
     }
   });
+  // a pointer held down anywhere (on the thumb, in practice) makes a drag
+  LIVE.pointers = 0;
+  document.addEventListener("pointerdown", () => (LIVE.pointers += 1), true);
+  const release = () => {
+    LIVE.pointers = 0;
+    for (const name of LIVE.groups.keys()) LIVE.redraw(name); // the views left behind
+  };
+  document.addEventListener("pointerup", release, true);
+  document.addEventListener("pointercancel", release, true);
   LIVE.observer.observe(document.body, {
     subtree: true,
     attributes: true,
