@@ -155,7 +155,11 @@ def test_dragging_redraws_the_heatmap_before_release_and_the_download_is_the_cli
     page.mouse.move(x - 140, y, steps=14)
     # the mouse is still down: the views follow the thumb, and nothing went to the server
     page.wait_for_function(
-        "() => document.querySelector('.st-key-heatmap .mpq-live').dataset.liveValue !== '0.5'",
+        """() => {
+            const drawn = document.querySelector('.st-key-heatmap .mpq-live').dataset.liveValue;
+            const thumb = document.querySelector('.st-key-budget input[type="range"]').value;
+            return drawn !== '0.5' && Number(drawn) === Number(thumb);
+        }""",
         timeout=WAIT_MS,
     )
     dragged = float(_drawn(page, "heatmap"))

@@ -194,7 +194,10 @@ function plotView(host) {
     if (view.next) {
       const { state, value } = view.next;
       view.next = null;
-      const layout = structuredClone(state.layout); // Plotly writes into the layout it draws
+      // Plotly writes into the layout it draws: a copy (the template is only read)
+      const { template, ...own } = state.layout;
+      const layout = structuredClone(own);
+      if (template !== undefined) layout.template = template;
       // meta only names the export file and Plotly draws nothing of it, but a new meta
       // redraws the whole chart: the file name goes to the camera button instead
       delete layout.meta;
@@ -300,7 +303,7 @@ function attach(host, spec) {
       (entries) => {
         view.visible = entries[entries.length - 1].isIntersecting;
         const group = view.group ? liveGroup(view.group) : null;
-        if (view.visible && group && group.want) show(view, group.want);
+        if (view.visible && group) LIVE.redraw(group.name);
       },
       { rootMargin: "0px" },
     );
