@@ -41,5 +41,5 @@ with app_page(TITLE) as view:
         live.mount("slack", tables)
     export_area = st.container()
     export_area.subheader("Export")
-    with controls:
+    with controls, live.whole_page_run():
         budget(view, export_area)

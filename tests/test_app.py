@@ -462,6 +462,22 @@ def test_an_unexpected_error_becomes_one_short_message_on_every_page(monkeypatch
             assert any("unexpected error (RuntimeError)" in e.value for e in at.error), page
 
 
+def test_an_error_in_the_budget_fragment_is_the_page_s_error(monkeypatch):
+    """The controls and downloads rerun as a fragment; in a whole-page run an error there
+    still reaches the page's guard (one short message, no data kept as the fallback)."""
+    import ui.export
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("/srv/app/secret.py line 12: boom")
+
+    monkeypatch.setattr(ui.export, "downloads", broken)
+    at = _app()
+    assert not at.exception
+    (error,) = at.error
+    assert "unexpected error (RuntimeError)" in error.value
+    assert "secret" not in error.value
+
+
 def test_errors_show_no_details_in_the_browser():
     """Streamlit's own error box must not show tracebacks: "none", not false (= stacktrace)."""
     import tomllib

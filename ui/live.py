@@ -235,13 +235,36 @@ def _plotly_js() -> bytes:
     return _gzip(get_plotlyjs())
 
 
+_WHOLE_PAGE = "_live_whole_page"
+_FRAGMENT_ERROR = "_live_fragment_error"
+
+
+@contextmanager
+def whole_page_run() -> Iterator[None]:
+    """Call the page's fragment inside this in a whole-page run: an error in the fragment
+    (which Streamlit would show by itself) goes on to the page's own guard, which shows one
+    short message and keeps the data from becoming the data to fall back on."""
+    st.session_state[_WHOLE_PAGE] = True
+    try:
+        yield
+    finally:
+        st.session_state.pop(_WHOLE_PAGE, None)
+    error = st.session_state.pop(_FRAGMENT_ERROR, None)
+    if error is not None:
+        raise error
+
+
 @contextmanager
 def fragment_guard(title: str) -> Iterator[None]:
-    """A fragment's rerun runs outside its page's guard: the same one short message for an
-    unexpected error (details in the server log)."""
+    """A fragment's own rerun runs outside its page's guard: the same one short message for
+    an unexpected error (details in the server log). In a whole-page run the error is handed
+    to :func:`whole_page_run`."""
     try:
         yield
     except Exception as err:
+        if st.session_state.get(_WHOLE_PAGE):
+            st.session_state[_FRAGMENT_ERROR] = err
+            return
         _LOG.error("page %r failed", title, exc_info=err)
         st.error(
             f"This page stopped on an unexpected error ({type(err).__name__}). Changing a "
