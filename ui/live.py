@@ -184,7 +184,9 @@ def _config(frames: dict[str, go.Figure], name: str, layout: Mapping[str, Any]) 
     file name, so one small figure per chart carries them (a figure per step would cost more
     than the step's own figures)."""
     frame = frames.setdefault(name, go.Figure())
-    frame.layout.update(width=layout["width"], height=layout["height"], meta=layout["meta"])
+    frame.layout.width = layout["width"]
+    frame.layout.height = layout["height"]
+    frame.layout.meta = layout["meta"]
     return chart_config(frame, name)
 
 
