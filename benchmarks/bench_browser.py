@@ -77,6 +77,7 @@ LABELS = {
     "zip_same": "charts ZIP again, nothing changed",
 }
 
+ON_SCREEN: dict[int, list[str]] = {}  # window height -> the views on screen during a drag
 VIEWS_AT = """([views, value]) => views.every(key => {
     const host = document.querySelector(`.st-key-${key} .mpq-live`);
     return host && host.dataset.liveValue === value
@@ -241,8 +242,9 @@ async def _drag_rate(browser, url: str, height: int, seconds: float = 3.0) -> fl
         raise SystemExit("the drag sent something to the server before the release")
     await mouse("mouseReleased", at)
     await context.close()
-    seen = [view["paints"] for view in views.values() if view["seen"]]
-    return min(seen) / ((t1 - t0) / 1000)
+    seen = {name: view["paints"] for name, view in views.items() if view["seen"]}
+    ON_SCREEN[height] = sorted(seen)
+    return min(seen.values()) / ((t1 - t0) / 1000)
 
 
 async def key_steps(browser, url: str, steps: int) -> tuple[list[float], list[float], list[float]]:
@@ -401,6 +403,8 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name in TARGETS:
         print(_row(name, results[name]))
+    for height, names in ON_SCREEN.items():
+        print(f"\non screen while dragging at 1440 x {height}: {', '.join(names)}", end="")
     print(
         f"\nload average (1, 5, 15 min) before: {', '.join(f'{v:.2f}' for v in load_before)}; "
         f"after: {', '.join(f'{v:.2f}' for v in load_after)}; {os.cpu_count()} CPUs"
