@@ -54,7 +54,12 @@ CARDS = "cards"
 
 @dataclass(frozen=True)
 class LiveGroup:
-    """The views that follow one slider: a name, the slider's widget key, its steps."""
+    """The views that follow one slider: a name, the slider's widget key, its steps.
+
+    Another slider is another group: its views' data from :func:`pack_view` (one state per
+    step, the other sliders held), mounted with :func:`mount` under names of their own, and its
+    state from :func:`mount_state` after each run.
+    """
 
     name: str
     slider: str
@@ -139,7 +144,7 @@ def _budget_tables(
 ) -> dict[str, bytes]:
     solutions = [solve(_view.problem, m, solver) for m in BUDGET.steps]
     steps = budget_states(_view, _view.sweep(), solutions)
-    return {name: _packed(BUDGET, name, [step[name] for step in steps]) for name in BUDGET_VIEWS}
+    return {name: pack_view(BUDGET, name, [step[name] for step in steps]) for name in BUDGET_VIEWS}
 
 
 def budget_tables_cache_clear() -> None:
@@ -216,9 +221,12 @@ def _nearest(steps: Sequence[float], value: float) -> int:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _packed(group: LiveGroup, name: str, states: Sequence[Mapping[str, Any]]) -> bytes:
+def pack_view(group: LiveGroup, name: str, states: Sequence[Mapping[str, Any]]) -> bytes:
+    """The data of view ``name`` of ``group``: its state at each of the group's steps (a
+    figure ``{"data", "layout", "config"}``, or ``{"cards", "per_row"}`` for cards), packed
+    and gzipped, with what the browser needs to follow the group's slider."""
     head = {
-        "kind": "cards" if name == CARDS else "plotly",
+        "kind": "cards" if "cards" in states[0] else "plotly",
         "group": group.name,
         "slider": group.slider,
         "chart": name,
