@@ -16,6 +16,8 @@ TITLE = "Budget explorer"
 def budget(view: View, export_area) -> None:
     """The controls, the budget in use (for the live views) and the downloads at that budget."""
     with live.fragment_guard(TITLE):
+        if live.fragment_rerun():  # re-assign the app's widget keys, as every run does
+            state.keep_widget_state()  # (else the sidebar's choices are lost on a page switch)
         m = render.budget_controls(view.problem)
         solution = view.solve(m)
         render.infeasible_notice(solution)

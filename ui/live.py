@@ -264,6 +264,12 @@ def whole_page_run() -> Iterator[None]:
         raise error
 
 
+def fragment_rerun() -> bool:
+    """Whether this is a fragment's own rerun (not a whole-page run, see
+    :func:`whole_page_run`)."""
+    return not st.session_state.get(_WHOLE_PAGE)
+
+
 @contextmanager
 def fragment_guard(title: str) -> Iterator[None]:
     """A fragment's own rerun runs outside its page's guard: the same one short message for
@@ -272,7 +278,7 @@ def fragment_guard(title: str) -> Iterator[None]:
     try:
         yield
     except Exception as err:
-        if st.session_state.get(_WHOLE_PAGE):
+        if not fragment_rerun():
             st.session_state[_FRAGMENT_ERROR] = err
             return
         _LOG.error("page %r failed", title, exc_info=err)

@@ -267,3 +267,32 @@ def test_the_live_view_at_800_px(browser: sync_api.Browser, app_url: str) -> Non
         _screenshot(page, "live_800")
     finally:
         context.close()
+
+
+def test_sidebar_choices_survive_a_slider_step_and_a_page_switch(page: Page, app_url: str) -> None:
+    """Regression: a slider step reruns only the budget fragment; the next page then fell
+    back to the greedy solver (the sidebar's keys were not re-assigned in that run)."""
+    _open(page, app_url)
+    sidebar = page.get_by_test_id("stSidebar")
+    exact = sidebar.get_by_role("radio", name="Exact optimum (proven, with its bound)")
+    sidebar.get_by_text("Exact optimum").click()
+    _wait_idle(page)
+    expect(page.locator(".st-key-cards .mpq-card-label-text", has_text="Greedy gap")).to_have_count(
+        1
+    )
+    _slider(page).focus()
+    _slider(page).press("ArrowRight")
+    _wait_idle(page)
+    expect(page.locator(".st-key-budget_text input")).to_have_value("0.51")
+    sidebar.get_by_role("link", name="Layers").click()
+    expect(page.get_by_role("heading", level=1).first).to_have_text("Layers")
+    _wait_idle(page)
+    expect(exact).to_be_checked()
+    assert parse_qs(urlparse(page.url).query)["solver"] == ["exact"]
+    sidebar.get_by_role("link", name="Budget explorer").click()
+    page.wait_for_function(ALL_DRAWN, arg=list(VIEWS), timeout=WAIT_MS)
+    _wait_idle(page)
+    expect(page.locator(".st-key-cards .mpq-card-label-text", has_text="Greedy gap")).to_have_count(
+        1
+    )
+    expect(_view(page, "heatmap").locator("text", has_text="m = 0.51 · exact")).to_have_count(1)
