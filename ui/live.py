@@ -245,6 +245,8 @@ def _plotly_js() -> bytes:
     return _gzip(get_plotlyjs())
 
 
+# --- the page's fragment (the controls and what depends on the committed value) -----------
+
 _WHOLE_PAGE = "_live_whole_page"
 _FRAGMENT_ERROR = "_live_fragment_error"
 
