@@ -1,4 +1,10 @@
-"""Budget explorer: drag the budget, see where the bits go and what the budget buys."""
+"""Budget explorer: drag the budget, see where the bits go and what the budget buys.
+
+With the BOPs budget as the only limit, the cards and charts follow the slider in the browser
+(``ui.live``) and a committed budget reruns only the fragment with the controls, what depends
+on the groups, and the downloads. With several limits the server draws the page at each
+committed value (every slider would otherwise need all its steps again per value of the others).
+"""
 
 import streamlit as st
 
@@ -9,12 +15,53 @@ from mpq_core.charts import (
     plot_distribution,
     plot_slack,
 )
-from ui import app_page, export, limits_view, render
+from ui import app_page, export, limits_view, live, render, state
+from ui.page import View
 
-with app_page("Budget explorer") as view:
-    st.title("Budget explorer")
-    render.data_caption(view)
+TITLE = "Budget explorer"
 
+
+@st.fragment
+def budget(view: View, groups_area, export_area) -> None:
+    """The controls, the budget in use (for the live views), what depends on the groups and
+    the downloads at that budget."""
+    with live.fragment_guard(TITLE):
+        if live.fragment_rerun():  # re-assign the app's widget keys, as every run does
+            state.keep_widget_state()  # (else the sidebar's choices are lost on a page switch)
+        m = render.budget_controls(view.problem)
+        solution = view.solve(m)
+        render.infeasible_notice(solution)
+        live.budget_state(view, solution)
+        with groups_area:
+            limits_view.limits_panel(view, solution)
+        with export_area:
+            export.downloads(view, solution, view.sweep())
+        state.write_url(view.settings)  # a fragment rerun does not pass through the page
+
+
+def live_page(view: View) -> None:
+    """The budget is the only limit: every view follows the thumb in the browser."""
+    controls = st.container()
+    live.plotly_library()
+    tables = live.budget_tables(view)
+    live.mount(live.CARDS, tables)
+    groups_area = st.container()
+    live.mount("heatmap", tables)
+    with render.chart_row("allocation"):  # side by side, stacked when narrow
+        live.mount("distribution", tables)
+        live.mount("budget_use", tables)
+    with render.chart_row("sweep"):
+        live.mount("budget_curve", tables)
+        live.mount("slack", tables)
+    limits_view.tradeoff_section(view)
+    export_area = st.container()
+    export_area.subheader("Export")
+    with controls, live.whole_page_run():
+        budget(view, groups_area, export_area)
+
+
+def server_page(view: View) -> None:
+    """Several limits, or none on BOPs: the server draws every view at the committed values."""
     m = render.budget_controls(view.problem) if view.has_budget else view.multiplier
     solution = view.solve(m)
     render.infeasible_notice(solution)
@@ -39,3 +86,12 @@ with app_page("Budget explorer") as view:
 
     st.subheader("Export")
     export.downloads(view, solution, sweep)
+
+
+with app_page(TITLE) as view:
+    st.title(TITLE)
+    render.data_caption(view)
+    if live.applies(view):
+        live_page(view)
+    else:
+        server_page(view)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from app_views import app_chart_configs, app_charts, app_metrics, live_cards, live_views
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
@@ -20,9 +21,10 @@ from support import needs_chromium
 
 import mpq_core as mc
 from mpq_core.charts import images
+from mpq_core.charts.live import unpack_state
 from mpq_core.display import gap_percent
 from mpq_core.report import build_report_figures
-from ui import export
+from ui import export, live
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN = "dashboard.py"
@@ -51,13 +53,9 @@ def _app(query: dict | None = None) -> AppTest:
     return at.run()
 
 
-def _charts(at: AppTest) -> dict[str, dict]:
-    return {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
-
-
 def _unused(at: AppTest) -> float:
     """The unused budget (GBOPs) as the budget-use chart draws it."""
-    bars = {t["name"]: t for t in _charts(at)["budget_use"]["data"]}
+    bars = {t["name"]: t for t in app_charts(at)["budget_use"]["data"]}
     return bars["unused"]["x"][0]
 
 
@@ -67,7 +65,7 @@ def _expected_unused(solution: mc.Solution) -> float:
 
 def _heatmap_widths(at: AppTest, problem: mc.Problem) -> dict[str, int]:
     """{layer: width} as drawn in the heatmap (option index -> width of the ladder)."""
-    heat = _charts(at)["heatmap"]["data"][0]
+    heat = app_charts(at)["heatmap"]["data"][0]
     out = {}
     for names, zs in zip(heat["customdata"], heat["z"], strict=True):
         for name, z in zip(names, zs, strict=True):
@@ -76,30 +74,19 @@ def _heatmap_widths(at: AppTest, problem: mc.Problem) -> dict[str, int]:
     return out
 
 
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
 def _notes(at: AppTest) -> dict[str, str]:
-    """Each metric's muted second line (a grey delta) and its description."""
-    return {m.label: (m.delta, m.proto.delta_description) for m in at.metric}
+    """Each card's muted second line (a grey note) and its description."""
+    notes = {m.label: (m.delta, m.proto.delta_description) for m in at.metric}
+    return notes | {c["label"]: (c["note"], c["note_description"]) for c in live_cards(at)}
 
 
 def _metric_rows(at: AppTest) -> list[int]:
-    """Columns per row of the rows whose every column holds a metric (at any depth)."""
-    rows = []
-
-    def walk(block) -> None:
-        columns = list(getattr(block, "children", {}).values())
-        kinds = [[c.type for c in getattr(col, "children", {}).values()] for col in columns]
-        if columns and all(k == ["metric"] for k in kinds):
-            rows.append(len(columns))
-            return
-        for child in columns:
-            walk(child)
-
-    walk(at.main)
-    return rows
+    """Cards per row of the live headline cards (the page lays them out in rows this long)."""
+    cards = live_views(at).get(live.CARDS)
+    if not cards:
+        return []
+    count, size = len(cards["cards"]), cards["per_row"]
+    return [min(size, count - start) for start in range(0, count, size)]
 
 
 _CODE_SPAN = re.compile(r"(`+)( ?)(.+?)\2\1(?!`)")
@@ -130,14 +117,14 @@ def test_every_page_renders(page):
     _no_failure(at)
     title, charts = PAGES[page]
     assert at.title[0].value == title
-    assert charts <= set(_charts(at))
+    assert charts <= set(app_charts(at))
     assert any("synthetic" in w.value.lower() for w in at.sidebar.warning)
 
 
 def test_default_view_is_the_sample_at_one_half():
     at = _app()
     solution = mc.solve(_problem(), 0.5)
-    metrics = _metrics(at)
+    metrics = app_metrics(at)
     assert at.slider(key="budget").value == 0.5
     assert at.text_input(key="budget_text").value == "0.50"
     assert metrics["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs" == "51,359.9 GBOPs"
@@ -166,7 +153,7 @@ def test_default_view_is_the_sample_at_one_half():
     # every layer one or two steps up a 4/8/16 ladder: 2 steps each
     assert notes["Upgrades"] == (f"of {2 * solution.problem.n_layers:,}", "possible")
     assert "Greedy gap" not in metrics
-    assert _metric_rows(at) == [3, 3, 2]  # six cards in two full rows, then the weights
+    assert _metric_rows(at) == [3, 3]  # six cards in two full rows (the weight cards below)
     assert _unused(at) == pytest.approx(_expected_unused(solution))
 
 
@@ -184,9 +171,9 @@ def test_moving_the_slider_changes_budget_use_and_heatmap():
     assert after[1] != before[1]
     assert after[1] == dict(zip(problem.names, solution.wbits.tolist(), strict=True))
     assert at.text_input(key="budget_text").value == "0.30"
-    assert _metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
+    assert app_metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
     for key in ("budget_curve", "slack"):
-        markers = [t for t in _charts(at)[key]["data"] if t.get("name") == "current budget"]
+        markers = [t for t in app_charts(at)[key]["data"] if t.get("name") == "current budget"]
         assert markers and all(t["x"] == [0.3] for t in markers)
 
 
@@ -197,7 +184,7 @@ def test_exact_entry_moves_the_slider_and_sets_the_budget():
     _no_failure(at)
     assert at.slider(key="budget").value == pytest.approx(0.54)
     solution = mc.solve(problem, 0.537)
-    assert _metrics(at)["Budget"] == f"{problem.budget_for(0.537) / mc.GIGA:,.1f} GBOPs"
+    assert app_metrics(at)["Budget"] == f"{problem.budget_for(0.537) / mc.GIGA:,.1f} GBOPs"
     assert _unused(at) == pytest.approx(_expected_unused(solution))
 
 
@@ -208,16 +195,16 @@ def test_switching_to_the_exact_solver_shows_the_greedy_gap():
     at.radio(key="solver").set_value("exact").run()
     _no_failure(at)
     row = mc.solver_gap(mc.sweep_budgets(problem, [0.3], solvers=("greedy", "exact"))).iloc[0]
-    metrics = _metrics(at)
+    metrics = app_metrics(at)
     assert metrics["Greedy gap"] == gap_percent(row["gap_pct"]) == f"{row['gap_pct']:.3g}%"
     exact = mc.solve(problem, 0.3, "exact")
     assert metrics["Final cost"] == f"{exact.cost / mc.GIGA:,.1f} GBOPs"
-    charts = _charts(at)
+    charts = app_charts(at)
     curves = {t.get("name") for t in charts["budget_curve"]["data"] if t.get("mode") == "lines"}
     assert curves == {"exact"}  # the view's solver; the slack chart shows both
     slack = {t.get("name") for t in charts["slack"]["data"] if t.get("mode") == "lines+markers"}
     assert slack == {"greedy", "exact"}
-    assert _metric_rows(at) == [4, 3, 2]
+    assert _metric_rows(at) == [4, 3]
 
 
 def test_pinning_a_layer_shows_it_at_its_pinned_width():
@@ -231,8 +218,8 @@ def test_pinning_a_layer_shows_it_at_its_pinned_width():
     drawn = _heatmap_widths(at, pinned)
     assert drawn[LOW_LAYER] == 16
     assert drawn == dict(zip(pinned.names, expected.wbits.tolist(), strict=True))
-    assert _metrics(at)["Final cost"] == f"{expected.cost / mc.GIGA:,.1f} GBOPs"
-    (marks,) = [t for t in _charts(at)["heatmap"]["data"] if t.get("name") == "pinned"]
+    assert app_metrics(at)["Final cost"] == f"{expected.cost / mc.GIGA:,.1f} GBOPs"
+    (marks,) = [t for t in app_charts(at)["heatmap"]["data"] if t.get("name") == "pinned"]
     assert len(marks["x"]) == 1
     assert at.query_params["pin16"] == LOW_LAYER
 
@@ -329,7 +316,7 @@ def test_bad_upload_shows_the_loader_message_and_keeps_the_previous_data():
     # the previous (good) upload is still what the page shows
     assert sorted(_heatmap_widths(at, small)) == sorted(small.names)
     expected = mc.solve(small, 0.4)
-    assert _metrics(at)["Final cost"] == f"{expected.cost / mc.GIGA:,.1f} GBOPs"
+    assert app_metrics(at)["Final cost"] == f"{expected.cost / mc.GIGA:,.1f} GBOPs"
     # removing the rejected file leaves the previous upload in use, without an error
     at.file_uploader(key="upload_sensitivity").clear().run()
     _no_failure(at)
@@ -404,16 +391,17 @@ def test_a_pair_that_parses_but_builds_no_problem_is_rejected_and_read_once(monk
 
 
 def test_data_that_breaks_a_page_does_not_become_the_data_to_fall_back_on(monkeypatch):
-    import mpq_core.charts
+    import mpq_core.charts.live
 
-    original = mpq_core.charts.plot_bit_heatmap
+    original = mpq_core.charts.live.bit_heatmap_spec  # what the Budget explorer draws with
 
     def fails_on_small(solution, *args, **kwargs):
         if solution.problem.n_layers == 40:
             raise OverflowError("/srv/secret/path: cannot draw")
         return original(solution, *args, **kwargs)
 
-    monkeypatch.setattr(mpq_core.charts, "plot_bit_heatmap", fails_on_small)
+    monkeypatch.setattr(mpq_core.charts.live, "bit_heatmap_spec", fails_on_small)
+    live.budget_tables_cache_clear()  # the live views of this pair are drawn again
     flops, sens, _ = _small_pair()
     at = _app()
     at.radio(key="source").set_value("upload").run()
@@ -446,6 +434,22 @@ def test_an_unexpected_error_becomes_one_short_message_on_every_page(monkeypatch
         # the Data page solves nothing; Validate solves only when the sample has measurements
         if page not in ("pages/4_Data.py", "pages/5_Validate.py"):
             assert any("unexpected error (RuntimeError)" in e.value for e in at.error), page
+
+
+def test_an_error_in_the_budget_fragment_is_the_page_s_error(monkeypatch):
+    """The controls and downloads rerun as a fragment; in a whole-page run an error there
+    still reaches the page's guard (one short message, no data kept as the fallback)."""
+    import ui.export
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("/srv/app/secret.py line 12: boom")
+
+    monkeypatch.setattr(ui.export, "downloads", broken)
+    at = _app()
+    assert not at.exception
+    (error,) = at.error
+    assert "unexpected error (RuntimeError)" in error.value
+    assert "secret" not in error.value
 
 
 def test_errors_show_no_details_in_the_browser():
@@ -580,8 +584,8 @@ def test_chart_zip_holds_every_chart_at_print_size_named_by_budget(deferred_file
     assert sorted(archive.namelist()) == sorted(
         f"{key}_m0.62.{fmt}" for key in figures for fmt in ("png", "svg")
     )
-    shown = _charts(at)
-    configs = {el.key: json.loads(el.proto.config) for el in at.get("plotly_chart")}
+    shown = app_charts(at)
+    configs = app_chart_configs(at)
     for key, fig in figures.items():
         info = archive.getinfo(f"{key}_m0.62.png")
         assert stat.S_IMODE(info.external_attr >> 16) == 0o644  # not 0600 once unzipped
@@ -674,14 +678,14 @@ def test_query_params_reproduce_the_state():
     )
     solution = mc.solve(problem, 0.42, "exact")
     assert _unused(at) == pytest.approx(_expected_unused(solution))
-    assert _metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
+    assert app_metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
 
     # the URL the app writes back opens the same view in a new session
     at.slider(key="budget").set_value(0.66).run()
     written = dict(at.query_params)
     assert written["budget"] == "0.66"
     again = _app(written)
-    assert _metrics(again) == _metrics(at)
+    assert app_metrics(again) == app_metrics(at)
     assert _unused(again) == pytest.approx(_unused(at))
 
 
@@ -709,7 +713,75 @@ def test_state_survives_switching_pages():
     assert at.slider(key="budget").value == pytest.approx(0.7)
     assert at.text_input(key="budget_text").value == "0.70"
     assert at.radio(key="solver").value == "exact"
-    assert "Greedy gap" in _metrics(at)
+    assert "Greedy gap" in app_metrics(at)
+
+
+def _live_data(at: AppTest) -> tuple[dict[str, bytes], bytes]:
+    """The live views' data and the budget state's data, as sent."""
+    elements = {el.key: el.proto.bytes for el in at.get("bidi_component")}
+    views = {key: elements[key] for key in live.BUDGET_VIEWS}
+    return views, elements[f"live_state_{live.BUDGET.name}"]
+
+
+def test_a_slider_step_sends_no_view_again_only_a_small_state():
+    """Regression (issue 9): each slider step re-sent and redrew all five figures (~150 KB).
+    Now the views' data stay the same bytes (Streamlit sends an unchanged element as a
+    reference to what the browser holds) and only the state element changes."""
+    at = _app()
+    views, state = _live_data(at)
+    assert live.decode(state) == {
+        "group": "budget",
+        "slider": "budget",
+        "value": 0.5,
+        "slider_value": 0.5,
+        "override": None,
+    }
+    for m in (0.62, 0.05, 0.63):
+        at.slider(key="budget").set_value(m).run()
+        after, new_state = _live_data(at)
+        assert after == views
+        assert live.decode(new_state)["value"] == m and live.decode(new_state)["override"] is None
+        assert len(new_state) < 200
+    # a view knows every step: 101 budgets, the headline cards for each
+    spec = live.decode(views[live.CARDS])
+    assert spec["grid"] == list(mc.DEFAULT_MULTIPLIERS) and len(spec["table"]["steps"]) == 101
+
+
+def test_a_budget_between_two_steps_sends_its_own_states():
+    problem = _problem()
+    at = _app()
+    at.text_input(key="budget_text").input("0.537").run()
+    _no_failure(at)
+    _, state = _live_data(at)
+    server = live.decode(state)
+    assert (server["value"], server["slider_value"]) == (0.537, 0.54)
+    assert set(server["override"]) == set(live.BUDGET_VIEWS)
+    solution = mc.solve(problem, 0.537)
+    assert app_charts(at)["heatmap"] == json.loads(mc.charts.plot_bit_heatmap(solution).to_json())
+    assert app_metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
+
+
+@pytest.mark.parametrize("solver", ["greedy", "exact"])
+def test_every_live_step_is_the_sweep_row_of_its_budget(solver):
+    """The browser switches between steps solved once per setting: each is the cached
+    sweep's row at that budget (cost, objective, feasibility)."""
+    at = _app()
+    if solver == "exact":
+        at.radio(key="solver").set_value("exact").run()
+    views, _ = _live_data(at)
+    spec = live.decode(views[live.CARDS])
+    sweep = mc.sweep_budgets(_problem(), solvers=mc.sweep_solvers(solver))
+    rows = sweep[sweep["solver"] == solver].set_index("multiplier")
+    for index, m in enumerate(spec["grid"]):
+        cards = {c["label"]: c for c in unpack_state(spec["table"], index)["cards"]}
+        row = rows.loc[m]
+        assert cards["Budget"]["note"] == f"m = {m:.2f}"
+        if not row["feasible"]:
+            assert cards["Allocation"]["value"] == "Infeasible"
+            continue
+        assert cards["Final cost"]["value"] == f"{row['cost_gbops']:,.1f} GBOPs", m
+        assert cards["Objective"]["value"] == f"{row['objective_share']:.1%}", m
+        assert cards["Final cost"]["note_description"] == f"{solver} solver"
 
 
 def test_per_bit_sample_and_a_ladder_it_cannot_fill():
@@ -718,11 +790,11 @@ def test_per_bit_sample_and_a_ladder_it_cannot_fill():
     _no_failure(at)
     assert at.slider(key="discount").disabled
     problem = mc.load_problem(*mc.sample_inputs("sd14_per_bit"))
-    assert _metrics(at)["Final cost"] == (f"{mc.solve(problem, 0.5).cost / mc.GIGA:,.1f} GBOPs")
+    assert app_metrics(at)["Final cost"] == (f"{mc.solve(problem, 0.5).cost / mc.GIGA:,.1f} GBOPs")
     at.pills(key="ladder").set_value([2, 4, 8, 16]).run()
     assert not at.exception
     assert any("per-bit table has no width 2" in _shown(e.value) for e in at.error)
-    assert _metrics(at)["Final cost"] == f"{mc.solve(problem, 0.5).cost / mc.GIGA:,.1f} GBOPs"
+    assert app_metrics(at)["Final cost"] == f"{mc.solve(problem, 0.5).cost / mc.GIGA:,.1f} GBOPs"
 
 
 def test_compare_page_shows_each_budget_and_the_layers_that_differ():
@@ -730,10 +802,10 @@ def test_compare_page_shows_each_budget_and_the_layers_that_differ():
     at = _app()
     at.switch_page("pages/1_Compare_budgets.py").run()
     _no_failure(at)
-    metrics = _metrics(at)
+    metrics = app_metrics(at)
     for m in (0.3, 0.5, 0.7):
         assert metrics[f"m = {m:.2f}"] == f"{mc.solve(problem, m).cost / mc.GIGA:,.1f} GBOPs"
-    assert {"heatmap_m = 0.30", "heatmap_m = 0.50", "heatmap_m = 0.70"} <= set(_charts(at))
+    assert {"heatmap_m = 0.30", "heatmap_m = 0.50", "heatmap_m = 0.70"} <= set(app_charts(at))
     changes = at.main.dataframe[0].value
     widths = {m: mc.solve(problem, m).wbits for m in (0.3, 0.5, 0.7)}
     differs = [
@@ -749,7 +821,7 @@ def test_compare_page_says_which_budget_is_infeasible_on_every_chart():
     at.switch_page("pages/1_Compare_budgets.py").run()
     at.multiselect(key="compare").set_value([0.05, 0.5]).run()
     _no_failure(at)
-    charts = _charts(at)
+    charts = app_charts(at)
     heat = charts["heatmap_m = 0.05"]
     assert all(z is None for row in heat["data"][0]["z"] for z in row)  # no fallback drawn
     notes = [a["text"] for a in heat["layout"]["annotations"] if a.get("name") == "infeasible"]
@@ -767,7 +839,7 @@ def test_an_infeasible_budget_says_so_on_every_chart():
     at = _app()
     at.slider(key="budget").set_value(0.05).run()
     assert not at.exception
-    charts = _charts(at)
+    charts = app_charts(at)
     heat = charts["heatmap"]
     assert all(z is None for row in heat["data"][0]["z"] for z in row)
     for key in ("heatmap", "distribution"):
@@ -838,7 +910,7 @@ def test_an_infeasible_budget_shows_no_contradictory_card(multiplier):
     at.slider(key="budget").set_value(multiplier).run()
     assert not at.exception
     solution = mc.solve(problem, multiplier)
-    metrics, notes = _metrics(at), _notes(at)
+    metrics, notes = app_metrics(at), _notes(at)
     assert list(metrics) == ["Budget", "Allocation", "Needed", "Shortfall"]
     assert metrics["Allocation"] == "Infeasible"
     assert metrics["Needed"] == f"{problem.min_cost / mc.GIGA:,.1f} GBOPs"
@@ -850,7 +922,7 @@ def test_an_infeasible_budget_shows_no_contradictory_card(multiplier):
 def test_the_greedy_gap_card_is_left_out_at_an_infeasible_budget():
     at = _app({"solver": "exact", "budget": "0.05"})
     assert not at.exception
-    assert "Greedy gap" not in _metrics(at)
+    assert "Greedy gap" not in app_metrics(at)
 
 
 @pytest.mark.parametrize(
@@ -873,7 +945,7 @@ def test_the_exact_box_keeps_the_last_budget_when_the_input_is_no_multiplier(typ
     assert not at.exception
     assert at.text_input(key="budget_text").value == "0.42"
     assert at.slider(key="budget").value == pytest.approx(0.42)
-    assert _metrics(at)["Budget"] == f"{problem.budget_for(0.42) / mc.GIGA:,.1f} GBOPs"
+    assert app_metrics(at)["Budget"] == f"{problem.budget_for(0.42) / mc.GIGA:,.1f} GBOPs"
     (warning,) = [w for w in at.warning if "Not used" in w.value]
     assert _shown(warning.value) == f"Not used: {why}. The budget stays at 0.42."
     at.slider(key="budget").set_value(0.6).run()  # a valid budget clears the message
@@ -889,7 +961,7 @@ def test_the_exact_box_shows_what_it_keeps():
     assert at.text_input(key="budget_text").value == "0.423457"
     assert _notes(at)["Budget"][0] == "m = 0.423457"
     assert at.query_params["budget"] == "0.423457"
-    assert _metrics(at)["Budget"] == f"{problem.budget_for(0.423457) / mc.GIGA:,.1f} GBOPs"
+    assert app_metrics(at)["Budget"] == f"{problem.budget_for(0.423457) / mc.GIGA:,.1f} GBOPs"
 
 
 def test_compare_starts_from_the_current_budget_and_keeps_the_choice_in_the_link():
@@ -905,7 +977,7 @@ def test_compare_starts_from_the_current_budget_and_keeps_the_choice_in_the_link
     again = _app(dict(at.query_params))
     again.switch_page("pages/1_Compare_budgets.py").run()
     assert again.multiselect(key="compare").value == [0.2, 0.45]
-    assert set(_metrics(again)) == {"m = 0.20", "m = 0.45"}
+    assert set(app_metrics(again)) == {"m = 0.20", "m = 0.45"}
 
 
 def test_tables_draw_the_layer_column_as_normal_text_and_tiny_shares_as_below_001():
@@ -936,7 +1008,7 @@ def test_a_link_cannot_ask_for_a_long_ladder():
     notes = [_shown(w.value) for w in at.warning]
     assert any("ladder: a ladder has at most 8 widths, got 64" in n for n in notes)
     assert at.query_params["ladder"] == "4,8,16"
-    assert _charts(at)["heatmap"]
+    assert app_charts(at)["heatmap"]
 
 
 def test_the_ladder_widget_is_bounded_too():

@@ -10,6 +10,7 @@ import math
 import re
 
 import pytest
+from app_views import app_charts, app_metrics
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 from support import REPO
@@ -24,14 +25,6 @@ def _app(query: dict | None = None) -> AppTest:
     if query:
         at.query_params.update(query)
     return at.run()
-
-
-def _charts(at: AppTest) -> dict[str, dict]:
-    return {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
-
-
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def _ok(at: AppTest) -> None:
@@ -75,9 +68,9 @@ def test_two_limits_two_sliders_and_an_export_that_meets_both(stored):
     _ok(at)
     assert at.slider(key="budget").value == 0.4
     assert at.slider(key="limit_slider_1").value == 6.0
-    metrics = _metrics(at)
+    metrics = app_metrics(at)
     assert float(metrics["Mean weight bits"].split()[0]) <= 6.0
-    uses = _charts(at)["limits_use"]
+    uses = app_charts(at)["limits_use"]
     assert [html.unescape(t["name"]) for t in uses["data"] if t["type"] == "bar"] == [
         "use: bops <= 0.4x",
         "use: mean_wbits <= 6",
@@ -112,18 +105,18 @@ def test_a_group_limit(stored):
     ]
     alloc = json.loads(stored[name])["bit_allocation"]
     assert _mean(alloc, content) <= 5.0
-    assert "groups" in _charts(at)
+    assert "groups" in app_charts(at)
 
 
 def metrics_of_group(at: AppTest, group: str) -> float:
-    value = _metrics(at)[group]
+    value = app_metrics(at)[group]
     return float(value.split()[0])
 
 
 def test_a_tie_keeps_layers_together():
     at = _app({"budget": "0.2", "tie": "conv_in,down_blocks.0.resnets.0.conv1"})
     _ok(at)
-    heat = _charts(at)["heatmap"]["data"][0]
+    heat = app_charts(at)["heatmap"]["data"][0]
     widths = {}
     for names, zs in zip(heat["customdata"], heat["z"], strict=True):
         for name, z in zip(names, zs, strict=True):
@@ -156,14 +149,14 @@ def test_a_two_limit_link_reopens_the_same_view():
     }
     again = _app({k: (v if isinstance(v, list) else [v]) for k, v in params.items()})
     _ok(again)
-    assert _metrics(again) == _metrics(at)
+    assert app_metrics(again) == app_metrics(at)
     assert again.slider(key="limit_slider_2").value == at.slider(key="limit_slider_2").value
 
 
 def test_the_trade_off_map_marks_the_current_setting():
     at = _app({"budget": "0.4", "limit": "mean_wbits<=6"})
     _ok(at)
-    fig = _charts(at)["tradeoff_map"]
+    fig = app_charts(at)["tradeoff_map"]
     heat = fig["data"][0]
     assert len(heat["x"]) == 21 and len(heat["y"]) == 21
     (current,) = [t for t in fig["data"] if t.get("name") == "current setting"]

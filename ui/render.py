@@ -109,15 +109,15 @@ def budget_controls(problem: Problem) -> float:
     note = state.budget_note()
     if note:
         st.warning(plain(note), icon=":material/edit_off:")
-    m = state.current_multiplier()
     top = problem.widths[-1]
+    # the same at every budget, so it cannot lag behind the thumb (the Budget card shows
+    # the budget itself, live)
     st.caption(
-        f"Budget **{gbops(problem.budget_for(m))}** = {multiplier(m)} × {gbops(problem.max_cost)} "
-        f"(every layer at {top} bits). Multipliers below "
-        f"**{smallest_grid_multiplier(problem):.2f}** are infeasible: every layer at its "
-        f"lowest allowed width already costs {gbops(problem.min_cost)}."
+        f"Budget = multiplier × **{gbops(problem.max_cost)}** (every layer at {top} bits). "
+        f"Multipliers below **{smallest_grid_multiplier(problem):.2f}** are infeasible: every "
+        f"layer at its lowest allowed width already costs {gbops(problem.min_cost)}."
     )
-    return m
+    return state.current_multiplier()
 
 
 def infeasible_notice(solution: Solution) -> None:
@@ -146,12 +146,18 @@ class Metric:
     help: str
 
 
+def row_length(count: int, per_row: int = METRICS_PER_ROW) -> int:
+    """Cards per row so that rows are of equal length, at most ``per_row`` each (no empty
+    slots): 6 -> 3 + 3, 7 -> 4 + 3."""
+    rows = math.ceil(count / per_row)
+    return math.ceil(count / rows)
+
+
 def metric_grid(items: list[Metric], per_row: int = METRICS_PER_ROW, key: str = "cards") -> None:
-    """Cards in rows of equal length, at most ``per_row`` each (no empty slots); on a narrow
-    screen a row wraps rather than cutting its figures. ``key`` names the container (the
-    page's CSS styles ``cards`` containers: a second grid is ``cards_<name>``)."""
-    rows = math.ceil(len(items) / per_row)
-    size = math.ceil(len(items) / rows)
+    """Cards drawn by the server in rows of :func:`row_length`; on a narrow screen a row
+    wraps rather than cutting its figures. ``key`` names the container (the page's CSS styles
+    ``cards`` containers: a second grid is ``cards_<name>``)."""
+    size = row_length(len(items), per_row)
     with st.container(key=key):
         for start in range(0, len(items), size):
             chunk = items[start : start + size]
@@ -169,15 +175,20 @@ def metric_grid(items: list[Metric], per_row: int = METRICS_PER_ROW, key: str = 
 
 
 def headline_metrics(solution: Solution, gap: pd.Series | None = None) -> None:
+    """The headline cards drawn by the server (pages whose charts are not live)."""
+    metric_grid(headline_items(solution, gap))
+
+
+def headline_items(solution: Solution, gap: pd.Series | None = None) -> list[Metric]:
     """Budget, cost, utilization, objective, upgrades, mean bits (and the greedy gap); at an
     infeasible budget: the budget, what is needed and by how much it falls short.
 
-    Each card has a muted second line (a grey delta without arrow) that says what the value
-    is made of; the cards fill rows of equal length (6 -> 3 + 3, 7 -> 4 + 3).
+    Each card has a muted second line (a grey note) that says what the value is made of; the
+    page lays the cards out in rows of equal length (:func:`row_length`). The Budget explorer
+    draws them live (``ui.live``), at every slider step.
     """
     if not solution.feasible:
-        metric_grid(_infeasible_metrics(solution))
-        return
+        return _infeasible_metrics(solution)
     problem = solution.problem
     mean_layer, mean_macs = solution.mean_wbits()
     left = solution.budget - solution.cost
@@ -235,7 +246,7 @@ def headline_metrics(solution: Solution, gap: pd.Series | None = None) -> None:
                 f"{score(gap['greedy_objective'])}; LP bound {score(gap['lp_bound'])}",
             )
         )
-    metric_grid(items)
+    return items
 
 
 def _budget_metric(solution: Solution) -> Metric:

@@ -109,13 +109,13 @@ def _x_ticks(columns: int) -> dict[str, Any]:
     return {"tickmode": "linear", "tick0": 1 if step == 1 else step, "dtick": step}
 
 
-def plot_bit_heatmap(
+def bit_heatmap_spec(
     solution: Solution,
     *,
     title: str | None = "Weight bits per layer, by block",
     compact: bool = False,
     cell_text: bool = False,
-) -> go.Figure:
+) -> dict[str, Any]:
     """One row per block (network order), layers in file order along x, one colour per width.
 
     A single heatmap trace: ``z`` holds each layer's option index (its width's fixed colour
@@ -208,15 +208,27 @@ def plot_bit_heatmap(
             ticks="",
             tickfont={"family": MONO, "size": 12},
         ),
-        annotations=[] if feasible else [infeasible_notice(solution)],
+        # no empty list when feasible: the validated figure has none either
+        **({} if feasible else {"annotations": [infeasible_notice(solution)]}),
     )
     layout["legend"]["title"] = {"text": _LEGEND_TITLE, "font": {"size": 12}}
-    return go.Figure({"data": data, "layout": layout})
+    return {"data": data, "layout": layout}
 
 
-def plot_distribution(
-    solution: Solution, *, title: str | None = "Bit-width distribution"
+def plot_bit_heatmap(
+    solution: Solution,
+    *,
+    title: str | None = "Weight bits per layer, by block",
+    compact: bool = False,
+    cell_text: bool = False,
 ) -> go.Figure:
+    """The figure of :func:`bit_heatmap_spec` (see there)."""
+    return go.Figure(bit_heatmap_spec(solution, title=title, compact=compact, cell_text=cell_text))
+
+
+def distribution_spec(
+    solution: Solution, *, title: str | None = "Bit-width distribution"
+) -> dict[str, Any]:
     """Layers per width (left) and each width's share of the BOPs (right), in the widths'
     colours. At an infeasible budget the bars are empty and a notice says why."""
     problem = solution.problem
@@ -285,7 +297,14 @@ def plot_distribution(
             *([] if feasible else [infeasible_notice(solution)]),
         ],
     )
-    return go.Figure({"data": data, "layout": layout})
+    return {"data": data, "layout": layout}
+
+
+def plot_distribution(
+    solution: Solution, *, title: str | None = "Bit-width distribution"
+) -> go.Figure:
+    """The figure of :func:`distribution_spec` (see there)."""
+    return go.Figure(distribution_spec(solution, title=title))
 
 
 def plot_distribution_by_group(

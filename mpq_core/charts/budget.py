@@ -8,6 +8,8 @@ curves, so a live view can move the marker without redrawing the curves.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -83,9 +85,9 @@ def _view_solver(sweep: pd.DataFrame, solution: Solution) -> str:
     return solution.solver if solution.solver in solvers else solvers[0]
 
 
-def plot_budget_curve(
+def budget_curve_spec(
     sweep: pd.DataFrame, solution: Solution, *, title: str | None = "What the budget buys"
-) -> go.Figure:
+) -> dict[str, Any]:
     """Top: the objective (% of the maximum) at every budget of the sweep. Bottom: what the
     next GBOP of budget buys there (objective points per GBOP, log scale, as steps between
     neighbouring budgets; a step that buys nothing is left out).
@@ -95,7 +97,35 @@ def plot_budget_curve(
     budget is a dotted line, a label and two "current budget" marker traces (None at an
     infeasible budget).
     """
-    solver = _view_solver(sweep, solution)
+    return _budget_curve(_gain_curves(sweep, _view_solver(sweep, solution)), solution, title)
+
+
+def budget_curve_specs(
+    sweep: pd.DataFrame,
+    solutions: Sequence[Solution],
+    *,
+    title: str | None = "What the budget buys",
+) -> list[dict[str, Any]]:
+    """:func:`budget_curve_spec` at each of ``solutions``; the curves are computed once."""
+    curves: dict[str, _GainCurves] = {}
+    out = []
+    for solution in solutions:
+        solver = _view_solver(sweep, solution)
+        if solver not in curves:
+            curves[solver] = _gain_curves(sweep, solver)
+        out.append(_budget_curve(curves[solver], solution, title))
+    return out
+
+
+@dataclass(frozen=True)
+class _GainCurves:
+    """What the budget curve draws from the sweep alone: the same at every budget."""
+
+    gains: pd.DataFrame
+    traces: list[dict[str, Any]]
+
+
+def _gain_curves(sweep: pd.DataFrame, solver: str) -> _GainCurves:
     rows = _rows(sweep, solver)
     color = solver_color(solver)
     share = (rows["objective_share"] * 100).where(rows["feasible"])
@@ -107,10 +137,7 @@ def plot_budget_curve(
         f"m {a:.2f} → {b:.2f}: +{g:.3g} points for {gbops(n * GIGA)}"
         for a, b, g, n in gains[["start", "end", "gain", "gbops"]].itertuples(index=False)
     ]
-    m = solution.multiplier
-    feasible = solution.feasible
-    here = _gain_at(gains, m) if feasible else None
-    data: list[dict[str, Any]] = [
+    traces: list[dict[str, Any]] = [
         {
             "type": "scatter",
             "name": solver,
@@ -136,6 +163,15 @@ def plot_budget_curve(
             "hovertemplate": "%{text}<br>%{y:.3g} points per GBOP<extra></extra>",
         },
     ]
+    return _GainCurves(gains, traces)
+
+
+def _budget_curve(curves: _GainCurves, solution: Solution, title: str | None) -> dict[str, Any]:
+    gains = curves.gains
+    data: list[dict[str, Any]] = [dict(trace) for trace in curves.traces]
+    m = solution.multiplier
+    feasible = solution.feasible
+    here = _gain_at(gains, m) if feasible else None
     marker = {"color": CURRENT, "size": 11, "symbol": "diamond"}
     data += [
         {
@@ -201,15 +237,35 @@ def plot_budget_curve(
             *region,
         ],
     )
-    return go.Figure({"data": data, "layout": layout})
+    return {"data": data, "layout": layout}
 
 
-def plot_slack(
-    sweep: pd.DataFrame, solution: Solution, *, title: str | None = "Budget left unused"
+def plot_budget_curve(
+    sweep: pd.DataFrame, solution: Solution, *, title: str | None = "What the budget buys"
 ) -> go.Figure:
+    """The figure of :func:`budget_curve_spec` (see there)."""
+    return go.Figure(budget_curve_spec(sweep, solution, title=title))
+
+
+def slack_spec(
+    sweep: pd.DataFrame, solution: Solution, *, title: str | None = "Budget left unused"
+) -> dict[str, Any]:
     """Budget minus cost (GBOPs) at every feasible budget, one line per solver of the sweep
     (greedy solid with circles, exact dashed with diamonds), and the current budget's slack
     as a "current budget" marker trace; the infeasible region is shaded."""
+    return _slack(_slack_lines(sweep), solution, title)
+
+
+def slack_specs(
+    sweep: pd.DataFrame, solutions: Sequence[Solution], *, title: str | None = "Budget left unused"
+) -> list[dict[str, Any]]:
+    """:func:`slack_spec` at each of ``solutions``; the lines are computed once."""
+    lines = _slack_lines(sweep)
+    return [_slack(lines, solution, title) for solution in solutions]
+
+
+def _slack_lines(sweep: pd.DataFrame) -> list[dict[str, Any]]:
+    """One line per solver of the sweep: the same at every budget."""
     data: list[dict[str, Any]] = []
     for solver in sweep_solvers(sweep):
         rows = _rows(sweep, solver)
@@ -238,6 +294,11 @@ def plot_slack(
                 + "</extra>",
             }
         )
+    return data
+
+
+def _slack(lines: list[dict[str, Any]], solution: Solution, title: str | None) -> dict[str, Any]:
+    data = [dict(line) for line in lines]
     m = solution.multiplier
     slack = (solution.budget - solution.cost) / GIGA if solution.feasible else None
     data.append(
@@ -269,4 +330,11 @@ def plot_slack(
         ),
         annotations=[current_label(solution), *region],
     )
-    return go.Figure({"data": data, "layout": layout})
+    return {"data": data, "layout": layout}
+
+
+def plot_slack(
+    sweep: pd.DataFrame, solution: Solution, *, title: str | None = "Budget left unused"
+) -> go.Figure:
+    """The figure of :func:`slack_spec` (see there)."""
+    return go.Figure(slack_spec(sweep, solution, title=title))

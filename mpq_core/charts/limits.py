@@ -155,7 +155,7 @@ def _line_label(text: str, x: float, top: float, *, above: bool, color: str) -> 
     }
 
 
-def plot_budget_use(solution: Solution, *, title: str | None = "Budget use") -> go.Figure:
+def budget_use_spec(solution: Solution, *, title: str | None = "Budget use") -> dict[str, Any]:
     """The current BOPs budget as floor + upgrades + unused, on 0..the all-top-width cost.
 
     Traces: the segments (bars with ``base`` and length in GBOPs, labelled inside when they are
@@ -223,4 +223,9 @@ def plot_budget_use(solution: Solution, *, title: str | None = "Budget use") -> 
             _line_label(reference, top, top, above=False, color=MUTED),
         ],
     )
-    return go.Figure({"data": data, "layout": layout})
+    return {"data": data, "layout": layout}
+
+
+def plot_budget_use(solution: Solution, *, title: str | None = "Budget use") -> go.Figure:
+    """The figure of :func:`budget_use_spec` (see there)."""
+    return go.Figure(budget_use_spec(solution, title=title))

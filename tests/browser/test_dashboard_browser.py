@@ -75,10 +75,11 @@ def _assert_no_error(page: Page) -> None:
 
 
 def _metric_value(page: Page, label: str) -> sync_api.Locator:
-    metric = page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    """The value of the headline card ``label`` (the live cards of the Budget explorer)."""
+    card = page.locator(".st-key-cards .mpq-card").filter(
+        has=page.locator(".mpq-card-label-text").get_by_text(label, exact=True)
     )
-    return metric.get_by_test_id("stMetricValue")
+    return card.locator(".mpq-card-value")
 
 
 def _metric(page: Page, label: str) -> str:
@@ -260,7 +261,7 @@ def test_every_page_opens_draws_and_is_screenshotted(
 LAYOUT_FAULTS = """() => {
   const cut = [];
   const cells = document.querySelectorAll(
-    '[data-testid="stMain"] [data-testid="stMetric"] *, '
+    '[data-testid="stMain"] [data-testid="stMetric"] *, [data-testid="stMain"] .mpq-card *, '
     + '[data-testid="stMain"] button p, [data-testid="stMain"] h1, '
     + '[data-testid="stMain"] [data-testid="stWidgetLabel"] p');
   for (const el of cells) {

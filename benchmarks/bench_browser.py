@@ -1,0 +1,415 @@
+"""Dashboard speed in a real browser: Debian's Chromium (through Playwright) on the SD 1.4 sample.
+
+    python benchmarks/bench_browser.py [--repeats 5]
+
+Starts the app on a free local port (a fresh server, warmed by one page load), measures, stops
+the server by its pid, and prints the median of each measure with its target and the ratio
+(<= 1 meets it; for a rate, target / median):
+
+- drag: updates per second of the views on screen while the thumb is dragged across the track
+  (real mouse events at 60 Hz, sent without waiting for the page), 1440 x 900 and, with every
+  chart on screen, 1440 x 2600; the run fails if anything is sent to the server while dragging;
+- key step: ArrowRight/ArrowLeft to the views drawn at the new budget (browser only), and to
+  everything consistent (every view, the exact box, the link, the script idle);
+- first load: a new browser context to every view drawn (warm server), from navigation start;
+- page switch: to Compare budgets (its charts drawn) and back to the Budget explorer;
+- bytes per step: websocket bytes (received + sent) of one keyboard step;
+- charts ZIP: click to file saved, at a budget not zipped before and again unchanged.
+
+The machine's load average is printed with the table: the timings share the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWS = ("cards", "heatmap", "distribution", "budget_use", "budget_curve", "slack")
+IDLE = (
+    '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
+    '[data-test-script-state="notRunning"]'
+)
+# name: (target, unit, True when more is better)
+TARGETS = {
+    "drag_900": (20.0, "updates/s", True),
+    "drag_2600": (20.0, "updates/s", True),
+    "key_views": (0.3, "s", False),
+    "key_settled": (0.3, "s", False),
+    "first_load": (3.0, "s", False),
+    "to_compare": (1.0, "s", False),
+    "to_explorer": (1.0, "s", False),
+    "step_bytes": (20.0, "KB", False),
+    "zip_new": (3.0, "s", False),
+    "zip_same": (0.5, "s", False),
+}
+LABELS = {
+    "drag_900": "drag: updates/s of the views on screen (1440 x 900)",
+    "drag_2600": "drag: updates/s, every chart on screen (1440 x 2600)",
+    "key_views": "keyboard step to every view redrawn (browser only)",
+    "key_settled": "keyboard step to everything consistent (server included)",
+    "first_load": "first load, new browser context, every chart drawn",
+    "to_compare": "page switch: to Compare budgets",
+    "to_explorer": "page switch: back to the Budget explorer",
+    "step_bytes": "bytes per keyboard step (websocket, in + out)",
+    "zip_new": "charts ZIP at a new budget",
+    "zip_same": "charts ZIP again, nothing changed",
+}
+
+ON_SCREEN: dict[int, list[str]] = {}  # window height -> the views on screen during a drag
+VIEWS_AT = """([views, value]) => views.every(key => {
+    const host = document.querySelector(`.st-key-${key} .mpq-live`);
+    return host && host.dataset.liveValue === value
+        && (key === 'cards' || host.querySelector('.main-svg'));
+})"""
+SETTLED = """([views, value, box, idle]) => {
+    const drawn = views.every(key => {
+        const host = document.querySelector(`.st-key-${key} .mpq-live`);
+        return host && host.dataset.liveValue === value;
+    });
+    const input = document.querySelector('.st-key-budget_text input');
+    const link = new URLSearchParams(location.search).get('budget');
+    return drawn && input && input.value === box && link === value
+        && document.querySelector(idle) !== null;
+}"""
+ON_SCREEN_PAINTS = """([t0, t1]) => {
+    const out = {};
+    for (const group of __mpqLive.groups.values()) {
+        for (const view of group.views.values()) {
+            const r = view.host.getBoundingClientRect();
+            const seen = r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth;
+            const paints = (view.paints || []).filter(t => t >= t0 && t <= t1).length;
+            out[view.spec.chart] = {seen, paints};
+        }
+    }
+    return out;
+}"""
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while not _healthy(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_server(process)
+            raise SystemExit(f"the app did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.25)
+    return process, url
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server (its session: the process and what it started) by its pid."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
+# --- the measures --------------------------------------------------------------------------
+
+
+async def _open(page, url: str) -> float:
+    """Load the Budget explorer; ms from navigation start until every view has drawn."""
+    await page.goto(url)
+    await page.wait_for_selector(IDLE, timeout=120_000)
+    await page.wait_for_function(
+        """(views) => views.every(key => {
+            const host = document.querySelector(`.st-key-${key} .mpq-live`);
+            return host && host.dataset.liveValue !== undefined
+                && (key === 'cards' || host.querySelector('.main-svg'));
+        })""",
+        arg=list(VIEWS),
+        polling="raf",
+        timeout=120_000,
+    )
+    return await page.evaluate("performance.now()")
+
+
+async def first_loads(browser, url: str, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        context = await browser.new_context(viewport={"width": 1440, "height": 900})
+        page = await context.new_page()
+        times.append(await _open(page, url) / 1000)
+        await context.close()
+    return times
+
+
+async def drag_rates(browser, url: str, height: int, repeats: int) -> list[float]:
+    return [await _drag_rate(browser, url, height) for _ in range(repeats)]
+
+
+async def _drag_rate(browser, url: str, height: int, seconds: float = 3.0) -> float:
+    """The slowest on-screen view's updates per second during a drag across the track."""
+    context = await browser.new_context(viewport={"width": 1440, "height": height})
+    page = await context.new_page()
+    sent: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(1)))
+    await _open(page, url)
+    await page.wait_for_timeout(500)
+    cdp = await context.new_cdp_session(page)
+    thumb = page.locator(".st-key-budget [data-testid=stSliderThumbValue]").locator("..")
+    box = await thumb.bounding_box()
+    track = await page.locator(".st-key-budget [data-testid=stSlider]").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    left, right = track["x"] + 0.1 * track["width"], track["x"] + 0.9 * track["width"]
+
+    def mouse(kind: str, at: float, buttons: int = 1) -> asyncio.Future:
+        # not awaited one by one: a hand on a mouse does not wait for the page either
+        event = {"type": kind, "x": at, "y": y, "button": "left", "buttons": buttons}
+        return asyncio.ensure_future(
+            cdp.send("Input.dispatchMouseEvent", {**event, "clickCount": 1})
+        )
+
+    await mouse("mouseMoved", x, 0)
+    await mouse("mousePressed", x)
+    before = len(sent)
+    t0 = await page.evaluate("performance.now()")
+    start, pending, at = time.perf_counter(), [], x
+    while (elapsed := time.perf_counter() - start) < seconds:
+        phase = (elapsed / 1.5) % 2  # 1.5 s a sweep: about 55 slider steps a second
+        at = left + (right - left) * (phase if phase <= 1 else 2 - phase)
+        pending.append(mouse("mouseMoved", at))
+        await asyncio.sleep(1 / 60)
+    t1 = await page.evaluate("performance.now()")
+    views = await page.evaluate(ON_SCREEN_PAINTS, [t0, t1])
+    await asyncio.gather(*pending)
+    if len(sent) != before:
+        raise SystemExit("the drag sent something to the server before the release")
+    await mouse("mouseReleased", at)
+    await context.close()
+    seen = {name: view["paints"] for name, view in views.items() if view["seen"]}
+    ON_SCREEN[height] = sorted(seen)
+    return min(seen.values()) / ((t1 - t0) / 1000)
+
+
+async def key_steps(browser, url: str, steps: int) -> tuple[list[float], list[float], list[float]]:
+    """Per keyboard step: views drawn (s), everything consistent (s), websocket KB."""
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    frames: list[int] = []
+
+    def count(ws) -> None:
+        ws.on("framereceived", lambda payload: frames.append(len(payload)))
+        ws.on("framesent", lambda payload: frames.append(len(payload)))
+
+    page.on("websocket", count)
+    await _open(page, url)
+    slider = page.get_by_role("slider", name="Budget multiplier")
+    await slider.focus()
+    drawn, settled, sizes = [], [], []
+    value = 0.5
+    for i in range(steps):
+        key, delta = ("ArrowRight", 0.01) if i % 4 < 2 else ("ArrowLeft", -0.01)
+        value = round(value + delta, 2)
+        await page.wait_for_timeout(400)
+        frames.clear()
+        await page.evaluate("() => { window.__t0 = performance.now(); }")
+        await slider.press(key)
+        target = [list(VIEWS), f"{value:g}"]
+        await page.wait_for_function(VIEWS_AT, arg=target, polling="raf", timeout=60_000)
+        drawn.append(await page.evaluate("performance.now() - window.__t0") / 1000)
+        await page.wait_for_function(
+            SETTLED, arg=[*target, f"{value:.2f}", IDLE], polling="raf", timeout=60_000
+        )
+        settled.append(await page.evaluate("performance.now() - window.__t0") / 1000)
+        await page.wait_for_timeout(300)  # late frames of the step
+        sizes.append(sum(frames) / 1000)
+    await context.close()
+    return drawn, settled, sizes
+
+
+async def page_switches(browser, url: str, repeats: int) -> tuple[list[float], list[float]]:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    await _open(page, url)
+    there, back = [], []
+    sidebar = page.get_by_test_id("stSidebar")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        await sidebar.get_by_role("link", name="Compare budgets").click()
+        await page.get_by_role("heading", name="Compare budgets", level=1).wait_for()
+        await page.wait_for_function(
+            """() => {
+                const plots = [...document.querySelectorAll('.js-plotly-plot')];
+                return plots.length > 0 && plots.every(p => p.querySelector('.main-svg'));
+            }""",
+            polling="raf",
+        )
+        await page.wait_for_selector(IDLE)
+        there.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        await sidebar.get_by_role("link", name="Budget explorer").click()
+        await page.get_by_role("heading", name="Budget explorer", level=1).wait_for()
+        await page.wait_for_function(
+            VIEWS_AT, arg=[list(VIEWS), "0.5"], polling="raf", timeout=60_000
+        )
+        await page.wait_for_selector(IDLE)
+        back.append(time.perf_counter() - start)
+    await context.close()
+    return there, back
+
+
+async def chart_zips(browser, url: str, repeats: int) -> tuple[list[float], list[float]]:
+    context = await browser.new_context(
+        viewport={"width": 1440, "height": 900}, accept_downloads=True
+    )
+    page = await context.new_page()
+    await _open(page, url)
+    slider = page.get_by_role("slider", name="Budget multiplier")
+    button = page.locator(".st-key-download_images button")
+    new, same = [], []
+    folder = Path(tempfile.mkdtemp(prefix="mpq-bench-"))
+    for i in range(repeats):
+        await slider.focus()
+        await slider.press("ArrowLeft")  # a budget this server has not zipped
+        value = f"{0.5 - 0.01 * (i + 1):.2f}"
+        await page.wait_for_function(
+            SETTLED,
+            arg=[list(VIEWS), f"{float(value):g}", value, IDLE],
+            polling="raf",
+            timeout=60_000,
+        )
+        for times in (new, same):
+            start = time.perf_counter()
+            async with page.expect_download(timeout=120_000) as info:
+                await button.click()
+            download = await info.value
+            await download.save_as(folder / download.suggested_filename)
+            times.append(time.perf_counter() - start)
+    await context.close()
+    return new, same
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def _row(name: str, values: list[float]) -> str:
+    target, unit, more_is_better = TARGETS[name]
+    median = statistics.median(values)
+    ratio = target / median if more_is_better else median / target
+    bound = "≥" if more_is_better else "≤"
+    digits = 1 if unit in ("updates/s", "KB") else 2
+    spread = f"{min(values):.{digits}f}–{max(values):.{digits}f}"
+    return (
+        f"| {LABELS[name]} | {median:.{digits}f} {unit} | {bound} {target:g} {unit} | "
+        f"{ratio:.2f} | {len(values)} | {spread} |"
+    )
+
+
+async def measure(url: str, repeats: int) -> dict[str, list[float]]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            warm = await browser.new_context()
+            await _open(await warm.new_page(), url)  # caches filled: a warm server
+            await warm.close()
+            results: dict[str, list[float]] = {}
+            results["drag_900"] = await drag_rates(browser, url, 900, repeats)
+            results["drag_2600"] = await drag_rates(browser, url, 2600, repeats)
+            drawn, settled, sizes = await key_steps(browser, url, 2 * repeats)
+            results |= {"key_views": drawn, "key_settled": settled, "step_bytes": sizes}
+            results["first_load"] = await first_loads(browser, url, repeats)
+            there, back = await page_switches(browser, url, repeats)
+            results |= {"to_compare": there, "to_explorer": back}
+            new, same = await chart_zips(browser, url, repeats)
+            results |= {"zip_new": new, "zip_same": same}
+            return results
+        finally:
+            await browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        raise SystemExit(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    log = Path(tempfile.mkdtemp(prefix="mpq-bench-")) / "streamlit.log"
+    load_before = os.getloadavg()
+    process, url = start_server(log)
+    try:
+        results = asyncio.run(measure(url, args.repeats))
+    finally:
+        stop_server(process)
+    load_after = os.getloadavg()
+    print("| measure | median | target | ratio | runs | min–max |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name in TARGETS:
+        print(_row(name, results[name]))
+    for height, names in ON_SCREEN.items():
+        print(f"\non screen while dragging at 1440 x {height}: {', '.join(names)}", end="")
+    print(
+        f"\nload average (1, 5, 15 min) before: {', '.join(f'{v:.2f}' for v in load_before)}; "
+        f"after: {', '.join(f'{v:.2f}' for v in load_after)}; {os.cpu_count()} CPUs"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""Live views: the headline cards and the charts that follow a slider while it moves.
+
+What runs where, and what is sent when:
+
+- **server, once per data, settings and solver** (cached): the solution at every step of the
+  slider, its headline cards (``render.headline_items``) and its figures
+  (``mpq_core.charts.live.view_specs``: the spec functions of the exported images), packed per
+  view with each distinct value written once (``pack_states``) and gzip-compressed;
+- **browser**: one component per view keeps every step's state and draws the one the slider
+  shows at each movement of the thumb, before anything goes to the server. Plotly.js comes
+  from the plotly package, sent once per session (no CDN);
+- **server, per committed value**: only the page's fragment reruns (the controls, the
+  downloads and a small state element: the value in use and, for a value between two steps,
+  that value's own states). The views' elements are not rebuilt, and an unchanged element is
+  sent as a reference to what the browser already holds.
+
+A :class:`LiveGroup` is the views that follow one slider; another slider brings its own group
+(its key, its steps, its views' states) and reuses all of this.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.offline import get_plotlyjs
+from streamlit.components.v2 import component
+
+from mpq_core import DEFAULT_MULTIPLIERS, Solution, Spec
+from mpq_core.charts.live import VIEW_CHARTS, pack_states, unpack_state, view_steps
+from mpq_core.errors import Stopped
+from mpq_core.report import chart_config
+
+from .data import DataFiles, sweep_key
+from .render import headline_items, row_length
+
+if TYPE_CHECKING:
+    from .page import View
+
+_LOG = logging.getLogger("mpq.app")
+_ASSETS = Path(__file__).with_name("live_js")
+_COMPRESSION = 6
+SAME_STEP = 1e-9  # a value this close to a step is that step
+CARDS = "cards"
+
+
+@dataclass(frozen=True)
+class LiveGroup:
+    """The views that follow one slider: a name, the slider's widget key, its steps.
+
+    Another slider is another group: its views' data from :func:`pack_view` (one state per
+    step, the other sliders held), mounted with :func:`mount` under names of their own, and its
+    state from :func:`mount_state` after each run.
+    """
+
+    name: str
+    slider: str
+    steps: tuple[float, ...]
+
+    def step_of(self, value: float) -> int | None:
+        """The index of the step ``value`` is on, or None between two steps."""
+        for index, step in enumerate(self.steps):
+            if abs(step - value) <= SAME_STEP:
+                return index
+        return None
+
+
+BUDGET = LiveGroup("budget", "budget", DEFAULT_MULTIPLIERS)
+BUDGET_VIEWS = (CARDS, *VIEW_CHARTS)
+
+
+def _asset(name: str) -> str:
+    return (_ASSETS / name).read_text(encoding="utf-8")
+
+
+_PRELUDE = _asset("prelude.js")
+_view = component(
+    "mpq_live_view",
+    js=_PRELUDE + _asset("view.js"),
+    css=_asset("view.css"),
+    isolate_styles=False,  # Plotly.js styles its charts from the page's head
+)
+_state = component("mpq_live_state", js=_PRELUDE + _asset("state.js"), isolate_styles=False)
+_library = component("mpq_plotly", js=_PRELUDE + _asset("plotly.js"), isolate_styles=False)
+
+# The library and state elements draw nothing: no row, no gap.
+_HIDDEN = "<style>.st-key-live_plotly, [class*='st-key-live_state_'] { display: none; }</style>"
+
+
+# --- mounting ------------------------------------------------------------------------------
+
+
+def plotly_library() -> None:
+    """Plotly.js for the live charts (sent once per session; later runs send a reference)."""
+    st.html(_HIDDEN)
+    _library(key="live_plotly", data=_plotly_js())
+
+
+def mount(name: str, tables: Mapping[str, bytes]) -> None:
+    """One live view (a chart, or the headline cards) with its steps' states; the states name
+    the group (and so the slider) it follows.
+
+    The widget key is the view's name, so the page's layout rules (``.st-key-<name>``) apply.
+    """
+    _view(key=name, data=tables[name])
+
+
+def mount_state(group: LiveGroup, value: float, override: Mapping[str, str] | None) -> None:
+    """The value in use for ``group`` and where its slider stands; ``override`` holds each
+    view's packed state for a value between two steps (None on a step)."""
+    head = {
+        "group": group.name,
+        "slider": group.slider,
+        "value": value,
+        "slider_value": float(st.session_state.get(group.slider, value)),
+    }
+    states = "null"
+    if override is not None:
+        states = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in override.items()) + "}"
+    text = json.dumps(head, separators=(",", ":"))[:-1] + f',"override":{states}}}'
+    _state(key=f"live_state_{group.name}", data=_gzip(text))
+
+
+# --- the Budget explorer -------------------------------------------------------------------
+
+
+def applies(view: View) -> bool:
+    """Whether the Budget explorer's views follow the slider live: when the BOPs budget is
+    the only limit. With more limits every other slider would need the 101 steps again for
+    each of its values; those pages are drawn by the server at each committed value."""
+    return view.has_budget and len(view.spec.limits) == 1
+
+
+def budget_tables(view: View) -> dict[str, bytes]:
+    """Every view of the Budget explorer at every slider step (cached per data, spec without
+    the budget's value, and solver)."""
+    return _budget_tables(view.files, sweep_key(view.spec), _view=view)
+
+
+@st.cache_data(show_spinner="Preparing the live view…", max_entries=8)
+def _budget_tables(files: DataFiles, key: Spec, _view: View) -> dict[str, bytes]:
+    solutions = [_view.solve(m) for m in BUDGET.steps]
+    steps = budget_states(_view, _view.sweep(), solutions)
+    return {name: pack_view(BUDGET, name, [step[name] for step in steps]) for name in BUDGET_VIEWS}
+
+
+def budget_tables_cache_clear() -> None:
+    _budget_tables.clear()
+
+
+def budget_state(view: View, solution: Solution) -> None:
+    """The state element of the budget group: the multiplier in use, and its own states when
+    it lies between two slider steps (a value typed into the exact box or from a link)."""
+    override = None
+    if BUDGET.step_of(solution.multiplier) is None:
+        (states,) = budget_states(view, view.sweep(), [solution])
+        override = {name: pack_states([states[name]]) for name in BUDGET_VIEWS}
+    mount_state(BUDGET, solution.multiplier, override)
+
+
+def budget_states(
+    view: View, sweep: pd.DataFrame, solutions: Sequence[Solution]
+) -> list[dict[str, dict]]:
+    """What each view of the Budget explorer shows at each of ``solutions``: the headline
+    cards, and each chart's figure with the config of its camera button (as
+    ``st.plotly_chart`` gets it)."""
+    frames: dict[str, go.Figure] = {}
+    out = []
+    for solution, specs in zip(solutions, view_steps(sweep, solutions), strict=True):
+        gap = None
+        if solution.solver == "exact":
+            gap = view.gap_at(solution)
+        items = headline_items(solution, gap)
+        states: dict[str, dict] = {
+            CARDS: {"cards": [asdict(item) for item in items], "per_row": row_length(len(items))}
+        }
+        for name, spec in specs.items():
+            config = _config(frames, name, spec["layout"])
+            states[name] = {"data": spec["data"], "layout": spec["layout"], "config": config}
+        out.append(states)
+    return out
+
+
+def _config(frames: dict[str, go.Figure], name: str, layout: Mapping[str, Any]) -> dict:
+    """``chart_config`` of a figure with this layout: it reads only the print size and the
+    file name, so one small figure per chart carries them (a figure per step would cost more
+    than the step's own figures)."""
+    frame = frames.setdefault(name, go.Figure())
+    frame.layout.width = layout["width"]
+    frame.layout.height = layout["height"]
+    frame.layout.meta = layout["meta"]
+    return chart_config(frame, name)
+
+
+# --- reading what a view shows (tests, AppTest) ----------------------------------------------
+
+
+def decode(data: bytes) -> dict[str, Any]:
+    """A view's or a state's data, parsed."""
+    return json.loads(gzip.decompress(data))
+
+
+def shown(view_data: bytes, state_data: bytes) -> dict[str, Any]:
+    """The state a view draws while the slider stands where the server put it: the server's
+    own state for a value between two steps, else the step of the slider."""
+    spec, server = decode(view_data), decode(state_data)
+    override = server.get("override")
+    if override is not None:
+        return unpack_state(override[spec["chart"]], 0)
+    index = _nearest(spec["grid"], server["slider_value"])
+    return unpack_state(spec["table"], index)
+
+
+def _nearest(steps: Sequence[float], value: float) -> int:
+    return min(range(len(steps)), key=lambda i: (abs(steps[i] - value), i))
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def pack_view(group: LiveGroup, name: str, states: Sequence[Mapping[str, Any]]) -> bytes:
+    """The data of view ``name`` of ``group``: its state at each of the group's steps (a
+    figure ``{"data", "layout", "config"}``, or ``{"cards", "per_row"}`` for cards), packed
+    and gzipped, with what the browser needs to follow the group's slider."""
+    head = {
+        "kind": "cards" if "cards" in states[0] else "plotly",
+        "group": group.name,
+        "slider": group.slider,
+        "chart": name,
+        "grid": list(group.steps),
+    }
+    text = json.dumps(head, separators=(",", ":"))[:-1] + f',"table":{pack_states(states)}}}'
+    return _gzip(text)
+
+
+def _gzip(text: str) -> bytes:
+    return gzip.compress(text.encode("utf-8"), _COMPRESSION, mtime=0)
+
+
+@st.cache_resource(show_spinner=False)
+def _plotly_js() -> bytes:
+    return _gzip(get_plotlyjs())
+
+
+# --- the page's fragment (the controls and what depends on the committed value) -----------
+
+_WHOLE_PAGE = "_live_whole_page"
+_FRAGMENT_ERROR = "_live_fragment_error"
+
+
+@contextmanager
+def whole_page_run() -> Iterator[None]:
+    """Call the page's fragment inside this in a whole-page run: an error in the fragment
+    (which Streamlit would show by itself) goes on to the page's own guard, which shows one
+    short message and keeps the data from becoming the data to fall back on."""
+    st.session_state[_WHOLE_PAGE] = True
+    try:
+        yield
+    finally:
+        st.session_state.pop(_WHOLE_PAGE, None)
+    error = st.session_state.pop(_FRAGMENT_ERROR, None)
+    if error is not None:
+        raise error
+
+
+def fragment_rerun() -> bool:
+    """Whether this is a fragment's own rerun (not a whole-page run, see
+    :func:`whole_page_run`)."""
+    return not st.session_state.get(_WHOLE_PAGE)
+
+
+@contextmanager
+def fragment_guard(title: str) -> Iterator[None]:
+    """A fragment's own rerun runs outside its page's guard: the same one short message for
+    an unexpected error (details in the server log). In a whole-page run the error is handed
+    to :func:`whole_page_run`."""
+    try:
+        yield
+    except Exception as err:
+        if not fragment_rerun():
+            st.session_state[_FRAGMENT_ERROR] = err
+            return
+        if isinstance(err, Stopped):  # the browser went away mid-sweep: nobody to tell
+            _LOG.info("page %r stopped: its session closed", title)
+            return
+        _LOG.error("page %r failed", title, exc_info=err)
+        st.error(
+            f"This page stopped on an unexpected error ({type(err).__name__}). Changing a "
+            "setting or reloading may help; the details are in the server log.",
+            icon=":material/error:",
+        )
