@@ -174,6 +174,37 @@ def test_heatmap_marks_pinned_layers_with_one_trace():
     assert solution.wbits[i] == 4
 
 
+def test_heatmap_outlines_each_group_that_does_not_hold_every_layer():
+    from fnmatch import fnmatch
+
+    from mpq_core.constraints import parse_constraints
+
+    raw = {
+        "groups": {"content": ["*.attn2.*", "*.ff.*"], "convs": ["*conv*"], "rest": ["*"]},
+        "limits": [{"resource": "bops", "at_most": "0.4x"}],
+    }
+    spec = mc.Spec(constraints=parse_constraints(raw, "test"))
+    problem = mc.build_problem(mc.load_inputs(*mc.sample_inputs()), spec)
+    fig = charts.plot_bit_heatmap(mc.solve_spec(problem, spec))
+    cells = _heatmap_cells(fig)
+    content = [n for n in problem.names if fnmatch(n, "*.attn2.*") or fnmatch(n, "*.ff.*")]
+    convs = [n for n in problem.names if fnmatch(n, "*conv*") and n not in content]
+    rest = [n for n in problem.names if n not in content and n not in convs]
+    assert content and convs and rest
+    for name, members in (("content", content), ("convs", convs), ("rest", rest)):
+        marks = _trace(fig, f"group {name}")
+        assert sorted(zip(marks.x, marks.y, strict=True)) == sorted(
+            (cells[n][1], cells[n][0]) for n in members
+        )
+    inks = {_trace(fig, f"group {n}").marker.color for n in ("content", "convs", "rest")}
+    assert len(inks) == 3  # one ink per group
+    # a single group holding every layer outlines nothing
+    spec = mc.Spec(constraints=parse_constraints({"groups": {"all": ["*"]}}, "test"))
+    problem = mc.build_problem(mc.load_inputs(*mc.sample_inputs()), spec)
+    fig = charts.plot_bit_heatmap(mc.solve_spec(problem, spec))
+    assert not [t for t in fig.data if (t.name or "").startswith("group ")]
+
+
 def test_heatmap_of_a_small_model_has_a_tick_per_layer():
     """Regression: ticks every 5 positions left a 3-layer model with no x tick at all."""
     problem = make_problem([10, 20, 30], [0.5, 0.1, 0.9], names=["enc.a.w", "enc.a.v", "head"])

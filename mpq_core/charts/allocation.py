@@ -34,6 +34,10 @@ _ROW_PX = 30  # one block row of the heatmap
 _ROW_PX_COMPACT = 24
 _LEGEND_TITLE = "bits (W · A) "
 _TEXT_CELLS_MAX = 64  # widest block that still gets its widths printed in the cells
+# outlines of the constraints' groups: dark inks apart from every width's colour
+GROUP_INKS = ("#1f2933", "#7b2cbf", "#9d0208", "#2d6a4f", "#6f4e37", "#ff006e", "#3a0ca3")
+_GROUP_SYMBOLS = ("square-open", "diamond-open", "circle-open", "hexagon-open", "star-open")
+_LABEL_PX = 7.3  # one character of the row labels (monospace, 12 px)
 DISTRIBUTION_HEIGHT = 380
 
 
@@ -52,6 +56,7 @@ class _Grid:
     text: list[list[str]]
     pins: list[tuple[int, str]]  # (column, row label) of each pinned layer
     columns: int
+    cells: dict[int, tuple[int, str]]  # layer index -> (column, row label)
 
 
 def _grid(solution: Solution, *, show: bool) -> _Grid:
@@ -64,11 +69,12 @@ def _grid(solution: Solution, *, show: bool) -> _Grid:
     wbits, abits, choice = solution.wbits.tolist(), solution.abits.tolist(), solution.choice
     rows = [f"{plain(b.name)} ({len(b.layers)})" for b in blocks]
     pad: list[Any] = [None] * columns
-    grid = _Grid(rows, [], [], [], [], [], columns)
+    grid = _Grid(rows, [], [], [], [], [], columns, {})
     for label, block in zip(rows, blocks, strict=True):
         z, names, hover, text = list(pad), list(pad), [""] * columns, [""] * columns
         for c, i in enumerate(block.layers):
             names[c] = problem.names[i]
+            grid.cells[i] = (c + 1, label)
             if problem.pinned[i]:
                 grid.pins.append((c + 1, label))
             if not show:  # an infeasible budget: the frame, no allocation
@@ -103,6 +109,39 @@ def _cell_hover(solution: Solution, i: int, share: float, wbit: int, abit: int) 
     return "<br>".join(lines)
 
 
+def _group_outlines(solution: Solution, grid: _Grid, *, compact: bool) -> list[dict[str, Any]]:
+    """One trace per group (that does not hold every layer): an open marker around each of
+    its layers' cells, sized to the cell."""
+    problem = solution.problem
+    groups = [g for g in problem.groups if len(g.members) < problem.n_layers]
+    if not groups:
+        return []
+    label_px = _LABEL_PX * max(len(row) for row in grid.rows)
+    cell_w = (WIDE - 30 - label_px) / grid.columns - 2  # less the heatmap's xgap
+    cell_h = (_ROW_PX_COMPACT if compact else _ROW_PX) - 3  # less its ygap
+    size = max(5.0, min(cell_w, cell_h) - 1)
+    traces = []
+    for g, group in enumerate(groups):
+        cells = [grid.cells[i] for i in sorted(group.members)]
+        traces.append(
+            {
+                "type": "scatter",
+                "name": f"group {plain(group.name)}",
+                "x": [c for c, _ in cells],
+                "y": [row for _, row in cells],
+                "mode": "markers",
+                "marker": {
+                    "symbol": _GROUP_SYMBOLS[g % len(_GROUP_SYMBOLS)],
+                    "size": round(size, 1),
+                    "color": GROUP_INKS[g % len(GROUP_INKS)],
+                    "line": {"width": 2, "color": GROUP_INKS[g % len(GROUP_INKS)]},
+                },
+                "hoverinfo": "skip",
+            }
+        )
+    return traces
+
+
 def _x_ticks(columns: int) -> dict[str, Any]:
     """Every position for a few columns, every 5th or 10th for wide blocks."""
     step = 1 if columns <= 12 else (5 if columns <= 60 else 10)
@@ -122,7 +161,9 @@ def bit_heatmap_spec(
     through a discrete colour scale), ``customdata`` its name (None pads short rows),
     ``hovertext`` its name, type, MACs, BOPs share, sensitivity and widths. A "pinned" trace
     marks pinned layers. At an infeasible budget the rows stay but no cell is filled, and a
-    notice says why. ``cell_text`` prints each width in its cell (for wide exports).
+    notice says why. ``cell_text`` prints each width in its cell (for wide exports). Each
+    group of the constraints that does not hold every layer outlines its layers' cells in an
+    ink of its own (first group: a square, then other shapes), named in the legend.
     """
     problem = solution.problem
     feasible = solution.feasible
@@ -161,6 +202,7 @@ def bit_heatmap_spec(
             legend_swatch(f"W{w} · A{a}", colors[w])
             for w, a in zip(widths, problem.abits, strict=True)
         ]
+    data += _group_outlines(solution, grid, compact=compact)
     if grid.pins:
         data.append(
             {
