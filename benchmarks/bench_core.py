@@ -192,7 +192,7 @@ def main() -> None:
             out["s"] = m.solve(p, solver="exact", limits=TWO_LIMITS)
 
         t = median_time(run_two, 3 if n < 10_000 else 1)
-        row(f"exact, {n:,} layers", t, target, f"({out['s'].status}: {out['s'].message})")
+        row(f"exact, {n:,} layers", t, target, f"({out['s'].message})")
     p = two_limit_problem(20_000 if args.quick else 100_000, 4)
     t = median_time(lambda: m.solve(p, solver="greedy", limits=TWO_LIMITS), 3)
     row(f"greedy, {p.n_layers:,} layers", t, 2.0)
