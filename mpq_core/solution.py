@@ -146,10 +146,6 @@ class Solution:
     def layer_bops(self) -> np.ndarray:
         return self.problem.costs[np.arange(self.problem.n_layers), self.choice]
 
-    def distribution(self) -> list[tuple[int, int, float]]:
-        """(width, layer count, share of the cost) for each width of the ladder."""
-        return [(d.width, d.layers, d.bops_share) for d in self.width_shares()]
-
     def width_shares(self) -> tuple[WidthShare, ...]:
         bops = self.layer_bops()
         total = math.fsum(bops.tolist())
@@ -261,6 +257,33 @@ def greedy_gap(optimum: Solution, greedy: Solution) -> tuple[float, float]:
     gap = optimum.objective - greedy.objective
     scale = abs(optimum.objective) if optimum.objective != 0 else 1.0
     return gap, gap / scale * 100
+
+
+@dataclass(frozen=True)
+class SolverGap:
+    """The exact solver's allocation against the greedy's at one setting (NaN figures when
+    either is infeasible; ``lp_bound`` NaN when the exact solver gave no bound)."""
+
+    multiplier: float
+    feasible: bool
+    greedy_objective: float
+    exact_objective: float
+    lp_bound: float
+    gap: float
+    gap_pct: float
+
+    @classmethod
+    def of(cls, optimum: Solution, greedy: Solution) -> SolverGap:
+        gap, pct = greedy_gap(optimum, greedy)
+        return cls(
+            multiplier=optimum.multiplier,
+            feasible=optimum.feasible,
+            greedy_objective=greedy.objective,
+            exact_objective=optimum.objective,
+            lp_bound=math.nan if optimum.upper_bound is None else optimum.upper_bound,
+            gap=gap,
+            gap_pct=pct,
+        )
 
 
 def summarize(solution: Solution) -> dict[str, object]:

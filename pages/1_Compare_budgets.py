@@ -4,9 +4,10 @@ import streamlit as st
 
 from mpq_core import DEFAULT_MULTIPLIERS
 from mpq_core.charts import budget_label, plot_bit_heatmap, plot_distribution_compare
+from mpq_core.differences import width_changes
 from mpq_core.display import gbops
 from ui import app_page, compare, render, state
-from ui.layers import LAYER_COLUMNS, layer_frame, table_height, width_changes
+from ui.layers import LAYER_COLUMNS, layer_frame, table_height
 from ui.text import multiplier, plain
 
 with app_page("Compare budgets") as view:

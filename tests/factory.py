@@ -45,3 +45,16 @@ def make_problem(
             "r.json",
         )
     return build_problem(align_inputs(layers, table), spec, resources=table_resources, **settings)
+
+
+def expected_shares(solution) -> list[tuple[int, int, float]]:
+    """(width, layers, share of the BOPs) per width of the ladder, counted from the
+    allocation's own widths and each layer's cost (not from ``Solution.width_shares``)."""
+    problem = solution.problem
+    wbits = solution.wbits.tolist()
+    bops = [problem.costs[i, j] for i, j in enumerate(solution.choice.tolist())]
+    total = sum(bops)
+    return [
+        (w, wbits.count(w), sum(b for b, x in zip(bops, wbits, strict=True) if x == w) / total)
+        for w in problem.widths
+    ]

@@ -11,7 +11,7 @@ import re
 from functools import cache
 
 import pytest
-from factory import make_problem
+from factory import expected_shares, make_problem
 
 import mpq_core as mc
 from mpq_core import charts
@@ -152,7 +152,7 @@ def test_heatmap_tiny_bops_share_reads_below_one_hundredth_of_a_percent():
     assert "share of BOPs: <0.01%" in hover["tiny"]
     assert "share of BOPs: 100.00%" in hover["big"]
     dist = charts.plot_distribution(solution)
-    assert list(dist.data[1].text)[-1] == percent(solution.distribution()[-1][2], 2)
+    assert list(dist.data[1].text)[-1] == percent(solution.width_shares()[-1].bops_share, 2)
 
 
 def test_heatmap_marks_pinned_layers_with_one_trace():
@@ -266,7 +266,7 @@ def test_distribution_counts_and_shares_equal_the_solution(multiplier):
     solution = mc.solve(_sample(), multiplier)
     fig = charts.plot_distribution(solution)
     counts, shares = fig.data
-    expected = solution.distribution()
+    expected = expected_shares(solution)
     assert list(counts.x) == [f"{w}-bit" for w, _, _ in expected]
     assert list(counts.y) == [n for _, n, _ in expected]
     assert list(shares.y) == pytest.approx([s * 100 for _, _, s in expected])

@@ -7,7 +7,7 @@ import math
 from functools import cache
 
 import pytest
-from factory import make_problem
+from factory import expected_shares, make_problem
 
 import mpq_core as mc
 from mpq_core import charts
@@ -212,7 +212,7 @@ def test_distribution_compare_stacks_each_budget_and_keeps_infeasible_ones_empty
     assert list(counts[0].x) == ["m = 0.05 (infeasible)", "m = 0.30", "m = 0.50", "m = 0.70"]
     assert [t.y[0] for t in counts + shares] == [None] * (2 * len(problem.widths))
     for s, solution in enumerate(solutions[1:], start=1):
-        expected = solution.distribution()
+        expected = expected_shares(solution)
         assert [t.y[s] for t in counts] == [n for _, n, _ in expected]
         assert [t.y[s] for t in shares] == pytest.approx([100 * x for _, _, x in expected])
         assert [t.customdata[s] for t in shares] == [percent(x, 2) for _, _, x in expected]
@@ -222,3 +222,24 @@ def test_distribution_compare_stacks_each_budget_and_keeps_infeasible_ones_empty
     assert "m = 0.05, 0.30, 0.50, 0.70" in fig.layout.title.subtitle.text
     with pytest.raises(ValueError):
         charts.plot_distribution_compare([])
+
+
+def test_width_changes_lists_only_the_layers_that_differ_with_each_width():
+    problem = make_problem(
+        [1.0, 1.0, 2.0],
+        [0.9, 0.1, 0.5],
+        names=["down.conv", "mid.attn", "up.conv"],
+    )
+    low, high = mc.solve(problem, 0.25), mc.solve(problem, 1.0)
+    assert high.wbits.tolist() == [16, 16, 16]
+    table = mc.width_changes([low, high], ["m = 0.25", "m = 1.00"])
+    differ = [n for n, a, b in zip(problem.names, low.wbits, high.wbits, strict=True) if a != b]
+    assert differ  # the low budget leaves some layer below 16 bits
+    assert list(table.columns) == ["layer", "m = 0.25", "m = 1.00", "block", "type", "macs"]
+    assert table["layer"].tolist() == differ
+    for row in table.itertuples(index=False):
+        i = problem.names.index(row.layer)
+        assert (row[1], row[2]) == (low.wbits[i], high.wbits[i])
+    assert mc.width_changes([high, high], ["a", "b"]).empty
+    with pytest.raises(ValueError, match="2 solutions but 1 labels"):
+        mc.width_changes([low, high], ["only one"])

@@ -58,7 +58,7 @@ def test_headline_figures_of_the_sample_at_half_budget(solution: mc.Solution) ->
     assert head["Budget"] == "51,409.5 GBOPs"
     assert head["Utilization"] == "99.9%"
     assert head["Upgrades"] == str(solution.num_upgrades)
-    counts = {w: c for w, c, _ in solution.distribution()}
+    counts = {r.width: r.layers for r in solution.width_shares()}
     assert head["16-bit layers"].startswith(f"{counts[16]} (")
     assert "Greedy gap" not in head
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mpq_core import Solution
+from mpq_core import Solution, SolverGap
 from mpq_core.display import gap_percent, gbops
 
 from .text import score
@@ -37,7 +37,7 @@ def gap_summary(gap: pd.DataFrame) -> None:
     )
 
 
-def solver_pair(greedy: Solution, exact: Solution, gap: pd.Series) -> None:
+def solver_pair(greedy: Solution, exact: Solution, gap: SolverGap) -> None:
     """Objective and cost of both solvers at one budget, with the LP bound and the gap."""
     if not exact.feasible:
         st.warning(exact.message, icon=":material/block:")
@@ -48,5 +48,5 @@ def solver_pair(greedy: Solution, exact: Solution, gap: pd.Series) -> None:
         "Greedy objective", score(greedy.objective), help=gbops(greedy.cost), border=True
     )
     cols[1].metric("Exact objective", score(exact.objective), help=gbops(exact.cost), border=True)
-    cols[2].metric("LP bound", score(gap["lp_bound"]), border=True)
-    cols[3].metric("Greedy gap", gap_percent(gap["gap_pct"]), border=True)
+    cols[2].metric("LP bound", score(gap.lp_bound), border=True)
+    cols[3].metric("Greedy gap", gap_percent(gap.gap_pct), border=True)

@@ -1,14 +1,11 @@
-"""Per-layer tables: column formats, search, width differences, pin and unpin controls."""
+"""Per-layer tables: column formats, search, pin and unpin controls."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from mpq_core import Solution, block_of
 from mpq_core.display import percent
 
 from . import state
@@ -87,25 +84,6 @@ def filter_layers(table: pd.DataFrame, query: str) -> pd.DataFrame:
     for column in ("layer", "block", "type"):
         hit |= table[column].astype(str).str.lower().str.contains(text, regex=False)
     return table[hit]
-
-
-def width_changes(solutions: Sequence[Solution], labels: Sequence[str]) -> pd.DataFrame:
-    """Layers whose weight width differs between the solutions, one width column each (right
-    after the name, so that a narrow screen shows them without scrolling)."""
-    problem = solutions[0].problem
-    frame = pd.DataFrame(
-        {
-            "layer": list(problem.names),
-            "block": [block_of(name)[0] for name in problem.names],
-            "type": list(problem.types),
-            "macs": problem.macs,
-        }
-    )
-    for label, solution in zip(labels, solutions, strict=True):
-        frame[label] = solution.wbits.astype(int)
-    differs = frame[list(labels)].nunique(axis=1) > 1
-    order = ["layer", *labels, "block", "type", "macs"]  # the widths next to the name
-    return frame.loc[differs, order].reset_index(drop=True)
 
 
 def pin_controls(

@@ -8,7 +8,6 @@ guard that turns any unexpected error into one short message (details go to the 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, replace
 from types import TracebackType
 
@@ -16,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from mpq_core import InputError, Problem, Solution, Spec, greedy_gap, solve_spec
+from mpq_core import InputError, Problem, Solution, SolverGap, Spec, solve_spec
 from mpq_core.errors import Stopped
 
 from . import constraints, state
@@ -115,22 +114,11 @@ class View:
             solvers = ("greedy",) if several else sweep_solvers(self.solver)
         return cached_sweep(self.files, sweep_key(self.spec), solvers)
 
-    def gap_at(self, exact: Solution, greedy: Solution | None = None) -> pd.Series:
-        """Greedy, exact and their gap at ``exact``'s budget, shaped like a solver_gap row."""
+    def gap_at(self, exact: Solution, greedy: Solution | None = None) -> SolverGap:
+        """Greedy, exact and their gap at ``exact``'s budget."""
         if greedy is None:
             greedy = self.solve(exact.multiplier, "greedy")
-        gap, pct = greedy_gap(exact, greedy)
-        return pd.Series(
-            {
-                "multiplier": exact.multiplier,
-                "feasible": exact.feasible,
-                "greedy_objective": greedy.objective,
-                "exact_objective": exact.objective,
-                "lp_bound": math.nan if exact.upper_bound is None else exact.upper_bound,
-                "gap": gap,
-                "gap_pct": pct,
-            }
-        )
+        return SolverGap.of(exact, greedy)
 
 
 def navigation() -> None:

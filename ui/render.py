@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from mpq_core import Problem, Solution, smallest_grid_multiplier
+from mpq_core import Problem, Solution, SolverGap, smallest_grid_multiplier
 from mpq_core.display import gap_percent, gbops, mean_bits, percent
 from mpq_core.report import chart_config
 
@@ -174,12 +173,12 @@ def metric_grid(items: list[Metric], per_row: int = METRICS_PER_ROW, key: str = 
                 )
 
 
-def headline_metrics(solution: Solution, gap: pd.Series | None = None) -> None:
+def headline_metrics(solution: Solution, gap: SolverGap | None = None) -> None:
     """The headline cards drawn by the server (pages whose charts are not live)."""
     metric_grid(headline_items(solution, gap))
 
 
-def headline_items(solution: Solution, gap: pd.Series | None = None) -> list[Metric]:
+def headline_items(solution: Solution, gap: SolverGap | None = None) -> list[Metric]:
     """Budget, cost, utilization, objective, upgrades, mean bits (and the greedy gap); at an
     infeasible budget: the budget, what is needed and by how much it falls short.
 
@@ -235,15 +234,15 @@ def headline_items(solution: Solution, gap: pd.Series | None = None) -> list[Met
     ]
     if not math.isfinite(solution.budget):  # no BOPs limit: no budget or utilization to show
         items = [i for i in items if i.label not in ("Budget", "Utilization")]
-    if gap is not None and bool(gap["feasible"]):
+    if gap is not None and gap.feasible:
         items.append(
             Metric(
                 "Greedy gap",
-                gap_percent(gap["gap_pct"]),
-                score(gap["gap"]),
+                gap_percent(gap.gap_pct),
+                score(gap.gap),
                 "below exact",
-                f"exact {score(gap['exact_objective'])} vs greedy "
-                f"{score(gap['greedy_objective'])}; LP bound {score(gap['lp_bound'])}",
+                f"exact {score(gap.exact_objective)} vs greedy "
+                f"{score(gap.greedy_objective)}; LP bound {score(gap.lp_bound)}",
             )
         )
     return items
@@ -306,8 +305,9 @@ def compact_metrics(solution: Solution, label: str) -> None:
         )
         st.caption(plain(solution.message))
         return
-    widths = "/".join(str(w) for w, _, _ in solution.distribution())
-    counts = "/".join(str(c) for _, c, _ in solution.distribution())
+    shares = solution.width_shares()
+    widths = "/".join(str(r.width) for r in shares)
+    counts = "/".join(str(r.layers) for r in shares)
     st.metric(
         label,
         gbops(solution.cost),

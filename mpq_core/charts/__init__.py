@@ -17,7 +17,7 @@ from .allocation import (
     plot_distribution_by_group,
     width_label,
 )
-from .budget import marginal_gains, plot_budget_curve, plot_slack, sweep_solvers
+from .budget import marginal_gains, plot_budget_curve, plot_slack, solvers_in
 from .colors import WIDTH_COLORS, width_color, width_colors
 from .compare import budget_label, plot_distribution_compare
 from .layout import context_line, file_stem, model_name, multiplier_text, plain
@@ -44,7 +44,7 @@ __all__ = [
     "plot_slack",
     "plot_solver_gap",
     "plot_tradeoff_map",
-    "sweep_solvers",
+    "solvers_in",
     "width_color",
     "width_colors",
     "width_label",

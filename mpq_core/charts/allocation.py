@@ -276,11 +276,11 @@ def distribution_spec(
     problem = solution.problem
     colors = width_colors(problem.widths)
     feasible = solution.feasible
-    rows = solution.distribution()
-    labels = [width_label(w) for w, _, _ in rows]
-    bar_colors = [colors[w] for w, _, _ in rows]
-    counts = [count if feasible else None for _, count, _ in rows]
-    shares = [share * 100 if feasible else None for _, _, share in rows]
+    rows = solution.width_shares()
+    labels = [width_label(r.width) for r in rows]
+    bar_colors = [colors[r.width] for r in rows]
+    counts = [r.layers if feasible else None for r in rows]
+    shares = [r.bops_share * 100 if feasible else None for r in rows]
     common = {
         "type": "bar",
         "x": labels,
@@ -303,7 +303,7 @@ def distribution_spec(
         | {
             "name": "share of BOPs",
             "y": shares,
-            "text": [percent(s, 2) if feasible else "" for _, _, s in rows],
+            "text": [percent(r.bops_share, 2) if feasible else "" for r in rows],
             "hovertemplate": "%{x}: %{text} of the BOPs<extra></extra>",
             "xaxis": "x2",
             "yaxis": "y2",

@@ -40,7 +40,7 @@ X_RANGE = [0.0, 1.012]  # room for a marker at multiplier 1
 MULTIPLIER_AXIS = "budget multiplier (budget / all-top-width cost)"
 
 
-def sweep_solvers(sweep: pd.DataFrame) -> list[str]:
+def solvers_in(sweep: pd.DataFrame) -> list[str]:
     """The solvers of a sweep: greedy, exact, then any other, in that order."""
     present = list(dict.fromkeys(sweep["solver"].tolist()))
     known = [s for s in ("greedy", "exact") if s in present]
@@ -81,7 +81,7 @@ def _gain_at(gains: pd.DataFrame, m: float) -> float | None:
 
 
 def _view_solver(sweep: pd.DataFrame, solution: Solution) -> str:
-    solvers = sweep_solvers(sweep)
+    solvers = solvers_in(sweep)
     return solution.solver if solution.solver in solvers else solvers[0]
 
 
@@ -267,7 +267,7 @@ def slack_specs(
 def _slack_lines(sweep: pd.DataFrame) -> list[dict[str, Any]]:
     """One line per solver of the sweep: the same at every budget."""
     data: list[dict[str, Any]] = []
-    for solver in sweep_solvers(sweep):
+    for solver in solvers_in(sweep):
         rows = _rows(sweep, solver)
         unused = (rows["budget_gbops"] - rows["cost_gbops"]).where(rows["feasible"])
         fraction = (unused / rows["budget_gbops"]).tolist()

@@ -1,0 +1,35 @@
+"""Where allocations differ: the layers whose weight width changes between solutions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .blocks import block_of
+from .solution import Solution
+
+
+def width_changes(solutions: Sequence[Solution], labels: Sequence[str]) -> pd.DataFrame:
+    """Layers whose weight width differs between the solutions (of one problem), one width
+    column per solution named by ``labels``, right after the name; then block, type, MACs."""
+    if len(solutions) != len(labels):
+        raise ValueError(f"{len(solutions)} solutions but {len(labels)} labels")
+    if not solutions:
+        raise ValueError("no solution to compare")
+    problem = solutions[0].problem
+    if any(s.problem.names != problem.names for s in solutions):
+        raise ValueError("the solutions are of problems with different layers")
+    frame = pd.DataFrame(
+        {
+            "layer": list(problem.names),
+            "block": [block_of(name)[0] for name in problem.names],
+            "type": list(problem.types),
+            "macs": problem.macs,
+        }
+    )
+    for label, solution in zip(labels, solutions, strict=True):
+        frame[label] = solution.wbits.astype(int)
+    differs = frame[list(labels)].nunique(axis=1) > 1
+    order = ["layer", *labels, "block", "type", "macs"]
+    return frame.loc[differs, order].reset_index(drop=True)
