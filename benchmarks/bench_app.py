@@ -102,12 +102,13 @@ def _card_labels(at) -> list[str]:
 def first_exact(repeats: int) -> list[float]:
     from streamlit.testing.v1 import AppTest
 
-    from ui.data import cached_sweep
+    from ui.data import cached_budget_sweep, cached_sweep
     from ui.live import budget_tables_cache_clear
 
     times = []
     for i in range(repeats):
         cached_sweep.clear()  # the exact sweep is computed in the measured rerun
+        cached_budget_sweep.clear()
         budget_tables_cache_clear()  # and so are the live views' steps
         at = AppTest.from_file(APP, default_timeout=120)
         at.run()

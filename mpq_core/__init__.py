@@ -71,8 +71,10 @@ _EXPORTS = {
     "spec": ("ABIT_RULES", "DEFAULT_LADDER", "Pin", "Spec", "parse_pin_file"),
     "spec_url": ("spec_from_query", "spec_to_query"),
     "sweep": (
+        "BudgetSweep",
         "DEFAULT_MULTIPLIERS",
         "pareto_front",
+        "solve_budgets",
         "solver_gap",
         "sweep_budgets",
         "sweep_grid",

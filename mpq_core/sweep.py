@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,7 +14,7 @@ from .errors import Stopped
 from .exact import ExactSolver
 from .limits import resolve_limits
 from .problem import Problem
-from .solution import summarize
+from .solution import Solution, summarize
 from .solvers import SOLVERS, check_multiplier, check_solver
 from .spec import DEFAULT_TIME_LIMIT
 
@@ -42,10 +42,36 @@ def sweep_budgets(
     its first incumbent with the bound (status ``feasible``). ``stop`` is asked before every
     solve; when it says True the sweep raises :class:`~mpq_core.errors.Stopped`.
     """
+    return solve_budgets(
+        problem, multipliers, solvers=solvers, time_limit=time_limit, stop=stop
+    ).table
+
+
+@dataclass(frozen=True)
+class BudgetSweep:
+    """A sweep's table and the allocations behind it: ``solutions[solver][k]`` is the
+    solution at the k-th multiplier of ``multipliers``."""
+
+    multipliers: tuple[float, ...]
+    table: pd.DataFrame
+    solutions: Mapping[str, tuple[Solution, ...]]
+
+
+def solve_budgets(
+    problem: Problem,
+    multipliers: Iterable[float] | None = None,
+    *,
+    solvers: Sequence[str] = ("greedy",),
+    time_limit: float = SWEEP_TIME_LIMIT,
+    stop: Callable[[], bool] | None = None,
+) -> BudgetSweep:
+    """:func:`sweep_budgets` keeping every allocation (for views that show each of them)."""
     grid = DEFAULT_MULTIPLIERS if multipliers is None else tuple(multipliers)
     grid = tuple(check_multiplier(m) for m in grid)
     limits = [[Limit("bops", limit_value(m, "multiplier", "value") + "x")] for m in grid]
-    return _sweep(problem, grid, limits, solvers, time_limit, stop)
+    kept: dict[str, list[Solution]] = {name: [] for name in solvers}
+    table = _sweep(problem, grid, limits, solvers, time_limit, stop, keep=kept)
+    return BudgetSweep(grid, table, {name: tuple(found) for name, found in kept.items()})
 
 
 def sweep_limits(
@@ -145,6 +171,7 @@ def _sweep(
     solvers: Sequence[str],
     time_limit: float,
     stop: Callable[[], bool] | None,
+    keep: dict[str, list[Solution]] | None = None,
 ) -> pd.DataFrame:
     import pandas as pd
 
@@ -162,6 +189,8 @@ def _sweep(
                 solution = exact.solve_limits(bounds, time_limit=min(left, exact.time_limit))
             else:
                 solution = SOLVERS[name](problem, limits=bounds)
+            if keep is not None:
+                keep[name].append(solution)
             row = summarize(solution)
             row["multiplier"] = m
             rows.append(row)

@@ -761,6 +761,35 @@ def test_a_budget_between_two_steps_sends_its_own_states():
     assert app_metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
 
 
+def test_a_step_whose_swept_allocation_differs_sends_the_page_s_own(monkeypatch, request):
+    """The live steps come from the sweep; should its allocation at the committed step differ
+    from the page's own solve (an equally good optimum, or one left unproven by the sweep's
+    time limit), the state carries the page's solution, so what is shown is what downloads."""
+    from dataclasses import replace
+
+    problem = _problem()
+    real = live._swept
+
+    def shifted(view):  # the sweep's step 0.50 holds the allocation of 0.45
+        swept = real(view)
+        greedy = list(swept.solutions["greedy"])
+        greedy[50] = mc.solve(view.problem, 0.45)
+        return replace(swept, solutions={**swept.solutions, "greedy": tuple(greedy)})
+
+    monkeypatch.setattr(live, "_swept", shifted)
+    live.budget_tables_cache_clear()  # the views drawn here hold the shifted step:
+    request.addfinalizer(live.budget_tables_cache_clear)  # no other test may see them
+    at = _app()
+    _no_failure(at)
+    _, state = _live_data(at)
+    server = live.decode(state)
+    assert server["value"] == 0.5 and set(server["override"]) == set(live.BUDGET_VIEWS)
+    solution = mc.solve(problem, 0.5)
+    assert app_charts(at)["heatmap"] == json.loads(mc.charts.plot_bit_heatmap(solution).to_json())
+    at.slider(key="budget").set_value(0.6).run()  # an untouched step: no override
+    assert live.decode(_live_data(at)[1])["override"] is None
+
+
 @pytest.mark.parametrize("solver", ["greedy", "exact"])
 def test_every_live_step_is_the_sweep_row_of_its_budget(solver):
     """The browser switches between steps solved once per setting: each is the cached

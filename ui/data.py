@@ -19,6 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from mpq_core import (
     DEFAULT_MULTIPLIERS,
+    BudgetSweep,
     InputError,
     InputFile,
     Inputs,
@@ -31,7 +32,7 @@ from mpq_core import (
     parse_resources,
     resolve_limits,
     sample_inputs,
-    sweep_budgets,
+    solve_budgets,
     sweep_limits,
 )
 from mpq_core.reading import decode
@@ -148,7 +149,7 @@ def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.Da
     limits = key.limits
     first = limits[0]
     if len(limits) == 1 and first.resource == "bops" and first.group is None and first.form == "x":
-        return sweep_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)
+        return cached_budget_sweep(files, key, solvers).table
     return sweep_limits(
         problem,
         limits,
@@ -157,6 +158,14 @@ def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.Da
         time_limit=SWEEP_SECONDS,
         stop=session_gone,
     )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_budget_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> BudgetSweep:
+    """The single BOPs budget swept over 0.00..1.00 with every allocation kept (the live
+    views draw each one): shared, not copied, by every session; nothing changes it."""
+    problem = cached_problem(files, key)
+    return solve_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)
 
 
 def budget_limit(multiplier: float) -> Limit:

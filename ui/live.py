@@ -29,18 +29,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.offline import get_plotlyjs
 from streamlit.components.v2 import component
 
-from mpq_core import DEFAULT_MULTIPLIERS, Solution, Spec
+from mpq_core import DEFAULT_MULTIPLIERS, BudgetSweep, Solution, Spec
 from mpq_core.charts.live import VIEW_CHARTS, pack_states, unpack_state, view_steps
 from mpq_core.errors import Stopped
 from mpq_core.report import chart_config
 
-from .data import DataFiles, sweep_key
+from .data import DataFiles, cached_budget_sweep, sweep_key, sweep_solvers
 from .render import headline_items, row_length
 
 if TYPE_CHECKING:
@@ -146,10 +147,19 @@ def budget_tables(view: View) -> dict[str, bytes]:
     return _budget_tables(view.files, sweep_key(view.spec), _view=view)
 
 
+def _swept(view: View) -> BudgetSweep:
+    """The budget's sweep with every allocation (the one the page's curves come from)."""
+    swept = cached_budget_sweep(view.files, sweep_key(view.spec), sweep_solvers(view.solver))
+    if swept.multipliers != BUDGET.steps:
+        raise ValueError("the budget's sweep is not on the slider's steps")
+    return swept
+
+
 @st.cache_data(show_spinner="Preparing the live view…", max_entries=8)
 def _budget_tables(files: DataFiles, key: Spec, _view: View) -> dict[str, bytes]:
-    solutions = [_view.solve(m) for m in BUDGET.steps]
-    steps = budget_states(_view, _view.sweep(), solutions)
+    swept = _swept(_view)
+    solutions = swept.solutions[_view.solver]
+    steps = budget_states(_view, swept.table, solutions, swept.solutions["greedy"])
     return {name: pack_view(BUDGET, name, [step[name] for step in steps]) for name in BUDGET_VIEWS}
 
 
@@ -159,26 +169,39 @@ def budget_tables_cache_clear() -> None:
 
 def budget_state(view: View, solution: Solution) -> None:
     """The state element of the budget group: the multiplier in use, and its own states when
-    it lies between two slider steps (a value typed into the exact box or from a link)."""
+    it lies between two slider steps (a value typed into the exact box or from a link), or
+    when the sweep's allocation at that step is not the one this solve gave (an equally good
+    optimum, or one the sweep's shared time limit left unproven): the page then shows exactly
+    what the downloads hold."""
     override = None
-    if BUDGET.step_of(solution.multiplier) is None:
+    step = BUDGET.step_of(solution.multiplier)
+    if step is None or not _same(_swept(view).solutions[view.solver][step], solution):
         (states,) = budget_states(view, view.sweep(), [solution])
         override = {name: pack_states([states[name]]) for name in BUDGET_VIEWS}
     mount_state(BUDGET, solution.multiplier, override)
 
 
+def _same(a: Solution, b: Solution) -> bool:
+    return a.status == b.status and np.array_equal(a.choice, b.choice)
+
+
 def budget_states(
-    view: View, sweep: pd.DataFrame, solutions: Sequence[Solution]
+    view: View,
+    sweep: pd.DataFrame,
+    solutions: Sequence[Solution],
+    greedy: Sequence[Solution] | None = None,
 ) -> list[dict[str, dict]]:
     """What each view of the Budget explorer shows at each of ``solutions``: the headline
     cards, and each chart's figure with the config of its camera button (as
-    ``st.plotly_chart`` gets it)."""
+    ``st.plotly_chart`` gets it). ``greedy`` holds the greedy's solutions at the same budgets
+    (for the gap of exact ones; solved here when not given)."""
     frames: dict[str, go.Figure] = {}
     out = []
-    for solution, specs in zip(solutions, view_steps(sweep, solutions), strict=True):
+    specs_at = view_steps(sweep, solutions)
+    for k, (solution, specs) in enumerate(zip(solutions, specs_at, strict=True)):
         gap = None
         if solution.solver == "exact":
-            gap = view.gap_at(solution)
+            gap = view.gap_at(solution, None if greedy is None else greedy[k])
         items = headline_items(solution, gap)
         states: dict[str, dict] = {
             CARDS: {"cards": [asdict(item) for item in items], "per_row": row_length(len(items))}
