@@ -12,7 +12,7 @@ import numpy as np
 from .constraints import Limit, limit_value
 from .errors import Stopped
 from .exact import ExactSolver
-from .limits import resolve_limits
+from .limits import Bound, resolve_limits
 from .problem import Problem
 from .solution import Solution, summarize
 from .solvers import SOLVERS, check_multiplier, check_solver
@@ -180,8 +180,15 @@ def _sweep(
     exact = ExactSolver(problem, time_limit=DEFAULT_TIME_LIMIT) if "exact" in solvers else None
     deadline = time.monotonic() + time_limit
     rows = []
+    resolved: dict[Limit, Bound] = {}  # the limits held across the sweep are resolved once
+
+    def bound(limit: Limit) -> Bound:
+        if limit not in resolved:
+            (resolved[limit],) = resolve_limits(problem, [limit])
+        return resolved[limit]
+
     for m, limits in zip(grid, limit_sets, strict=True):
-        bounds = resolve_limits(problem, limits)
+        bounds = tuple(bound(limit) for limit in limits) or resolve_limits(problem, limits)
         for name in solvers:
             _check(stop)
             if name == "exact" and exact is not None:
