@@ -1,8 +1,8 @@
 """Budget explorer: drag the budget, see where the bits go and what the budget buys.
 
 With the BOPs budget as the only limit, the cards and charts follow the slider in the browser
-(``ui.live``) and a committed budget reruns only the fragment with the controls, what depends
-on the groups, and the downloads. With several limits the server draws the page at each
+(``ui.live``) and a committed budget reruns only the fragment with the controls and the
+downloads. With several limits the server draws the page at each
 committed value (every slider would otherwise need all its steps again per value of the others).
 """
 
@@ -22,9 +22,9 @@ TITLE = "Budget explorer"
 
 
 @st.fragment
-def budget(view: View, groups_area, export_area) -> None:
-    """The controls, the budget in use (for the live views), what depends on the groups and
-    the downloads at that budget."""
+def budget(view: View, export_area) -> None:
+    """The controls, the budget in use (for the live views) and the downloads at that
+    budget."""
     with live.fragment_guard(TITLE):
         if live.fragment_rerun():  # re-assign the app's widget keys, as every run does
             state.keep_widget_state()  # (else the sidebar's choices are lost on a page switch)
@@ -32,8 +32,6 @@ def budget(view: View, groups_area, export_area) -> None:
         solution = view.solve(m)
         render.infeasible_notice(solution)
         live.budget_state(view, solution)
-        with groups_area:
-            limits_view.limits_panel(view, solution)
         with export_area:
             export.downloads(view, solution, view.sweep())
         state.write_url(view.settings)  # a fragment rerun does not pass through the page
@@ -45,7 +43,11 @@ def live_page(view: View) -> None:
     live.plotly_library()
     tables = live.budget_tables(view)
     live.mount(live.CARDS, tables)
-    groups_area = st.container()
+    if not render.has_params(view.problem):
+        st.caption(render.NO_PARAMS)
+    live.mount(live.WEIGHTS, tables)
+    if live.GROUPS_CHART in tables:
+        live.mount(live.GROUPS_CHART, tables)
     live.mount("heatmap", tables)
     with render.chart_row("allocation"):  # side by side, stacked when narrow
         live.mount("distribution", tables)
@@ -57,7 +59,7 @@ def live_page(view: View) -> None:
     export_area = st.container()
     export_area.subheader("Export")
     with controls, live.whole_page_run():
-        budget(view, groups_area, export_area)
+        budget(view, export_area)
 
 
 def server_page(view: View) -> None:

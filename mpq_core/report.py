@@ -220,7 +220,9 @@ def write_report(
 def build_report_figures(
     problem: Problem, solution: Solution, sweep: pd.DataFrame
 ) -> dict[str, go.Figure]:
-    """The main view's charts, keyed as in the app; plus the solver gap when both solvers ran.
+    """The main view's charts, keyed as in the app; plus the solver gap when both solvers ran,
+    the use of every limit when there are several, and the widths per group when the
+    constraints define groups.
 
     ``sweep`` is a :func:`~mpq_core.sweep_budgets` table of ``problem`` (for the budget curve
     and the slack chart and, with both solvers, the gap chart).
@@ -239,6 +241,10 @@ def build_report_figures(
     }
     if {"greedy", "exact"} <= set(sweep["solver"]):
         figures["solver_gap"] = charts.plot_solver_gap(solver_gap(sweep), solution)
+    if len(solution.bounds) > 1:
+        figures["limits_use"] = charts.plot_limits_use(solution)
+    if problem.groups:
+        figures["groups"] = charts.plot_distribution_by_group(solution)
     return figures
 
 

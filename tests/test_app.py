@@ -77,7 +77,10 @@ def _heatmap_widths(at: AppTest, problem: mc.Problem) -> dict[str, int]:
 def _notes(at: AppTest) -> dict[str, str]:
     """Each card's muted second line (a grey note) and its description."""
     notes = {m.label: (m.delta, m.proto.delta_description) for m in at.metric}
-    return notes | {c["label"]: (c["note"], c["note_description"]) for c in live_cards(at)}
+    return notes | {
+        c["label"]: (c["note"], c["note_description"])
+        for c in live_cards(at) + live_cards(at, live.WEIGHTS)
+    }
 
 
 def _metric_rows(at: AppTest) -> list[int]:
@@ -788,6 +791,40 @@ def test_a_step_whose_swept_allocation_differs_sends_the_page_s_own(monkeypatch,
     assert app_charts(at)["heatmap"] == json.loads(mc.charts.plot_bit_heatmap(solution).to_json())
     at.slider(key="budget").set_value(0.6).run()  # an untouched step: no override
     assert live.decode(_live_data(at)[1])["override"] is None
+
+
+def test_weight_cards_and_groups_chart_follow_the_slider_too():
+    """Regression: the weight cards and the widths-per-group chart were drawn by the server
+    at the committed budget, so while dragging they showed another budget than the rest."""
+    from fnmatch import fnmatch
+
+    from mpq_core.constraints import parse_constraints
+
+    raw = json.loads(mc.SAMPLES["sd14"].flops_path.read_text())["layers"]
+    at = _app({"group": "content:*.attn2.*|*.ff.*"})
+    _no_failure(at)
+    elements = {el.key: el.proto.bytes for el in at.get("bidi_component")}
+    weights = live.decode(elements[live.WEIGHTS])
+    chart = live.decode(elements[live.GROUPS_CHART])
+    constraints = parse_constraints({"groups": {"content": ["*.attn2.*", "*.ff.*"]}}, "test")
+    spec = mc.Spec(constraints=constraints)
+    problem = mc.build_problem(mc.load_inputs(*mc.sample_inputs()), spec)
+    members = [n for n in problem.names if fnmatch(n, "*.attn2.*") or fnmatch(n, "*.ff.*")]
+    for m in (0.0, 0.3, 0.77):
+        index = weights["grid"].index(m)
+        cards = {c["label"]: c for c in unpack_state(weights["table"], index)["cards"]}
+        solution = mc.solve_spec(problem, spec.with_multiplier(m))
+        if not solution.feasible:
+            assert cards == {}
+            continue
+        widths = dict(zip(problem.names, solution.wbits.tolist(), strict=True))
+        total = sum(raw[n]["params"] for n in widths)
+        mean = sum(raw[n]["params"] * w for n, w in widths.items()) / total
+        assert cards["Mean weight bits"]["value"] == f"{mean:.2f} bits", m
+        assert cards["content"]["note_description"] == f"{len(members)} layers"
+        bars = unpack_state(chart["table"], index)["data"]
+        in_group = sum(t["y"][0] for t in bars if t.get("xaxis", "x") == "x")
+        assert in_group == len(members), m
 
 
 @pytest.mark.parametrize("solver", ["greedy", "exact"])

@@ -69,6 +69,15 @@ def test_nan_and_numpy_values_are_written_as_plotly_writes_them():
     ]
 
 
+def test_a_list_field_may_be_empty_in_any_state_first_included():
+    # no cards at an infeasible first step, cards later: still a list of objects
+    states = [{"cards": []}, {"cards": [{"label": "a"}]}, {"cards": []}]
+    packed = json.loads(pack_states(states))
+    assert packed["fields"] == {"cards": "objects"}
+    assert _unpacked(states) == states
+    assert _unpacked([{"cards": []}, {"cards": []}]) == [{"cards": []}, {"cards": []}]
+
+
 def test_states_must_have_the_same_fields():
     with pytest.raises(ValueError, match=r"state 1 has the fields \['a'\], not \['a', 'b'\]"):
         pack_states([{"a": 1, "b": 2}, {"a": 1}])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,10 +18,10 @@ from mpq_core.charts import (
     plot_limits_use,
     plot_tradeoff_map,
 )
-from mpq_core.display import bits_size, mean_bits
 
 from . import constraints, render
 from .data import DataFiles, cached_problem, session_gone
+from .render import NO_PARAMS, has_params
 
 if TYPE_CHECKING:
     from .page import View
@@ -50,41 +49,12 @@ def limits_panel(view: View, solution: Solution) -> None:
 
 def weight_metrics(solution: Solution) -> None:
     """Params-weighted mean weight width ("W4.08") and weight memory, overall and per group."""
-    if not solution.feasible:
+    if solution.feasible and not has_params(solution.problem):
+        st.caption(NO_PARAMS)
         return
-    mean = solution.param_mean_wbits()
-    if math.isnan(mean):
-        st.caption(
-            "Mean weight bits and weight memory: the Phase 1 file gives no parameter counts."
-        )
-        return
-    items = [
-        render.Metric(
-            "Mean weight bits",
-            mean_bits(mean),
-            "params-weighted",
-            "",
-            "Σ params × width / Σ params over every layer: the figure papers report as W4.08.",
-        ),
-        render.Metric(
-            "Weight memory",
-            bits_size(solution.weight_bits()),
-            f"{solution.weight_bits() / 8 / 2**20:,.1f} MiB",
-            "params × width",
-            "The weights at their chosen widths (activations and metadata not counted).",
-        ),
-    ]
-    for group in solution.problem.groups:
-        items.append(
-            render.Metric(
-                f"{group.name}"[:40],
-                mean_bits(solution.param_mean_wbits(group.name)),
-                bits_size(solution.weight_bits(group.name)),
-                f"{len(group.members)} layers",
-                "Params-weighted mean weight width and weight memory of the group.",
-            )
-        )
-    render.metric_grid(items, key="cards_weights")
+    items = render.weight_items(solution)
+    if items:
+        render.metric_grid(items, key="cards_weights")
 
 
 # --- the trade-off map -------------------------------------------------------------------------

@@ -37,12 +37,12 @@ from plotly.offline import get_plotlyjs
 from streamlit.components.v2 import component
 
 from mpq_core import DEFAULT_MULTIPLIERS, BudgetSweep, Solution, Spec
-from mpq_core.charts.live import VIEW_CHARTS, pack_states, unpack_state, view_steps
+from mpq_core.charts.live import GROUPS_CHART, VIEW_CHARTS, pack_states, unpack_state, view_steps
 from mpq_core.errors import Stopped
 from mpq_core.report import chart_config
 
 from .data import DataFiles, cached_budget_sweep, sweep_key, sweep_solvers
-from .render import headline_items, row_length
+from .render import Metric, headline_items, row_length, weight_items
 
 if TYPE_CHECKING:
     from .page import View
@@ -52,6 +52,7 @@ _ASSETS = Path(__file__).with_name("live_js")
 _COMPRESSION = 6
 SAME_STEP = 1e-9  # a value this close to a step is that step
 CARDS = "cards"
+WEIGHTS = "weights"  # the weight cards: mean weight bits, weight memory, per group
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,12 @@ class LiveGroup:
 
 
 BUDGET = LiveGroup("budget", "budget", DEFAULT_MULTIPLIERS)
-BUDGET_VIEWS = (CARDS, *VIEW_CHARTS)
+BUDGET_VIEWS = (CARDS, WEIGHTS, *VIEW_CHARTS)  # and GROUPS_CHART when there are groups
+
+
+def budget_views(view: View) -> tuple[str, ...]:
+    """The live views of the Budget explorer for this problem."""
+    return BUDGET_VIEWS + ((GROUPS_CHART,) if view.problem.groups else ())
 
 
 def _asset(name: str) -> str:
@@ -160,7 +166,8 @@ def _budget_tables(files: DataFiles, key: Spec, _view: View) -> dict[str, bytes]
     swept = _swept(_view)
     solutions = swept.solutions[_view.solver]
     steps = budget_states(_view, swept.table, solutions, swept.solutions["greedy"])
-    return {name: pack_view(BUDGET, name, [step[name] for step in steps]) for name in BUDGET_VIEWS}
+    names = budget_views(_view)
+    return {name: pack_view(BUDGET, name, [step[name] for step in steps]) for name in names}
 
 
 def budget_tables_cache_clear() -> None:
@@ -177,7 +184,7 @@ def budget_state(view: View, solution: Solution) -> None:
     step = BUDGET.step_of(solution.multiplier)
     if step is None or not _same(_swept(view).solutions[view.solver][step], solution):
         (states,) = budget_states(view, view.sweep(), [solution])
-        override = {name: pack_states([states[name]]) for name in BUDGET_VIEWS}
+        override = {name: pack_states([states[name]]) for name in budget_views(view)}
     mount_state(BUDGET, solution.multiplier, override)
 
 
@@ -204,13 +211,18 @@ def budget_states(
             gap = view.gap_at(solution, None if greedy is None else greedy[k])
         items = headline_items(solution, gap)
         states: dict[str, dict] = {
-            CARDS: {"cards": [asdict(item) for item in items], "per_row": row_length(len(items))}
+            CARDS: _cards(items),
+            WEIGHTS: _cards(weight_items(solution)),
         }
         for name, spec in specs.items():
             config = _config(frames, name, spec["layout"])
             states[name] = {"data": spec["data"], "layout": spec["layout"], "config": config}
         out.append(states)
     return out
+
+
+def _cards(items: Sequence[Metric]) -> dict[str, Any]:
+    return {"cards": [asdict(item) for item in items], "per_row": row_length(len(items))}
 
 
 def _config(frames: dict[str, go.Figure], name: str, layout: Mapping[str, Any]) -> dict:

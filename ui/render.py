@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from mpq_core import Problem, Solution, SolverGap, smallest_grid_multiplier
-from mpq_core.display import gap_percent, gbops, mean_bits, percent
+from mpq_core.display import bits_size, gap_percent, gbops, mean_bits, percent
 from mpq_core.report import chart_config
 
 from . import state
@@ -148,8 +149,8 @@ class Metric:
 def row_length(count: int, per_row: int = METRICS_PER_ROW) -> int:
     """Cards per row so that rows are of equal length, at most ``per_row`` each (no empty
     slots): 6 -> 3 + 3, 7 -> 4 + 3."""
-    rows = math.ceil(count / per_row)
-    return math.ceil(count / rows)
+    rows = max(math.ceil(count / per_row), 1)
+    return max(math.ceil(count / rows), 1)
 
 
 def metric_grid(items: list[Metric], per_row: int = METRICS_PER_ROW, key: str = "cards") -> None:
@@ -243,6 +244,50 @@ def headline_items(solution: Solution, gap: SolverGap | None = None) -> list[Met
                 "below exact",
                 f"exact {score(gap.exact_objective)} vs greedy "
                 f"{score(gap.greedy_objective)}; LP bound {score(gap.lp_bound)}",
+            )
+        )
+    return items
+
+
+NO_PARAMS = "Mean weight bits and weight memory: the Phase 1 file gives no parameter counts."
+
+
+def has_params(problem: Problem) -> bool:
+    """Whether the Phase 1 file gave every layer a parameter count (for the weight cards)."""
+    params = problem.params
+    return not np.isnan(params).any() and params.sum() > 0
+
+
+def weight_items(solution: Solution) -> list[Metric]:
+    """Params-weighted mean weight width ("W4.08") and weight memory, overall and per group;
+    none at an infeasible budget or without parameter counts."""
+    if not solution.feasible or not has_params(solution.problem):
+        return []
+    memory = solution.weight_bits()
+    items = [
+        Metric(
+            "Mean weight bits",
+            mean_bits(solution.param_mean_wbits()),
+            "params-weighted",
+            "",
+            "Σ params × width / Σ params over every layer: the figure papers report as W4.08.",
+        ),
+        Metric(
+            "Weight memory",
+            bits_size(memory),
+            f"{memory / 8 / 2**20:,.1f} MiB",
+            "params × width",
+            "The weights at their chosen widths (activations and metadata not counted).",
+        ),
+    ]
+    for group in solution.problem.groups:
+        items.append(
+            Metric(
+                f"{group.name}"[:40],
+                mean_bits(solution.param_mean_wbits(group.name)),
+                bits_size(solution.weight_bits(group.name)),
+                f"{len(group.members)} layers",
+                "Params-weighted mean weight width and weight memory of the group.",
             )
         )
     return items

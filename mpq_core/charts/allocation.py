@@ -352,6 +352,13 @@ def plot_distribution(
 def plot_distribution_by_group(
     solution: Solution, *, title: str | None = "Widths per group"
 ) -> go.Figure:
+    """The figure of :func:`distribution_by_group_spec` (see there)."""
+    return go.Figure(distribution_by_group_spec(solution, title=title))
+
+
+def distribution_by_group_spec(
+    solution: Solution, *, title: str | None = "Widths per group"
+) -> dict[str, Any]:
     """For each group of the constraints (and the layers in no group): how many of its layers
     took each width (left) and its params-weighted mean width (right, when the Phase 1 file
     gives parameter counts)."""
@@ -419,4 +426,4 @@ def plot_distribution_by_group(
             *([] if solution.feasible else [infeasible_notice(solution)]),
         ],
     )
-    return go.Figure({"data": data, "layout": layout})
+    return {"data": data, "layout": layout}

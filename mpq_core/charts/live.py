@@ -30,15 +30,17 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..solution import Solution
-from .allocation import bit_heatmap_spec, distribution_spec
+from .allocation import bit_heatmap_spec, distribution_by_group_spec, distribution_spec
 from .budget import budget_curve_specs, slack_specs
 from .limits import budget_use_spec
 
 VIEW_CHARTS = ("heatmap", "distribution", "budget_use", "budget_curve", "slack")
+GROUPS_CHART = "groups"  # with groups in the constraints: the widths per group
 
 
 def view_specs(sweep: pd.DataFrame, solution: Solution) -> dict[str, dict[str, Any]]:
-    """The Budget explorer's charts at ``solution``, as plain figure dicts keyed as in the app
+    """The Budget explorer's charts at ``solution`` (and the widths per group when the
+    constraints define groups), as plain figure dicts keyed as in the app
     (the figures of :func:`mpq_core.report.build_report_figures`, without validation)."""
     return view_steps(sweep, [solution])[0]
 
@@ -51,19 +53,19 @@ def view_steps(
     curves = budget_curve_specs(sweep, solutions)
     slack = slack_specs(sweep, solutions)
     template = default_template()
-    return [
-        {
-            name: _with_template(spec, template)
-            for name, spec in (
-                ("heatmap", bit_heatmap_spec(solution)),
-                ("distribution", distribution_spec(solution)),
-                ("budget_use", budget_use_spec(solution)),
-                ("budget_curve", curve),
-                ("slack", unused),
-            )
+    out = []
+    for solution, curve, unused in zip(solutions, curves, slack, strict=True):
+        specs = {
+            "heatmap": bit_heatmap_spec(solution),
+            "distribution": distribution_spec(solution),
+            "budget_use": budget_use_spec(solution),
+            "budget_curve": curve,
+            "slack": unused,
         }
-        for solution, curve, unused in zip(solutions, curves, slack, strict=True)
-    ]
+        if solution.problem.groups:
+            specs[GROUPS_CHART] = distribution_by_group_spec(solution)
+        out.append({name: _with_template(spec, template) for name, spec in specs.items()})
+    return out
 
 
 def default_template() -> dict[str, Any]:
@@ -86,7 +88,14 @@ def pack_states(states: Sequence[Mapping[str, Any]]) -> str:
     """
     if not states:
         raise ValueError("no state to pack")
-    fields = {name: _kind(value) for name, value in states[0].items()}
+    # a field's kind from its first state that is not an empty list (no cards at an
+    # infeasible step is still a list of cards)
+    fields = {
+        name: next((_kind(s[name]) for s in states if s.get(name) != []), "objects")
+        if value == []
+        else _kind(value)
+        for name, value in states[0].items()
+    }
     values: dict[str, int] = {}  # JSON text -> index
     objects: dict[tuple[tuple[str, int], ...], int] = {}
 
