@@ -147,7 +147,8 @@ def test_default_view_is_the_sample_at_one_half():
     assert metrics["Mean weight bits"] == f"{mean:.2f} bits"
     memory = sum(params[n] * w for n, w in widths.items()) / 8
     assert metrics["Weight memory"] == f"{memory / 2**30:,.2f} GiB" == "1.08 GiB"
-    assert notes["Weight memory"][0] == f"{memory / 2**20:,.1f} MiB"
+    full = sum(params.values()) * 16
+    assert notes["Weight memory"] == (f"{memory * 8 / full:.1%}", "of all-16-bit")
     assert notes["Budget"] == ("m = 0.50", "× all-16-bit cost")
     assert notes["Utilization"] == (
         f"{(solution.budget - solution.cost) / mc.GIGA:,.1f} GBOPs",

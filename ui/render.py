@@ -264,6 +264,8 @@ def weight_items(solution: Solution) -> list[Metric]:
     if not solution.feasible or not has_params(solution.problem):
         return []
     memory = solution.weight_bits()
+    top = solution.problem.widths[-1]
+    full = float(solution.problem.params.sum()) * top  # every layer at the top width
     items = [
         Metric(
             "Mean weight bits",
@@ -275,9 +277,10 @@ def weight_items(solution: Solution) -> list[Metric]:
         Metric(
             "Weight memory",
             bits_size(memory),
-            f"{memory / 8 / 2**20:,.1f} MiB",
-            "params × width",
-            "The weights at their chosen widths (activations and metadata not counted).",
+            percent(memory / full),
+            f"of all-{top}-bit",
+            f"Σ params × width: the weights at their chosen widths (activations and metadata "
+            f"not counted); every layer at {top} bits would take {bits_size(full)}.",
         ),
     ]
     for group in solution.problem.groups:
