@@ -41,3 +41,21 @@ def run(workdir, capsys):
         return code, out, err
 
     return _run
+
+
+@pytest.fixture
+def stored_files(monkeypatch):
+    """Every file handed to the media storage (download data), by file name."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    stored: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        data = path_or_data.encode() if isinstance(path_or_data, str) else path_or_data
+        if filename:
+            stored[filename] = bytes(data)
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return stored

@@ -15,7 +15,6 @@ import pyarrow as pa
 import pytest
 from app_views import app_chart_configs, app_charts, app_metrics, live_cards, live_views
 from streamlit.runtime.media_file_manager import MediaFileManager
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 from support import needs_chromium
 
@@ -479,22 +478,6 @@ def test_a_huge_layer_name_gives_a_short_message():
     assert any(
         re.search(r"layer_x+…x+'?:? \(300,0\d\d characters\)", _shown(e.value)) for e in at.error
     )
-
-
-@pytest.fixture
-def stored_files(monkeypatch):
-    """Every file handed to the media storage (download data), by file name."""
-    stored: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        data = path_or_data.encode() if isinstance(path_or_data, str) else path_or_data
-        if filename:
-            stored[filename] = bytes(data)
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return stored
 
 
 def test_downloaded_config_equals_the_core_export(stored_files):

@@ -11,7 +11,6 @@ import re
 
 import pytest
 from app_views import app_charts, app_metrics
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 from support import REPO
 
@@ -32,21 +31,6 @@ def _ok(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
-@pytest.fixture
-def stored(monkeypatch):
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        data = path_or_data.encode() if isinstance(path_or_data, str) else path_or_data
-        if filename:
-            files[filename] = bytes(data)
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
-
-
 def _mean(alloc: dict[str, int], names=None) -> float:
     names = names or list(alloc)
     return math.fsum(RAW[n]["params"] * alloc[n] for n in names) / math.fsum(
@@ -63,7 +47,7 @@ def _bops(config: dict) -> float:
 MAX_BOPS = math.fsum(v["macs"] * 256 for v in RAW.values())
 
 
-def test_two_limits_two_sliders_and_an_export_that_meets_both(stored):
+def test_two_limits_two_sliders_and_an_export_that_meets_both(stored_files):
     at = _app({"budget": "0.4", "limit": "mean_wbits<=6"})
     _ok(at)
     assert at.slider(key="budget").value == 0.4
@@ -80,8 +64,8 @@ def test_two_limits_two_sliders_and_an_export_that_meets_both(stored):
     _ok(at)
     assert at.query_params["limit"] == "mean_wbits<=5"
     assert at.query_params["budget"] == "0.6"
-    (name,) = [n for n in stored if n.startswith("quantization_config_bops0.6x_mean_wbits5")]
-    config = json.loads(stored[name])
+    (name,) = [n for n in stored_files if n.startswith("quantization_config_bops0.6x_mean_wbits5")]
+    config = json.loads(stored_files[name])
     alloc = config["bit_allocation"]
     assert _mean(alloc) <= 5.0
     assert _bops(config) <= 0.6 * MAX_BOPS
@@ -89,11 +73,11 @@ def test_two_limits_two_sliders_and_an_export_that_meets_both(stored):
     # byte-identical to what the engine (and the CLI) writes for the same setup
     problem = mc.load_problem(*mc.sample_inputs())
     solution = mc.solve(problem, limits=[mc.Limit("bops", "0.6x"), mc.Limit("mean_wbits", "5")])
-    assert stored[name] == mc.config_json(mc.export_config(solution)).encode()
+    assert stored_files[name] == mc.config_json(mc.export_config(solution)).encode()
     assert mc.config_filename(solution) == name
 
 
-def test_a_group_limit(stored):
+def test_a_group_limit(stored_files):
     at = _app(
         {"budget": "0.5", "group": ["content:*.attn2.*|*.ff.*"], "limit": "mean_wbits@content<=5"}
     )
@@ -101,9 +85,9 @@ def test_a_group_limit(stored):
     content = [n for n in RAW if ".attn2." in n or ".ff." in n]
     assert metrics_of_group(at, "content") <= 5.0
     (name,) = [
-        n for n in stored if n.startswith("quantization_config_bops0.5x_mean_wbits@content5")
+        n for n in stored_files if n.startswith("quantization_config_bops0.5x_mean_wbits@content5")
     ]
-    alloc = json.loads(stored[name])["bit_allocation"]
+    alloc = json.loads(stored_files[name])["bit_allocation"]
     assert _mean(alloc, content) <= 5.0
     assert "groups" in app_charts(at)
 

@@ -11,28 +11,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+from browser_page import IDLE, REPO, SCREENSHOTS, WAIT_MS, Page, expect, sync_api
 
 import mpq_core as mc
 from mpq_core.display import gbops
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="playwright is not installed (pip install -r requirements-dev.txt)",
-)
-expect = sync_api.expect
-Page = sync_api.Page
-expect.set_options(timeout=30_000)  # a rerun on a loaded CI machine may take a while
-
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
 CHART_KEYS = ("heatmap", "distribution", "budget_use", "budget_curve", "slack")
-IDLE = (
-    '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
-    '[data-test-script-state="notRunning"]'
-)
-WAIT_MS = 60_000
 PLOT = ".js-plotly-plot .main-svg"
 TABLE = '[data-testid="stDataFrame"] canvas'
 # url path, title, screenshot name, what the page must draw

@@ -11,27 +11,13 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, expect
 
 import mpq_core as mc
 from mpq_core.report import build_report_figures, chart_config
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="playwright is not installed (pip install -r requirements-dev.txt)",
-)
-expect = sync_api.expect
-Page = sync_api.Page
-expect.set_options(timeout=30_000)
-
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
-IDLE = (
-    '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
-    '[data-test-script-state="notRunning"]'
-)
-WAIT_MS = 60_000
 MAIN_CHARTS = ("heatmap", "distribution", "budget_use", "budget_curve", "slack")
 
 

@@ -13,27 +13,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from browser_page import IDLE, REPO, SCREENSHOTS, WAIT_MS, Page, expect, sync_api
 
 import mpq_core as mc
 from mpq_core.display import gbops
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="playwright is not installed (pip install -r requirements-dev.txt)",
-)
-expect = sync_api.expect
-Page = sync_api.Page
-expect.set_options(timeout=30_000)
-
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
-IDLE = (
-    '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
-    '[data-test-script-state="notRunning"]'
-)
-WAIT_MS = 60_000
 VIEWS = ("cards", "heatmap", "distribution", "budget_use", "budget_curve", "slack")
 ALL_DRAWN = """(views) => views.every(key => {
     const host = document.querySelector(`.st-key-${key} .mpq-live`);
