@@ -15,7 +15,7 @@ from mpq_core.charts import (
     plot_distribution,
     plot_slack,
 )
-from ui import app_page, export, limits_view, live, render, state
+from ui import app_page, data, export, limits_view, live, render, state
 from ui.page import View
 
 TITLE = "Budget explorer"
@@ -63,8 +63,14 @@ def live_page(view: View) -> None:
 
 
 def server_page(view: View) -> None:
-    """Several limits, or none on BOPs: the server draws every view at the committed values."""
+    """Several limits, none on BOPs, or a large problem: the server draws every view at the
+    committed values."""
     m = render.budget_controls(view.problem) if view.has_budget else view.multiplier
+    if view.has_budget and len(view.spec.limits) == 1:  # too large for the live views
+        st.caption(
+            f"{view.problem.n_layers:,} layers: the charts follow the budget when the slider is "
+            f"released (they follow it while it moves up to {data.LIVE_MAX_LAYERS:,} layers)."
+        )
     solution = view.solve(m)
     render.infeasible_notice(solution)
     render.headline_metrics(solution, view.gap_at(solution) if view.solver == "exact" else None)

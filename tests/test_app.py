@@ -777,6 +777,25 @@ def test_a_step_whose_swept_allocation_differs_sends_the_page_s_own(monkeypatch,
     assert live.decode(_live_data(at)[1])["override"] is None
 
 
+def test_a_problem_above_the_live_size_is_drawn_by_the_server(monkeypatch):
+    """Above ``LIVE_MAX_LAYERS`` layers the 101 live steps would be slow to build and send:
+    the page draws its charts at the committed budget and says so."""
+    import ui.data
+
+    monkeypatch.setattr(ui.data, "LIVE_MAX_LAYERS", 100)  # the sample has 314
+    at = _app({"budget": "0.3"})
+    _no_failure(at)
+    assert not at.get("bidi_component") or live.CARDS not in {
+        el.key for el in at.get("bidi_component")
+    }
+    charts = {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
+    assert set(PAGES[MAIN][1]) <= set(charts)
+    assert any("314 layers: the charts follow the budget when" in c.value for c in at.caption)
+    solution = mc.solve(_problem(), 0.3)
+    assert charts["heatmap"] == json.loads(mc.charts.plot_bit_heatmap(solution).to_json())
+    assert app_metrics(at)["Final cost"] == f"{solution.cost / mc.GIGA:,.1f} GBOPs"
+
+
 def test_weight_cards_and_groups_chart_follow_the_slider_too():
     """Regression: the weight cards and the widths-per-group chart were drawn by the server
     at the committed budget, so while dragging they showed another budget than the rest."""

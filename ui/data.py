@@ -33,11 +33,16 @@ from mpq_core import (
     resolve_limits,
     sample_inputs,
     solve_budgets,
+    sweep_budgets,
     sweep_limits,
 )
 from mpq_core.reading import decode
 from mpq_core.solvers import sweep_solvers  # noqa: F401  (pages import it from here)
 
+# Up to this many layers the Budget explorer's views follow the slider in the browser (ui.live):
+# their 101 steps take about 1.6 s to build and 3 MB to send at 2,000 layers, and the sweep's
+# allocations are kept for them (about 7 MB a solver). Larger problems are drawn by the server.
+LIVE_MAX_LAYERS = 2_000
 SWEEP_POINTS = 101  # values of the swept limit (0.00..1.00 by 0.01 for the x and r forms)
 SWEEP_SECONDS = 60.0  # all exact solves of one sweep in the app: a link cannot occupy it longer
 
@@ -149,7 +154,9 @@ def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.Da
     limits = key.limits
     first = limits[0]
     if len(limits) == 1 and first.resource == "bops" and first.group is None and first.form == "x":
-        return cached_budget_sweep(files, key, solvers).table
+        if problem.n_layers <= LIVE_MAX_LAYERS:  # the live views will draw these allocations
+            return cached_budget_sweep(files, key, solvers).table
+        return sweep_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)
     return sweep_limits(
         problem,
         limits,
@@ -160,7 +167,7 @@ def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.Da
     )
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def cached_budget_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> BudgetSweep:
     """The single BOPs budget swept over 0.00..1.00 with every allocation kept (the live
     views draw each one): shared, not copied, by every session; nothing changes it."""

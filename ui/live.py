@@ -41,6 +41,7 @@ from mpq_core.charts.live import GROUPS_CHART, VIEW_CHARTS, pack_states, unpack_
 from mpq_core.errors import Stopped
 from mpq_core.report import chart_config
 
+from . import data
 from .data import DataFiles, cached_budget_sweep, sweep_key, sweep_solvers
 from .render import Metric, headline_items, row_length, weight_items
 
@@ -142,9 +143,15 @@ def mount_state(group: LiveGroup, value: float, override: Mapping[str, str] | No
 
 def applies(view: View) -> bool:
     """Whether the Budget explorer's views follow the slider live: when the BOPs budget is
-    the only limit. With more limits every other slider would need the 101 steps again for
-    each of its values; those pages are drawn by the server at each committed value."""
-    return view.has_budget and len(view.spec.limits) == 1
+    the only limit and the problem has at most ``data.LIVE_MAX_LAYERS`` layers. With more
+    limits every other slider would need the 101 steps again for each of its values, and a
+    larger problem would make them slow to build and to send; those pages are drawn by the
+    server at each committed value."""
+    return (
+        view.has_budget
+        and len(view.spec.limits) == 1
+        and view.problem.n_layers <= data.LIVE_MAX_LAYERS
+    )
 
 
 def budget_tables(view: View) -> dict[str, bytes]:
