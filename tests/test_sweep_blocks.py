@@ -31,6 +31,24 @@ def test_sweep_matches_single_solves(sample):
     assert (~df[df.multiplier < sample.min_multiplier()].feasible).all()
 
 
+def test_solve_budgets_keeps_each_allocation_of_its_table(sample):
+    grid = (0.05, 0.2, 0.37, 0.8)
+    swept = m.solve_budgets(sample, grid, solvers=("greedy", "exact"))
+    assert swept.multipliers == grid
+    assert swept.table.equals(m.sweep_budgets(sample, grid, solvers=("greedy", "exact")))
+    for solver in ("greedy", "exact"):
+        kept = swept.solutions[solver]
+        assert len(kept) == len(grid)
+        rows = swept.table[swept.table.solver == solver]
+        for mult, solution, row in zip(grid, kept, rows.itertuples(), strict=True):
+            single = m.solve(sample, mult, solver)  # an independent solve of that budget
+            assert solution.multiplier == row.multiplier == mult
+            assert solution.status == single.status == row.status
+            assert np.array_equal(solution.choice, single.choice)
+            if solution.feasible:
+                assert row.cost_gbops == solution.cost / m.GIGA
+
+
 def test_solver_gap(sample):
     gap = m.solver_gap(m.sweep_budgets(sample, [0.05, 0.3, 0.6], solvers=("greedy", "exact")))
     assert gap.multiplier.tolist() == [0.05, 0.3, 0.6]
