@@ -80,11 +80,16 @@ def slider_moves(moves: int) -> list[float]:
     at.run()
     at.slider(key="budget").set_value(0.49).run()  # warm up the rerun path once
     budgets = [round(0.15 + 0.85 * ((7 * i) % moves) / moves, 2) for i in range(moves)]
+    return _moves(at, "budget", budgets)
+
+
+def _moves(at, key: str, values: list[float]) -> list[float]:
+    """The rerun time after setting slider ``key`` to each new value in turn."""
     times = []
-    for value in budgets:
-        if value == at.slider(key="budget").value:
+    for value in values:
+        if value == at.slider(key=key).value:
             continue
-        at.slider(key="budget").set_value(value)
+        at.slider(key=key).set_value(value)
         times.append(_timed_run(at))
     return times
 
@@ -129,13 +134,7 @@ def two_limit_moves(moves: int, solver: str) -> list[float]:
     at.query_params.update({**TWO_LIMITS, "solver": solver})
     at.run()
     values = [round(5.0 + 6.0 * ((7 * i) % moves) / moves, 2) for i in range(moves)]
-    times = []
-    for value in values:
-        if value == at.slider(key="limit_slider_1").value:
-            continue
-        at.slider(key="limit_slider_1").set_value(value)
-        times.append(_timed_run(at))
-    return times
+    return _moves(at, "limit_slider_1", values)
 
 
 def map_runs(repeats: int) -> tuple[list[float], list[float]]:
