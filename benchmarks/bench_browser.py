@@ -24,18 +24,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from local_app import AppNotStarted, start_app, stop_app
+
 CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))
 ARGS = [
     "--no-sandbox",
@@ -105,68 +100,6 @@ ON_SCREEN_PAINTS = """([t0, t1]) => {
     }
     return out;
 }"""
-
-
-# --- the server ------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def start_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "dashboard.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while not _healthy(url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_server(process)
-            raise SystemExit(f"the app did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.25)
-    return process, url
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server (its session: the process and what it started) by its pid."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
 
 
 # --- the measures --------------------------------------------------------------------------
@@ -393,11 +326,14 @@ def main() -> None:
         raise SystemExit(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     log = Path(tempfile.mkdtemp(prefix="mpq-bench-")) / "streamlit.log"
     load_before = os.getloadavg()
-    process, url = start_server(log)
+    try:
+        process, url = start_app(log)
+    except AppNotStarted as err:
+        raise SystemExit(f"the app did not start: {err}") from None
     try:
         results = asyncio.run(measure(url, args.repeats))
     finally:
-        stop_server(process)
+        stop_app(process)
     load_after = os.getloadavg()
     print("| measure | median | target | ratio | runs | min–max |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

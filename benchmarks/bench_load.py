@@ -21,19 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from local_app import AppNotStarted, start_app, stop_app
+
 SLIDER_KEY = "budget"
 FINISHED = {0, 3}  # a whole run, or a fragment's run, ended normally
 
@@ -51,41 +45,6 @@ class Session:
     sent: int = 0
     failed: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard.py"),
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    server = subprocess.Popen(
-        cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit("the app did not start within 60 s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 def rerun(session: Session, query: str, value: float | None):
@@ -167,8 +126,8 @@ async def run_session(url: str, query: str, args, rng: random.Random, start: flo
     return session
 
 
-async def load(args, port: int) -> tuple[list[Session], float]:
-    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+async def load(args, app_url: str) -> tuple[list[Session], float]:
+    url = app_url.replace("http://", "ws://", 1) + "/_stcore/stream"
     query = f"solver={args.solver}" if args.solver != "greedy" else ""
     start = time.perf_counter() + 5 + 0.2 * args.sessions  # every first render done by then
     rngs = [random.Random(seed) for seed in range(args.sessions)]
@@ -191,14 +150,16 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    port = free_port()
-    server = start_server(port)
     try:
-        warm = asyncio.run(load(argparse.Namespace(**{**vars(args), "seconds": 0.0}), port))
+        server, url = start_app()
+    except AppNotStarted as err:
+        raise SystemExit(f"the app did not start: {err}") from None
+    try:
+        warm = asyncio.run(load(argparse.Namespace(**{**vars(args), "seconds": 0.0}), url))
         del warm  # one pass that only renders: caches filled as after a first visitor
-        sessions, elapsed = asyncio.run(load(args, port))
+        sessions, elapsed = asyncio.run(load(args, url))
     finally:
-        stop_server(server)
+        stop_app(server)
 
     latencies = sorted(t for s in sessions for t in s.latencies)
     sent = sum(s.sent for s in sessions)

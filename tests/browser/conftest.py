@@ -6,14 +6,6 @@ Locally the browser tests skip, with the reason, when Chromium or Playwright is 
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +13,8 @@ from typing import Any
 import pytest
 from support import CHROMIUM, IN_CI, REPO
 
-STARTUP_SECONDS = 90
+from benchmarks.local_app import AppNotStarted, start_app, stop_app
+
 LOG_DIR = REPO / "artifacts"
 
 
@@ -92,84 +85,18 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the app's whole process group, then kill it if it lingers."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-    except ProcessLookupError:
-        pass
-
-
 @pytest.fixture(scope="session")
 def app_url() -> Iterator[str]:
     """The dashboard served on a free loopback port for the whole session."""
     reason = _unavailable()
     if reason is not None:
         pytest.skip(reason)  # turned into a failure when CI is set
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     LOG_DIR.mkdir(exist_ok=True)
-    log_path = LOG_DIR / "streamlit-browser-tests.log"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "dashboard.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not _healthy(url):
-            if process.poll() is not None:
-                pytest.fail(
-                    f"streamlit exited with {process.returncode}:\n"
-                    + log_path.read_text(errors="replace")
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit not healthy after {STARTUP_SECONDS} s:\n"
-                    + log_path.read_text(errors="replace")
-                )
-            time.sleep(0.25)
+        process, url = start_app(LOG_DIR / "streamlit-browser-tests.log")
+    except AppNotStarted as err:
+        pytest.fail(str(err))
+    try:
         yield url
     finally:
-        _stop(process)
+        stop_app(process)

@@ -1,0 +1,101 @@
+"""The dashboard served on a free loopback port, for the benchmarks and the browser tests.
+
+    process, url = start_app(log_path)   # waits until /_stcore/health says ok
+    ...
+    stop_app(process)                    # its whole process group, by its pid
+
+The server runs headless, without usage statistics or a file watcher, in a session of its own
+(so that stopping it also stops what it started). Nothing listens beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STARTUP_SECONDS = 90
+
+
+class AppNotStarted(RuntimeError):
+    """The server exited or stayed unhealthy; the message holds its log."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200 and response.read().strip() == b"ok"
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_app(
+    log: Path | None = None, *, timeout: float = STARTUP_SECONDS
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``dashboard.py``; its output goes to ``log`` (discarded when None). Returns the
+    process and the app's URL once healthy; raises :class:`AppNotStarted` (the server stopped)
+    when it exits or is not healthy within ``timeout`` seconds."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "streamlit", "run", "dashboard.py",
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    out = log.open("wb") if log is not None else subprocess.DEVNULL
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        if log is not None:
+            out.close()
+    deadline = time.monotonic() + timeout
+    while not healthy(url):
+        code = process.poll()
+        if code is not None or time.monotonic() > deadline:
+            stop_app(process)
+            why = (
+                f"streamlit exited with {code}"
+                if code is not None
+                else f"streamlit not healthy after {timeout:.0f} s"
+            )
+            shown = log.read_text(errors="replace") if log is not None else "(no log kept)"
+            raise AppNotStarted(f"{why}:\n{shown}")
+        time.sleep(0.25)
+    return process, url
+
+
+def stop_app(process: subprocess.Popen[bytes]) -> None:
+    """Terminate the app's whole process group, then kill it if it lingers."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+    except ProcessLookupError:
+        pass
