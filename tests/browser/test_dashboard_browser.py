@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from browser_page import IDLE, REPO, SCREENSHOTS, WAIT_MS, Page, expect, sync_api
+from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, expect, sync_api
+from support import cli_config
 
 import mpq_core as mc
 from mpq_core.display import gbops
@@ -180,28 +179,7 @@ def test_download_config_equals_the_cli_config(page: Page, app_url: str, tmp_pat
     body = saved.read_text(encoding="utf-8")
     assert body == mc.config_json(mc.export_config(mc.solve(_problem(), multiplier)))
 
-    cwd = tmp_path / "cli"
-    cwd.mkdir()
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "main.py"),
-            "--optimize_mixed_precision",
-            "--budget_multiplier",
-            f"{multiplier:.2f}",
-            "--output_dir",
-            "out",
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    cli_files = list((cwd / "out").rglob(mc.config_filename(multiplier)))
-    assert len(cli_files) == 1, list((cwd / "out").rglob("*"))
-    assert json.loads(body) == json.loads(cli_files[0].read_text(encoding="utf-8"))
+    assert json.loads(body) == cli_config(tmp_path, multiplier)
 
 
 def test_download_report_saves_the_html_report(page: Page, app_url: str, tmp_path: Path) -> None:

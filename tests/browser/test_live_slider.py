@@ -7,13 +7,12 @@ Not timings (benchmarks/bench_browser.py measures them): what is drawn, when, an
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser_page import IDLE, REPO, SCREENSHOTS, WAIT_MS, Page, expect, sync_api
+from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, expect, sync_api
+from support import cli_config
 
 import mpq_core as mc
 from mpq_core.display import gbops
@@ -92,31 +91,6 @@ def _screenshot(page: Page, name: str) -> None:
     page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
-def _cli_config(tmp_path: Path, multiplier: float) -> dict:
-    """The config the command line writes for the sample at ``multiplier``."""
-    cwd = tmp_path / "cli"
-    cwd.mkdir()
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "main.py"),
-            "--optimize_mixed_precision",
-            "--budget_multiplier",
-            f"{multiplier:.2f}",
-            "--output_dir",
-            "out",
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    (written,) = (cwd / "out").rglob(mc.config_filename(multiplier))
-    return json.loads(written.read_text(encoding="utf-8"))
-
-
 def test_dragging_redraws_the_heatmap_before_release_and_the_download_is_the_cli_config(
     page: Page, app_url: str, tmp_path: Path
 ) -> None:
@@ -171,7 +145,7 @@ def test_dragging_redraws_the_heatmap_before_release_and_the_download_is_the_cli
     download.save_as(saved)
     body = saved.read_text(encoding="utf-8")
     assert body == mc.config_json(mc.export_config(solution))
-    assert json.loads(body) == _cli_config(tmp_path, released)
+    assert json.loads(body) == cli_config(tmp_path, released)
 
     # offline: every script, font, icon and data request went to this server (or stayed in
     # the page: the blob Plotly.js runs from)
