@@ -97,12 +97,18 @@ def decode(content: bytes, label: str) -> Any:
     return _decode_json(content, label)
 
 
-def _decode_json(content: bytes, label: str) -> Any:
+def _text(content: bytes, label: str, kind: str) -> str:
+    """The file's UTF-8 text (a BOM dropped), its nesting checked."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(label, f"not JSON: not UTF-8 text ({exc.reason})") from None
+        raise InputError(label, f"not {kind}: not UTF-8 text ({exc.reason})") from None
     _check_depth(text, label)
+    return text
+
+
+def _decode_json(content: bytes, label: str) -> Any:
+    text = _text(content, label, "JSON")
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_int=_parse_int)
     except _DuplicateKey as dup:
@@ -118,11 +124,7 @@ def _decode_json(content: bytes, label: str) -> Any:
 def _decode_yaml(content: bytes, label: str) -> Any:
     import yaml  # only YAML inputs need it
 
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(label, f"not YAML: not UTF-8 text ({exc.reason})") from None
-    _check_depth(text, label)
+    text = _text(content, label, "YAML")
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent):
