@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
-from mpq_core import build_problem
+import pandas as pd
+
+import mpq_core as mc
+from mpq_core import Problem, build_problem
 from mpq_core.loading import align_inputs, parse_layers, parse_sensitivity
 from mpq_core.resources import parse_resources
 
@@ -58,3 +62,15 @@ def expected_shares(solution) -> list[tuple[int, int, float]]:
         (w, wbits.count(w), sum(b for b, x in zip(bops, wbits, strict=True) if x == w) / total)
         for w in problem.widths
     ]
+
+
+@cache
+def sample() -> Problem:
+    """The bundled SD 1.4 sample with the default settings (built once per process)."""
+    return mc.load_problem(*mc.sample_inputs())
+
+
+@cache
+def sample_sweep(solvers: tuple[str, ...] = ("greedy",)) -> pd.DataFrame:
+    """Every multiplier 0.00..1.00 of :func:`sample` with these solvers (built once)."""
+    return mc.sweep_budgets(sample(), solvers=solvers)

@@ -8,24 +8,13 @@ from __future__ import annotations
 
 import math
 import re
-from functools import cache
 
 import pytest
-from factory import expected_shares, make_problem
+from factory import expected_shares, make_problem, sample, sample_sweep
 
 import mpq_core as mc
 from mpq_core import charts
 from mpq_core.display import gbops, percent
-
-
-@cache
-def _sample() -> mc.Problem:
-    return mc.load_problem(*mc.sample_inputs())
-
-
-@cache
-def _sweep(solvers: tuple[str, ...] = ("greedy",)):
-    return mc.sweep_budgets(_sample(), solvers=solvers)
 
 
 def _heatmap_cells(fig):
@@ -63,7 +52,7 @@ def _one_figure_per_builder(solution, sweep):
 
 @pytest.mark.parametrize("multiplier", [0.2, 0.5, 0.8])
 def test_heatmap_has_every_layer_once_with_its_width(multiplier):
-    problem = _sample()
+    problem = sample()
     solution = mc.solve(problem, multiplier)
     cells = _heatmap_cells(charts.plot_bit_heatmap(solution))
 
@@ -82,7 +71,7 @@ def test_heatmap_is_one_trace_without_shapes():
 
 
 def test_heatmap_rows_are_blocks_in_network_order_layers_in_file_order():
-    problem = _sample()
+    problem = sample()
     fig = charts.plot_bit_heatmap(mc.solve(problem, 0.5))
     cells = _heatmap_cells(fig)
     blocks = mc.group_blocks(problem.names)
@@ -101,7 +90,7 @@ def test_heatmap_rows_are_blocks_in_network_order_layers_in_file_order():
 
 
 def test_heatmap_discrete_colours_are_the_widths_fixed_colours():
-    problem = _sample()
+    problem = sample()
     fig = charts.plot_bit_heatmap(mc.solve(problem, 0.5))
     heat = fig.data[0]
     k = len(problem.widths)
@@ -118,7 +107,7 @@ def test_heatmap_discrete_colours_are_the_widths_fixed_colours():
 
 
 def test_heatmap_hover_names_type_macs_share_sensitivity_width():
-    problem = _sample()
+    problem = sample()
     solution = mc.solve(problem, 0.5)
     heat = charts.plot_bit_heatmap(solution).data[0]
     bops = solution.layer_bops()
@@ -215,7 +204,7 @@ def test_heatmap_of_a_small_model_has_a_tick_per_layer():
     assert (xaxis.tickmode, xaxis.tick0, xaxis.dtick) == ("linear", 1, 1)
     assert tuple(xaxis.range) == (0.5, 2.5)  # the widest block has two layers
     assert fig.data[0].texttemplate == "%{text}"
-    wide = charts.plot_bit_heatmap(mc.solve(_sample(), 0.5)).layout.xaxis
+    wide = charts.plot_bit_heatmap(mc.solve(sample(), 0.5)).layout.xaxis
     assert (wide.tick0, wide.dtick) == (5, 5)
 
 
@@ -232,7 +221,7 @@ def test_heatmap_shows_layer_names_from_files_as_plain_text():
 
 def test_heatmap_of_an_infeasible_budget_draws_no_allocation():
     """Regression: at m = 0.05 the all-lowest fallback was drawn as a normal allocation."""
-    solution = mc.solve(_sample(), 0.05)
+    solution = mc.solve(sample(), 0.05)
     assert not solution.feasible
     fig = charts.plot_bit_heatmap(solution)
     heat = fig.data[0]
@@ -250,7 +239,7 @@ def test_every_compare_heatmap_has_its_legend():
     """Regression: only the first of a stack of heatmaps had a legend; exported alone, the
     others had none."""
     for m in (0.3, 0.5, 0.7):
-        fig = charts.plot_bit_heatmap(mc.solve(_sample(), m), compact=True)
+        fig = charts.plot_bit_heatmap(mc.solve(sample(), m), compact=True)
         assert fig.layout.showlegend is True
         assert {t.name for t in fig.data} >= {"W4 · A8", "W8 · A12", "W16 · A16"}
         rows = len(fig.data[0].y)
@@ -263,7 +252,7 @@ def test_every_compare_heatmap_has_its_legend():
 
 @pytest.mark.parametrize("multiplier", [0.15, 0.3, 0.5, 1.0])
 def test_distribution_counts_and_shares_equal_the_solution(multiplier):
-    solution = mc.solve(_sample(), multiplier)
+    solution = mc.solve(sample(), multiplier)
     fig = charts.plot_distribution(solution)
     counts, shares = fig.data
     expected = expected_shares(solution)
@@ -279,7 +268,7 @@ def test_distribution_counts_and_shares_equal_the_solution(multiplier):
 
 
 def test_distribution_of_an_infeasible_budget_is_empty_with_a_notice():
-    fig = charts.plot_distribution(mc.solve(_sample(), 0.05))
+    fig = charts.plot_distribution(mc.solve(sample(), 0.05))
     for bars in fig.data:
         assert all(v is None for v in bars.y)
     assert [a.name for a in fig.layout.annotations].count("infeasible") == 1
@@ -295,7 +284,7 @@ def _segments(fig) -> dict[str, tuple[float, float]]:
 
 @pytest.mark.parametrize("multiplier", [0.13, 0.3, 0.5, 0.77, 1.0])
 def test_budget_use_splits_the_budget_into_floor_upgrades_and_unused(multiplier):
-    problem = _sample()
+    problem = sample()
     solution = mc.solve(problem, multiplier)
     fig = charts.plot_budget_use(solution)
     g = mc.GIGA
@@ -326,7 +315,7 @@ def test_budget_use_splits_the_budget_into_floor_upgrades_and_unused(multiplier)
 
 def test_budget_use_of_an_infeasible_budget_shows_the_floor_over_it():
     """Regression: the gauge rescaled to 250% and read like a result."""
-    problem = _sample()
+    problem = sample()
     solution = mc.solve(problem, 0.05)
     fig = charts.plot_budget_use(solution)
     g = mc.GIGA
@@ -396,10 +385,10 @@ def test_width_colours_cover_1_to_64_deterministically():
 
 
 def test_every_figure_carries_the_context_subtitle_and_its_export_name():
-    solution = mc.solve(_sample(), 0.25)
+    solution = mc.solve(sample(), 0.25)
     expected = "stable-diffusion-v1-4 UNet2DConditionModel · m = 0.25 · greedy · W4/8/16"
     assert charts.context_line(solution) == expected
-    for key, fig in _one_figure_per_builder(solution, _sweep()).items():
+    for key, fig in _one_figure_per_builder(solution, sample_sweep()).items():
         assert fig.layout.title.subtitle.text == expected, key
         assert fig.layout.meta["file"] == f"{key}_m0.25"
         assert fig.layout.width and fig.layout.height  # the print size
@@ -432,8 +421,8 @@ def test_model_names_from_files_are_plain_text_in_the_subtitle():
 
 def test_legends_sit_between_the_title_and_the_plot():
     """Regression: legends wrapped over titles and were cut off in exported images."""
-    solution = mc.solve(_sample(), 0.5)
-    for key, fig in _one_figure_per_builder(solution, _sweep()).items():
+    solution = mc.solve(sample(), 0.5)
+    for key, fig in _one_figure_per_builder(solution, sample_sweep()).items():
         layout = fig.layout
         if not layout.showlegend:
             continue
@@ -464,7 +453,7 @@ def test_a_long_legend_gets_a_second_row_before_the_plot():
 
 def test_figures_serialise_to_json_without_nan():
     for m in (0.05, 0.5):
-        solution = mc.solve(_sample(), m)
-        for fig in _one_figure_per_builder(solution, _sweep()).values():
+        solution = mc.solve(sample(), m)
+        for fig in _one_figure_per_builder(solution, sample_sweep()).values():
             text = fig.to_json()
             assert "NaN" not in text and math.isfinite(fig.layout.height)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import math
-from functools import cache
 
 import numpy as np
 import pytest
+from factory import sample
 
 import mpq_core as mc
 from mpq_core.charts import (
@@ -87,16 +87,11 @@ def test_states_must_have_the_same_fields():
         pack_states([])
 
 
-@cache
-def _sample() -> mc.Problem:
-    return mc.load_problem(*mc.sample_inputs())
-
-
 @pytest.mark.parametrize("solver", ["greedy", "exact"])
 def test_every_step_is_the_exported_figure(solver):
     """What the browser draws at a step is, field for field, the figure the builders export
     (validated by plotly) at that budget: infeasible steps included."""
-    problem = _sample()
+    problem = sample()
     sweep = mc.sweep_budgets(problem, solvers=mc.sweep_solvers(solver))
     solutions = [mc.solve(problem, m, solver) for m in mc.DEFAULT_MULTIPLIERS]
     assert not solutions[0].feasible and solutions[-1].feasible
@@ -111,7 +106,7 @@ def test_every_step_is_the_exported_figure(solver):
 
 
 def test_the_batched_steps_are_the_single_ones():
-    problem = _sample()
+    problem = sample()
     sweep = mc.sweep_budgets(problem)
     solutions = [mc.solve(problem, m) for m in (0.05, 0.3, 0.77)]
     assert view_steps(sweep, solutions) == [view_specs(sweep, s) for s in solutions]

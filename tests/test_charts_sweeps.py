@@ -4,24 +4,13 @@ comparison of several budgets, checked against the sweep tables they are drawn f
 from __future__ import annotations
 
 import math
-from functools import cache
 
 import pytest
-from factory import expected_shares, make_problem
+from factory import expected_shares, make_problem, sample, sample_sweep
 
 import mpq_core as mc
 from mpq_core import charts
 from mpq_core.display import gap_percent, percent
-
-
-@cache
-def _sample() -> mc.Problem:
-    return mc.load_problem(*mc.sample_inputs())
-
-
-@cache
-def _sweep(solvers: tuple[str, ...] = ("greedy",)):
-    return mc.sweep_budgets(_sample(), solvers=solvers)
 
 
 def _trace(fig, name: str, yaxis: str | None = None):
@@ -60,8 +49,8 @@ def test_marginal_gains_of_a_hand_solved_layer():
 
 @pytest.mark.parametrize("multiplier", [0.13, 0.37, 0.5, 0.915, 1.0])
 def test_budget_curve_draws_the_sweep_and_marks_the_current_budget(multiplier):
-    sweep = _sweep()
-    solution = mc.solve(_sample(), multiplier)
+    sweep = sample_sweep()
+    solution = mc.solve(sample(), multiplier)
     fig = charts.plot_budget_curve(sweep, solution)
     rows = sweep[sweep["solver"] == "greedy"].sort_values("multiplier")
     objective = _trace(fig, "greedy", "y")
@@ -87,8 +76,8 @@ def test_budget_curve_draws_the_sweep_and_marks_the_current_budget(multiplier):
 
 def test_budget_curve_shows_the_view_solver_only():
     """Regression: the greedy and exact lines lay on top of each other (one visible line)."""
-    sweep = _sweep(("greedy", "exact"))
-    exact = mc.solve(_sample(), 0.4, "exact")
+    sweep = sample_sweep(("greedy", "exact"))
+    exact = mc.solve(sample(), 0.4, "exact")
     fig = charts.plot_budget_curve(sweep, exact)
     assert {t.name for t in fig.data if t.mode == "lines"} == {"exact"}
     rows = sweep[sweep["solver"] == "exact"].sort_values("multiplier")
@@ -96,14 +85,14 @@ def test_budget_curve_shows_the_view_solver_only():
         list(_trace(fig, "exact", "y").y),
         (rows["objective_share"] * 100).where(rows["feasible"]).tolist(),
     )
-    greedy = charts.plot_budget_curve(sweep, mc.solve(_sample(), 0.4))
+    greedy = charts.plot_budget_curve(sweep, mc.solve(sample(), 0.4))
     assert {t.name for t in greedy.data if t.mode == "lines"} == {"greedy"}
 
 
 def test_budget_curve_at_an_infeasible_budget_marks_no_point():
-    problem = _sample()
+    problem = sample()
     solution = mc.solve(problem, 0.05)
-    fig = charts.plot_budget_curve(_sweep(), solution)
+    fig = charts.plot_budget_curve(sample_sweep(), solution)
     for yaxis in ("y", "y2"):
         marker = _trace(fig, "current budget", yaxis)
         assert list(marker.x) == [0.05] and list(marker.y) == [None]
@@ -127,8 +116,8 @@ def _labelled_infeasible(fig, problem: mc.Problem) -> None:
 
 
 def test_slack_is_budget_minus_cost_for_every_solver():
-    sweep = _sweep(("greedy", "exact"))
-    solution = mc.solve(_sample(), 0.42, "exact")
+    sweep = sample_sweep(("greedy", "exact"))
+    solution = mc.solve(sample(), 0.42, "exact")
     fig = charts.plot_slack(sweep, solution)
     for solver in ("greedy", "exact"):
         rows = sweep[sweep["solver"] == solver].sort_values("multiplier")
@@ -153,9 +142,9 @@ def test_slack_is_budget_minus_cost_for_every_solver():
     current = _trace(fig, "current budget")
     assert list(current.x) == [0.42]
     assert current.y[0] == pytest.approx((solution.budget - solution.cost) / mc.GIGA)
-    infeasible = charts.plot_slack(sweep, mc.solve(_sample(), 0.05))
+    infeasible = charts.plot_slack(sweep, mc.solve(sample(), 0.05))
     assert list(_trace(infeasible, "current budget").y) == [None]
-    _labelled_infeasible(infeasible, _sample())
+    _labelled_infeasible(infeasible, sample())
     # the legend names the solvers only: short enough for one row of a narrow chart
     assert [t.name for t in fig.data if t.showlegend is not False] == ["greedy", "exact"]
 
@@ -164,8 +153,8 @@ def test_slack_is_budget_minus_cost_for_every_solver():
 
 
 def test_solver_gap_figure_shows_each_solver_below_the_bound_and_the_gap():
-    problem = _sample()
-    gap = mc.solver_gap(_sweep(("greedy", "exact")))
+    problem = sample()
+    gap = mc.solver_gap(sample_sweep(("greedy", "exact")))
     solution = mc.solve(problem, 0.42, "exact")
     fig = charts.plot_solver_gap(gap, solution)
     feasible = gap["feasible"].tolist()
@@ -201,7 +190,7 @@ def test_solver_gap_figure_shows_each_solver_below_the_bound_and_the_gap():
 
 
 def test_distribution_compare_stacks_each_budget_and_keeps_infeasible_ones_empty():
-    problem = _sample()
+    problem = sample()
     solutions = [mc.solve(problem, m) for m in (0.05, 0.3, 0.5, 0.7)]
     fig = charts.plot_distribution_compare(solutions)
     assert fig.layout.barmode == "stack"
