@@ -91,10 +91,8 @@ def pack_states(states: Sequence[Mapping[str, Any]]) -> str:
     # a field's kind from its first state that is not an empty list (no cards at an
     # infeasible step is still a list of cards)
     fields = {
-        name: next((_kind(s[name]) for s in states if s.get(name) != []), "objects")
-        if value == []
-        else _kind(value)
-        for name, value in states[0].items()
+        name: next((_kind(s[name]) for s in states if s.get(name, []) != []), "objects")
+        for name in states[0]
     }
     values: dict[str, int] = {}  # JSON text -> index
     objects: dict[tuple[tuple[str, int], ...], int] = {}
