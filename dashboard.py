@@ -66,7 +66,7 @@ def server_page(view: View) -> None:
     """Several limits, none on BOPs, or a large problem: the server draws every view at the
     committed values."""
     m = render.budget_controls(view.problem) if view.has_budget else view.multiplier
-    if view.has_budget and len(view.spec.limits) == 1:  # too large for the live views
+    if view.budget_only:  # then too large for the live views
         st.caption(
             f"{view.problem.n_layers:,} layers: the charts follow the budget when the slider is "
             f"released (they follow it while it moves up to {data.LIVE_MAX_LAYERS:,} layers)."

@@ -14,7 +14,7 @@ with app_page("Greedy vs optimal") as view:
     st.title("Greedy vs optimal")
     limits = view.spec_at(view.multiplier).limits
     swept = "every multiplier from 0.00 to 1.00 in steps of 0.01"
-    if len(limits) > 1 or not view.has_budget:
+    if not view.budget_only:
         held = ", ".join(limit.label() for limit in limits[1:]) or "no other limit"
         swept = f"{limits[0].resource} swept over its slider's values; held: {held}"
     st.caption(plain(f"{view.data.origin} · {swept}"))

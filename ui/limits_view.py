@@ -36,7 +36,7 @@ def limits_panel(view: View, solution: Solution) -> None:
     budget, the use of every limit."""
     constraints.limit_controls(view.problem)
     weight_metrics(solution)
-    several = len(solution.bounds) > 1 or not view.has_budget
+    several = not view.budget_only
     if several and view.problem.groups:
         with render.chart_row("limits"):
             render.chart(plot_limits_use(solution), key="limits_use")

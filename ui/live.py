@@ -147,11 +147,7 @@ def applies(view: View) -> bool:
     limits every other slider would need the 101 steps again for each of its values, and a
     larger problem would make them slow to build and to send; those pages are drawn by the
     server at each committed value."""
-    return (
-        view.has_budget
-        and len(view.spec.limits) == 1
-        and view.problem.n_layers <= data.LIVE_MAX_LAYERS
-    )
+    return view.budget_only and view.problem.n_layers <= data.LIVE_MAX_LAYERS
 
 
 def budget_tables(view: View) -> dict[str, bytes]:

@@ -93,6 +93,11 @@ class View:
         first = self.spec.limits[0]
         return first.resource == "bops" and first.group is None and first.form == "x"
 
+    @property
+    def budget_only(self) -> bool:
+        """The slider's BOPs budget is the only limit (the original problem)."""
+        return self.has_budget and len(self.spec.limits) == 1
+
     def spec_at(self, multiplier: float | None = None, solver: str | None = None) -> Spec:
         """The spec with the budget set to ``multiplier`` (the other limits held)."""
         spec = self.spec if solver is None else replace(self.spec, solver=solver)
@@ -110,8 +115,7 @@ class View:
         if solvers is None:
             # with several limits every exact point is a MILP: the curves use the greedy, and
             # the exact sweep is made only where it is the subject (Greedy vs optimal)
-            several = len(self.spec.limits) > 1 or not self.has_budget
-            solvers = ("greedy",) if several else sweep_solvers(self.solver)
+            solvers = sweep_solvers(self.solver) if self.budget_only else ("greedy",)
         return cached_sweep(self.files, sweep_key(self.spec), solvers)
 
     def gap_at(self, exact: Solution, greedy: Solution | None = None) -> SolverGap:
