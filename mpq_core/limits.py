@@ -10,7 +10,7 @@ float) is still at most the limit. Reference points (x and r forms) respect pins
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -173,10 +173,6 @@ def _shown(value: float, unit: str) -> str:
     if not math.isfinite(value):
         return "no limit"
     return f"{value:,.6g} {unit}".rstrip()
-
-
-def bound_uses(bounds: Sequence[Bound], choice: np.ndarray) -> list[float]:
-    return [b.use_of(choice) for b in bounds]
 
 
 def as_bounds(

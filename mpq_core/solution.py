@@ -15,7 +15,6 @@ from functools import cached_property
 import numpy as np
 
 from .constraints import Limit
-from .display import gbops
 from .limits import Bound
 from .problem import GIGA, Problem
 
@@ -340,7 +339,3 @@ def summarize(solution: Solution) -> dict[str, object]:
         row[f"limit{r}_use"] = use.use
         row[f"limit{r}_binds"] = use.binds
     return row
-
-
-def describe_budget(solution: Solution) -> str:
-    return gbops(solution.budget) if math.isfinite(solution.budget) else "no BOPs limit"

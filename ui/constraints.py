@@ -94,11 +94,6 @@ def current_limits() -> tuple[Limit, ...]:
     return tuple(out)
 
 
-def has_budget_row() -> bool:
-    current = rows()
-    return bool(current) and current[0].is_budget
-
-
 def current_constraints() -> Constraints:
     groups = tuple(
         Group(g["name"], tuple(g["patterns"])) for g in st.session_state.get(GROUP_ROWS, [])
