@@ -6,12 +6,14 @@ Not timings (benchmarks/bench_browser.py measures them): what is drawn, when, an
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, expect, sync_api
+from PIL import Image, ImageChops
 from support import cli_config
 
 import mpq_core as mc
@@ -20,6 +22,10 @@ from mpq_core.display import gbops
 pytestmark = pytest.mark.browser
 
 VIEWS = ("cards", "heatmap", "distribution", "budget_use", "budget_curve", "slack")
+CHARTS = VIEWS[1:]
+PICTURES_READY = """() => [...__mpqLive.groups.values()].every(group =>
+    [...group.views.values()].every(view =>
+        !view.pictures || view.pictures.size === view.spec.grid.length))"""
 ALL_DRAWN = """(views) => views.every(key => {
     const host = document.querySelector(`.st-key-${key} .mpq-live`);
     return host && host.dataset.liveValue !== undefined
@@ -156,6 +162,62 @@ def test_dragging_redraws_the_heatmap_before_release_and_the_download_is_the_cli
     ]
     assert not elsewhere, elsewhere
     assert any(url.startswith("blob:") for url in requests)  # Plotly.js, from the page itself
+
+
+def test_a_drag_shows_the_pictures_of_the_steps_and_they_look_as_the_charts_do(
+    browser: sync_api.Browser, app_url: str
+) -> None:
+    """Every chart on screen: while the thumb is dragged the charts show the pictures the page
+    prepared of each step; on release the charts themselves draw the step, and each looks
+    pixel for pixel as its picture did."""
+    context = browser.new_context(viewport={"width": 1440, "height": 2600})
+    try:
+        page = context.new_page()
+        _open(page, app_url)
+        page.wait_for_function(PICTURES_READY, polling=200, timeout=WAIT_MS)
+        thumb = page.locator(".st-key-budget [data-testid=stSliderThumbValue]").locator("..")
+        box = thumb.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x - 200, y, steps=10)
+        page.wait_for_function(
+            """(charts) => {
+                const thumb = document.querySelector('.st-key-budget input[type="range"]');
+                return charts.every(key => {
+                    const host = document.querySelector(`.st-key-${key} .mpq-live`);
+                    return host.dataset.livePicture !== undefined
+                        && Number(host.dataset.liveValue) === Number(thumb.value);
+                });
+            }""",
+            arg=list(CHARTS),
+            timeout=WAIT_MS,
+        )
+        value = round(_slider_value(page), 2)
+        assert value < 0.5
+        for key in CHARTS:  # the picture is of the step under the thumb
+            picture = _view(page, key).locator(".mpq-live-picture")
+            expect(picture.locator("text", has_text=f"m = {value:.2f}")).not_to_have_count(0)
+            expect(_view(page, key).locator(".mpq-live-plot")).to_be_hidden()
+        pictures = {key: _view(page, key).screenshot() for key in CHARTS}
+        _screenshot(page, "live_2600_pictures_while_dragging")
+        page.mouse.up()
+
+        _expect_settled(page, value)
+        page.wait_for_function(
+            "() => !document.querySelector('.mpq-live[data-live-picture]')", timeout=WAIT_MS
+        )
+        for key in CHARTS:
+            expect(_view(page, key).locator(".mpq-live-picture")).to_be_empty()
+            drawn = _view(page, key).screenshot()
+            difference = ImageChops.difference(
+                Image.open(io.BytesIO(pictures[key])).convert("RGB"),
+                Image.open(io.BytesIO(drawn)).convert("RGB"),
+            )
+            assert difference.getbbox() is None, f"{key}: the chart differs from its picture"
+        _screenshot(page, "live_2600_released")
+    finally:
+        context.close()
 
 
 def test_keys_move_the_views_and_an_infeasible_step_looks_infeasible(

@@ -77,7 +77,7 @@ function draw(name) {
   const start = performance.now();
   const dragging = LIVE.pointers > 0;
   const waiting = [...group.views.values()]
-    .filter((view) => (view.visible || !dragging) && view.shown !== stepKey(view, want))
+    .filter((view) => (view.visible || !dragging) && behind(view, want, dragging))
     .sort((a, b) => b.visible - a.visible || (a.lastShown ?? 0) - (b.lastShown ?? 0));
   for (const view of waiting) {
     if (performance.now() - start > FRAME_MS) {
@@ -87,8 +87,8 @@ function draw(name) {
     if (show(view, want)) view.lastShown = performance.now();
   }
   group.draws += 1;
-  const behind = [...group.views.values()].some((view) => !view.visible);
-  if (dragging && behind && !group.idle) {
+  const hidden = [...group.views.values()].some((view) => !view.visible);
+  if (dragging && hidden && !group.idle) {
     group.idle = requestIdleCallback((deadline) => catchUp(name, deadline));
   }
 }
@@ -102,7 +102,7 @@ function catchUp(name, deadline) {
   group.idle = 0;
   if (!group.want) return;
   for (const view of group.views.values()) {
-    if (view.shown === stepKey(view, group.want)) continue;
+    if (!behind(view, group.want, LIVE.pointers > 0)) continue;
     if (deadline.timeRemaining() < IDLE_MS && !deadline.didTimeout) {
       group.idle = requestIdleCallback((next) => catchUp(name, next));
       return;
@@ -123,13 +123,28 @@ function stepKey(view, want) {
   return `step:${nearest(view.spec.grid, want.value)}`;
 }
 
+// Whether ``view`` does not show ``want`` yet; while a pointer drags, a picture of the step
+// counts as shown (the chart itself draws it on release).
+function behind(view, want, dragging) {
+  const key = stepKey(view, want);
+  return key !== null && (view.shown !== key || (!dragging && view.pictured));
+}
+
 function show(view, want) {
   const key = stepKey(view, want);
-  if (key === null || view.shown === key) return false;
-  const state = want.states
-    ? unpack(want.states[view.spec.chart], 0)
-    : unpack(view.spec.table, nearest(view.spec.grid, want.value));
-  if (!view.paint(state, want.value)) return false;
+  if (key === null) return false;
+  const index = want.states ? null : nearest(view.spec.grid, want.value);
+  if (LIVE.pointers > 0 && index !== null && view.showPicture) {
+    if (view.shown === key) return false;
+    if (view.showPicture(index, want.value)) {
+      view.shown = key;
+      return true;
+    }
+  } else if (view.shown === key && !view.pictured) {
+    return false;
+  }
+  const state = want.states ? unpack(want.states[view.spec.chart], 0) : unpack(view.spec.table, index);
+  if (!view.paint(state, want.value, key)) return false;
   view.shown = key;
   return true;
 }
@@ -145,6 +160,19 @@ function painted(view, value) {
 }
 
 // --- charts --------------------------------------------------------------------------------
+
+// The layout Plotly gets for a state: a copy (Plotly writes into the layout it draws; the
+// template is only read, so it is shared), as wide as the page gives the chart.
+function chartLayout(stateLayout, width) {
+  const { template, ...own } = stateLayout;
+  const layout = structuredClone(own);
+  if (template !== undefined) layout.template = template;
+  // meta only names the export file and Plotly draws nothing of it, but a new meta redraws
+  // the whole chart: the file name goes to the camera button instead
+  delete layout.meta;
+  if (width > 0) layout.width = width; // stretched to the page, as st.plotly_chart does
+  return layout;
+}
 
 // The step's config with one difference: the camera button saves the image options of the
 // state on show (print size, scale, the file name of its budget) from a button of ours, so
@@ -171,9 +199,8 @@ function liveConfig(view, config) {
 }
 
 function plotView(host) {
-  const plot = document.createElement("div");
-  plot.className = "mpq-live-plot";
-  host.appendChild(plot);
+  const front = element("div", "mpq-live-picture", host); // first: its definitions win
+  const plot = element("div", "mpq-live-plot", host);
   const view = { host, plot, width: 0, next: null, busy: false };
   // One Plotly call at a time per chart: a react made while the previous one is still
   // settling (its automatic margins redraw the chart) can keep both redrawing for ever. The
@@ -192,23 +219,18 @@ function plotView(host) {
     if (view.busy || !LIVE.Plotly) return;
     const width = view.hostWidth;
     if (view.next) {
-      const { state, value } = view.next;
+      const { state, value, key } = view.next;
       view.next = null;
-      // Plotly writes into the layout it draws: a copy (the template is only read)
-      const { template, ...own } = state.layout;
-      const layout = structuredClone(own);
-      if (template !== undefined) layout.template = template;
-      // meta only names the export file and Plotly draws nothing of it, but a new meta
-      // redraws the whole chart: the file name goes to the camera button instead
-      delete layout.meta;
       view.width = width;
-      if (width > 0) layout.width = width; // stretched to the page, as st.plotly_chart does
       view.image = state.config.toImageButtonOptions;
+      const layout = chartLayout(state.layout, width);
       run(
         () => LIVE.Plotly.react(plot, state.data, layout, liveConfig(view, state.config)),
         () => {
           host.style.minHeight = "";
+          if (view.shown === key) hidePicture(); // the chart shows what the picture did
           painted(view, value);
+          preparePictures(view);
         },
       );
     } else if (view.shown && width > 0 && width !== view.width) {
@@ -216,21 +238,44 @@ function plotView(host) {
       run(() => LIVE.Plotly.relayout(plot, { width }));
     }
   };
-  view.paint = (state, value) => {
+  view.paint = (state, value, key) => {
     if (!LIVE.Plotly) {
       host.style.minHeight = `${state.layout.height || 0}px`; // no jump when it draws
       return false;
     }
-    view.next = { state, value };
+    view.next = { state, value, key };
     settle();
     return true;
   };
+  // A picture in front of the chart (hidden, not removed: Plotly measures its text as it
+  // draws, which a chart out of the layout cannot do).
+  const hidePicture = () => {
+    if (!view.pictured) return;
+    view.pictured = false;
+    front.replaceChildren();
+    plot.style.visibility = "";
+    delete host.dataset.livePicture;
+  };
+  view.showPicture = (index, value) => {
+    const node = picture(view, index);
+    if (!node) return false;
+    front.replaceChildren(node);
+    plot.style.visibility = "hidden";
+    view.pictured = true;
+    host.dataset.livePicture = String(index);
+    painted(view, value);
+    return true;
+  };
+  view.hidePicture = hidePicture;
+  view.pictures = new Map();
   // the page's width for the chart, kept here: reading it while drawing would make the
   // browser lay the page out again at every step
   view.hostWidth = host.clientWidth;
+  view.picturesWidth = view.hostWidth;
   view.resize = new ResizeObserver((entries) => {
     view.hostWidth = Math.round(entries[entries.length - 1].contentRect.width);
     settle();
+    if (view.hostWidth !== view.picturesWidth) preparePictures(view); // at the new width
   });
   view.resize.observe(host);
   return view;
@@ -288,7 +333,7 @@ function cardsView(host) {
 
 // --- mounting ------------------------------------------------------------------------------
 
-function attach(host, spec) {
+function attach(host, spec, text) {
   let view = host.__mpqView;
   if (!view || view.kind !== spec.kind) {
     host.replaceChildren();
@@ -309,9 +354,17 @@ function attach(host, spec) {
     );
     view.seen.observe(host);
   }
-  view.spec = spec;
+  if (view.text !== text) {
+    // new data: its steps are drawn again, the chart first, the pictures after it
+    view.text = text;
+    view.spec = spec;
+    view.shown = null;
+    if (view.pictures) {
+      if (view.hidePicture) view.hidePicture();
+      dropPictures(view);
+    }
+  }
   view.group = spec.group;
-  view.shown = null;
   const group = liveGroup(spec.group);
   group.slider = group.slider ?? spec.slider;
   group.views.set(host, view);
@@ -323,6 +376,10 @@ function detach(host) {
   if (!view) return;
   if (view.group) liveGroup(view.group).views.delete(host);
   if (view.resize) view.resize.disconnect();
+  if (view.pictures) {
+    dropPictures(view);
+    if (view.easel) putEaselAway(view);
+  }
   if (view.seen) view.seen.disconnect();
   host.__mpqView = null;
 }
@@ -371,7 +428,7 @@ export default function (component) {
   host.__mpqMount = mount; // the newest data wins if two arrive close together
   if (data) {
     inflateText(data).then((text) => {
-      if (host.__mpqMount === mount) attach(host, JSON.parse(text));
+      if (host.__mpqMount === mount) attach(host, JSON.parse(text), text);
     });
   }
   return () => detach(host);

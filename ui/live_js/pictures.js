@@ -1,0 +1,103 @@
+// Pictures: each step of a chart as Plotly drew it, prepared while the page is idle, so that a
+// drag can show any step at once. Plotly needs 10-20 ms to redraw one chart here, too long
+// for five charts to follow the thumb; a picture is Plotly's own drawing of that step (its
+// SVG, copied), shown in front of the chart while the pointer is down. On release the chart
+// itself draws the step where the thumb stopped, and the picture goes.
+//
+// Pictures are drawn off screen on an easel of the view's own (the same width, layout and
+// config as the chart), the steps nearest the slider first, one per idle moment long enough
+// for it, never while a pointer is down. They hold for one state table at one width: new data
+// or a new width starts them again.
+
+const PICTURE_MS = 20; // an idle moment shorter than this leaves the next picture for later
+
+// The step ``index`` of ``view``'s chart, if its picture is ready for the chart's width.
+function picture(view, index) {
+  if (!view.pictures || view.picturesWidth !== view.hostWidth) return null;
+  return view.pictures.get(index) ?? null;
+}
+
+function dropPictures(view) {
+  if (!view.pictures) return;
+  view.pictures.clear();
+  view.picturesWidth = view.hostWidth;
+  view.host.dataset.livePictures = "0";
+}
+
+function preparePictures(view) {
+  if (view.pictures && !view.preparing) {
+    view.preparing = requestIdleCallback((deadline) => prepareOne(view, deadline));
+  }
+}
+
+// The missing step nearest the one the slider shows (null when every step has its picture).
+function nextMissing(view) {
+  const steps = view.spec.grid.length;
+  const group = view.group ? liveGroup(view.group) : null;
+  const at = group && group.want ? group.want.value : view.spec.grid[0];
+  const centre = nearest(view.spec.grid, at);
+  for (let distance = 0; distance < steps; distance++) {
+    for (const index of [centre - distance, centre + distance]) {
+      if (index >= 0 && index < steps && !view.pictures.has(index)) return index;
+    }
+  }
+  return null;
+}
+
+function prepareOne(view, deadline) {
+  view.preparing = 0;
+  if (!LIVE.Plotly || !view.spec || !view.host.isConnected || !(view.hostWidth > 0)) return;
+  if (view.picturesWidth !== view.hostWidth) dropPictures(view);
+  const index = nextMissing(view);
+  if (index === null) {
+    putEaselAway(view);
+    return;
+  }
+  if (LIVE.pointers > 0 || deadline.timeRemaining() < PICTURE_MS) {
+    preparePictures(view);
+    return;
+  }
+  const { spec, hostWidth: width } = view;
+  const state = unpack(spec.table, index);
+  const easel = view.easel ?? newEasel(view);
+  easel.style.width = `${width}px`;
+  const config = { ...liveConfig(view, state.config), staticPlot: true };
+  Promise.resolve()
+    .then(() => LIVE.Plotly.react(easel, state.data, chartLayout(state.layout, width), config))
+    .then(() => {
+      // still the chart's data and width: keep it
+      if (view.spec === spec && view.picturesWidth === width && view.hostWidth === width) {
+        view.pictures.set(index, copyDrawing(easel));
+        view.host.dataset.livePictures = String(view.pictures.size);
+      }
+    })
+    .catch((error) => console.error("mpq live picture", error))
+    .finally(() => preparePictures(view));
+}
+
+// The easel lies after every view in the page: where two pictures' SVG definitions (clip
+// paths, bar patterns) share a name, the one shown comes first and is the one used.
+function newEasel(view) {
+  const easel = document.createElement("div");
+  easel.className = "mpq-live-easel";
+  easel.setAttribute("aria-hidden", "true");
+  document.body.appendChild(easel);
+  view.easel = easel;
+  return easel;
+}
+
+function putEaselAway(view) {
+  if (!view.easel) return;
+  LIVE.Plotly.purge(view.easel);
+  view.easel.remove();
+  view.easel = null;
+}
+
+// A copy of the easel's drawing, in elements of Plotly's classes (its page styles lay the
+// drawing's layers on top of each other).
+function copyDrawing(easel) {
+  const copy = element("div", "js-plotly-plot");
+  copy.appendChild(easel.querySelector(".plot-container").cloneNode(true));
+  for (const node of copy.querySelectorAll(".modebar-container")) node.remove();
+  return copy;
+}
