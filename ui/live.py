@@ -8,7 +8,9 @@ What runs where, and what is sent when:
   view with each distinct value written once (``pack_states``) and gzip-compressed;
 - **browser**: one component per view keeps every step's state and draws the one the slider
   shows at each movement of the thumb, before anything goes to the server. Plotly.js comes
-  from the plotly package, sent once per session (no CDN);
+  from the plotly package, sent once per session (no CDN). While the page is idle it prepares
+  a picture of each chart at every step (Plotly's own drawing of the step, copied): a drag
+  shows the pictures, and on release the charts draw the step themselves (``pictures.js``);
 - **server, per committed value**: only the page's fragment reruns (the controls, the
   downloads and a small state element: the value in use and, for a value between two steps,
   that value's own states). The views' elements are not rebuilt, and an unchanged element is

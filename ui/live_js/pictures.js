@@ -5,9 +5,10 @@
 // itself draws the step where the thumb stopped, and the picture goes.
 //
 // Pictures are drawn off screen on an easel of the view's own (the same width, layout and
-// config as the chart), the steps nearest the slider first, one per idle moment long enough
-// for it, never while a pointer is down. They hold for one state table at one width: new data
-// or a new width starts them again.
+// config as the chart), the views on screen first and the steps nearest the slider first, one
+// per idle moment long enough for it, never while a pointer is down; a step the chart itself
+// draws is kept as its picture too. They hold for one state table at one width: new data or
+// a new width starts them again.
 
 const PICTURE_MS = 20; // an idle moment shorter than this leaves the next picture for later
 
@@ -53,7 +54,7 @@ function prepareOne(view, deadline) {
     putEaselAway(view);
     return;
   }
-  if (LIVE.pointers > 0 || deadline.timeRemaining() < PICTURE_MS) {
+  if (LIVE.pointers > 0 || deadline.timeRemaining() < PICTURE_MS || waitsForOthers(view)) {
     preparePictures(view);
     return;
   }
@@ -73,6 +74,23 @@ function prepareOne(view, deadline) {
     })
     .catch((error) => console.error("mpq live picture", error))
     .finally(() => preparePictures(view));
+}
+
+// A view off screen waits while a view of its group on screen still misses pictures.
+function waitsForOthers(view) {
+  if (view.visible || !view.group) return false;
+  for (const other of liveGroup(view.group).views.values()) {
+    if (other.visible && other.pictures && nextMissing(other) !== null) return true;
+  }
+  return false;
+}
+
+// The chart's own drawing of step ``index`` as its picture (when it has none yet).
+function keepPicture(view, index) {
+  if (index === null || view.pictures.has(index)) return;
+  if (view.picturesWidth !== view.hostWidth || view.width !== view.hostWidth) return;
+  view.pictures.set(index, copyDrawing(view.plot));
+  view.host.dataset.livePictures = String(view.pictures.size);
 }
 
 // The easel lies after every view in the page: where two pictures' SVG definitions (clip
@@ -98,6 +116,7 @@ function putEaselAway(view) {
 function copyDrawing(easel) {
   const copy = element("div", "js-plotly-plot");
   copy.appendChild(easel.querySelector(".plot-container").cloneNode(true));
-  for (const node of copy.querySelectorAll(".modebar-container")) node.remove();
+  // no buttons, and no hover label the chart showed as it was copied
+  for (const node of copy.querySelectorAll(".modebar-container, .hoverlayer > *")) node.remove();
   return copy;
 }

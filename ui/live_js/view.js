@@ -144,7 +144,7 @@ function show(view, want) {
     return false;
   }
   const state = want.states ? unpack(want.states[view.spec.chart], 0) : unpack(view.spec.table, index);
-  if (!view.paint(state, want.value, key)) return false;
+  if (!view.paint(state, want.value, key, index)) return false;
   view.shown = key;
   return true;
 }
@@ -219,7 +219,7 @@ function plotView(host) {
     if (view.busy || !LIVE.Plotly) return;
     const width = view.hostWidth;
     if (view.next) {
-      const { state, value, key } = view.next;
+      const { state, value, key, index } = view.next;
       view.next = null;
       view.width = width;
       view.image = state.config.toImageButtonOptions;
@@ -230,6 +230,7 @@ function plotView(host) {
           host.style.minHeight = "";
           if (view.shown === key) hidePicture(); // the chart shows what the picture did
           painted(view, value);
+          keepPicture(view, index);
           preparePictures(view);
         },
       );
@@ -238,12 +239,12 @@ function plotView(host) {
       run(() => LIVE.Plotly.relayout(plot, { width }));
     }
   };
-  view.paint = (state, value, key) => {
+  view.paint = (state, value, key, index) => {
     if (!LIVE.Plotly) {
       host.style.minHeight = `${state.layout.height || 0}px`; // no jump when it draws
       return false;
     }
-    view.next = { state, value, key };
+    view.next = { state, value, key, index };
     settle();
     return true;
   };
