@@ -6,11 +6,14 @@
 //
 // Pictures are drawn off screen on an easel of the view's own (the same width, layout and
 // config as the chart), the views on screen first and the steps nearest the slider first, one
-// per idle moment long enough for it, never while a pointer is down; a step the chart itself
-// draws is kept as its picture too. They hold for one state table at one width: new data or
+// per idle moment long enough for it. They wait while a pointer is down and for a second after
+// any key or pointer press (the server is then answering: a rerun, a download), so that they
+// take no time from what the user asked for. A step the chart itself draws is kept as its
+// picture too. They hold for one state table at one width: new data or
 // a new width starts them again.
 
 const PICTURE_MS = 20; // an idle moment shorter than this leaves the next picture for later
+const QUIET_MS = 1000; // how long after the user's last key or pointer press pictures wait
 
 // The step ``index`` of ``view``'s chart, if its picture is ready for the chart's width.
 function picture(view, index) {
@@ -26,8 +29,15 @@ function dropPictures(view) {
 }
 
 function preparePictures(view) {
-  if (view.pictures && !view.preparing) {
+  if (!view.pictures || view.preparing) return;
+  const quiet = QUIET_MS - (performance.now() - (LIVE.lastInput ?? 0));
+  const idle = () => {
     view.preparing = requestIdleCallback((deadline) => prepareOne(view, deadline));
+  };
+  if (quiet > 0) {
+    view.preparing = setTimeout(idle, quiet);
+  } else {
+    idle();
   }
 }
 
@@ -54,7 +64,8 @@ function prepareOne(view, deadline) {
     putEaselAway(view);
     return;
   }
-  if (LIVE.pointers > 0 || deadline.timeRemaining() < PICTURE_MS || waitsForOthers(view)) {
+  const busy = LIVE.pointers > 0 || performance.now() - (LIVE.lastInput ?? 0) < QUIET_MS;
+  if (busy || deadline.timeRemaining() < PICTURE_MS || waitsForOthers(view)) {
     preparePictures(view);
     return;
   }

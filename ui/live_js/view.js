@@ -401,8 +401,15 @@ if (!LIVE.observer) {
   });
   // a pointer held down anywhere (on the thumb, in practice) makes a drag
   LIVE.pointers = 0;
-  document.addEventListener("pointerdown", () => (LIVE.pointers += 1), true);
+  LIVE.lastInput = 0; // when the user last pressed a key or a pointer (pictures wait for quiet)
+  const input = () => (LIVE.lastInput = performance.now());
+  document.addEventListener("keydown", input, true);
+  document.addEventListener("pointerdown", () => {
+    input();
+    LIVE.pointers += 1;
+  }, true);
   const release = () => {
+    input();
     LIVE.pointers = 0;
     for (const name of LIVE.groups.keys()) LIVE.redraw(name); // the views left behind
   };
