@@ -18,12 +18,12 @@ import numpy as np
 
 from .errors import InputError
 from .reading import HugeNumber, InputFile, read_data
+from .spec import MAX_WIDTH
 
 _MAC_UNITS = {"mac", "macs"}
 _FLOP_UNITS = {"flop", "flops"}
 _MISMATCH_SHOWN = 5
 _WIDTH_KEY = re.compile(r"^\s*\d{1,3}\s*$")
-MAX_WIDTH = 64
 SWAPPED = "are the two files swapped?"
 
 

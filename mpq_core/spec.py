@@ -23,7 +23,7 @@ DEFAULT_LADDER = (4, 8, 16)
 DEFAULT_MULTIPLIER = 0.5
 DEFAULT_DISCOUNT = 0.2
 DEFAULT_TIME_LIMIT = 20.0  # seconds per exact solve; then the best allocation, bound and gap
-MAX_WIDTH = 64
+MAX_WIDTH = 64  # bits of one weight, at most
 MAX_LADDER = 12
 SOLVER_NAMES = ("greedy", "exact")
 

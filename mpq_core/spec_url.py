@@ -100,10 +100,8 @@ def spec_from_query(
                 raise ValueError(f"longer than {MAX_PARAMETER} characters")
             last = values[-1]
             if name == "budget":
-                number = float(last)
-                if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-                    raise ValueError(f"must be a number from 0 to 1, got {_shown(last)}")
-                budget = Limit("bops", limit_value(number + 0.0, "budget", "value") + "x")
+                number = _fraction(last)
+                budget = Limit("bops", limit_value(number, "budget", "value") + "x")
             elif name == "solver":
                 changes["solver"] = _one_of(last, SOLVER_NAMES)
             elif name == "rule":
@@ -111,10 +109,7 @@ def spec_from_query(
             elif name == "sense":
                 changes["sense"] = _one_of(last, SENSES)
             elif name == "discount":
-                number = float(last)
-                if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-                    raise ValueError(f"must be a number from 0 to 1, got {_shown(last)}")
-                changes["upgrade_discount"] = number
+                changes["upgrade_discount"] = _fraction(last)
             elif name == "ladder":
                 parts = [p.strip() for p in last.split(",") if p.strip()]
                 if len(parts) > MAX_LADDER or not all(p.isdigit() and len(p) <= 3 for p in parts):
@@ -167,6 +162,17 @@ def _group(text: str) -> Group:
     if not parts:
         raise ValueError(f"group {name!r} has no pattern")
     return Group(name, parts)
+
+
+def _fraction(text: str) -> float:
+    """A number from 0 to 1 (-0 as 0)."""
+    try:
+        number = float(text) + 0.0
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+        raise ValueError(f"must be a number from 0 to 1, got {_shown(text)}")
+    return number
 
 
 def _one_of(value: str, allowed: Sequence[str]) -> str:

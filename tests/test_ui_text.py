@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from ui.state import MAX_LADDER, compare_default, parse_ladder, parse_multiplier, parse_query
+from ui.state import APP_MAX_LADDER, compare_default, parse_multiplier, parse_query
 from ui.text import multiplier, plain, score, shorten
 
 
@@ -92,16 +92,35 @@ def test_parse_multiplier_refuses_what_is_no_multiplier(text, message):
         parse_multiplier(text)
 
 
-def test_parse_ladder_is_bounded_before_reading_numbers():
-    assert parse_ladder("16,4,8,4") == [4, 8, 16]
-    with pytest.raises(ValueError, match=f"at most {MAX_LADDER} widths, got 64"):
-        parse_ladder(",".join(str(w) for w in range(1, 65)))
-    with pytest.raises(ValueError, match="at most 8 widths, got 9"):
-        parse_ladder("1,2,3,4,5,6,7,8,9")
-    with pytest.raises(ValueError, match="whole numbers from 1 to 64"):
-        parse_ladder("4," + "9" * 5000)
-    with pytest.raises(ValueError, match="whole numbers from 1 to 64"):
-        parse_ladder("4,65")
+@pytest.mark.parametrize(
+    ("ladder", "read"),
+    [
+        ("16,4,8", {"ladder": [4, 8, 16]}),
+        (" 2, 4 ,8", {"ladder": [2, 4, 8]}),
+        ("1,2,3,4,5,6,7,8", {"ladder": [1, 2, 3, 4, 5, 6, 7, 8]}),
+    ],
+)
+def test_a_link_ladder_is_read_sorted_without_repeats(ladder, read):
+    assert parse_query({"ladder": [ladder]}) == (read, [])
+
+
+@pytest.mark.parametrize(
+    ("ladder", "note"),
+    [
+        ("1,2,3,4,5,6,7,8,9", f"ladder: the app takes at most {APP_MAX_LADDER} widths, got 9"),
+        (
+            ",".join(str(w) for w in range(1, 65)),
+            "ladder: expected at most 12 whole numbers from 1 to 64, got "
+            "'1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22...",
+        ),
+        ("4," + "9" * 5000, "ladder: longer than 2000 characters"),
+        ("4,65", "ladder: widths must be whole numbers from 1 to 64, got 65"),
+        ("4,x", "ladder: expected at most 12 whole numbers from 1 to 64, got '4,x'"),
+        ("16,4,8,4", "ladder: repeated width in [16, 4, 8, 4]"),
+    ],
+)
+def test_a_link_ladder_the_app_cannot_take_is_a_note(ladder, note):
+    assert parse_query({"ladder": [ladder], "solver": ["exact"]}) == ({"solver": "exact"}, [note])
 
 
 def test_parse_query_notes_what_it_ignores():
@@ -112,15 +131,45 @@ def test_parse_query_notes_what_it_ignores():
             "pin16": ["conv_in"],
             "pin99999": ["conv_in"],
             "ladder": ["1,2,3,4,5,6,7,8,9,10"],
+            "discount": ["lots"],
+            "rule": ["plus5"],
             "nope": ["1"],
         }
     )
     assert values == {"budget_exact": 0.42, "compare": [0.3, 0.5], "pin_16": ["conv_in"]}
     assert notes == [
-        "pin99999: widths must be whole numbers from 1 to 64",
-        "ladder: a ladder has at most 8 widths, got 10",
+        "pin99999: the width must be from 1 to 64",
+        "ladder: the app takes at most 8 widths, got 10",
+        "discount: must be a number from 0 to 1, got 'lots'",
+        "rule: 'plus5' is not one of plus4, match",
         "unknown parameter 'nope'",
     ]
+
+
+def test_parse_query_reads_each_setting_as_the_engine_does():
+    values, notes = parse_query(
+        {
+            "budget": ["0.1234567"],
+            "solver": ["exact"],
+            "rule": ["match"],
+            "discount": ["0.35"],
+            "sense": ["score"],
+            "pin8": ["conv_in", "conv_out"],
+            "source": ["minilm"],
+            "prefix": ["model."],
+        }
+    )
+    assert notes == []
+    assert values == {
+        "budget_exact": 0.123457,
+        "solver": "exact",
+        "abit_rule": "match",
+        "discount": 0.35,
+        "sense": "score",
+        "pin_8": ["conv_in", "conv_out"],
+        "source": "minilm",
+        "name_prefix": "model.",
+    }
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 import streamlit as st
 
 from mpq_core import ABIT_RULES, SAMPLES, SOLVER_LABELS, SOLVERS, InputError, Inputs, Spec
+from mpq_core.spec import MAX_WIDTH
 
 from . import constraints, state
 from .data import DataFiles, cached_inputs, cached_problem, sample_files
@@ -357,22 +358,22 @@ def _synthetic_notice(inputs: Inputs) -> None:
 
 def _own_ladder(files: DataFiles, rule: str, discount: float) -> tuple[int, ...]:
     """The ladder the engine picks for these files (the per-bit table's widths, else the
-    default), cut to ``MAX_LADDER`` widths."""
+    default), cut to ``APP_MAX_LADDER`` widths."""
     widths = cached_problem(files, Spec(abit_rule=rule, upgrade_discount=discount)).widths
-    return tuple(widths[: state.MAX_LADDER])
+    return tuple(widths[: state.APP_MAX_LADDER])
 
 
 def _ladder(loaded: LoadedData, rule: str, discount: float) -> tuple[tuple[int, ...], tuple]:
     """The ladder widget and the ladder in use, with why it differs from the chosen one."""
     sens = loaded.inputs.sensitivity
-    known = [w for w in (*state.LADDER_CHOICES, *sens.widths) if w <= state.MAX_WIDTH]
+    known = [w for w in (*state.LADDER_CHOICES, *sens.widths) if w <= MAX_WIDTH]
     options = sorted({*known, *st.session_state.get("ladder", [])})
     chosen = st.pills(
         "Width ladder (bits)",
         options,
         selection_mode="multi",
         key="ladder",
-        help=f"The weight widths each layer may take (at most {state.MAX_LADDER}).",
+        help=f"The weight widths each layer may take (at most {state.APP_MAX_LADDER}).",
     )
     own = _own_ladder(loaded.files, rule, discount)
     instead = f"Using {'/'.join(map(str, own))} instead."
@@ -380,8 +381,9 @@ def _ladder(loaded: LoadedData, rule: str, discount: float) -> tuple[tuple[int, 
         st.caption(f"No width chosen: using {'/'.join(map(str, own))}.")
         return own, ()
     ladder = tuple(sorted(int(w) for w in chosen))
-    if len(ladder) > state.MAX_LADDER:
-        why = f"A ladder has at most {state.MAX_LADDER} widths ({len(ladder)} chosen). {instead}"
+    if len(ladder) > state.APP_MAX_LADDER:
+        most = state.APP_MAX_LADDER
+        why = f"A ladder has at most {most} widths ({len(ladder)} chosen). {instead}"
         return own, (why,)
     try:
         cached_problem(loaded.files, Spec(ladder=ladder, abit_rule=rule, upgrade_discount=discount))

@@ -9,9 +9,9 @@ The widgets own the state (each has a key). Four rules keep it consistent:
   box only propose values, and a proposal that is not a multiplier leaves it unchanged;
 - after the page is built, the settings *in use* are written back to the query string.
 
-What a link may ask for is bounded here, before anything is computed (at most
-``MAX_LADDER`` widths, widths up to ``MAX_WIDTH``, two to four compared budgets).
-Callbacks here only set state.
+A link's settings are read by ``mpq_core.spec_url`` (the same reading as everywhere else) and
+bounded here, before anything is computed, by what the app takes (at most ``APP_MAX_LADDER``
+widths, two to four compared budgets). Callbacks here only set state.
 """
 
 from __future__ import annotations
@@ -22,18 +22,22 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from mpq_core import ABIT_RULES, DEFAULT_WIDTHS, SAMPLES, SOLVERS, spec_from_query, spec_to_query
+from mpq_core import DEFAULT_WIDTHS, SAMPLES, spec_from_query, spec_to_query
+from mpq_core.spec_url import SPEC_PARAMETERS
 
 from .text import MULTIPLIER_DECIMALS, multiplier
 
 if TYPE_CHECKING:
+    from mpq_core import Spec
+
     from .sidebar import Settings
 
 UPLOAD = "upload"
 SOURCES = (*SAMPLES, UPLOAD)
 LADDER_CHOICES = (2, 3, 4, 6, 8, 16)
-MAX_WIDTH = 64
-MAX_LADDER = 8  # widths per ladder: the exact sweep grows fast with the ladder's length
+# widths per ladder in the app (fewer than the engine's MAX_LADDER): the exact sweep behind
+# every view grows fast with the ladder's length
+APP_MAX_LADDER = 8
 COMPARE_MIN, COMPARE_MAX = 2, 4
 PIN_PREFIX = "pin_"
 DEFAULTS: dict[str, object] = {
@@ -51,8 +55,7 @@ DEFAULTS: dict[str, object] = {
     "sense": "file",
     "name_prefix": "",
 }
-SPEC_PARAMS = ("limit", "group", "tie")  # read through mpq_core.spec_url
-SENSE_PARAM = {"loss": "loss", "score": "score"}
+LIMIT_PARAMS = ("limit", "group", "tie")  # read together: a limit may name a group
 KEPT = (*DEFAULTS, "compare", "layers_pin_width")  # widget keys re-assigned on every run
 _SEEDED = "_url_seeded"
 _URL_NOTES = "_url_notes"
@@ -115,83 +118,74 @@ def url_notes() -> list[str]:
 
 
 def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], list[str]]:
-    """Query parameters -> (widget key -> value, notes about the ignored ones)."""
+    """Query parameters -> (widget key -> value, notes about the ignored ones).
+
+    Each setting is read on its own by :func:`mpq_core.spec_from_query` (one unreadable
+    setting leaves the others applied); the limits, groups and ties are read together.
+    """
     values: dict[str, object] = {}
     notes: list[str] = []
-    spec_part = {name: params[name] for name in SPEC_PARAMS if params.get(name)}
-    if spec_part:
+    limits = {name: params[name] for name in LIMIT_PARAMS if params.get(name)}
+    if limits:
         if params.get("budget"):
-            spec_part["budget"] = params["budget"]
-        spec, spec_notes = spec_from_query(spec_part)
+            limits["budget"] = params["budget"]  # the first limit, before the others
+        spec, spec_notes = spec_from_query(limits)
         notes += spec_notes
         values["constraints"] = spec.constraints
 
-    for name in params:
-        if name in SPEC_PARAMS:
+    for name, raw in params.items():
+        if name in LIMIT_PARAMS or not raw:
             continue
-        raw = params[name]
-        if not raw:
+        if name in SPEC_PARAMETERS or _is_pin(name):
+            spec, spec_notes = spec_from_query({name: raw})
+            notes += spec_notes
+            if not spec_notes:
+                try:
+                    values |= _widget_values(name, spec)
+                except ValueError as err:
+                    notes.append(f"{name}: {err}")
             continue
         last = raw[-1]
         try:
-            if name == "budget":
-                values["budget_exact"] = parse_multiplier(last)
-            elif name == "solver":
-                values["solver"] = _one_of(last, SOLVERS)
-            elif name == "rule":
-                values["abit_rule"] = _one_of(last, ABIT_RULES)
-            elif name == "source":
-                values["source"] = _one_of(last, SOURCES)
-            elif name == "discount":
-                values["discount"] = _discount(last)
-            elif name == "ladder":
-                values["ladder"] = parse_ladder(last)
+            if name == "source":
+                if last not in SOURCES:
+                    raise ValueError(f"{last[:40]!r} is not one of {', '.join(SOURCES)}")
+                values["source"] = last
             elif name == "compare":
                 values["compare"] = _compare(last)
-            elif name == "sense":
-                values["sense"] = _one_of(last, tuple(SENSE_PARAM))
             elif name == "prefix":
                 values["name_prefix"] = last[:64]
-            elif name.startswith("pin") and name[3:].isdigit():
-                values[pin_key(_width(name[3:]))] = [n for n in raw if n]
             else:
-                notes.append(f"unknown parameter {name!r}")
+                notes.append(f"unknown parameter {name[:40]!r}")
         except ValueError as err:
             notes.append(f"{name}: {err}")
     return values, notes
 
 
-def _one_of(value: str, allowed: Iterable[str]) -> str:
-    allowed = tuple(allowed)
-    if value not in allowed:
-        raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
-    return value
+def _is_pin(name: str) -> bool:
+    return name.startswith("pin") and name[3:].isdigit()
 
 
-def _discount(value: str) -> float:
-    number = float(value)
-    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-        raise ValueError(f"must be between 0 and 1, got {value!r}")
-    return round(number, 2)
-
-
-def _width(text: str) -> int:
-    if not text.strip().isdigit() or len(text.strip()) > 2 or not 1 <= int(text) <= MAX_WIDTH:
-        raise ValueError(f"widths must be whole numbers from 1 to {MAX_WIDTH}")
-    return int(text)
-
-
-def parse_ladder(value: str) -> list[int]:
-    """``"4,8,16"`` -> ``[4, 8, 16]``: at most ``MAX_LADDER`` distinct widths of 1..64."""
-    parts = [part for part in value.split(",") if part.strip()]
-    if len(parts) > MAX_LADDER * 2:  # bounded before any number is read
-        raise ValueError(f"a ladder has at most {MAX_LADDER} widths, got {len(parts)}")
-    widths = sorted({_width(part) for part in parts})
-    if not widths:
-        raise ValueError("no width given")
-    if len(widths) > MAX_LADDER:
-        raise ValueError(f"a ladder has at most {MAX_LADDER} widths, got {len(widths)}")
-    return widths
+def _widget_values(name: str, spec: Spec) -> dict[str, object]:
+    """The widget keys a spec read from the single parameter ``name`` sets."""
+    if name == "budget":
+        return {"budget_exact": round(float(spec.multiplier), MULTIPLIER_DECIMALS)}
+    if name == "solver":
+        return {"solver": spec.solver}
+    if name == "rule":
+        return {"abit_rule": spec.abit_rule}
+    if name == "discount":
+        return {"discount": round(spec.upgrade_discount, 2)}
+    if name == "sense":
+        return {"sense": spec.sense}
+    if name == "ladder":
+        if len(spec.ladder) > APP_MAX_LADDER:
+            raise ValueError(
+                f"the app takes at most {APP_MAX_LADDER} widths, got {len(spec.ladder)}"
+            )
+        return {"ladder": list(spec.ladder)}
+    width = int(name[3:])  # pin<width>
+    return {pin_key(width): [pin.layer for pin in spec.pins]}
 
 
 def parse_multiplier(text: object) -> float:
