@@ -15,7 +15,8 @@ the server by its pid, and prints the median of each measure with its target and
 - key step: ArrowRight/ArrowLeft to the views drawn at the new budget (browser only), and to
   everything consistent (every view, the exact box, the link, the script idle);
 - first load: a new browser context to every view drawn (warm server), from navigation start;
-- page switch: to Compare budgets (its charts drawn) and back to the Budget explorer;
+- page switch: to Compare budgets (its charts drawn) and back to the Budget explorer, the first
+  one 3 s after the first load (a user looks at a page before leaving it);
 - bytes per step: websocket bytes (received + sent) of one keyboard step;
 - charts ZIP: click to file saved, at a budget not zipped before and again unchanged.
 
@@ -239,6 +240,7 @@ async def page_switches(browser, url: str, repeats: int) -> tuple[list[float], l
     context = await browser.new_context(viewport={"width": 1440, "height": 900})
     page = await context.new_page()
     await _open(page, url)
+    await page.wait_for_timeout(3000)
     there, back = [], []
     sidebar = page.get_by_test_id("stSidebar")
     for _ in range(repeats):

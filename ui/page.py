@@ -18,7 +18,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from mpq_core import InputError, Problem, Solution, SolverGap, Spec, solve_spec
 from mpq_core.errors import Stopped
 
-from . import constraints, state
+from . import constraints, preload, state
 from .data import DataFiles, budget_limit, cached_problem, cached_sweep, sweep_key, sweep_solvers
 from .render import page_style
 from .sidebar import LoadedData, Settings, remember_good, sidebar
@@ -144,6 +144,7 @@ def configure_page(title: str) -> None:
     )
     page_style()
     st.html(_COLLAPSE_ON_NARROW_SCREENS, unsafe_allow_javascript=True)
+    preload.page_modules()
     navigation()
 
 

@@ -376,3 +376,30 @@ def test_link_text_is_shown_as_text_and_fetches_nothing(page: Page, app_url: str
     assert not [u for u in fetched if u.path.endswith("track.png") or u.hostname == "phish.example"]
     elsewhere = [url for url in requests if urlparse(url).hostname not in ("127.0.0.1", None)]
     assert not [url for url in elsewhere if not url.startswith(("data:", "blob:"))], elsewhere
+
+
+def test_the_first_page_loads_the_other_pages_chart_code_while_idle(
+    page: Page, app_url: str
+) -> None:
+    """Streamlit loads an element type's code the first time a page shows one; the Budget
+    explorer asks for the other pages' (Plotly charts first) while idle, so the first switch
+    to Compare budgets loads none of it."""
+    from ui.preload import module_names
+
+    wanted = set(module_names())
+    assert any(name.startswith("PlotlyChart.") for name in wanted)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url.rsplit("/", 1)[-1]))
+    _open(page, app_url)
+    for _ in range(60):  # a second of quiet, then one module per idle moment
+        if wanted <= set(asked):
+            break
+        page.wait_for_timeout(500)
+    assert wanted <= set(asked), sorted(wanted - set(asked))
+
+    asked.clear()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Compare budgets").click()
+    expect(page.get_by_role("heading", level=1).first).to_have_text("Compare budgets")
+    page.wait_for_selector(PLOT, timeout=WAIT_MS)
+    _wait_idle(page)
+    assert not [name for name in asked if name.endswith(".js")], asked
