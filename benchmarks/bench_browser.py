@@ -9,7 +9,7 @@ the server by its pid, and prints the median of each measure with its target and
 - drag: updates per second of the views on screen while the thumb is dragged across the track
   (real mouse events at 60 Hz, sent without waiting for the page), 1440 x 900 and, with every
   chart on screen, 1440 x 2600, once the page has prepared its pictures of every step; and at
-  1440 x 2600 half a second after the first load, while it is still preparing them; the run
+  both sizes half a second after the first load, while it is still preparing them; the run
   fails if anything is sent to the server while dragging;
 - pictures ready: from navigation start until every chart has its picture of every step;
 - key step: ArrowRight/ArrowLeft to the views drawn at the new budget (browser only), and to
@@ -54,6 +54,7 @@ IDLE = (
 TARGETS = {
     "drag_900": (20.0, "updates/s", True),
     "drag_2600": (20.0, "updates/s", True),
+    "fresh_900": (20.0, "updates/s", True),
     "drag_fresh": (20.0, "updates/s", True),
     "pictures": (None, "s", False),
     "key_views": (0.3, "s", False),
@@ -68,6 +69,7 @@ TARGETS = {
 LABELS = {
     "drag_900": "drag: updates/s of the views on screen (1440 x 900)",
     "drag_2600": "drag: updates/s, every chart on screen (1440 x 2600)",
+    "fresh_900": "drag 0.5 s after the first load, views on screen (1440 x 900)",
     "drag_fresh": "drag 0.5 s after the first load, every chart on screen (1440 x 2600)",
     "pictures": "pictures of every step ready, from navigation start (1440 x 2600)",
     "key_views": "keyboard step to every view redrawn (browser only)",
@@ -333,6 +335,7 @@ async def measure(url: str, repeats: int) -> dict[str, list[float]]:
             results["drag_2600"] = await drag_rates(
                 browser, url, 2600, repeats, results["pictures"]
             )
+            results["fresh_900"] = await drag_rates(browser, url, 900, repeats)
             results["drag_fresh"] = await drag_rates(browser, url, 2600, repeats)
             drawn, settled, sizes = await key_steps(browser, url, 2 * repeats)
             results |= {"key_views": drawn, "key_settled": settled, "step_bytes": sizes}

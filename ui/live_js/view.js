@@ -200,6 +200,7 @@ function liveConfig(view, config) {
 
 function plotView(host) {
   const front = element("div", "mpq-live-picture", host); // first: its definitions win
+  front.setAttribute("aria-hidden", "true"); // the chart behind it stays the one read out
   const plot = element("div", "mpq-live-plot", host);
   const view = { host, plot, width: 0, next: null, busy: false };
   // One Plotly call at a time per chart: a react made while the previous one is still
