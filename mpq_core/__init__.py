@@ -45,7 +45,7 @@ _EXPORTS = {
         "write_text_atomic",
     ),
     "greedy": ("solve_greedy",),
-    "limits": ("Bound", "resolve_limits"),
+    "limits": ("Bound", "LimitResolver", "resolve_limits"),
     "loading": ("Inputs", "LayerTable", "SensitivityTable", "load_inputs"),
     "problem": ("DEFAULT_WIDTHS", "GIGA", "Problem", "abit_for", "build_problem", "load_problem"),
     "reading": ("InputFile", "read_data"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -63,6 +63,42 @@ class Bound:
     def describe(self) -> str:
         """``bops <= 0.5x (51,409.5 GBOPs)`` for messages."""
         return f"{self.limit.label()} ({_shown(self.shown_cap, self.unit)})"
+
+    def with_limit(self, limit: Limit) -> Bound:
+        """``limit`` (the same resource and group, another number or form) on the same problem:
+        only the cap changes, the per-layer values and reference sums are this bound's."""
+        if (limit.resource, limit.group) != (self.limit.resource, self.limit.group):
+            raise ValueError(f"{limit.label()} is not a limit on {self.limit.label()}'s sum")
+        cap = _cap(limit, self.low, self.high, self.top, self.scale)
+        return replace(self, limit=limit, cap=cap, threshold=self.exact.threshold(cap))
+
+
+class LimitResolver:
+    """:func:`resolve_limit` for many limits on one problem (a sweep, a map): each resource
+    and group is resolved once, each further number only sets the cap."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self._bases: dict[tuple[str, str | None], Bound] = {}
+        self._bounds: dict[Limit, Bound] = {}
+
+    def __call__(self, limit: Limit) -> Bound:
+        found = self._bounds.get(limit)
+        if found is None:
+            base = self._bases.get((limit.resource, limit.group))
+            if base is None:
+                found = resolve_limit(self.problem, limit)
+                self._bases[(limit.resource, limit.group)] = found
+            else:
+                found = base.with_limit(limit)
+            self._bounds[limit] = found
+        return found
+
+    def all(self, limits: Iterable[Limit]) -> tuple[Bound, ...]:
+        out = tuple(self(limit) for limit in limits)
+        if not out:
+            raise InputError("limits", "no limit given")
+        return out
 
 
 def resolve_limits(problem: Problem, limits: Iterable[Limit]) -> tuple[Bound, ...]:
@@ -118,19 +154,7 @@ def bops_bound(problem: Problem, budget: float, multiplier: float | None = None)
     written = limit_value(max(float(multiplier), 0.0), "budget", "value") + "x"
     base = resolve_limit(problem, Limit("bops", written))
     cap = float(budget)
-    return Bound(
-        limit=base.limit,
-        scope=base.scope,
-        values=base.values,
-        exact=base.exact,
-        cap=cap,
-        threshold=base.exact.threshold(cap),
-        scale=base.scale,
-        unit=base.unit,
-        low=base.low,
-        high=base.high,
-        top=base.top,
-    )
+    return replace(base, cap=cap, threshold=base.exact.threshold(cap))
 
 
 def _cap(limit: Limit, low: float, high: float, top: float, scale: float) -> float:

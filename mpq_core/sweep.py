@@ -12,7 +12,7 @@ import numpy as np
 from .constraints import Limit, limit_value
 from .errors import Stopped
 from .exact import ExactSolver
-from .limits import Bound, resolve_limits
+from .limits import LimitResolver
 from .problem import Problem
 from .solution import Solution, summarize
 from .solvers import SOLVERS, check_multiplier, check_solver
@@ -117,6 +117,7 @@ def sweep_grid(
     exact = ExactSolver(problem) if solver == "exact" else None
     deadline = time.monotonic() + time_limit
     total = len(values[0]) * len(values[1])
+    resolve = LimitResolver(problem)  # each resource and group once
     rows = []
     for a, x in enumerate(values[0]):
         for b, y in enumerate(values[1]):
@@ -124,7 +125,7 @@ def sweep_grid(
             cell = list(base)
             cell[first] = _with_number(base[first], x)
             cell[second] = _with_number(base[second], y)
-            bounds = resolve_limits(problem, cell)
+            bounds = resolve.all(cell)
             if exact is not None:
                 left = max(deadline - time.monotonic(), 0.0)
                 solution = exact.solve_limits(bounds, time_limit=min(left, exact.time_limit))
@@ -180,15 +181,9 @@ def _sweep(
     exact = ExactSolver(problem, time_limit=DEFAULT_TIME_LIMIT) if "exact" in solvers else None
     deadline = time.monotonic() + time_limit
     rows = []
-    resolved: dict[Limit, Bound] = {}  # the limits held across the sweep are resolved once
-
-    def bound(limit: Limit) -> Bound:
-        if limit not in resolved:
-            (resolved[limit],) = resolve_limits(problem, [limit])
-        return resolved[limit]
-
+    resolve = LimitResolver(problem)  # each resource and group once
     for m, limits in zip(grid, limit_sets, strict=True):
-        bounds = tuple(bound(limit) for limit in limits) or resolve_limits(problem, limits)
+        bounds = resolve.all(limits)
         for name in solvers:
             _check(stop)
             if name == "exact" and exact is not None:

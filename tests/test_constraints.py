@@ -123,6 +123,35 @@ def test_limit_forms_resolve_exactly():
     assert x.shown_cap == 48 / 1e9 and x.unit == "GBOPs"
 
 
+@pytest.mark.parametrize(
+    ("first", "others"),
+    [
+        (Limit("bops", "0.25x"), ["0.5x", "1x", "0x", "1e-7", "0.3r"]),
+        (Limit("mean_wbits", "5"), ["6.5", "0.5x", "0.25r", "8"]),
+        (Limit("mean_wbits", "5", "big"), ["7", "0.5r"]),
+        (Limit("latency_ms", "0.5r"), ["0.1r", "1r", "4", "0.9x"]),
+    ],
+)
+def test_a_resolver_sets_only_the_cap_of_a_further_number(first, others):
+    """A sweep resolves a resource and group once: every further number of it gives the bound
+    resolve_limit gives, field by field."""
+    p = make_problem(
+        [1, 1], [1.0, 1.0], names=["a", "b"], params=[100, 300],
+        resources={"latency_ms": [{4: 1, 8: 3}, {4: 2, 8: 2.5}]},
+        spec=Spec(ladder=(4, 8), constraints=Constraints(groups=(Group("big", ("b",)),))),
+    )  # fmt: skip
+    resolve = mc.LimitResolver(p)
+    for limit in [first, *(Limit(first.resource, at, first.group) for at in others)]:
+        (direct,) = mc.resolve_limits(p, [limit])
+        reused = resolve(limit)
+        assert reused is resolve(limit)
+        for name in ("cap", "threshold", "scale", "unit", "low", "high", "top"):
+            assert getattr(reused, name) == getattr(direct, name), (limit, name)
+        assert reused.limit == limit and reused.values is resolve(first).values
+    with pytest.raises(ValueError, match="is not a limit on"):
+        resolve(first).with_limit(Limit("wbits", "0.5x"))
+
+
 def test_one_limit_at_one_r_admits_the_dearest_allocation():
     # r = 1 must be exactly the dearest use, whatever rounding low + 1 x (high - low) does
     p = make_problem([0.1, 0.2], [1.0, 1.0], bits=[4, 8],
