@@ -164,12 +164,57 @@ def test_dragging_redraws_the_heatmap_before_release_and_the_download_is_the_cli
     assert any(url.startswith("blob:") for url in requests)  # Plotly.js, from the page itself
 
 
+def _drag_and_compare(page: Page, to_x: float, shot: str) -> float:
+    """Drag the thumb to ``to_x``; while the mouse is down every chart shows the picture of
+    the step under the thumb; on release each chart draws that step itself and looks pixel
+    for pixel as its picture did. Returns the step."""
+    thumb = page.locator(".st-key-budget [data-testid=stSliderThumbValue]").locator("..")
+    box = thumb.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(to_x, y, steps=10)
+    page.wait_for_function(
+        """(charts) => {
+            const thumb = document.querySelector('.st-key-budget input[type="range"]');
+            return charts.every(key => {
+                const host = document.querySelector(`.st-key-${key} .mpq-live`);
+                return host.dataset.livePicture !== undefined
+                    && Number(host.dataset.liveValue) === Number(thumb.value);
+            });
+        }""",
+        arg=list(CHARTS),
+        timeout=WAIT_MS,
+    )
+    value = round(_slider_value(page), 2)
+    for key in CHARTS:  # the picture is of the step under the thumb
+        picture = _view(page, key).locator(".mpq-live-picture")
+        expect(picture.locator("text", has_text=f"m = {value:.2f}")).not_to_have_count(0)
+        expect(_view(page, key).locator(".mpq-live-plot")).to_be_hidden()
+    pictures = {key: _view(page, key).screenshot() for key in CHARTS}
+    _screenshot(page, shot)
+    page.mouse.up()
+
+    _expect_settled(page, value)
+    page.wait_for_function(
+        "() => !document.querySelector('.mpq-live[data-live-picture]')", timeout=WAIT_MS
+    )
+    for key in CHARTS:
+        expect(_view(page, key).locator(".mpq-live-picture")).to_be_empty()
+        drawn = _view(page, key).screenshot()
+        difference = ImageChops.difference(
+            Image.open(io.BytesIO(pictures[key])).convert("RGB"),
+            Image.open(io.BytesIO(drawn)).convert("RGB"),
+        )
+        assert difference.getbbox() is None, f"{key} at {value}: the chart differs from its picture"
+    return value
+
+
 def test_a_drag_shows_the_pictures_of_the_steps_and_they_look_as_the_charts_do(
     browser: sync_api.Browser, app_url: str
 ) -> None:
-    """Every chart on screen: while the thumb is dragged the charts show the pictures the page
-    prepared of each step; on release the charts themselves draw the step, and each looks
-    pixel for pixel as its picture did."""
+    """Every chart on screen. The pictures of a drag come from the easel (prepared while the
+    page was idle) or, for a step the chart drew itself (0.50, drawn first), from the chart."""
     context = browser.new_context(viewport={"width": 1440, "height": 2600})
     try:
         page = context.new_page()
@@ -177,45 +222,10 @@ def test_a_drag_shows_the_pictures_of_the_steps_and_they_look_as_the_charts_do(
         page.wait_for_function(PICTURES_READY, polling=200, timeout=WAIT_MS)
         thumb = page.locator(".st-key-budget [data-testid=stSliderThumbValue]").locator("..")
         box = thumb.bounding_box()
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.mouse.move(x, y)
-        page.mouse.down()
-        page.mouse.move(x - 200, y, steps=10)
-        page.wait_for_function(
-            """(charts) => {
-                const thumb = document.querySelector('.st-key-budget input[type="range"]');
-                return charts.every(key => {
-                    const host = document.querySelector(`.st-key-${key} .mpq-live`);
-                    return host.dataset.livePicture !== undefined
-                        && Number(host.dataset.liveValue) === Number(thumb.value);
-                });
-            }""",
-            arg=list(CHARTS),
-            timeout=WAIT_MS,
-        )
-        value = round(_slider_value(page), 2)
-        assert value < 0.5
-        for key in CHARTS:  # the picture is of the step under the thumb
-            picture = _view(page, key).locator(".mpq-live-picture")
-            expect(picture.locator("text", has_text=f"m = {value:.2f}")).not_to_have_count(0)
-            expect(_view(page, key).locator(".mpq-live-plot")).to_be_hidden()
-        pictures = {key: _view(page, key).screenshot() for key in CHARTS}
-        _screenshot(page, "live_2600_pictures_while_dragging")
-        page.mouse.up()
-
-        _expect_settled(page, value)
-        page.wait_for_function(
-            "() => !document.querySelector('.mpq-live[data-live-picture]')", timeout=WAIT_MS
-        )
-        for key in CHARTS:
-            expect(_view(page, key).locator(".mpq-live-picture")).to_be_empty()
-            drawn = _view(page, key).screenshot()
-            difference = ImageChops.difference(
-                Image.open(io.BytesIO(pictures[key])).convert("RGB"),
-                Image.open(io.BytesIO(drawn)).convert("RGB"),
-            )
-            assert difference.getbbox() is None, f"{key}: the chart differs from its picture"
+        start = box["x"] + box["width"] / 2
+        assert _drag_and_compare(page, start - 200, "live_2600_pictures_while_dragging") < 0.5
         _screenshot(page, "live_2600_released")
+        assert _drag_and_compare(page, start, "live_2600_back_at_the_start") == 0.5
     finally:
         context.close()
 

@@ -9,8 +9,8 @@
 // per idle moment long enough for it. They wait while a pointer is down and for a second after
 // any key or pointer press (the server is then answering: a rerun, a download), so that they
 // take no time from what the user asked for. A step the chart itself draws is kept as its
-// picture too. They hold for one state table at one width: new data or
-// a new width starts them again.
+// picture too. They hold for one state table at one width: new data or a new width starts
+// them again.
 
 const PICTURE_MS = 20; // an idle moment shorter than this leaves the next picture for later
 const QUIET_MS = 1000; // how long after the user's last key or pointer press pictures wait
@@ -127,7 +127,9 @@ function putEaselAway(view) {
 function copyDrawing(easel) {
   const copy = element("div", "js-plotly-plot");
   copy.appendChild(easel.querySelector(".plot-container").cloneNode(true));
-  // no buttons, and no hover label the chart showed as it was copied
-  for (const node of copy.querySelectorAll(".modebar-container, .hoverlayer > *")) node.remove();
+  // no buttons, no hover label the chart showed as it was copied, and none of the chart's
+  // transparent surfaces that take the pointer for zooming and panning
+  const parts = ".modebar-container, .hoverlayer > *, .draglayer";
+  for (const node of copy.querySelectorAll(parts)) node.remove();
   return copy;
 }

@@ -143,7 +143,9 @@ function show(view, want) {
   } else if (view.shown === key && !view.pictured) {
     return false;
   }
-  const state = want.states ? unpack(want.states[view.spec.chart], 0) : unpack(view.spec.table, index);
+  const state = want.states
+    ? unpack(want.states[view.spec.chart], 0)
+    : unpack(view.spec.table, index);
   if (!view.paint(state, want.value, key, index)) return false;
   view.shown = key;
   return true;
