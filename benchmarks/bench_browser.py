@@ -33,18 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from local_app import AppNotStarted, start_app, stop_app
+from local_app import CHROMIUM, CHROMIUM_ARGS, AppNotStarted, start_app, stop_app
 
-CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWS = ("cards", "heatmap", "distribution", "budget_use", "budget_curve", "slack")
 IDLE = (
     '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
@@ -324,7 +314,9 @@ async def measure(url: str, repeats: int) -> dict[str, list[float]]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS)
+        )
         try:
             warm = await browser.new_context()
             await _open(await warm.new_page(), url)  # caches filled: a warm server

@@ -22,6 +22,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 90
+CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))  # Debian's, never a download
+# how the browser tests and bench_browser start it: no sandbox (containers), no GPU, nothing
+# fetched in the background
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 class AppNotStarted(RuntimeError):

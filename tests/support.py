@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.local_app import CHROMIUM
+
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("BROWSER_PATH", "/usr/bin/chromium"))
 IN_CI = bool(os.environ.get("CI"))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from support import CHROMIUM, IN_CI, REPO
 
-from benchmarks.local_app import AppNotStarted, start_app, stop_app
+from benchmarks.local_app import CHROMIUM_ARGS, AppNotStarted, start_app, stop_app
 
 LOG_DIR = REPO / "artifacts"
 
@@ -64,15 +64,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
+        "args": list(CHROMIUM_ARGS),
     }
 
 
