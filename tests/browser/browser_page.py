@@ -3,6 +3,8 @@ and the selector of an app at rest (connected, no script running)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from support import REPO
 
@@ -20,3 +22,13 @@ IDLE = (
     '[data-test-script-state="notRunning"]'
 )
 WAIT_MS = 60_000
+
+
+def download(page: Page, trigger: sync_api.Locator, folder: Path) -> Path:
+    """Click ``trigger`` and save the file it downloads in ``folder``, under the name the page
+    suggests (which the caller checks)."""
+    with page.expect_download(timeout=WAIT_MS) as info:
+        trigger.click()
+    saved = folder / info.value.suggested_filename
+    info.value.save_as(saved)
+    return saved

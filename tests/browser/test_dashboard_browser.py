@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, expect, sync_api
+from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, download, expect, sync_api
 from support import cli_config
 
 import mpq_core as mc
@@ -170,12 +170,8 @@ def test_download_config_equals_the_cli_config(page: Page, app_url: str, tmp_pat
     expect(_metric_value(page, "Final cost")).to_have_text(_expected_cost(multiplier))
     button = page.locator(".st-key-download_config button")
     expect(button).to_contain_text("Download config (JSON)")
-    with page.expect_download(timeout=WAIT_MS) as info:
-        button.click()
-    download = info.value
-    assert download.suggested_filename == mc.config_filename(multiplier)
-    saved = tmp_path / "download.json"
-    download.save_as(saved)
+    saved = download(page, button, tmp_path)
+    assert saved.name == mc.config_filename(multiplier)
     body = saved.read_text(encoding="utf-8")
     assert body == mc.config_json(mc.export_config(mc.solve(_problem(), multiplier)))
 
@@ -188,12 +184,8 @@ def test_download_report_saves_the_html_report(page: Page, app_url: str, tmp_pat
     expect(_metric_value(page, "Final cost")).to_have_text(_expected_cost(multiplier))
     button = page.locator(".st-key-download_report button")
     expect(button).to_contain_text("Download report (HTML)")
-    with page.expect_download(timeout=WAIT_MS) as info:
-        button.click()
-    download = info.value
-    assert download.suggested_filename == f"mpq_report_{multiplier:.2f}.html"
-    saved = tmp_path / download.suggested_filename
-    download.save_as(saved)
+    saved = download(page, button, tmp_path)
+    assert saved.name == f"mpq_report_{multiplier:.2f}.html"
     body = saved.read_text(encoding="utf-8")
     assert "plotly" in body.lower() and "conv_in" in body
     assert _expected_cost(multiplier) in body  # the headline figure of this budget

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, expect
+from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, download, expect
 
 import mpq_core as mc
 from mpq_core.report import build_report_figures, chart_config
@@ -54,13 +54,9 @@ def test_camera_button_saves_the_print_size_figure(
     chart.scroll_into_view_if_needed()
     chart.hover()
     camera = chart.locator('.modebar-btn[data-title^="Download plot"]')
-    with page.expect_download(timeout=WAIT_MS) as info:
-        camera.click()
-    download = info.value
+    saved = download(page, camera, tmp_path)
     fig = _figures()[key]
-    assert download.suggested_filename == f"{key}_m0.50.png"
-    saved = tmp_path / download.suggested_filename
-    download.save_as(saved)
+    assert saved.name == f"{key}_m0.50.png"
     assert _png_size(saved.read_bytes()) == (fig.layout.width * 2, fig.layout.height * 2)
     assert chart_config(fig, key)["toImageButtonOptions"]["filename"] == f"{key}_m0.50"
 
@@ -71,12 +67,8 @@ def test_charts_zip_download_holds_every_chart_named_by_budget(
     _open_main(page, app_url)
     button = page.locator(".st-key-download_images button")
     expect(button).to_contain_text("Download charts (ZIP of PNG + SVG)")
-    with page.expect_download(timeout=WAIT_MS) as info:
-        button.click()
-    download = info.value
-    assert download.suggested_filename == "mpq_charts_0.50.zip"
-    saved = tmp_path / "charts.zip"
-    download.save_as(saved)
+    saved = download(page, button, tmp_path)
+    assert saved.name == "mpq_charts_0.50.zip"
     archive = zipfile.ZipFile(io.BytesIO(saved.read_bytes()))
     figures = _figures()
     assert sorted(archive.namelist()) == sorted(

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, expect, sync_api
+from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, download, expect, sync_api
 from PIL import Image, ImageChops
 from support import cli_config
 
@@ -142,13 +142,8 @@ def test_dragging_redraws_the_heatmap_before_release_and_the_download_is_the_cli
     _expect_settled(page, released)
     solution = mc.solve(_problem(), released)
     assert _card(page, "Final cost") == gbops(solution.cost)
-    button = page.locator(".st-key-download_config button")
-    with page.expect_download(timeout=WAIT_MS) as info:
-        button.click()
-    download = info.value
-    assert download.suggested_filename == mc.config_filename(released)
-    saved = tmp_path / "download.json"
-    download.save_as(saved)
+    saved = download(page, page.locator(".st-key-download_config button"), tmp_path)
+    assert saved.name == mc.config_filename(released)
     body = saved.read_text(encoding="utf-8")
     assert body == mc.config_json(mc.export_config(solution))
     assert json.loads(body) == cli_config(tmp_path, released)
