@@ -103,10 +103,7 @@ class LimitResolver:
 
 def resolve_limits(problem: Problem, limits: Iterable[Limit]) -> tuple[Bound, ...]:
     """Every limit as a Bound (unknown resources and groups are InputErrors)."""
-    out = tuple(resolve_limit(problem, limit) for limit in limits)
-    if not out:
-        raise InputError("limits", "no limit given")
-    return out
+    return LimitResolver(problem).all(limits)
 
 
 def resolve_limit(problem: Problem, limit: Limit) -> Bound:

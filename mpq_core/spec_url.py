@@ -118,7 +118,7 @@ def spec_from_query(
                         f"{_shown(last)}"
                     )
                 changes["ladder"] = check_ladder(int(p) for p in parts)
-            elif name.startswith("pin") and name[3:].isdigit():
+            elif is_pin_parameter(name):
                 width = int(name[3:]) if len(name) <= 6 else 0
                 if not 1 <= width <= 64:
                     raise ValueError("the width must be from 1 to 64")
@@ -151,6 +151,11 @@ def spec_from_query(
         return replace(spec, constraints=constraints, **changes), notes
     except InputError as err:  # e.g. a layer pinned to two sets: keep the base spec
         return spec, [*notes, f"{err}"]
+
+
+def is_pin_parameter(name: str) -> bool:
+    """``pin16`` and the like: the layers pinned to one width."""
+    return name.startswith("pin") and name[3:].isdigit()
 
 
 def _group(text: str) -> Group:

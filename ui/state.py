@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from mpq_core import DEFAULT_WIDTHS, SAMPLES, spec_from_query, spec_to_query
-from mpq_core.spec_url import SPEC_PARAMETERS
+from mpq_core.spec_url import SPEC_PARAMETERS, is_pin_parameter
 
 from .text import MULTIPLIER_DECIMALS, multiplier
 
@@ -136,7 +136,7 @@ def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], lis
     for name, raw in params.items():
         if name in LIMIT_PARAMS or not raw:
             continue
-        if name in SPEC_PARAMETERS or _is_pin(name):
+        if name in SPEC_PARAMETERS or is_pin_parameter(name):
             spec, spec_notes = spec_from_query({name: raw})
             notes += spec_notes
             if not spec_notes:
@@ -160,10 +160,6 @@ def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], lis
         except ValueError as err:
             notes.append(f"{name}: {err}")
     return values, notes
-
-
-def _is_pin(name: str) -> bool:
-    return name.startswith("pin") and name[3:].isdigit()
 
 
 def _widget_values(name: str, spec: Spec) -> dict[str, object]:
