@@ -95,7 +95,7 @@ def _asset(name: str) -> str:
 _PRELUDE = _asset("prelude.js")
 _view = component(
     "mpq_live_view",
-    js=_PRELUDE + _asset("view.js") + _asset("pictures.js"),
+    js=_PRELUDE + _asset("quiet.js") + _asset("view.js") + _asset("pictures.js"),
     css=_asset("view.css"),
     isolate_styles=False,  # Plotly.js styles its charts from the page's head
 )

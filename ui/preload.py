@@ -21,12 +21,12 @@ from streamlit.components.v2 import component
 # Streamlit's module per element type that a page other than the Budget explorer shows
 ELEMENTS = ("PlotlyChart", "Metric", "Checkbox", "StreamlitSyntaxHighlighter")
 _STATIC = Path(st.__file__).parent / "static" / "static" / "js"
-_JS = Path(__file__).with_name("preload_js") / "preload.js"
+_ASSETS = Path(__file__).with_name("live_js")  # the page scripts
 _KEY = "preload_modules"
 
 _preload = component(
     "mpq_preload",
-    js=_JS.read_text(encoding="utf-8"),
+    js="".join((_ASSETS / name).read_text(encoding="utf-8") for name in ("quiet.js", "preload.js")),
     css=f".st-key-{_KEY} {{ display: none; }}",  # draws nothing: no row, no gap
     isolate_styles=False,
 )

@@ -6,14 +6,12 @@
 //
 // Pictures are drawn off screen on an easel of the view's own (the same width, layout and
 // config as the chart), the views on screen first and the steps nearest the slider first, one
-// per idle moment long enough for it. They wait while a pointer is down and for a second after
-// any key or pointer press (the server is then answering: a rerun, a download), so that they
+// per quiet moment (quiet.js) long enough for it, never while a pointer is down, so that they
 // take no time from what the user asked for. A step the chart itself draws is kept as its
 // picture too. They hold for one state table at one width: new data or a new width starts
 // them again.
 
 const PICTURE_MS = 20; // an idle moment shorter than this leaves the next picture for later
-const QUIET_MS = 1000; // how long after the user's last key or pointer press pictures wait
 
 // The step ``index`` of ``view``'s chart, if its picture is ready for the chart's width.
 function picture(view, index) {
@@ -29,15 +27,8 @@ function dropPictures(view) {
 }
 
 function preparePictures(view) {
-  if (!view.pictures || view.preparing) return;
-  const quiet = QUIET_MS - (performance.now() - (LIVE.lastInput ?? 0));
-  const idle = () => {
-    view.preparing = requestIdleCallback((deadline) => prepareOne(view, deadline));
-  };
-  if (quiet > 0) {
-    view.preparing = setTimeout(idle, quiet);
-  } else {
-    idle();
+  if (view.pictures && !view.preparing) {
+    view.preparing = whenQuiet((deadline) => prepareOne(view, deadline));
   }
 }
 
@@ -64,8 +55,7 @@ function prepareOne(view, deadline) {
     putEaselAway(view);
     return;
   }
-  const busy = LIVE.pointers > 0 || performance.now() - (LIVE.lastInput ?? 0) < QUIET_MS;
-  if (busy || deadline.timeRemaining() < PICTURE_MS || waitsForOthers(view)) {
+  if (LIVE.pointers > 0 || deadline.timeRemaining() < PICTURE_MS || waitsForOthers(view)) {
     preparePictures(view);
     return;
   }
@@ -79,8 +69,7 @@ function prepareOne(view, deadline) {
     .then(() => {
       // still the chart's data and width: keep it
       if (view.spec === spec && view.picturesWidth === width && view.hostWidth === width) {
-        view.pictures.set(index, copyDrawing(easel));
-        view.host.dataset.livePictures = String(view.pictures.size);
+        addPicture(view, index, easel);
       }
     })
     .catch((error) => console.error("mpq live picture", error))
@@ -100,7 +89,12 @@ function waitsForOthers(view) {
 function keepPicture(view, index) {
   if (index === null || view.pictures.has(index)) return;
   if (view.picturesWidth !== view.hostWidth || view.width !== view.hostWidth) return;
-  view.pictures.set(index, copyDrawing(view.plot));
+  addPicture(view, index, view.plot);
+}
+
+// A copy of what ``drawing`` (the easel or the chart) shows, as the picture of step ``index``.
+function addPicture(view, index, drawing) {
+  view.pictures.set(index, copyDrawing(drawing));
   view.host.dataset.livePictures = String(view.pictures.size);
 }
 
@@ -122,11 +116,11 @@ function putEaselAway(view) {
   view.easel = null;
 }
 
-// A copy of the easel's drawing, in elements of Plotly's classes (its page styles lay the
+// A copy of a Plotly drawing, in elements of Plotly's classes (its page styles lay the
 // drawing's layers on top of each other).
-function copyDrawing(easel) {
+function copyDrawing(drawing) {
   const copy = element("div", "js-plotly-plot");
-  copy.appendChild(easel.querySelector(".plot-container").cloneNode(true));
+  copy.appendChild(drawing.querySelector(".plot-container").cloneNode(true));
   // no buttons, no hover label the chart showed as it was copied, and none of the chart's
   // transparent surfaces that take the pointer for zooming and panning
   const parts = ".modebar-container, .hoverlayer > *, .draglayer";

@@ -404,15 +404,8 @@ if (!LIVE.observer) {
   });
   // a pointer held down anywhere (on the thumb, in practice) makes a drag
   LIVE.pointers = 0;
-  LIVE.lastInput = 0; // when the user last pressed a key or a pointer (pictures wait for quiet)
-  const input = () => (LIVE.lastInput = performance.now());
-  document.addEventListener("keydown", input, true);
-  document.addEventListener("pointerdown", () => {
-    input();
-    LIVE.pointers += 1;
-  }, true);
+  document.addEventListener("pointerdown", () => (LIVE.pointers += 1), true);
   const release = () => {
-    input();
     LIVE.pointers = 0;
     for (const name of LIVE.groups.keys()) LIVE.redraw(name); // the views left behind
   };
