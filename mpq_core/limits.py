@@ -10,6 +10,7 @@ float) is still at most the limit. Reference points (x and r forms) respect pins
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -106,18 +107,63 @@ def resolve_limits(problem: Problem, limits: Iterable[Limit]) -> tuple[Bound, ..
     return LimitResolver(problem).all(limits)
 
 
+@dataclass(frozen=True)
+class Reach:
+    """What a resource sums to over a scope (base unit), before any limit is set on it."""
+
+    low: float  # every layer of the scope at its cheapest allowed option
+    high: float  # ... at its dearest allowed option
+    top: float  # ... at the top width of the ladder
+    scale: float  # base unit per shown unit
+    unit: str
+
+    @property
+    def shown(self) -> tuple[float, float]:
+        """(low, high) in the unit the limit is written in."""
+        return self.low / self.scale, self.high / self.scale
+
+
 def resolve_limit(problem: Problem, limit: Limit) -> Bound:
-    values_all = problem.resource(limit.resource)
-    scope = problem.group_mask(limit.group)
+    scope, values = _scoped_values(problem, limit.resource, limit.group)
+    reach = _reach(problem, limit, scope, values)
+    cap = _cap(limit, reach.low, reach.high, reach.top, reach.scale)
+    exact = exact_values(values)
+    return Bound(
+        limit=limit,
+        scope=scope,
+        values=values,
+        exact=exact,
+        cap=cap,
+        threshold=exact.threshold(cap),
+        scale=reach.scale,
+        unit=reach.unit,
+        low=reach.low,
+        high=reach.high,
+        top=reach.top,
+    )
+
+
+def limit_reach(problem: Problem, limit: Limit) -> Reach:
+    """The range a limit on this resource and group can take, without resolving its number
+    (a slider's range: no cap is computed for a value nobody asked for)."""
+    scope, values = _scoped_values(problem, limit.resource, limit.group)
+    return _reach(problem, limit, scope, values)
+
+
+def _scoped_values(
+    problem: Problem, resource: str, group: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    values_all = problem.resource(resource)
+    scope = problem.group_mask(group)
     values = np.where(scope[:, None], values_all, 0.0)
     if (values < 0).any():
-        raise InputError("limits", f"resource {limit.resource!r} has negative values")
-    exact = exact_values(values)
+        raise InputError("limits", f"resource {resource!r} has negative values")
+    return scope, values
+
+
+def _reach(problem: Problem, limit: Limit, scope: np.ndarray, values: np.ndarray) -> Reach:
     masked_low = np.where(problem.allowed, values, np.inf).min(axis=1)
     masked_high = np.where(problem.allowed, values, -np.inf).max(axis=1)
-    low = math.fsum(masked_low.tolist())
-    high = math.fsum(masked_high.tolist())
-    top = math.fsum(values[:, -1].tolist())
     scale, unit = 1.0, problem.unit_of(limit.resource)
     if limit.resource == "bops":
         scale = GIGA
@@ -128,19 +174,12 @@ def resolve_limit(problem: Problem, limit: Limit) -> Bound:
             raise InputError(
                 "limits", f"mean_wbits of {where} is undefined: its layers have no parameters"
             )
-    cap = _cap(limit, low, high, top, scale)
-    return Bound(
-        limit=limit,
-        scope=scope,
-        values=values,
-        exact=exact,
-        cap=cap,
-        threshold=exact.threshold(cap),
+    return Reach(
+        low=math.fsum(masked_low.tolist()),
+        high=math.fsum(masked_high.tolist()),
+        top=math.fsum(values[:, -1].tolist()),
         scale=scale,
         unit=unit,
-        low=low,
-        high=high,
-        top=top,
     )
 
 
@@ -156,7 +195,7 @@ def bops_bound(problem: Problem, budget: float, multiplier: float | None = None)
 
 def _cap(limit: Limit, low: float, high: float, top: float, scale: float) -> float:
     """The cap in base units: x -> float(m) x top; r -> low + r (high - low), rounded once;
-    absolute -> the written number in the shown unit."""
+    absolute -> the written number in the shown unit. Past the largest float: +inf."""
     if limit.form == "x":
         if limit.resource == "mean_wbits":
             return _mean_cap(limit.multiplier * (top / scale), scale)
@@ -164,30 +203,60 @@ def _cap(limit: Limit, low: float, high: float, top: float, scale: float) -> flo
     if limit.form == "r":
         r = Fraction(limit.multiplier)
         if limit.resource == "mean_wbits":
-            mean = float(
-                Fraction(low / scale) + r * (Fraction(high / scale) - Fraction(low / scale))
-            )
-            return _mean_cap(mean, scale)
-        return float(Fraction(low) + r * (Fraction(high) - Fraction(low)))
+            mean = Fraction(low / scale) + r * (Fraction(high / scale) - Fraction(low / scale))
+            return _mean_cap(_float(mean), scale)
+        return _float(Fraction(low) + r * (Fraction(high) - Fraction(low)))
     if limit.resource == "mean_wbits":
-        return _mean_cap(float(limit.number), scale)
+        return _mean_cap(_float(limit.number), scale)
     if limit.resource == "bops":
-        return float(limit.number * int(GIGA))
-    return float(limit.number)
+        return _float(limit.number * int(GIGA))
+    return _float(limit.number)
+
+
+def _float(value: Fraction) -> float:
+    """``float(value)`` correctly rounded, +inf where it overflows (a limit of 1e300 GBOPs)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def _mean_cap(mean: float, params: float) -> float:
-    """The largest float sum S with float(S / params) <= mean (so "fits" is the mean's test)."""
-    if not math.isfinite(mean):
+    """The largest float sum S with float(S / params) <= mean (so "fits" is the mean's test).
+
+    Division by a positive number is monotone in S, so S is found by bisection over the floats
+    in their order: at most 64 steps whatever ``mean`` and ``params`` are (a mean of 0 over a
+    billion parameters allows every sum below about params x 2**-1075, a walk of ~params/2
+    floats one at a time)."""
+    if math.isnan(mean) or mean == math.inf:
         return math.inf
     s = mean * params
     if not math.isfinite(s):
-        return math.inf
-    while s / params > mean:
-        s = math.nextafter(s, -math.inf)
-    while math.nextafter(s, math.inf) / params <= mean:
-        s = math.nextafter(s, math.inf)
-    return s
+        return math.inf if s > 0 else -math.inf
+
+    def fits(ordinal: int) -> bool:
+        return _from_ordinal(ordinal) / params <= mean
+
+    low, high = _ordinal(-math.inf), _ordinal(math.inf)  # fits(low); not fits(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle
+    return _from_ordinal(low)
+
+
+def _ordinal(x: float) -> int:
+    """The float's place in the order of all floats, as an integer (-0.0 and 0.0 are one)."""
+    (bits,) = struct.unpack("<q", struct.pack("<d", x))
+    return bits if bits >= 0 else -(bits & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+def _from_ordinal(ordinal: int) -> float:
+    bits = ordinal if ordinal >= 0 else (-ordinal) | -0x8000_0000_0000_0000
+    (x,) = struct.unpack("<d", struct.pack("<q", bits))
+    return x
 
 
 def _shown(value: float, unit: str) -> str:
