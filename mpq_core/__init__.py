@@ -57,6 +57,8 @@ _EXPORTS = {
         "WidthShare",
         "greedy_gap",
         "SolverGap",
+        "Threshold",
+        "feasibility_threshold",
         "smallest_grid_multiplier",
         "summarize",
     ),

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from .display import significant
 from .errors import InputError
 
 BUILTIN_RESOURCES = ("bops", "wbits", "mean_wbits")
@@ -63,9 +64,13 @@ class Limit:
         return float(text)
 
     def label(self) -> str:
-        """``bops <= 0.5x``, ``mean_wbits@quality <= 4.08``."""
+        """``bops <= 0.5x``, ``mean_wbits@quality <= 4.08``: the value with at most six
+        significant digits (``3.363527239150508`` reads ``3.36353``; ``at_most`` and the
+        files keep it exactly)."""
         scope = f"@{self.group}" if self.group else ""
-        return f"{self.resource}{scope} <= {self.at_most}"
+        suffix = self.at_most[-1] if self.form != "abs" else ""
+        number = significant(self.at_most[: len(self.at_most) - len(suffix)])
+        return f"{self.resource}{scope} <= {number}{suffix}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"resource": self.resource, "at_most": self.at_most}
@@ -87,6 +92,11 @@ class Constraints:
     groups: tuple[Group, ...] = ()
     ties: tuple[tuple[str, ...], ...] = ()
     limits: tuple[Limit, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        # the one check of the count: files, flags, links and the app all build this record
+        if len(self.limits) > MAX_LIMITS:
+            raise InputError("limits", f"at most {MAX_LIMITS} limits, got {len(self.limits)}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,9 +189,10 @@ def parse_constraints(data: Any, source: str) -> Constraints:
         _limit_record(record, source, f"limits[{i}]")
         for i, record in enumerate(_list(data, "limits", source))
     )
-    if len(limits) > MAX_LIMITS:
-        raise InputError(source, f"at most {MAX_LIMITS} limits, got {len(limits)}", field="limits")
-    return Constraints(groups, ties, limits)
+    try:
+        return Constraints(groups, ties, limits)
+    except InputError as err:  # too many limits
+        raise InputError(source, err.problem, field="limits") from err
 
 
 def _groups(raw: Any, source: str) -> tuple[Group, ...]:

@@ -29,7 +29,7 @@ from .charts.images import (
     image_options,
     image_stem,
 )
-from .display import gap_percent, gbops, percent
+from .display import bits_size, gap_percent, gbops, mean_bits, objective_value, percent
 from .export import write_bytes_atomic, write_text_atomic
 from .report_formats import DEFAULT_FORMATS, REPORT_FORMATS
 from .solution import Solution, greedy_gap
@@ -82,17 +82,18 @@ def headline_figures(solution: Solution, *, greedy: Solution | None = None) -> d
     """The app's headline metrics as text, e.g. ``{"Final cost": "51,359.9 GBOPs", ...}``.
 
     ``greedy`` (the greedy solution of the same budget) adds "Greedy gap" to an exact solution.
+    "Mean weight bits" is the params-weighted mean (the W4.08 of papers, what the
+    ``mean_wbits`` limit caps), as in the app and the command line.
     """
-    mean_layer, mean_macs = solution.mean_wbits()
     figures = {
         "Status": solution.status,
         "Budget": gbops(solution.budget),
         "Final cost": gbops(solution.cost),
         "Utilization": percent(solution.utilization),
-        "Objective": f"{solution.objective:,.4g} ({percent(solution.objective_share)} of the "
-        "maximum)",
+        "Objective": f"{objective_value(solution.objective)} "
+        f"({percent(solution.objective_share)} of the maximum)",
         "Upgrades": f"{solution.num_upgrades:,}",
-        "Mean weight bits": f"{mean_layer:.2f} per layer, {mean_macs:.2f} MAC-weighted",
+        **weight_figures(solution),
     }
     if greedy is not None and solution.solver != "greedy":
         gap, pct = greedy_gap(solution, greedy)
@@ -105,6 +106,20 @@ def headline_figures(solution: Solution, *, greedy: Solution | None = None) -> d
         )
     if not solution.feasible:
         figures["Message"] = solution.message
+    return figures
+
+
+def weight_figures(solution: Solution) -> dict[str, str]:
+    """The params-weighted mean weight width, overall and per group, and the weight memory."""
+    mean = solution.param_mean_wbits()
+    if math.isnan(mean):
+        return {"Mean weight bits": "n/a (the Phase 1 file gives no parameter counts)"}
+    figures = {"Mean weight bits": f"{mean_bits(mean)} (params-weighted)"}
+    for group in solution.problem.groups:
+        figures[f"Mean weight bits of {group.name}"] = mean_bits(
+            solution.param_mean_wbits(group.name)
+        )
+    figures["Weight memory"] = bits_size(solution.weight_bits())
     return figures
 
 
@@ -125,6 +140,7 @@ def report_settings(solution: Solution) -> dict[str, str]:
         "Activation-bit rule": problem.abit_rule,
         "Upgrade discount": f"{problem.upgrade_discount:g}",
         "Pinned layers": pins,
+        "Limits": "; ".join(bound.limit.label() for bound in solution.bounds) or "none",
         "All-16-bit cost": gbops(problem.max_cost),
         "All-lowest cost": gbops(problem.min_cost),
     }

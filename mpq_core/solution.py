@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 
 import numpy as np
 
 from .constraints import Limit
+from .display import bops, decimal_multiplier
 from .limits import Bound
 from .problem import GIGA, Problem
 
@@ -104,6 +106,11 @@ class Solution:
     @property
     def min_multiplier(self) -> float:
         return self.problem.min_multiplier()
+
+    @property
+    def threshold(self) -> Threshold:
+        """The BOPs budget's infeasibility threshold (:func:`feasibility_threshold`)."""
+        return feasibility_threshold(self.problem)
 
     @property
     def min_grid_multiplier(self) -> float:
@@ -225,22 +232,64 @@ def binding_limits(problem: Problem, bounds: tuple[Bound, ...], choice: np.ndarr
     return out
 
 
+THRESHOLD_DECIMALS = 6  # the decimals of a multiplier the app keeps, and of the threshold
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The infeasibility threshold of the BOPs budget: the smallest multiplier with at most
+    :data:`THRESHOLD_DECIMALS` decimals whose budget covers the cheapest allocation."""
+
+    multiplier: float
+    text: str  # ``0.125``, ``0.333334``: the multiplier written exactly
+    exact: bool  # it is the ratio min cost / max cost itself (not rounded up to the decimals)
+
+
+def feasibility_threshold(problem: Problem) -> Threshold:
+    """The one infeasibility threshold every surface shows (caption, charts, messages).
+
+    A multiplier is feasible when its budget, computed as the solvers do (``float(m) x the
+    all-top-width cost``), is at least the cost with every layer at its lowest allowed width.
+    The threshold is the smallest such multiplier with at most six decimals, found by that
+    same test (never rounded to the nearest: 1/3 gives ``0.333334``, not ``0.333333``), so
+    the threshold solves as feasible and every multiplier of six decimals below it as
+    infeasible.
+    """
+    scale = 10**THRESHOLD_DECIMALS
+    low, top = problem.min_cost, problem.max_cost
+
+    def fits(k: int) -> bool:
+        return low <= float(Fraction(k, scale)) * top
+
+    ratio = Fraction(low) / Fraction(top) if top > 0 else Fraction(0)
+    k = math.ceil(ratio * scale)
+    while k > 0 and fits(k - 1):
+        k -= 1
+    while not fits(k) and k < scale:
+        k += 1
+    value = float(Fraction(k, scale))
+    return Threshold(value, decimal_multiplier(value, THRESHOLD_DECIMALS), ratio * scale == k)
+
+
 def smallest_grid_multiplier(problem: Problem, step: float = 0.01) -> float:
     """The smallest multiplier on a ``step`` grid whose budget covers the minimum cost."""
-    steps = math.ceil(problem.min_multiplier() / step - 1e-9)
+    steps = math.ceil(feasibility_threshold(problem).multiplier / step - 1e-9)
     while round(steps * step, 10) * problem.max_cost < problem.min_cost:
         steps += 1
     return round(steps * step, 10)
 
 
 def bops_infeasible_message(problem: Problem, budget: float) -> str:
-    need = problem.min_multiplier()
-    grid = smallest_grid_multiplier(problem)
+    """Why a BOPs budget alone is infeasible, in units that keep the figures readable, with
+    the threshold (:func:`feasibility_threshold`) and its value on the slider's grid."""
+    need = feasibility_threshold(problem)
+    grid = decimal_multiplier(smallest_grid_multiplier(problem), 2)
+    notes = [] if need.exact else [f"to {THRESHOLD_DECIMALS} decimals"]
+    notes += [] if grid == need.text else [f"{grid} on the 0.01 grid"]
     return (
-        f"budget {budget / GIGA:,.2f} GBOPs is below the minimum cost "
-        f"{problem.min_cost / GIGA:,.2f} GBOPs (all layers at their lowest width) "
-        f"by {(problem.min_cost - budget) / GIGA:,.2f} GBOPs; the smallest feasible multiplier "
-        f"is {need:.4f} ({grid:.2f} on the 0.01 grid)"
+        f"budget {bops(budget)} is below the minimum cost {bops(problem.min_cost)} (all "
+        f"layers at their lowest width) by {bops(problem.min_cost - budget)}; the smallest "
+        f"feasible multiplier is {need.text}" + (f" ({'; '.join(notes)})" if notes else "")
     )
 
 
@@ -286,7 +335,10 @@ class SolverGap:
 
 
 def summarize(solution: Solution) -> dict[str, object]:
-    """Flat, JSON-friendly figures of one solution (a sweep row, the CLI's --json)."""
+    """Flat, JSON-friendly figures of one solution (a sweep row, the CLI's --json).
+
+    ``mean_wbit_params`` is the mean weight width shown everywhere else (params-weighted);
+    the plain per-layer and MAC-weighted means are named for what they are."""
     problem = solution.problem
     nan = math.nan
     row: dict[str, object] = {

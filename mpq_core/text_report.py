@@ -17,7 +17,7 @@ from .display import original_gbops
 from .export import export_config
 from .loading import Inputs
 from .problem import GIGA, Problem
-from .solution import Solution, greedy_gap
+from .solution import Solution, feasibility_threshold, greedy_gap
 from .solvers import SOLVER_LABELS
 from .sweep import solver_gap
 
@@ -162,8 +162,6 @@ def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str
     if greedy is not None and greedy.feasible:
         lines.append(greedy_gap_line(solution, greedy))
     lines += distribution_lines(solution)
-    mean_layer, mean_macs = solution.mean_wbits()
-    lines.append(f"Mean weight bits: {mean_layer:.2f} per layer, {mean_macs:.2f} MAC-weighted")
     lines.append(weight_line(solution))
     lines.append("Mixed-precision optimization completed!")
     return lines
@@ -219,14 +217,16 @@ def limit_lines(solution: Solution) -> list[str]:
 
 
 def weight_line(solution: Solution) -> str:
+    """The one mean weight width shown (params-weighted: the W4.08 of papers, what the
+    ``mean_wbits`` limit caps), per group, and the weight memory."""
     mean = solution.param_mean_wbits()
     if math.isnan(mean):
-        return "Weights: the Phase 1 file gives no parameter counts (mean weight bits unknown)"
+        return "Mean weight bits: unknown (the Phase 1 file gives no parameter counts)"
     mib = solution.weight_bits() / 8 / 2**20
     groups = "".join(
         f"; {g.name} {solution.param_mean_wbits(g.name):.2f}" for g in solution.problem.groups
     )
-    return f"Weights: mean {mean:.2f} bits (params-weighted){groups}; {mib:,.2f} MiB"
+    return f"Mean weight bits: {mean:.2f} (params-weighted){groups}; weight memory {mib:,.2f} MiB"
 
 
 def _amount(value: float, use) -> str:
@@ -287,7 +287,7 @@ def sweep_lines(
         RULE,
         settings_line(problem, solvers[-1]),
         f"Max cost (all {widths[-1]}-bit): {original_gbops(problem.max_cost)}; smallest feasible "
-        f"multiplier {problem.min_multiplier():.4f}",
+        f"multiplier {feasibility_threshold(problem).text}",
     ]
     if "exact" in solvers:
         gap = solver_gap(shown)

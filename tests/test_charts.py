@@ -359,19 +359,24 @@ def test_each_width_keeps_its_colour_whatever_the_ladder():
 
 def test_width_colours_cover_1_to_64_deterministically():
     table = charts.WIDTH_COLORS
-    assert {4: "#D55E00", 8: "#F0E442", 16: "#0072B2"}.items() <= table.items()
+    assert {4: "#FD7636", 8: "#00886C", 16: "#004E8C"}.items() <= table.items()
     colours = {w: charts.width_color(w) for w in range(1, 65)}
     assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colours.values())
     assert {w: colours[w] for w in table} == table
     assert colours == {w: charts.width_color(w) for w in range(1, 65)}  # same every time
-    # the rule: between the two nearest table widths, at the log2 position (5 between 4 and 6)
-    t = (math.log2(5) - 2) / (math.log2(6) - 2)
-    low, high = table[4], table[6]
-    expected = "#" + "".join(
-        f"{round(int(low[i:i + 2], 16) + (int(high[i:i + 2], 16) - int(low[i:i + 2], 16)) * t):02X}"
+    # the rule: between the two nearest table widths, at the log2 position (5 between 4 and 8)
+    t = (math.log2(5) - 2) / (math.log2(8) - 2)
+    low, high = table[4], table[8]
+
+    def linear(c: float) -> float:  # sRGB to linear light, where the colours are mixed
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    mixed = [
+        linear(int(low[i : i + 2], 16) / 255) * (1 - t) + linear(int(high[i : i + 2], 16) / 255) * t
         for i in (1, 3, 5)
-    )  # fmt: skip
-    assert colours[5] == expected
+    ]
+    srgb = [12.92 * c if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055 for c in mixed]
+    assert colours[5] == "#" + "".join(f"{round(c * 255):02X}" for c in srgb)
     assert charts.width_color(128) == table[64]
     # the usual ladders get distinct colours
     for ladder in ([4, 8, 16], [2, 4, 8, 16], [3, 4, 6, 8], [1, 2, 4, 8], [8, 12, 16, 32]):
@@ -389,7 +394,8 @@ def test_every_figure_carries_the_context_subtitle_and_its_export_name():
     expected = "stable-diffusion-v1-4 UNet2DConditionModel · m = 0.25 · greedy · W4/8/16"
     assert charts.context_line(solution) == expected
     for key, fig in _one_figure_per_builder(solution, sample_sweep()).items():
-        assert fig.layout.title.subtitle.text == expected, key
+        # wrapped at its " · " to the figure's width (a half-page one takes two lines)
+        assert " · ".join(fig.layout.title.subtitle.text.split("<br>")) == expected, key
         assert fig.layout.meta["file"] == f"{key}_m0.25"
         assert fig.layout.width and fig.layout.height  # the print size
 
@@ -443,9 +449,9 @@ def test_a_long_legend_gets_a_second_row_before_the_plot():
     entries = [t.name for t in fig.data[1:]]
     assert entries == ["W2 · A6", "W3 · A7", "W4 · A8", "W8 · A12", "W16 · A16", "pinned"]
     legend_px = round((1 - fig.layout.legend.y) * fig.layout.height)
-    assert fig.layout.margin.t - legend_px >= 2 * 26  # two rows reserved
+    assert fig.layout.margin.t - legend_px >= 2 * 32  # two rows reserved
     short_px = round((1 - short.layout.legend.y) * short.layout.height)
-    assert short.layout.margin.t - short_px == 26  # one row: W4 · A8, W8 · A12, W16 · A16
+    assert short.layout.margin.t - short_px == 32  # one row: W4 · A8, W8 · A12, W16 · A16
     # the extra row does not squeeze the cells: below the header, the same room per block row
     below = fig.layout.height - fig.layout.margin.t - 30 * len(fig.data[0].y)
     assert below == short.layout.height - short.layout.margin.t - 30 * len(short.data[0].y)

@@ -61,7 +61,8 @@ def test_budget_curve_draws_the_sweep_and_marks_the_current_budget(multiplier):
     steps = _trace(fig, "greedy", "y2")
     assert steps.line.shape == "hv"  # each value holds from its budget to the next
     assert list(steps.x) == [*gains["start"], gains["end"].iloc[-1]]
-    per = [v if v > 0 else None for v in gains["per_gbop"]]
+    zero = _zero_line(fig)  # one step of the sample (0.93 -> 0.94) buys nothing
+    per = [v if v > 0 else zero for v in gains["per_gbop"]]
     _same(list(steps.y), [*per, per[-1]])
     assert fig.layout.yaxis2.type == "log"
 
@@ -69,7 +70,7 @@ def test_budget_curve_draws_the_sweep_and_marks_the_current_budget(multiplier):
     assert list(top.x) == list(bottom.x) == [multiplier]
     assert top.y[0] == pytest.approx(solution.objective_share * 100)
     step = gains[gains["start"] <= multiplier + 1e-12].iloc[-1]  # the step from this budget on
-    assert bottom.y[0] == pytest.approx(step["per_gbop"])
+    assert bottom.y[0] == pytest.approx(step["per_gbop"] if step["per_gbop"] > 0 else zero)
     lines = [s for s in fig.layout.shapes if s.name == "current budget"]
     assert [(s.x0, s.xref) for s in lines] == [(multiplier, "x"), (multiplier, "x2")]
 
@@ -99,7 +100,9 @@ def test_budget_curve_at_an_infeasible_budget_marks_no_point():
     (label,) = [a for a in fig.layout.annotations if a.name == "current budget"]
     assert label.text == "m = 0.05 · infeasible"
     regions = [s for s in fig.layout.shapes if s.name == "infeasible"]
-    assert [(s.x0, s.x1) for s in regions] == [(0, pytest.approx(problem.min_multiplier()))] * 2
+    assert [(s.x0, s.x1) for s in regions] == [
+        (0, mc.feasibility_threshold(problem).multiplier)
+    ] * 2
     _labelled_infeasible(fig, problem)
     assert fig.layout.showlegend is False  # one solver, named in the subtitle
 
@@ -107,9 +110,17 @@ def test_budget_curve_at_an_infeasible_budget_marks_no_point():
 def _labelled_infeasible(fig, problem: mc.Problem) -> None:
     """The shaded strip says what it is, written up the strip (not in a legend that wraps)."""
     (label,) = [a for a in fig.layout.annotations if a.name == "infeasible"]
-    assert label.text == f"infeasible (m < {problem.min_multiplier():.3f})"
+    threshold = mc.feasibility_threshold(problem)
+    assert label.text == f"infeasible<br>m < {threshold.text}" == "infeasible<br>m < 0.125"
     assert label.textangle == -90
-    assert label.x == pytest.approx(problem.min_multiplier() / 2)
+    assert label.x == pytest.approx(threshold.multiplier / 2)
+
+
+def _zero_line(fig) -> float:
+    """Where the lower panel of the budget curve draws a step that buys nothing."""
+    axis = fig.layout.yaxis2
+    assert axis.ticktext[0] == "0"
+    return axis.tickvals[0]
 
 
 # --- budget left unused ----------------------------------------------------------------------
@@ -183,7 +194,7 @@ def test_solver_gap_figure_shows_each_solver_below_the_bound_and_the_gap():
     assert fig.layout.meta["file"] == "solver_gap_m0.42"
     assert fig.layout.title.subtitle.text == (
         "stable-diffusion-v1-4 UNet2DConditionModel · m = 0.42 · greedy vs exact · W4/8/16"
-    )
+    )  # one line: a page-wide figure
 
 
 # --- comparison ------------------------------------------------------------------------------
@@ -232,3 +243,61 @@ def test_width_changes_lists_only_the_layers_that_differ_with_each_width():
     assert mc.width_changes([high, high], ["a", "b"]).empty
     with pytest.raises(ValueError, match="2 solutions but 1 labels"):
         mc.width_changes([low, high], ["only one"])
+
+
+# --- what the next GBOP buys, on every bundled sample and ladder (issue 19, item 13) -----------
+
+_SAMPLES = mc.SAMPLES["sd14"].flops_path.parents[1]
+
+
+def _bundled(name: str, **settings) -> mc.Problem:
+    if name in mc.SAMPLES:
+        return mc.load_problem(*mc.sample_paths(name), **settings)
+    folder = _SAMPLES / name
+    sens = next(p for p in folder.glob("sensitivity.*") if p.suffix in (".json", ".yaml"))
+    return mc.load_problem(folder / "flops.json", sens, **settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [
+        ("sd14", {}),
+        ("sd14", {"bits": (4, 8)}),
+        ("sd14", {"bits": (2, 4, 8)}),
+        ("sd14_per_bit", {}),
+        ("minilm", {}),
+        ("minilm", {"bits": (4, 8)}),
+        ("hawq_v3_resnet18", {}),
+        ("hawq_v3_resnet18", {"abit_rule": "match"}),
+        ("hawq_v3_resnet50", {"abit_rule": "match"}),
+        ("mixdq_sdxl_turbo", {"bits": (2, 4, 8), "name_prefix": "model."}),
+    ],
+    ids=lambda v: str(v),
+)
+def test_every_step_of_what_the_next_gbop_buys_is_drawn(name, settings):
+    """Regression: zeros vanished from the log axis: the HAWQ ResNet18 line stopped at
+    m = 0.42 and with a 4/8 ladder the panel was empty. A step that buys nothing sits on the
+    "0" line under the log scale."""
+    problem = _bundled(name, **settings)
+    sweep = mc.sweep_budgets(problem)
+    fig = charts.plot_budget_curve(sweep, mc.solve(problem, 0.6))
+    gains = charts.marginal_gains(sweep, "greedy")
+    steps = _trace(fig, "greedy", "y2")
+    axis = fig.layout.yaxis2
+    nothing = gains["per_gbop"] <= 0
+    assert (axis.ticktext[0] == "0") == bool(nothing.any())
+    zero = axis.tickvals[0] if nothing.any() else None
+    expected = [v if v > 0 else zero for v in gains["per_gbop"]]
+    assert list(steps.y) == pytest.approx([*expected, expected[-1]])
+    assert None not in steps.y  # every step of the sweep is drawn
+    low, high = (10**v for v in axis.range)
+    assert all(low < y < high for y in steps.y)  # and inside the axis
+    assert all(low <= t <= high for t in axis.tickvals)
+
+
+def test_a_sweep_with_one_feasible_budget_says_there_is_no_step():
+    problem = make_problem([10, 20], [0.5, 0.1], pins={"layer0": 16, "layer1": 16})
+    sweep = mc.sweep_budgets(problem, [0.5, 1.0])
+    fig = charts.plot_budget_curve(sweep, mc.solve(problem, 1.0))
+    notes = [a.text for a in fig.layout.annotations if a.name == "no steps"]
+    assert notes == ["fewer than two feasible budgets: no step to measure"]

@@ -213,7 +213,7 @@ def test_infeasible_budget_subprocess_exit_3_and_nothing_written(tmp_path):
     result = run_subprocess([OPT, "--budget_multiplier", "0.1"], tmp_path)
     assert result.returncode == 3
     line = one_line(result.stderr)
-    assert "smallest feasible multiplier is 0.1250 (0.13 on the 0.01 grid)" in line
+    assert "smallest feasible multiplier is 0.125 (0.13 on the 0.01 grid)" in line
     assert result.stdout == ""
     assert tree(tmp_path) == {}
 

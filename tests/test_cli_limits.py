@@ -84,7 +84,7 @@ def test_two_limits_from_flags(run, workdir, solver):
     )
     lines = out.splitlines()
     assert any(line.startswith("Limit mean_wbits <= 6: cap 6 bits, use ") for line in lines)
-    assert any(line.startswith("Weights: mean ") for line in lines)
+    assert any(line.startswith("Mean weight bits: ") for line in lines)
     if solver == "exact":
         assert meta["status"] == "optimal"
         assert any(line.startswith("Proven optimal") for line in lines)

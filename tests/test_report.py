@@ -82,6 +82,38 @@ def test_headline_figures_of_an_infeasible_budget_carry_the_message(
     assert "smallest feasible multiplier" in head["Message"]
 
 
+def test_one_mean_weight_bits_the_params_weighted_one_in_report_cli_and_app(
+    problem: mc.Problem,
+) -> None:
+    """Issue 19, item 12: the report showed 13.25 per layer / 7.61 MAC-weighted at m = 0.37
+    while the card, the mean_wbits limit and the CLI meant the params-weighted 8.73; its
+    objective read "105"."""
+    from mpq_core import text_report
+    from ui.render import headline_items, weight_items
+
+    solution = mc.solve(problem, 0.37)
+    params = problem.params
+    by_hand = float((params * solution.wbits).sum() / params.sum())  # the W-bits of papers
+    assert round(by_hand, 2) == 8.73
+    head = report.headline_figures(solution)
+    assert head["Mean weight bits"] == "8.73 bits (params-weighted)"
+    assert head["Objective"] == "105.045 (94.9% of the maximum)"
+    assert not [v for v in head.values() if "per layer" in v or "MAC-weighted" in v]
+    means = [line for line in text_report.report_lines(solution) if "mean" in line.lower()]
+    assert means == ["Mean weight bits: 8.73 (params-weighted); weight memory 894.33 MiB"]
+    cards = {card.label: card.value for card in headline_items(solution)}
+    cards |= {card.label: card.value for card in weight_items(solution)}
+    assert [label for label in cards if "bits" in label.lower()] == ["Mean weight bits"]
+    assert cards["Mean weight bits"] == "8.73 bits"
+
+
+def test_settings_list_the_limits_with_the_digits_that_matter(problem: mc.Problem) -> None:
+    limits = [mc.Limit("bops", "0.4x"), mc.Limit("mean_wbits", "8.363527239150508")]
+    solution = mc.solve(problem, limits=limits)
+    settings = report.report_settings(solution)
+    assert settings["Limits"] == "bops <= 0.4x; mean_wbits <= 8.36353"
+
+
 def test_settings_name_the_inputs_and_cost_model(solution: mc.Solution) -> None:
     settings = report.report_settings(solution)
     flops, sens = mc.sample_inputs()
@@ -404,7 +436,11 @@ def test_write_view_report_names_images_by_budget(
         size = _png_size((tmp_path / f"{key}_m0.50.png").read_bytes())
         assert size == (fig.layout.width * 2, fig.layout.height * 2)
         svg = (tmp_path / f"{key}_m0.50.svg").read_text(encoding="utf-8")
-        # the context subtitle is in the image: model, budget, solver, ladder
-        assert "stable-diffusion-v1-4 UNet2DConditionModel · m = 0.50 · greedy · W4/8/16" in svg
+        # the context subtitle is in the image: model, budget, solver, ladder (wrapped at its
+        # " · " in a half-page figure, one text line each)
+        lines = fig.layout.title.subtitle.text.split("<br>")
+        expected = "stable-diffusion-v1-4 UNet2DConditionModel · m = 0.50 · greedy · W4/8/16"
+        assert " · ".join(lines) == expected
+        assert all(f">{line}<" in svg for line in lines), key
     heatmap = (tmp_path / "heatmap_m0.50.svg").read_text(encoding="utf-8")
     assert "conv_in (1)" in heatmap and "W16 · A16" in heatmap  # legend drawn, not clipped

@@ -113,7 +113,7 @@ def test_infeasible_is_a_result_with_the_smallest_multiplier():
         assert s.shortfall == pytest.approx(96 - 76.8)
         assert s.min_multiplier == 0.125
         assert s.min_grid_multiplier == 0.13
-        assert "smallest feasible multiplier is 0.1250 (0.13 on the 0.01 grid)" in s.message
+        assert "smallest feasible multiplier is 0.125 (0.13 on the 0.01 grid)" in s.message
     assert solve(p, 0.13).feasible
 
 

@@ -67,7 +67,9 @@ def test_choosing_another_metric_redraws():
     at.selectbox(key="validate_metric").set_value("mse").run()
     charts = _charts(at)
     title = charts["validation_budgets"]["layout"]["yaxis"]["title"]["text"]
-    assert title == "measured mse (lower is better)"
+    assert title == "mse (lower is better)"  # the panel's title says "Measured mse"
+    panels = [a["text"] for a in charts["validation_budgets"]["layout"]["annotations"]]
+    assert "<b>Measured mse</b>" in panels
     found = agreement(read_validation(BUNDLED), "mse")
     assert {m.label: m.value for m in at.metric}["Spearman ρ (predicted vs measured)"] == (
         f"{found.rho:+.3f}"
@@ -81,3 +83,19 @@ def test_data_without_results_says_how_to_make_them():
     assert "No measured results for this data yet" in text
     assert "python -m mpq_torch validate" in text
     assert mc.SAMPLES["sd14"].validation is None
+
+
+def test_an_uploaded_csv_error_is_shown_as_plain_text():
+    """Regression (issue 19, item 5): the file's name and a cell of it reached ``st.error``
+    as Markdown, so ``[EVIL](http://...)`` showed a live link and ``![IMG](http://...)``
+    made every visitor's browser fetch a remote image."""
+    at = _validate_page()
+    at.file_uploader(key="upload_validation").upload(
+        "[EVIL](http://evil.example/f).csv",
+        b"budget,solver,metric,value\n0.5,![IMG](http://evil.example/i.png),mse,1\n",
+    ).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.value for e in at.error] == [
+        "`[EVIL](http://evil.example/f).csv:` field \\'solver\\'\\: row 2\\: unknown solver "
+        "`'![IMG](http://evil.example/i.png)'` \\(expected greedy or exact\\)"
+    ]

@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from mpq_core import Inputs, Problem
+from mpq_core import Inputs, Problem, feasibility_threshold
 from mpq_core.display import gbops
 
-from .text import multiplier, plain
+from .text import plain
 
 FORMATS_HELP = """
 **Phase 1: compute per layer** (JSON), any of:
@@ -82,7 +82,7 @@ def data_overview(inputs: Inputs, problem: Problem) -> None:
     st.markdown(
         f"- ladder: {ladder} (activation rule `{problem.abit_rule}`)\n"
         f"- every layer at its lowest allowed width: {gbops(problem.min_cost)} "
-        f"(smallest feasible multiplier {multiplier(problem.min_multiplier())})\n"
+        f"(smallest feasible multiplier {feasibility_threshold(problem).text})\n"
         f"- every layer at {problem.widths[-1]} bits: {gbops(problem.max_cost)}\n"
         f"- pinned layers: {len(problem.pins)}"
     )

@@ -9,9 +9,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from mpq_core import Problem, Solution, SolverGap, smallest_grid_multiplier
+from mpq_core import Problem, Solution, SolverGap
 from mpq_core.display import bits_size, gap_percent, gbops, mean_bits, percent
 from mpq_core.report import chart_config
+from mpq_core.solution import feasibility_threshold
 
 from . import state
 from .text import multiplier, plain, score
@@ -110,12 +111,13 @@ def budget_controls(problem: Problem) -> float:
     if note:
         st.warning(plain(note), icon=":material/edit_off:")
     top = problem.widths[-1]
+    threshold = feasibility_threshold(problem)
     # the same at every budget, so it cannot lag behind the thumb (the Budget card shows
     # the budget itself, live)
     st.caption(
         f"Budget = multiplier × **{gbops(problem.max_cost)}** (every layer at {top} bits). "
-        f"Multipliers below **{smallest_grid_multiplier(problem):.2f}** are infeasible: every "
-        f"layer at its lowest allowed width already costs {gbops(problem.min_cost)}."
+        f"Multipliers below **{threshold.text}** are infeasible: every layer at its lowest "
+        f"allowed width already costs {gbops(problem.min_cost)}."
     )
     return state.current_multiplier()
 
@@ -127,7 +129,7 @@ def infeasible_notice(solution: Solution) -> None:
     st.error(f"**Infeasible budget**: {plain(solution.message)}.", icon=":material/block:")
     target = solution.min_grid_multiplier
     st.button(
-        f"Use the smallest feasible multiplier ({target:.2f})",
+        f"Use the smallest feasible slider value ({target:.2f})",
         key="use_min_multiplier",
         on_click=state.set_multiplier,
         args=(target,),
@@ -163,7 +165,7 @@ def metric_grid(items: list[Metric], per_row: int = METRICS_PER_ROW, key: str = 
             chunk = items[start : start + size]
             for column, item in zip(st.columns(len(chunk)), chunk, strict=True):
                 column.metric(
-                    item.label,
+                    plain(item.label),  # a group's name from a constraints file or a link
                     item.value,
                     delta=item.note,
                     delta_color="off",
@@ -180,8 +182,9 @@ def headline_metrics(solution: Solution, gap: SolverGap | None = None) -> None:
 
 
 def headline_items(solution: Solution, gap: SolverGap | None = None) -> list[Metric]:
-    """Budget, cost, utilization, objective, upgrades, mean bits (and the greedy gap); at an
-    infeasible budget: the budget, what is needed and by how much it falls short.
+    """Budget, cost, utilization, objective, upgrades (and the greedy gap); at an infeasible
+    budget: the budget, what is needed and by how much it falls short. The mean weight bits
+    (params-weighted, the one mean shown anywhere) are a weight card (:func:`weight_items`).
 
     Each card has a muted second line (a grey note) that says what the value is made of; the
     page lays the cards out in rows of equal length (:func:`row_length`). The Budget explorer
@@ -190,7 +193,6 @@ def headline_items(solution: Solution, gap: SolverGap | None = None) -> list[Met
     if not solution.feasible:
         return _infeasible_metrics(solution)
     problem = solution.problem
-    mean_layer, mean_macs = solution.mean_wbits()
     left = solution.budget - solution.cost
     steps = int(problem.allowed.sum()) - problem.n_layers  # every layer at its top width
     items = [
@@ -223,14 +225,6 @@ def headline_items(solution: Solution, gap: SolverGap | None = None) -> list[Met
             f"of {steps:,}",
             "possible",
             "Steps up the ladder from each layer's lowest allowed width, summed over layers.",
-        ),
-        Metric(
-            "Bits per layer",
-            mean_bits(mean_layer),
-            mean_bits(mean_macs),
-            "MAC-weighted",
-            "Plain mean weight width over the layers; below it, each layer weighted by its "
-            "MACs. The params-weighted mean (the W4.08 of papers) is the Mean weight bits card.",
         ),
     ]
     if not math.isfinite(solution.budget):  # no BOPs limit: no budget or utilization to show
@@ -311,7 +305,7 @@ def _budget_metric(solution: Solution) -> Metric:
 def _infeasible_metrics(solution: Solution) -> list[Metric]:
     """No allocation fits: no cost, utilization or objective to show, only what is missing."""
     problem = solution.problem
-    least = solution.min_grid_multiplier
+    threshold = feasibility_threshold(problem)
     return [
         _budget_metric(solution),
         Metric(
@@ -324,10 +318,10 @@ def _infeasible_metrics(solution: Solution) -> list[Metric]:
         Metric(
             "Needed",
             gbops(problem.min_cost),
-            f"m ≥ {least:.2f}",
+            f"m ≥ {threshold.text}",
             "smallest feasible",
             "The cost with every layer at its lowest allowed width: the cheapest allocation. "
-            f"Exact smallest feasible multiplier: {problem.min_multiplier():.6f}.",
+            f"The smallest feasible value on the slider is {solution.min_grid_multiplier:.2f}.",
         ),
         Metric(
             "Shortfall",
@@ -345,7 +339,7 @@ def compact_metrics(solution: Solution, label: str) -> None:
         st.metric(
             label,
             "Infeasible",
-            delta=f"m ≥ {solution.min_grid_multiplier:.2f}",
+            delta=f"m ≥ {solution.threshold.text}",
             delta_color="off",
             delta_arrow="off",
             delta_description="needed",

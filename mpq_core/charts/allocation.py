@@ -16,6 +16,7 @@ from .colors import CURRENT, width_colors
 from .layout import (
     HALF,
     MONO,
+    TEXT_PX,
     WIDE,
     axis,
     axis_title,
@@ -31,14 +32,15 @@ from .layout import (
 )
 
 _ROW_PX = 30  # one block row of the heatmap
-_ROW_PX_COMPACT = 24
+_ROW_PX_COMPACT = 26
 _LEGEND_TITLE = "bits (W · A) "
-_TEXT_CELLS_MAX = 64  # widest block that still gets its widths printed in the cells
 # outlines of the constraints' groups: dark inks apart from every width's colour
 GROUP_INKS = ("#1f2933", "#7b2cbf", "#9d0208", "#2d6a4f", "#6f4e37", "#ff006e", "#3a0ca3")
 _GROUP_SYMBOLS = ("square-open", "diamond-open", "circle-open", "hexagon-open", "star-open")
-_LABEL_PX = 7.3  # one character of the row labels (monospace, 12 px)
-DISTRIBUTION_HEIGHT = 380
+_MONO_EM = 0.6  # one character of monospace text, in em
+_LABEL_PX = _MONO_EM * TEXT_PX  # one character of the row labels
+_CELL_TEXT_PAD = 4  # px a cell needs beside its printed width
+DISTRIBUTION_HEIGHT = 420
 
 
 def width_label(width: int) -> str:
@@ -116,8 +118,7 @@ def _group_outlines(solution: Solution, grid: _Grid, *, compact: bool) -> list[d
     groups = [g for g in problem.groups if len(g.members) < problem.n_layers]
     if not groups:
         return []
-    label_px = _LABEL_PX * max(len(row) for row in grid.rows)
-    cell_w = (WIDE - 30 - label_px) / grid.columns - 2  # less the heatmap's xgap
+    cell_w = _cell_width(grid)
     cell_h = (_ROW_PX_COMPACT if compact else _ROW_PX) - 3  # less its ygap
     size = max(5.0, min(cell_w, cell_h) - 1)
     traces = []
@@ -142,10 +143,32 @@ def _group_outlines(solution: Solution, grid: _Grid, *, compact: bool) -> list[d
     return traces
 
 
+def _cell_width(grid: _Grid) -> float:
+    """The px width of one cell in the exported heatmap (row labels and gaps taken off)."""
+    label_px = _LABEL_PX * max(len(row) for row in grid.rows)
+    return (WIDE - 30 - label_px) / grid.columns - 2  # less the heatmap's xgap
+
+
+def _cell_text_fits(grid: _Grid, widths: tuple[int, ...]) -> bool:
+    """Whether each cell is wide enough for its width printed at the figures' text size."""
+    digits = max(len(str(w)) for w in widths)
+    return _cell_width(grid) >= digits * _MONO_EM * TEXT_PX + _CELL_TEXT_PAD
+
+
 def _x_ticks(columns: int) -> dict[str, Any]:
     """Every position for a few columns, every 5th or 10th for wide blocks."""
     step = 1 if columns <= 12 else (5 if columns <= 60 else 10)
     return {"tickmode": "linear", "tick0": 1 if step == 1 else step, "dtick": step}
+
+
+def _width_scale(widths: tuple[int, ...]) -> list[list[Any]]:
+    """A discrete colour scale: option j fills [j - 0.5, j + 0.5] of -0.5..k-0.5."""
+    colors = width_colors(widths)
+    k = len(widths)
+    scale: list[list[Any]] = []
+    for j, width in enumerate(widths):
+        scale += [[j / k, colors[width]], [(j + 1) / k, colors[width]]]
+    return scale
 
 
 def bit_heatmap_spec(
@@ -161,7 +184,8 @@ def bit_heatmap_spec(
     through a discrete colour scale), ``customdata`` its name (None pads short rows),
     ``hovertext`` its name, type, MACs, BOPs share, sensitivity and widths. A "pinned" trace
     marks pinned layers. At an infeasible budget the rows stay but no cell is filled, and a
-    notice says why. ``cell_text`` prints each width in its cell (for wide exports). Each
+    notice says why. ``cell_text`` prints each width in its cell (for wide exports) when the
+    cells are wide enough for it at the figures' text size. Each
     group of the constraints that does not hold every layer outlines its layers' cells in an
     ink of its own (first group: a square, then other shapes), named in the legend.
     """
@@ -171,9 +195,6 @@ def bit_heatmap_spec(
     widths = problem.widths
     colors = width_colors(widths)
     k = len(widths)
-    scale: list[list[Any]] = []
-    for j, width in enumerate(widths):  # option j fills [j - 0.5, j + 0.5] of -0.5..k-0.5
-        scale += [[j / k, colors[width]], [(j + 1) / k, colors[width]]]
     data: list[dict[str, Any]] = [
         {
             "type": "heatmap",
@@ -184,10 +205,10 @@ def bit_heatmap_spec(
             "customdata": grid.names,
             "hovertext": grid.hover,
             "text": grid.text,
-            "texttemplate": "%{text}" if cell_text and grid.columns <= _TEXT_CELLS_MAX else "",
-            "textfont": {"size": 10},
+            "texttemplate": "%{text}" if cell_text and _cell_text_fits(grid, widths) else "",
+            "textfont": {"size": TEXT_PX, "family": MONO},
             "hovertemplate": "%{hovertext}<extra></extra>",
-            "colorscale": scale,
+            "colorscale": _width_scale(widths),
             "zmin": -0.5,
             "zmax": k - 0.5,
             "showscale": False,
@@ -225,14 +246,16 @@ def bit_heatmap_spec(
     names = [t["name"] for t in data[1:]]
     reserved = legend_rows(names, _LEGEND_TITLE)
     x_title = None if compact else axis_title("layer position in the block (file order)")
-    bottom = 36 if compact else 62
+    bottom = 40 if compact else 70
     legend = feasible or bool(grid.pins)
+    subtitle = context_line(solution)
+    header = header_px(legend=legend, rows=reserved, title=title, subtitle=subtitle, width=WIDE)
     layout = figure_layout(
         file=file_stem("heatmap", [solution.multiplier]),
         width=WIDE,
-        height=header_px(legend=legend, rows=reserved) + plot_px + bottom,
+        height=header + plot_px + bottom,
         title=title,
-        subtitle=context_line(solution),
+        subtitle=subtitle,
         legend=legend,
         rows=reserved,
         xaxis=axis(
@@ -248,12 +271,12 @@ def bit_heatmap_spec(
             range=[len(grid.rows) - 0.5, -0.5],  # first block on top, also with no cell drawn
             showgrid=False,
             ticks="",
-            tickfont={"family": MONO, "size": 12},
+            tickfont={"family": MONO, "size": TEXT_PX},
         ),
         # no empty list when feasible: the validated figure has none either
-        **({} if feasible else {"annotations": [infeasible_notice(solution)]}),
+        **({} if feasible else {"annotations": [infeasible_notice(solution, width=WIDE)]}),
     )
-    layout["legend"]["title"] = {"text": _LEGEND_TITLE, "font": {"size": 12}}
+    layout["legend"]["title"] = {"text": _LEGEND_TITLE, "font": {"size": TEXT_PX}}
     return {"data": data, "layout": layout}
 
 
@@ -287,7 +310,7 @@ def distribution_spec(
         "marker": {"color": bar_colors},
         "textposition": "outside",
         "cliponaxis": False,
-        "textfont": {"size": 12},
+        "textfont": {"size": TEXT_PX},
     }
     data = [
         common
@@ -318,7 +341,8 @@ def distribution_spec(
         subtitle=context_line(solution),
         legend=False,
         top=28,
-        bargap=0.35,
+        bargap=0.3,
+        uniformtext={"mode": "show", "minsize": TEXT_PX},  # labels never shrink to fit a bar
         xaxis=axis(domain=[0, 0.44], type="category", anchor="y"),
         yaxis=axis(  # the panel titles name both axes
             range=[0, top_count * 1.18],
@@ -336,7 +360,7 @@ def distribution_spec(
         annotations=[
             panel_title("Layers per width", 0.22),
             panel_title("Share of the BOPs", 0.79),
-            *([] if feasible else [infeasible_notice(solution)]),
+            *([] if feasible else [infeasible_notice(solution, width=HALF)]),
         ],
     )
     return {"data": data, "layout": layout}
@@ -354,6 +378,21 @@ def plot_distribution_by_group(
 ) -> go.Figure:
     """The figure of :func:`distribution_by_group_spec` (see there)."""
     return go.Figure(distribution_by_group_spec(solution, title=title))
+
+
+def _group_mean(solution: Solution, key: str, owner: np.ndarray) -> float | None:
+    """The params-weighted mean width of a group ("": the layers in no group), None when
+    infeasible or without parameter counts."""
+    if not solution.feasible:
+        return None
+    if key:
+        mean = solution.param_mean_wbits(key)
+    else:
+        mask = owner == ""
+        p = solution.problem.params[mask]
+        ok = not np.isnan(p).any() and p.sum() > 0
+        mean = float((p * solution.wbits[mask]).sum() / p.sum()) if ok else math.nan
+    return None if math.isnan(mean) else mean
 
 
 def distribution_by_group_spec(
@@ -384,15 +423,7 @@ def distribution_by_group_spec(
                 "hovertemplate": f"%{{x}}: %{{y}} layers at {width} bits<extra></extra>",
             }
         )
-    means = []
-    for key in keys:
-        mean = solution.param_mean_wbits(key) if key and solution.feasible else math.nan
-        if not key and solution.feasible:
-            mask = owner == ""
-            p = problem.params[mask]
-            ok = not np.isnan(p).any() and p.sum() > 0
-            mean = float((p * wbits[mask]).sum() / p.sum()) if ok else math.nan
-        means.append(None if math.isnan(mean) else mean)
+    means = [_group_mean(solution, key, owner) for key in keys]
     data.append(
         {
             "type": "bar",
@@ -402,6 +433,8 @@ def distribution_by_group_spec(
             "marker": {"color": "#52606d"},
             "text": ["" if m is None else f"{m:.2f}" for m in means],
             "textposition": "outside",
+            "textfont": {"size": TEXT_PX},
+            "cliponaxis": False,
             "xaxis": "x2",
             "yaxis": "y2",
             "showlegend": False,
@@ -416,6 +449,7 @@ def distribution_by_group_spec(
         subtitle=context_line(solution),
         top=28,
         barmode="stack",
+        uniformtext={"mode": "show", "minsize": TEXT_PX},
         xaxis=axis(domain=[0, 0.55], type="category", anchor="y"),
         yaxis=axis(anchor="x", title=axis_title("layers")),
         xaxis2=axis(domain=[0.68, 1], type="category", anchor="y2"),
@@ -423,7 +457,8 @@ def distribution_by_group_spec(
         annotations=[
             panel_title("Layers per width", 0.275),
             panel_title("Mean weight bits", 0.84),
-            *([] if solution.feasible else [infeasible_notice(solution)]),
+            *([] if solution.feasible else [infeasible_notice(solution, width=HALF)]),
         ],
     )
+    layout["legend"]["traceorder"] = "normal"  # 4/8/16, as everywhere (stacks reverse it)
     return {"data": data, "layout": layout}

@@ -19,9 +19,12 @@ import plotly.graph_objects as go
 from ..display import gbops, percent
 from ..problem import GIGA
 from ..solution import Solution
-from .colors import CURRENT, SOLVER_DASH, SOLVER_SYMBOL, solver_color
+from .colors import AXIS_LINE, CURRENT, MUTED, SOLVER_DASH, SOLVER_SYMBOL, solver_color
 from .layout import (
     HALF,
+    TEXT_PX,
+    Y_AXIS_PX,
+    Panel,
     axis,
     axis_title,
     context_line,
@@ -29,15 +32,21 @@ from .layout import (
     current_line,
     figure_layout,
     file_stem,
+    header_px,
     infeasible_region,
     none_for_nan,
     panel_title,
 )
 
-BUDGET_CURVE_HEIGHT = 540
-SLACK_HEIGHT = 540  # as tall as the budget curve beside it
+BUDGET_CURVE_HEIGHT = 600
+SLACK_HEIGHT = 600  # as tall as the budget curve beside it
 X_RANGE = [0.0, 1.012]  # room for a marker at multiplier 1
-MULTIPLIER_AXIS = "budget multiplier (budget / all-top-width cost)"
+MULTIPLIER_AXIS = "budget multiplier m (budget / all-top-width cost)"
+_SPLIT = 0.44  # the lower panel's share of the plot's height
+_GAP = 0.12  # between the panels (the lower panel's title)
+_CURVE_TOP = 30  # px above the plot for the upper panel's title
+_CURVE_BOTTOM = 64  # px below it for the multiplier axis
+_SLACK_TOP = 12
 
 
 def solvers_in(sweep: pd.DataFrame) -> list[str]:
@@ -77,7 +86,7 @@ def _gain_at(gains: pd.DataFrame, m: float) -> float | None:
         return None
     index = int(np.searchsorted(gains["start"].to_numpy(), m, side="right")) - 1
     value = float(gains["per_gbop"].iloc[index])
-    return value if value > 0 else None
+    return None if math.isnan(value) else value
 
 
 def _view_solver(sweep: pd.DataFrame, solution: Solution) -> str:
@@ -90,7 +99,9 @@ def budget_curve_spec(
 ) -> dict[str, Any]:
     """Top: the objective (% of the maximum) at every budget of the sweep. Bottom: what the
     next GBOP of budget buys there (objective points per GBOP, log scale, as steps between
-    neighbouring budgets; a step that buys nothing is left out).
+    neighbouring budgets). A step that buys nothing (common on a small model or a coarse
+    ladder, where most 0.01 steps add no upgrade) is drawn on a "0" line under the log scale,
+    set apart by a dotted axis break; with fewer than two feasible budgets the panel says so.
 
     Drawn for the view's solver (the greedy and exact curves differ by less than a line's
     width; the solver-gap chart compares them). The infeasible region is shaded; the current
@@ -123,6 +134,57 @@ class _GainCurves:
 
     gains: pd.DataFrame
     traces: list[dict[str, Any]]
+    scale: _GainScale
+    points: list[tuple[float, float | None]]  # the objective curve (multiplier, % of max)
+
+
+@dataclass(frozen=True)
+class _GainScale:
+    """The log axis of what the next GBOP buys, and the "0" line under it (``zero`` is the
+    value that line sits at, None when no step buys nothing)."""
+
+    zero: float | None
+    axis: dict[str, Any]
+
+    def y(self, value: float | None) -> float | None:
+        """Where a marginal gain is drawn: itself when positive, on the 0 line otherwise."""
+        if value is None or math.isnan(value):
+            return None
+        return value if value > 0 else self.zero
+
+
+def _gain_scale(per: pd.Series) -> _GainScale:
+    """Decades over the positive gains (with 2 and 5 between them when they span less than
+    two), plus a "0" tick a little under them when some step buys nothing."""
+    positive = per[per > 0]
+    low, high = (positive.min(), positive.max()) if len(positive) else (1.0, 1.0)
+    bottom, top = math.log10(low) - 0.25, math.log10(high) + 0.25
+    ticks = [10.0**k for k in range(math.ceil(bottom), math.floor(top) + 1)]
+    if len(ticks) < 2:
+        ticks = [
+            f * 10.0**k
+            for k in range(math.floor(bottom), math.ceil(top) + 1)
+            for f in (1, 2, 5)
+            if bottom <= math.log10(f * 10.0**k) <= top
+        ]
+    text = [_power(t) for t in ticks]
+    zero = None
+    if (per <= 0).any():
+        zero = 10.0 ** (bottom - 0.45)
+        ticks, text = [zero, *ticks], ["0", *text]
+        bottom = math.log10(zero) - 0.2
+    axis = {"range": [bottom, top], "tickvals": ticks, "ticktext": text}
+    return _GainScale(zero, axis)
+
+
+def _power(value: float) -> str:
+    """A tick of the log axis: ``0.1``, ``1``, ``10``, ``2``, ``10⁻³`` as 10<sup>−3</sup>."""
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = round(value / 10.0**exponent)
+    if -1 <= exponent <= 2:
+        return f"{value:g}"
+    power = f"10<sup>{str(exponent).replace('-', '−')}</sup>"
+    return power if mantissa == 1 else f"{mantissa}×{power}"
 
 
 def _gain_curves(sweep: pd.DataFrame, solver: str) -> _GainCurves:
@@ -130,20 +192,24 @@ def _gain_curves(sweep: pd.DataFrame, solver: str) -> _GainCurves:
     color = solver_color(solver)
     share = (rows["objective_share"] * 100).where(rows["feasible"])
     gains = marginal_gains(sweep, solver)
-    per = gains["per_gbop"].where(gains["per_gbop"] > 0)
+    scale = _gain_scale(gains["per_gbop"])
+    drawn = [scale.y(v) for v in gains["per_gbop"].tolist()]
     step_x = [*gains["start"].tolist(), *gains["end"].tolist()[-1:]]
-    step_y = none_for_nan([*per.tolist(), *per.tolist()[-1:]])
     step_text = [
-        f"m {a:.2f} → {b:.2f}: +{g:.3g} points for {gbops(n * GIGA)}"
+        f"m {a:.2f} → {b:.2f}: {g:+.3g} points for {gbops(n * GIGA)}"
+        + ("" if g > 0 else " (buys nothing)")
         for a, b, g, n in gains[["start", "end", "gain", "gbops"]].itertuples(index=False)
     ]
+    per_text = [f"{v:.3g}" for v in gains["per_gbop"].tolist()]
+    x = rows["multiplier"].tolist()
+    y = none_for_nan(share.tolist())
     traces: list[dict[str, Any]] = [
         {
             "type": "scatter",
             "name": solver,
             "legendgroup": solver,
-            "x": rows["multiplier"].tolist(),
-            "y": none_for_nan(share.tolist()),
+            "x": x,
+            "y": y,
             "mode": "lines",
             "line": {"color": color, "width": 2.2},
             "hovertemplate": "m = %{x:.2f}: objective %{y:.2f}% of max<extra></extra>",
@@ -154,32 +220,81 @@ def _gain_curves(sweep: pd.DataFrame, solver: str) -> _GainCurves:
             "legendgroup": solver,
             "showlegend": False,
             "x": step_x,
-            "y": step_y,
+            "y": [*drawn, *drawn[-1:]],
             "text": [*step_text, *step_text[-1:]],
+            "customdata": [*per_text, *per_text[-1:]],
             "mode": "lines",
             "line": {"color": color, "width": 1.8, "shape": "hv"},
             "xaxis": "x2",
             "yaxis": "y2",
-            "hovertemplate": "%{text}<br>%{y:.3g} points per GBOP<extra></extra>",
+            "hovertemplate": "%{text}<br>%{customdata} points per GBOP<extra></extra>",
         },
     ]
-    return _GainCurves(gains, traces)
+    return _GainCurves(gains, traces, scale, list(zip(x, y, strict=True)))
 
 
 def _budget_curve(curves: _GainCurves, solution: Solution, title: str | None) -> dict[str, Any]:
-    gains = curves.gains
-    data: list[dict[str, Any]] = [dict(trace) for trace in curves.traces]
+    gains, scale = curves.gains, curves.scale
     m = solution.multiplier
-    feasible = solution.feasible
-    here = _gain_at(gains, m) if feasible else None
-    marker = {"color": CURRENT, "size": 11, "symbol": "diamond"}
-    data += [
+    here = scale.y(_gain_at(gains, m)) if solution.feasible else None
+    share = solution.objective_share * 100 if solution.feasible else None
+    data = [dict(trace) for trace in curves.traces] + _current_markers(m, share, here)
+    subtitle = context_line(solution)
+    shapes, region = infeasible_region(solution.threshold, ("x", "x2"))
+    shapes += current_line(m, ("x", "x2")) + _axis_break(scale)
+    plot_px = BUDGET_CURVE_HEIGHT - _CURVE_BOTTOM - _CURVE_TOP
+    plot_px -= header_px(legend=False, title=title, subtitle=subtitle, width=HALF)
+    panel = Panel(HALF - Y_AXIS_PX, plot_px * (1 - _SPLIT - _GAP), (0.0, 105.0), curves.points)
+    ticks = {"range": X_RANGE, "dtick": 0.2}
+    layout = figure_layout(
+        file=file_stem("budget_curve", [m]),
+        width=HALF,
+        height=BUDGET_CURVE_HEIGHT,
+        title=title,
+        subtitle=subtitle,
+        legend=False,  # one solver (named in the subtitle); the marks are labelled in place
+        top=_CURVE_TOP,
+        bottom=_CURVE_BOTTOM,
+        hovermode="closest",
+        shapes=shapes,
+        xaxis=axis(anchor="y", matches="x2", showticklabels=False, **ticks),
+        yaxis=axis(
+            title=axis_title("objective"),
+            domain=[_SPLIT + _GAP, 1],
+            range=[0, 105],
+            dtick=25,
+            ticksuffix="%",
+            anchor="x",
+        ),
+        xaxis2=axis(anchor="y2", title=axis_title(MULTIPLIER_AXIS), **ticks),
+        yaxis2=axis(
+            title=axis_title("% of max per GBOP"),
+            domain=[0, _SPLIT],
+            type="log",
+            anchor="x2",
+            **scale.axis,
+        ),
+        annotations=[
+            current_label(solution, "x", panel),
+            panel_title("Objective at each budget", 0.5, 1.0),
+            panel_title("What the next GBOP buys (log scale)", 0.5, _SPLIT),
+            *region,
+            *_no_steps(gains),
+        ],
+    )
+    return {"data": data, "layout": layout}
+
+
+def _current_markers(m: float, share: float | None, here: float | None) -> list[dict[str, Any]]:
+    """The current budget on both panels (None where it is infeasible)."""
+    marker = {"color": CURRENT, "size": 12, "symbol": "diamond"}
+    return [
         {
             "type": "scatter",
             "name": "current budget",
             "legendgroup": "current",
             "x": [m],
-            "y": [solution.objective_share * 100 if feasible else None],
+            "y": [share],
             "mode": "markers",
             "marker": marker,
             "hovertemplate": "current budget: objective %{y:.2f}% of max<extra></extra>",
@@ -198,46 +313,44 @@ def _budget_curve(curves: _GainCurves, solution: Solution, title: str | None) ->
             "hovertemplate": "current budget: the next GBOP buys %{y:.3g} points<extra></extra>",
         },
     ]
-    shapes, region = infeasible_region(solution.problem.min_multiplier(), ("x", "x2"))
-    shapes += current_line(m, ("x", "x2"))
-    split = 0.46
-    ticks = {"range": X_RANGE, "dtick": 0.1}
-    layout = figure_layout(
-        file=file_stem("budget_curve", [m]),
-        width=HALF,
-        height=BUDGET_CURVE_HEIGHT,
-        title=title,
-        subtitle=context_line(solution),
-        legend=False,  # one solver (named in the subtitle); the marks are labelled in place
-        top=24,
-        hovermode="closest",
-        shapes=shapes,
-        xaxis=axis(anchor="y", matches="x2", showticklabels=False, **ticks),
-        yaxis=axis(
-            title=axis_title("objective (% of max)"),
-            domain=[split + 0.1, 1],
-            range=[0, 105],
-            dtick=20,
-            ticksuffix="%",
-            anchor="x",
-        ),
-        xaxis2=axis(anchor="y2", title=axis_title(MULTIPLIER_AXIS), **ticks),
-        yaxis2=axis(
-            title=axis_title("% of max per GBOP (log)"),
-            domain=[0, split],
-            type="log",
-            exponentformat="power",
-            dtick=1,
-            anchor="x2",
-        ),
-        annotations=[
-            current_label(solution, "x"),
-            panel_title("Objective at each budget", 0.5, 1.0),
-            panel_title("What the next GBOP buys", 0.5, split),
-            *region,
-        ],
-    )
-    return {"data": data, "layout": layout}
+
+
+def _axis_break(scale: _GainScale) -> list[dict[str, Any]]:
+    """A dotted line across the lower panel between the "0" line and the log scale."""
+    if scale.zero is None:
+        return []
+    at = 10.0 ** (math.log10(scale.zero) + 0.25)
+    return [
+        {
+            "type": "line",
+            "name": "axis break",
+            "xref": "x2 domain",
+            "yref": "y2",
+            "x0": 0,
+            "x1": 1,
+            "y0": at,
+            "y1": at,
+            "line": {"color": AXIS_LINE, "width": 1.5, "dash": "dot"},
+        }
+    ]
+
+
+def _no_steps(gains: pd.DataFrame) -> list[dict[str, Any]]:
+    """A note in the lower panel when there are fewer than two feasible budgets."""
+    if not gains.empty:
+        return []
+    return [
+        {
+            "name": "no steps",
+            "text": "fewer than two feasible budgets: no step to measure",
+            "x": 0.5,
+            "y": _SPLIT / 2,
+            "xref": "paper",
+            "yref": "paper",
+            "showarrow": False,
+            "font": {"size": TEXT_PX, "color": MUTED},
+        }
+    ]
 
 
 def plot_budget_curve(
@@ -313,22 +426,31 @@ def _slack(lines: list[dict[str, Any]], solution: Solution, title: str | None) -
             "hovertemplate": "current budget: %{y:,.1f} GBOPs unused<extra></extra>",
         }
     )
-    shapes, region = infeasible_region(solution.problem.min_multiplier())
+    subtitle = context_line(solution)
+    shapes, region = infeasible_region(solution.threshold)
     shapes += current_line(m)
+    points = [(x, y) for line in lines for x, y in zip(line["x"], line["y"], strict=True)]
+    high = max([y for _, y in points if y is not None] + [0.0]) * 1.06 or 1.0
+    plot_px = SLACK_HEIGHT - _CURVE_BOTTOM - _SLACK_TOP
+    plot_px -= header_px(legend=True, title=title, subtitle=subtitle, width=HALF)
+    panel = Panel(HALF - Y_AXIS_PX, plot_px, (0.0, high), points)
     layout = figure_layout(
         file=file_stem("slack", [m]),
         width=HALF,
         height=SLACK_HEIGHT,
         title=title,
-        subtitle=context_line(solution),
-        top=18,
+        subtitle=subtitle,
+        top=_SLACK_TOP,
+        bottom=_CURVE_BOTTOM,
         hovermode="closest",
         shapes=shapes,
-        xaxis=axis(title=axis_title(MULTIPLIER_AXIS), range=X_RANGE, dtick=0.1),
+        xaxis=axis(title=axis_title(MULTIPLIER_AXIS), range=X_RANGE, dtick=0.2),
         yaxis=axis(
-            title=axis_title("unused budget (GBOPs)"), rangemode="tozero", tickformat=",.0f"
+            title=axis_title("unused budget (GBOPs)"),
+            rangemode="tozero",
+            separatethousands=True,
         ),
-        annotations=[current_label(solution), *region],
+        annotations=[current_label(solution, "x", panel), *region],
     )
     return {"data": data, "layout": layout}
 

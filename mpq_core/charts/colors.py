@@ -1,12 +1,15 @@
 """Colours: one fixed colour per weight width, whatever the ladder, and the charts' other inks.
 
-A width keeps its colour in every figure and every ladder (4-bit is vermillion with 4/8/16 and
-with 2/4/8/16), so figures made under different settings can sit side by side. The usual widths
-come from the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies),
-ordered from warm (few bits) to cool (many bits); 1, 2 and 64 bits take black, Tol's wine and a
-neutral grey. Any other width from 1 to 64 is interpolated in RGB between the two nearest table
-widths, at its position on a log2 scale (5 bits sits between 4 and 6, 24 between 16 and 32);
-widths above 64 take the 64-bit colour.
+A width keeps its colour in every figure and every ladder (4-bit is orange with 4/8/16 and
+with 2/4/8/16), so figures made under different settings can sit side by side. The colours run
+from warm and light (few bits) to cool and dark (many bits), and their lightness falls
+steadily with the width: printed in greyscale, or seen with a colour-vision deficiency, more
+bits still read darker, and neighbouring powers of two differ by at least 12 in CIELAB
+lightness L* (about 13-18 between 2, 4, 8, 16 and 32 bits). The lightest usual width (2 bits,
+L* 78) stays visible on white paper. Any other width from 1 to 64 is interpolated in linear-light
+RGB (so its lightness lies between its neighbours') between the two nearest table widths, at
+its position on a log2 scale (6 bits sits between 4 and 8, 24 between 16 and 32); widths above
+64 take the 64-bit colour.
 """
 
 from __future__ import annotations
@@ -14,17 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-WIDTH_COLORS: dict[int, str] = {
-    1: "#000000",  # black
-    2: "#882255",  # wine (Tol)
-    3: "#CC79A7",  # reddish purple
-    4: "#D55E00",  # vermillion
-    6: "#E69F00",  # orange
-    8: "#F0E442",  # yellow
-    12: "#009E73",  # bluish green
-    16: "#0072B2",  # blue
-    32: "#56B4E9",  # sky blue
-    64: "#666666",  # grey
+WIDTH_COLORS: dict[int, str] = {  # hue, CIELAB lightness L*
+    1: "#F3DD7C",  # pale gold, L* 88
+    2: "#FAB433",  # amber, L* 78
+    4: "#FD7636",  # orange, L* 65
+    8: "#00886C",  # bluish green, L* 50
+    16: "#004E8C",  # blue, L* 33
+    32: "#2E2155",  # indigo, L* 17
+    64: "#181818",  # near black, L* 8
 }
 
 SOLVER_COLORS = {"greedy": "#3d5a80", "exact": "#c44536"}
@@ -68,7 +68,23 @@ def solver_color(solver: str) -> str:
 
 
 def _mix(a: str, b: str, t: float) -> str:
-    ra, ga, ba = (int(a[i : i + 2], 16) for i in (1, 3, 5))
-    rb, gb, bb = (int(b[i : i + 2], 16) for i in (1, 3, 5))
-    mixed = (round(x + (y - x) * t) for x, y in ((ra, rb), (ga, gb), (ba, bb)))
-    return "#" + "".join(f"{v:02X}" for v in mixed)
+    """``a`` and ``b`` mixed in linear light: the luminance runs straight from one to the
+    other, so a width between two table widths is never lighter or darker than both."""
+    mixed = [
+        _encode(_linear(x) + (_linear(y) - _linear(x)) * t)
+        for x, y in zip(_channels(a), _channels(b), strict=True)
+    ]
+    return "#" + "".join(f"{round(v * 255):02X}" for v in mixed)
+
+
+def _channels(color: str) -> tuple[float, float, float]:
+    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return r, g, b
+
+
+def _linear(c: float) -> float:
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def _encode(c: float) -> float:
+    return 12.92 * c if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055

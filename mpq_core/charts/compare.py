@@ -12,6 +12,7 @@ from ..solution import Solution
 from .allocation import width_label
 from .colors import INFEASIBLE, width_colors
 from .layout import (
+    TEXT_PX,
     WIDE,
     axis,
     axis_title,
@@ -22,7 +23,7 @@ from .layout import (
     panel_title,
 )
 
-COMPARE_HEIGHT = 440
+COMPARE_HEIGHT = 480
 _SHARE_LABEL_MIN = 4.0  # % of the BOPs below which a stacked segment gets no printed label
 
 
@@ -96,7 +97,7 @@ def plot_distribution_compare(
             "yanchor": "bottom",
             "yshift": 6,
             "showarrow": False,
-            "font": {"color": INFEASIBLE, "size": 12},
+            "font": {"color": INFEASIBLE, "size": TEXT_PX},
         }
         for label, feasible in zip(labels, ok, strict=True)
         if not feasible
@@ -112,6 +113,7 @@ def plot_distribution_compare(
         top=28,
         barmode="stack",
         bargap=0.35,
+        uniformtext={"mode": "hide", "minsize": TEXT_PX},  # never shrunk below the text size
         xaxis=axis(domain=[0, 0.45], type="category", anchor="y"),
         yaxis=axis(title=axis_title("layers"), anchor="x"),
         xaxis2=axis(domain=[0.55, 1], type="category", anchor="y2"),

@@ -17,6 +17,7 @@ from ..solution import Solution
 from .colors import CURRENT, FLOOR, INFEASIBLE, MUTED, SPENT, TEXT
 from .layout import (
     HALF,
+    TEXT_PX,
     axis,
     axis_title,
     context_line,
@@ -25,8 +26,8 @@ from .layout import (
     multiplier_text,
 )
 
-BUDGET_USE_HEIGHT = 330
-_BAR = 0.5  # bar thickness on the row axis
+BUDGET_USE_HEIGHT = 380
+_BAR = 0.65  # bar thickness on the row axis: room for its labels
 _LINE = 0.5  # half the height of the budget and reference lines
 
 
@@ -42,7 +43,7 @@ def _bar(name: str, start: float, length: float, color: str, hover: str, **extra
         "text": [extra.pop("label", "")],
         "textposition": "inside",
         "insidetextanchor": "middle",
-        "textfont": {"color": extra.pop("label_color", "white"), "size": 12},
+        "textfont": {"color": extra.pop("label_color", "white"), "size": TEXT_PX},
         "marker": {"color": color, "line": {"width": 0}, **extra},
         "hovertemplate": hover + "<extra></extra>",
     }
@@ -151,7 +152,7 @@ def _line_label(text: str, x: float, top: float, *, above: bool, color: str) -> 
         "yanchor": "bottom" if above else "top",
         "xshift": -3 if right else 3,
         "showarrow": False,
-        "font": {"size": 12, "color": color},
+        "font": {"size": TEXT_PX, "color": color},
     }
 
 
@@ -197,14 +198,14 @@ def budget_use_spec(solution: Solution, *, title: str | None = "Budget use") -> 
         bottom=40,
         barmode="overlay",
         hovermode="closest",
-        uniformtext={"mode": "hide", "minsize": 10},
+        uniformtext={"mode": "hide", "minsize": TEXT_PX},
         xaxis=axis(
             title=axis_title("GBOPs (the axis ends at multiplier 1)"),
             range=[0, top * 1.02],
             tickformat=",.0f",
             showgrid=True,
         ),
-        yaxis=axis(range=[-1.2, 2.1], visible=False, fixedrange=True),
+        yaxis=axis(range=[-1.3, 2.8], visible=False, fixedrange=True),
         annotations=[
             {
                 "name": "summary",
@@ -217,7 +218,7 @@ def budget_use_spec(solution: Solution, *, title: str | None = "Budget use") -> 
                 "yanchor": "top",
                 "align": "left",
                 "showarrow": False,
-                "font": {"size": 13, "color": ink},
+                "font": {"size": TEXT_PX, "color": ink},
             },
             _line_label(f"budget (m = {m})", b, top, above=True, color=ink),
             _line_label(reference, top, top, above=False, color=MUTED),

@@ -13,6 +13,8 @@ from .budget import MULTIPLIER_AXIS
 from .colors import SOLVER_COLORS, SOLVER_DASH, SOLVER_SYMBOL
 from .layout import (
     WIDE,
+    Y_AXIS_PX,
+    Panel,
     axis,
     axis_title,
     context_line,
@@ -25,7 +27,7 @@ from .layout import (
     panel_title,
 )
 
-SOLVER_GAP_HEIGHT = 560
+SOLVER_GAP_HEIGHT = 620
 
 
 def plot_solver_gap(
@@ -40,7 +42,53 @@ def plot_solver_gap(
     one. Each trace's ``customdata`` holds the objective (the bound for "LP bound").
     ``solution`` is the view's current budget (marked) and names the context.
     """
-    rows = gap.sort_values("multiplier")
+    data = _gap_traces(gap.sort_values("multiplier"))
+    shapes, region = infeasible_region(solution.threshold, ("x", "x2"), width=WIDE)
+    shapes += current_line(solution.multiplier, ("x", "x2"))
+    split = 0.42
+    points = [(a, b) for trace in data[1:3] for a, b in zip(trace["x"], trace["y"], strict=True)]
+    high = max([b for _, b in points if b is not None] + [0.0]) * 1.06 or 1.0
+    upper_px = (SOLVER_GAP_HEIGHT - 200) * (1 - split - 0.1)  # the upper panel, about
+    panel = Panel(WIDE - Y_AXIS_PX, upper_px, (0, high), points)
+    ticks = {"range": [-0.01, 1.01], "dtick": 0.1}
+    layout = figure_layout(
+        file=file_stem("solver_gap", [solution.multiplier]),
+        width=WIDE,
+        height=SOLVER_GAP_HEIGHT,
+        title=title,
+        subtitle=context_line(solution, solver="greedy vs exact"),
+        top=34,  # room for the panel title under the legend
+        hovermode="x unified",
+        bargap=0.15,
+        shapes=shapes,
+        xaxis=axis(anchor="y", matches="x2", showticklabels=False, **ticks),
+        yaxis=axis(
+            title=axis_title("below the LP bound"),
+            domain=[split + 0.1, 1],
+            rangemode="tozero",
+            ticksuffix="%",
+            anchor="x",
+        ),
+        xaxis2=axis(anchor="y2", title=axis_title(MULTIPLIER_AXIS), **ticks),
+        yaxis2=axis(
+            title=axis_title("greedy gap (% of exact)"),
+            domain=[0, split],
+            rangemode="tozero",
+            ticksuffix="%",
+            anchor="x2",
+        ),
+        annotations=[
+            current_label(solution, "x", panel),
+            panel_title("Distance to the LP bound", 0.5, 1.0),
+            panel_title("Greedy shortfall from the exact optimum", 0.5, split),
+            *region,
+        ],
+    )
+    return go.Figure({"data": data, "layout": layout})
+
+
+def _gap_traces(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """The LP bound (the zero line), each solver's distance below it, the greedy's gap."""
     x = rows["multiplier"].tolist()
     feasible = rows["feasible"]
     bound = rows["lp_bound"].where(feasible & (rows["lp_bound"] > 0))
@@ -73,7 +121,7 @@ def plot_solver_gap(
                 "text": [gap_percent(v) for v in below.where(feasible)],
                 "mode": "lines+markers",
                 "line": {"color": color, "dash": SOLVER_DASH[name], "width": 1.6},
-                "marker": {"color": color, "size": 5, "symbol": SOLVER_SYMBOL[name]},
+                "marker": {"color": color, "size": 6, "symbol": SOLVER_SYMBOL[name]},
                 "hovertemplate": "m = %{x:.2f}: %{customdata:.6g} (%{text} below the bound)"
                 "<extra>" + name + "</extra>",
             }
@@ -92,41 +140,4 @@ def plot_solver_gap(
             "hovertemplate": "m = %{x:.2f}: greedy gap %{text}<extra></extra>",
         }
     )
-    shapes, region = infeasible_region(solution.problem.min_multiplier(), ("x", "x2"))
-    shapes += current_line(solution.multiplier, ("x", "x2"))
-    split = 0.42
-    ticks = {"range": [-0.01, 1.01], "dtick": 0.1}
-    layout = figure_layout(
-        file=file_stem("solver_gap", [solution.multiplier]),
-        width=WIDE,
-        height=SOLVER_GAP_HEIGHT,
-        title=title,
-        subtitle=context_line(solution, solver="greedy vs exact"),
-        top=34,  # room for the panel title under the legend
-        hovermode="x unified",
-        bargap=0.15,
-        shapes=shapes,
-        xaxis=axis(anchor="y", matches="x2", showticklabels=False, **ticks),
-        yaxis=axis(
-            title=axis_title("below the LP bound"),
-            domain=[split + 0.1, 1],
-            rangemode="tozero",
-            ticksuffix="%",
-            anchor="x",
-        ),
-        xaxis2=axis(anchor="y2", title=axis_title(MULTIPLIER_AXIS), **ticks),
-        yaxis2=axis(
-            title=axis_title("greedy gap (% of exact)"),
-            domain=[0, split],
-            rangemode="tozero",
-            ticksuffix="%",
-            anchor="x2",
-        ),
-        annotations=[
-            current_label(solution, "x"),
-            panel_title("Distance to the LP bound", 0.5, 1.0),
-            panel_title("Greedy shortfall from the exact optimum", 0.5, split),
-            *region,
-        ],
-    )
-    return go.Figure({"data": data, "layout": layout})
+    return data

@@ -14,7 +14,17 @@ import plotly.graph_objects as go
 
 from ..validation import Agreement
 from .colors import CURRENT, OTHER_SOLVER, SOLVER_COLORS, SOLVER_DASH, SOLVER_SYMBOL
-from .layout import HALF, WIDE, axis, axis_title, current_line, figure_layout, none_for_nan, plain
+from .layout import (
+    HALF,
+    WIDE,
+    axis,
+    axis_title,
+    current_line,
+    figure_layout,
+    none_for_nan,
+    panel_title,
+    plain,
+)
 
 _SYMBOLS = SOLVER_SYMBOL
 _DASHES = SOLVER_DASH
@@ -43,6 +53,38 @@ def plot_validation_budgets(
     found: Agreement, *, multiplier: float | None = None, title: str | None = None
 ) -> go.Figure:
     """Measured metric (top) and predicted objective (bottom) over the budget multiplier."""
+    data = _budget_traces(found)
+    shapes = [] if multiplier is None else current_line(multiplier, ("x", "x2"))
+    metric = plain(found.metric)
+    layout = figure_layout(
+        file="validation_budgets",
+        width=WIDE,
+        height=640,
+        title=title or f"Measured {metric} and predicted objective by budget",
+        subtitle=_subtitle(found),
+        rows=2,
+        top=30,
+        bottom=44,
+        hovermode="x unified",
+        shapes=shapes,
+        xaxis=axis(anchor="y", matches="x2", showticklabels=False, range=[-0.01, 1.01]),
+        yaxis=axis(title=axis_title(f"{metric}{_direction(found)}"), domain=[_SPLIT + 0.12, 1]),
+        xaxis2=axis(
+            anchor="y2",
+            range=[-0.01, 1.01],
+            title=axis_title("budget multiplier (budget / all-top-width cost)"),
+        ),
+        yaxis2=axis(title=axis_title("objective"), domain=[0, _SPLIT]),
+        annotations=[  # the panels' titles say what the short axis titles stand for
+            panel_title(f"Measured {metric}", 0.5, 1.0),
+            panel_title("Predicted objective (sum of one-layer gains)", 0.5, _SPLIT),
+        ],
+    )
+    return go.Figure({"data": data, "layout": layout})
+
+
+def _budget_traces(found: Agreement) -> list[dict[str, Any]]:
+    """Per solver: the measured metric (top) and the predicted objective (bottom)."""
     data: list[dict[str, Any]] = []
     for solver in _solvers(found):
         rows = found.table[found.table["solver"] == solver].sort_values("budget")
@@ -82,31 +124,7 @@ def plot_validation_budgets(
                 "marker": {**style["marker"], "color": "white", "line": {"color": color}},
             }
         )
-    shapes = [] if multiplier is None else current_line(multiplier, ("x", "x2"))
-    metric = plain(found.metric)
-    layout = figure_layout(
-        file="validation_budgets",
-        width=WIDE,
-        height=560,
-        title=title or f"Measured {metric} and predicted objective by budget",
-        subtitle=_subtitle(found),
-        rows=2,
-        bottom=44,
-        hovermode="x unified",
-        shapes=shapes,
-        xaxis=axis(anchor="y", matches="x2", showticklabels=False, range=[-0.01, 1.01]),
-        yaxis=axis(
-            title=axis_title(f"measured {metric}{_direction(found)}"),
-            domain=[_SPLIT + 0.08, 1],
-        ),
-        xaxis2=axis(
-            anchor="y2",
-            range=[-0.01, 1.01],
-            title=axis_title("budget multiplier (budget / all-top-width cost)"),
-        ),
-        yaxis2=axis(title=axis_title("predicted objective"), domain=[0, _SPLIT]),
-    )
-    return go.Figure({"data": data, "layout": layout})
+    return data
 
 
 def plot_validation_scatter(
