@@ -25,7 +25,7 @@ from mpq_core import __version__
 from mpq_core.constraints import Constraints, Limit, limit_value, parse_limit_flag, parse_tie_flag
 from mpq_core.errors import InputError
 from mpq_core.report_formats import DEFAULT_FORMATS, REPORT_FORMATS
-from mpq_core.spec import ABIT_RULES, SENSES, SOLVER_NAMES, Spec
+from mpq_core.spec import ABIT_RULES, SENSES, SOLVER_NAMES, Spec, width_of_text
 
 if TYPE_CHECKING:
     import mpq_core as mpq
@@ -63,7 +63,9 @@ output:
   for the original setting (greedy, default cost model, one BOPs budget); other solvers and
   settings add _<solver>[_<settings hash>], other limits name the file after the limits
   (docs/formats.md). --export_format mapping writes <output_dir>/{CONFIG_DIR}/wbits_<...>.yaml,
-  a plain layer: wbit mapping (with --name_prefix). Sweeps go to {CONFIG_DIR}/{SWEEP_FILE}.
+  a plain layer: wbit mapping (with --name_prefix); with both, the config is renamed into place
+  first and the mapping last, so a mapping is only ever found beside the config of its own
+  run. Sweeps go to {CONFIG_DIR}/{SWEEP_FILE}.
   --report DIR writes DIR/report.html (all charts, settings and headline figures; no browser
   needed) and DIR/<chart>.png|svg (rendered with the system Chromium through kaleido).
 
@@ -106,12 +108,12 @@ def _multiplier(text: str) -> float:
 
 
 def _widths(text: str) -> tuple[int, ...]:
-    parts = text.split(",")
-    if not all(p.strip().isdigit() and len(p.strip()) <= 3 for p in parts):
+    widths = tuple(width_of_text(part.strip()) for part in text.split(","))
+    if None in widths:  # ASCII digits only: int() would also read "\uff19" (a full-width 9)
         raise argparse.ArgumentTypeError(
             f"expected whole numbers separated by commas (like 4,8,16), got {_cut(text)!r}"
         )
-    return tuple(int(part) for part in parts)
+    return widths  # type: ignore[return-value]
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -373,7 +375,7 @@ def _check_combinations(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace, prog: str) -> int:
     import mpq_core as mpq
     from mpq_core import text_report
-    from mpq_core.export import mapping_filename, save_config_noted
+    from mpq_core.export import save_exports
     from mpq_core.reading import read_data
 
     flops, sensitivity, fallback_note = _resolve_inputs(args.flops_file, args.sensitivity_file)
@@ -387,7 +389,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         name_prefix=args.name_prefix,
     )
     problem = _build_problem(inputs, spec, resources, args)
-    bounds = mpq.resolve_limits(problem, spec.limits)  # unknown resources/groups: exit 2
+    bounds = _bounds(problem, spec, args)  # unknown resources/groups: exit 2
 
     # Everything below runs on validated input; failures above print exactly one line.
     report = sys.stderr if args.json else sys.stdout
@@ -404,15 +406,9 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     saved: list[str] = []
     notes: list[str] = []
     if not args.no_save:
-        if args.export_format in ("config", "both"):
-            result = save_config_noted(solution, args.output_dir)
+        for result in save_exports(solution, args.output_dir, args.export_format, args.name_prefix):
             saved.append(str(result.path))
             notes += [f"note: {result.note}"] if result.note else []
-        if args.export_format in ("mapping", "mapping-json", "both"):
-            fmt = "json" if args.export_format == "mapping-json" else "yaml"
-            path = Path(args.output_dir) / CONFIG_DIR / mapping_filename(solution, fmt)
-            text = mpq.mapping_text(mpq.export_mapping(solution, args.name_prefix), fmt)
-            saved.append(str(mpq.write_text_atomic(path, text)))
 
     if not args.quiet:
         _print_notices(problem, fallback_note, report)
@@ -432,26 +428,37 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     return EXIT_OK
 
 
-def _spec(args: argparse.Namespace, read_data) -> Spec:
-    """The flags (and the constraints and pin files) as one validated Spec."""
+def _constraints(args: argparse.Namespace, read_data) -> Constraints:
+    """The constraints file with the --tie, --limit and --budget_multiplier flags added
+    (the budget first, then the file's limits, then the flags')."""
     from mpq_core.constraints import parse_constraints
-    from mpq_core.spec import check_time_limit, parse_pin_file
 
     constraints = Constraints()
     if args.constraints:
         label, _, data = read_data(args.constraints)
         constraints = parse_constraints(data, label)
-    flags = Constraints(ties=tuple(args.tie), limits=tuple(args.limit))
-    constraints = constraints.merged(flags)
-    limits = constraints.limits
+    limits = [*constraints.limits, *args.limit]
     if args.budget_multiplier is not None:
-        budget = Limit(
-            "bops", limit_value(args.budget_multiplier, "--budget_multiplier", "M") + "x"
-        )
-        limits = (budget, *limits)
+        multiplier = limit_value(args.budget_multiplier, "--budget_multiplier", "M")
+        limits.insert(0, Limit("bops", multiplier + "x"))
     elif not limits and not args.sweep:
-        limits = (Limit("bops", f"{DEFAULT_MULTIPLIER}x"),)
-    constraints = replace(constraints, limits=limits)
+        limits = [Limit("bops", f"{DEFAULT_MULTIPLIER}x")]
+    try:
+        return replace(constraints, ties=constraints.ties + tuple(args.tie), limits=tuple(limits))
+    except InputError as exc:  # more limits than one problem takes, counted over all of them
+        given = (
+            args.constraints,
+            "--limit" if args.limit else None,
+            "--budget_multiplier" if args.budget_multiplier is not None else None,
+        )
+        raise InputError(" + ".join(g for g in given if g), exc.problem) from exc
+
+
+def _spec(args: argparse.Namespace, read_data) -> Spec:
+    """The flags (and the constraints and pin files) as one validated Spec."""
+    from mpq_core.spec import check_time_limit, parse_pin_file
+
+    constraints = _constraints(args, read_data)
     pins: dict[str, Any] = {}
     if args.pin_file is not None:
         label, _, data = read_data(args.pin_file)
@@ -503,6 +510,37 @@ def _build_problem(inputs, spec: Spec, resources, args: argparse.Namespace) -> m
             where = args.constraints or "--tie/--limit"
             raise InputError(where, exc.problem, field=exc.field, layer=exc.layer) from exc
         raise
+
+
+def _bounds(problem: mpq.Problem, spec: Spec, args: argparse.Namespace) -> tuple:
+    """Every limit resolved; one of the constraints file that cannot be (an unknown resource
+    or group, a mean width without parameters) is reported with the file and its record."""
+    import mpq_core as mpq
+
+    try:
+        return mpq.resolve_limits(problem, spec.limits)
+    except InputError as exc:
+        if exc.source != "limits":
+            raise
+        for limit, (source, field) in zip(spec.limits, _limit_origins(args, spec), strict=True):
+            try:
+                mpq.resolve_limits(problem, [limit])
+            except InputError as one:
+                raise InputError(source, one.problem, field=field) from one
+        raise
+
+
+def _limit_origins(args: argparse.Namespace, spec: Spec) -> list[tuple[str, str | None]]:
+    """Where each of ``spec.limits`` was written, in the order :func:`_constraints` put them
+    (the flags keep the engine's ``limits``: the message names the resource or group)."""
+    flags = len(args.limit)
+    first = 1 if args.budget_multiplier is not None else 0
+    in_file = len(spec.limits) - flags - first
+    return [
+        *[("--budget_multiplier", None)] * first,
+        *[(args.constraints or "limits", f"limits[{i}]") for i in range(in_file)],
+        *[("limits", None)] * flags,
+    ]
 
 
 def _run_sweep(
@@ -573,15 +611,23 @@ def _resolve_inputs(flops_file: str | None, sensitivity_file: str | None):
             chosen.append(default)
         else:
             sample = sample or mpq.sample_inputs("sd14")
-            bundled = sample[index]
-            chosen.append(bundled)
-            missing.append(f"{default} -> {bundled.name}")
+            chosen.append(sample[index])
+            missing.append(f"{default} -> {_where(mpq.sample_paths('sd14')[index])}")
     note = None
     if missing:
         note = (
             f"note: default input not found, using the bundled SD 1.4 sample: {'; '.join(missing)}"
         )
     return chosen[0], chosen[1], note
+
+
+def _where(path: Path) -> str:
+    """A file's path as this user can open it: relative to the working folder when inside it
+    (a clone), else absolute (the copy inside an installed package)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _print_notices(problem: mpq.Problem, fallback_note: str | None, stream: TextIO) -> None:

@@ -28,7 +28,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 2
 CONFIG_DIR = "mixed_precision"
+_MAPPING_FORMATS = {"mapping": "yaml", "mapping-json": "json", "both": "yaml"}
 _LIMITS_PART_MAX = 60
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
 
@@ -226,7 +227,37 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     The temporary file is created with mode 0666 less the umask, like ``open()`` would; its
     name carries the writer's pid, so leftovers of a killed writer are removed by the next
     write in that folder (and never those of a writer still running)."""
-    target = Path(path)
+    (target,) = write_files_atomic([(path, data)])
+    return target
+
+
+def write_files_atomic(files: Sequence[tuple[str | Path, bytes]]) -> list[Path]:
+    """Write files that belong together (a config and its mapping) so that a reader never
+    sees one of this run beside one of an earlier run.
+
+    Every file is first written in full to a temporary beside it; then the earlier versions
+    of all but the first are removed, and the temporaries are renamed in order. Whenever the
+    writer stops (killed, disk full), each file present is whole, and a file after the first
+    is present only beside the first of the same run. The worst case is the first file new
+    and the others missing."""
+    targets = [Path(path) for path, _ in files]
+    temporaries: list[Path] = []
+    try:
+        for target, (_, data) in zip(targets, files, strict=True):
+            temporaries.append(_temporary(target, data))
+        for target in targets[1:]:
+            target.unlink(missing_ok=True)
+        for tmp, target in zip(temporaries, targets, strict=True):
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp in temporaries:
+            tmp.unlink(missing_ok=True)
+        raise
+    return targets
+
+
+def _temporary(target: Path, data: bytes) -> Path:
+    """``data`` written in full to a new temporary file in ``target``'s folder."""
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(target.parent)
     tmp = target.parent / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
@@ -234,11 +265,10 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return target
+    return tmp
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -297,6 +327,29 @@ def save_config_noted(solution: Solution, output_dir: str | Path) -> SavedFile:
     config = export_config(solution)
     note = _replacing(path, config["metadata"])
     return SavedFile(write_text_atomic(path, config_json(config)), note)
+
+
+def save_exports(
+    solution: Solution, output_dir: str | Path, export_format: str = "config", name_prefix: str = ""
+) -> list[SavedFile]:
+    """The files of one ``export_format`` (``config``, ``mapping``, ``mapping-json`` or
+    ``both``) in ``<output_dir>/mixed_precision/``; ``both`` writes the config and the YAML
+    mapping as a pair (:func:`write_files_atomic`: the config first, and a mapping is only
+    ever found beside the config of the same run)."""
+    fmt = _MAPPING_FORMATS.get(export_format)
+    if fmt is None and export_format != "config":
+        raise ValueError(f"unknown export format {export_format!r}")
+    folder = Path(output_dir) / CONFIG_DIR
+    files: list[tuple[Path, str, str | None]] = []
+    if export_format in ("config", "both"):
+        path = folder / config_filename(solution)
+        config = export_config(solution)
+        files.append((path, config_json(config), _replacing(path, config["metadata"])))
+    if fmt is not None:
+        text = mapping_text(export_mapping(solution, name_prefix), fmt)
+        files.append((folder / mapping_filename(solution, fmt), text, None))
+    write_files_atomic([(path, text.encode("utf-8")) for path, text, _ in files])
+    return [SavedFile(path, note) for path, _, note in files]
 
 
 def _replacing(path: Path, metadata: Mapping[str, Any]) -> str | None:

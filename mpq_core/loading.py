@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,12 +17,11 @@ import numpy as np
 
 from .errors import InputError
 from .reading import HugeNumber, InputFile, read_data
-from .spec import MAX_WIDTH
+from .spec import MAX_WIDTH, width_of_text
 
 _MAC_UNITS = {"mac", "macs"}
 _FLOP_UNITS = {"flop", "flops"}
 _MISMATCH_SHOWN = 5
-_WIDTH_KEY = re.compile(r"^\s*\d{1,3}\s*$")
 SWAPPED = "are the two files swapped?"
 
 
@@ -456,15 +454,17 @@ def _list_row(
 
 
 def width_key(key: Any, source: str, name: str) -> int:
+    """A width key of a per-bit table: plain digits (``"4"``, ``"04"``), 1 to MAX_WIDTH."""
     text = str(key)
-    if not _WIDTH_KEY.match(text) or not 1 <= int(text) <= MAX_WIDTH:
+    width = width_of_text(text)
+    if width is None or not 1 <= width <= MAX_WIDTH:
         raise InputError(
             source,
             f"width key {text[:40]!r} is not a whole number from 1 to {MAX_WIDTH}",
             field="sensitivity",
             layer=name,
         )
-    return int(text)
+    return width
 
 
 def _lower_keys(record: dict, source: str, name: str) -> dict[str, Any]:
@@ -494,9 +494,7 @@ def _flag(metadata: Mapping[str, Any], key: str, source: str, default: bool = Fa
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise InputError(
-        source, f"must be true or false, got {json.dumps(value)[:40]}", field=f"metadata.{key}"
-    )
+    raise InputError(source, f"must be true or false, got {_shown(value)}", field=f"metadata.{key}")
 
 
 def number_field(
@@ -509,8 +507,8 @@ def number_field(
     if isinstance(value, bool) or not isinstance(value, int | float):
         if value is None:
             raise InputError(source, "missing (null)", field=field_name, layer=layer)
-        shown = json.dumps(value) if isinstance(value, str | list | dict) else repr(value)
-        raise InputError(source, f"not a number ({shown[:40]})", field=field_name, layer=layer)
+        shown = _shown(value) if isinstance(value, str | list | dict) else repr(value)[:40]
+        raise InputError(source, f"not a number ({shown})", field=field_name, layer=layer)
     try:
         number = float(value)
     except OverflowError:
@@ -533,6 +531,14 @@ def _unit(unit: Any, source: str) -> str | None:
     if key in _FLOP_UNITS:
         return "flops"
     raise InputError(source, f"unknown unit {unit!r} (expected 'MACs' or 'FLOPs')", field="unit")
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON writes it (YAML's dates as text, a :class:`HugeNumber` by its size),
+    cut."""
+    if isinstance(value, HugeNumber):
+        return repr(value)
+    return json.dumps(value, default=str)[:40]
 
 
 def _first_names(names: tuple[str, ...]) -> str:

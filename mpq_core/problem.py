@@ -269,9 +269,10 @@ def build_problem(
             values = np.cumsum(steps, axis=1)
     else:
         table = _ladder_table(inputs, widths, sense)
-        values = table[:, :1] - table if sense == "loss" else table - table[:, :1]
         steps = np.zeros((n, k))
-        steps[:, 1:] = np.diff(values, axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by layer
+            values = table[:, :1] - table if sense == "loss" else table - table[:, :1]
+            steps[:, 1:] = np.diff(values, axis=1)
     _check_finite(values, inputs.layers.names, sens.source, "sensitivity gain")
     _check_total(values, sens.source)
 

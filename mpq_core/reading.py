@@ -7,7 +7,12 @@ for ``.yaml`` / ``.yml`` names. What this refuses, each as one :class:`InputErro
 - a path that is not a regular file (a FIFO would block forever, ``/dev/zero`` never ends);
 - a file larger than the cap: ``MPQ_MAX_INPUT_MB`` megabytes (default 256);
 - text nested deeper than 200 levels, integers of more than 300 digits, YAML aliases
-  (which can expand a small file into gigabytes) and duplicate keys.
+  (which can expand a small file into gigabytes) and duplicate keys;
+- YAML keys that are lists or mappings, and YAML values its own types cannot hold (a date
+  ``2020-13-45``, ``!!int abc``): the message gives the line.
+
+A YAML key is the text written, as a JSON key is: ``1: [...]`` names a layer ``"1"`` and
+``4: 0.3`` a width ``"4"`` (YAML would make them numbers, dates or booleans).
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ class HugeNumber:
     """An integer literal too long to be a sensible number (kept only to name it)."""
 
     digits: int
+
+    def __repr__(self) -> str:  # how messages show it
+        return f"a {self.digits}-digit number"
 
 
 def max_input_bytes() -> int:
@@ -199,22 +207,53 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+# what YAML's own constructors raise on a value they cannot hold (!!int abc, a 13th month)
+_UNREADABLE = (ValueError, TypeError, OverflowError, IndexError, KeyError, AttributeError)
+
+
 @functools.cache
 def _unique_key_loader() -> type:
-    """A YAML SafeLoader that refuses duplicate keys (built on first use: yaml is imported
-    only when a YAML file is read)."""
+    """A YAML SafeLoader whose keys are the text written (as JSON's are), that refuses
+    duplicate keys, keeps long integers as :class:`HugeNumber` and reports a value its types
+    cannot hold as a YAML error with its line (built on first use: yaml is imported only
+    when a YAML file is read)."""
     import yaml
 
     class UniqueKeyLoader(yaml.SafeLoader):
         def construct_mapping(self, node, deep=False):
             seen = set()
             for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "a key must be a name, not a list or mapping",
+                        key_node.start_mark,
+                    )  # fmt: skip
+                if key_node.tag != _MERGE_TAG:
+                    key_node.tag = _STR_TAG
                 key = self.construct_object(key_node, deep=deep)
                 if key in seen:
                     raise _DuplicateKey(str(key))
                 seen.add(key)
             return super().construct_mapping(node, deep=deep)
 
+        def construct_object(self, node, deep=False):
+            try:
+                return super().construct_object(node, deep=deep)
+            except _UNREADABLE as exc:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"unreadable value {str(node.value)[:40]!r} ({exc})",
+                    node.start_mark,
+                ) from None  # fmt: skip
+
+        def construct_huge_int(self, node):
+            text = str(node.value).replace("_", "").lstrip("+-")
+            if len(text) > MAX_INT_DIGITS:
+                return HugeNumber(len(text))
+            return self.construct_yaml_int(node)
+
+    UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", UniqueKeyLoader.construct_huge_int)
     return UniqueKeyLoader
 
 

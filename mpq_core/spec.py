@@ -10,6 +10,7 @@ limits), ``solver``, ``time_limit``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,6 +27,7 @@ DEFAULT_TIME_LIMIT = 20.0  # seconds per exact solve; then the best allocation, 
 MAX_WIDTH = 64  # bits of one weight, at most
 MAX_LADDER = 12
 SOLVER_NAMES = ("greedy", "exact")
+_WIDTH_TEXT = re.compile(r"[0-9]{1,3}")
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,14 @@ def check_width(width: Any, source: str, layer: str | None = None, field: str | 
     return int(width)
 
 
+def width_of_text(text: str) -> int | None:
+    """A width written as text (a key, a flag, a link): one to three ASCII digits, else None.
+
+    No sign, space, underscore or digit of another script, all of which ``int()`` takes
+    (``int("\uff19")`` is 9); the range is :func:`check_width`'s."""
+    return int(text) if _WIDTH_TEXT.fullmatch(text) else None
+
+
 def check_abit_rule(rule: Any) -> str:
     if rule not in ABIT_RULES:
         raise InputError("abit_rule", f"must be one of {', '.join(ABIT_RULES)}, not {_shown(rule)}")
@@ -213,8 +223,10 @@ def check_pins(pins: Iterable[Any]) -> tuple[Pin, ...]:
         seen.add(pin.layer)
         if not pin.widths:
             raise InputError("pins", "no width given", layer=pin.layer)
-        widths = tuple(sorted({check_width(w, "pins", pin.layer) for w in pin.widths}))
-        out.append(Pin(pin.layer, widths))
+        widths = [check_width(w, "pins", pin.layer) for w in pin.widths]
+        if len(set(widths)) != len(widths):  # as in a ladder
+            raise InputError("pins", f"repeated width in {widths}", layer=pin.layer)
+        out.append(Pin(pin.layer, tuple(sorted(widths))))
     return tuple(out)
 
 

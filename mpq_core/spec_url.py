@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from .constraints import Group, Limit, check_name, limit_value, parse_limit_flag
+from .constraints import Constraints, Group, Limit, check_name, limit_value, parse_limit_flag
 from .errors import InputError
 from .spec import (
     ABIT_RULES,
@@ -27,6 +27,7 @@ from .spec import (
     Pin,
     Spec,
     check_ladder,
+    width_of_text,
 )
 
 MAX_PARAMETER = 2_000  # characters of one parameter value
@@ -111,15 +112,9 @@ def spec_from_query(
             elif name == "discount":
                 changes["upgrade_discount"] = _fraction(last)
             elif name == "ladder":
-                parts = [p.strip() for p in last.split(",") if p.strip()]
-                if len(parts) > MAX_LADDER or not all(p.isdigit() and len(p) <= 3 for p in parts):
-                    raise ValueError(
-                        f"expected at most {MAX_LADDER} whole numbers from 1 to 64, got "
-                        f"{_shown(last)}"
-                    )
-                changes["ladder"] = check_ladder(int(p) for p in parts)
+                changes["ladder"] = _ladder(last)
             elif is_pin_parameter(name):
-                width = int(name[3:]) if len(name) <= 6 else 0
+                width = width_of_text(name[3:]) or 0
                 if not 1 <= width <= 64:
                     raise ValueError("the width must be from 1 to 64")
                 for layer in values:
@@ -129,28 +124,55 @@ def spec_from_query(
             elif name == "group":
                 groups.extend(_group(v) for v in values)
             elif name == "tie":
-                for v in values:
-                    tie = tuple(part.strip() for part in v.split(","))
-                    if len(tie) < 2 or not all(tie):
-                        raise ValueError(f"expected two or more layer names, got {_shown(v)}")
-                    ties.append(tie)
+                ties.extend(_tie(v) for v in values)
         except (InputError, ValueError) as err:
             message = err.problem if isinstance(err, InputError) else str(err)
             notes.append(f"{_shown_name(name)}: {message}")
     if pins:
         changes["pins"] = tuple(Pin(layer, tuple(sorted(set(w)))) for layer, w in pins.items())
     written = ([budget] if budget is not None else []) + limits
-    constraints = spec.constraints
-    if written:
-        constraints = replace(constraints, limits=tuple(written))
-    if groups:
-        constraints = replace(constraints, groups=tuple(groups))
-    if ties:
-        constraints = replace(constraints, ties=tuple(ties))
+    constraints = _constraints(spec.constraints, written, groups, ties, notes)
     try:
         return replace(spec, constraints=constraints, **changes), notes
     except InputError as err:  # e.g. a layer pinned to two sets: keep the base spec
         return spec, [*notes, f"{err}"]
+
+
+def _constraints(
+    base: Constraints,
+    limits: list[Limit],
+    groups: list[Group],
+    ties: list[tuple[str, ...]],
+    notes: list[str],
+) -> Constraints:
+    """``base`` with what the link gives in place of its own limits, groups and ties."""
+    out = base
+    if limits:
+        try:
+            out = replace(out, limits=tuple(limits))
+        except InputError as err:  # more limits than a problem takes: none of them is used
+            notes.append(f"limit: {err.problem}")
+    if groups:
+        out = replace(out, groups=tuple(groups))
+    if ties:
+        out = replace(out, ties=tuple(ties))
+    return out
+
+
+def _ladder(text: str) -> tuple[int, ...] | None:
+    parts = [width_of_text(p.strip()) for p in text.split(",") if p.strip()]
+    if len(parts) > MAX_LADDER or None in parts:
+        raise ValueError(
+            f"expected at most {MAX_LADDER} whole numbers from 1 to 64, got {_shown(text)}"
+        )
+    return check_ladder(parts)
+
+
+def _tie(text: str) -> tuple[str, ...]:
+    tie = tuple(part.strip() for part in text.split(","))
+    if len(tie) < 2 or not all(tie):
+        raise ValueError(f"expected two or more layer names, got {_shown(text)}")
+    return tie
 
 
 def is_pin_parameter(name: str) -> bool:

@@ -8,7 +8,7 @@ import streamlit as st
 from mpq_core import Solution, SolverGap
 from mpq_core.display import gap_percent, gbops
 
-from .text import score
+from .text import plain, score
 
 _SAME = 1e-9  # a gap (in %) this small is rounding: the greedy found the optimum
 
@@ -40,7 +40,7 @@ def gap_summary(gap: pd.DataFrame) -> None:
 def solver_pair(greedy: Solution, exact: Solution, gap: SolverGap) -> None:
     """Objective and cost of both solvers at one budget, with the LP bound and the gap."""
     if not exact.feasible:
-        st.warning(exact.message, icon=":material/block:")
+        st.warning(plain(exact.message), icon=":material/block:")
         return
     with st.container(key="solver_cards"):  # short figures: four fit an 800 px row
         cols = st.columns(4)

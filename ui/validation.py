@@ -10,6 +10,7 @@ from mpq_core import SAMPLES, InputError, InputFile, Spec
 from mpq_core.validation import Agreement, ValidationResults, agreement, read_validation
 
 from .data import DataFiles, cached_problem
+from .text import plain
 
 HOW_TO = """
 No measured results for this data yet. Measure them on a CPU with `mpq_torch` (your model as
@@ -88,5 +89,5 @@ def load_results(file: ResultsFile) -> ValidationResults | None:
     try:
         return cached_results(file)
     except InputError as err:
-        st.error(str(err), icon=":material/error:")
+        st.error(plain(err), icon=":material/error:")  # the file's name and cells, as text
         return None
