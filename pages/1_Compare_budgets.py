@@ -7,7 +7,7 @@ from mpq_core.charts import budget_label, plot_bit_heatmap, plot_distribution_co
 from mpq_core.differences import width_changes
 from mpq_core.display import gbops
 from ui import app_page, compare, render, state
-from ui.layers import LAYER_COLUMNS, layer_frame, table_height
+from ui.layers import CHANGE_COLUMNS, change_columns, layer_frame, table_height
 from ui.text import multiplier, plain
 
 with app_page("Compare budgets") as view:
@@ -54,7 +54,8 @@ with app_page("Compare budgets") as view:
     feasible = [s for s in solutions if s.feasible]
     if feasible:
         st.subheader("Layers whose width differs")
-        changes = width_changes(feasible, [multiplier(s.multiplier) for s in feasible])
+        pairs = zip(labels, solutions, strict=True)
+        changes = width_changes(feasible, [k.removeprefix("m = ") for k, s in pairs if s.feasible])
         st.caption(
             f"{len(changes)} of {view.problem.n_layers} layers change width across these budgets."
         )
@@ -62,6 +63,7 @@ with app_page("Compare budgets") as view:
             layer_frame(changes),
             hide_index=True,
             key="compare_changes",
-            column_config=LAYER_COLUMNS,
+            column_config=CHANGE_COLUMNS,
+            column_order=change_columns(changes),
             height=table_height(len(changes), max_rows=15),
         )

@@ -6,7 +6,9 @@ first row, when it is the BOPs budget over every layer as a multiple of the all-
 every other row has a slider on the Budget explorer. The table edits the rows; a slider edits
 one value and re-keys the table so that it shows the new value. Every change is checked
 against the loaded problem (``resolve_limits``): a setup that cannot be resolved is reported
-with ``st.error`` and the last good one stays in force. Callbacks only set state.
+with ``st.error`` and the last good one stays in force, and the page is drawn again at once so
+that the tables show it. An uploaded constraints file is applied before the tables are drawn,
+so they always show the setup in force. Callbacks only set state.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from mpq_core import (
     Problem,
     limit_value,
     parse_constraints,
+    parse_limit_flag,
     resolve_limits,
 )
 from mpq_core.display import bits_size, gbops
@@ -42,9 +45,19 @@ GOOD = "_constraints_good"  # the last rows, groups and ties that resolved
 VERSION = "_constraints_version"
 ALL = "all layers"
 FORMS = {"x": "× all-top-width", "r": "cheapest→dearest", "abs": "absolute"}
-FORM_OF = {label: key for key, label in FORMS.items()}
 MAX_ROWS = 8  # limits shown at once (a link or a file may not ask for more)
+# px of the limits table's two columns, edit marks included: "mean_wbits@late" and
+# "0.363527x" in full. At the sidebar's default width (300 px) a table outside an expander is
+# 238 px wide, 32 px of it row handles: 206 px for these two.
+LIMIT_PX, AT_MOST_PX = 124, 82
+AT_MOST_HELP = (
+    "0.5x: half the cost with every layer at the top width. 0.5r: half way from the cheapest "
+    "to the dearest allocation. 4.08: in the resource's own unit (bits for mean_wbits)."
+)
 TIE_PICK = "tie_pick"
+UPLOAD = "constraints_upload"
+_APPLIED = "_constraints_applied"  # the uploaded constraints file last applied
+_PENDING = "_constraints_errors"  # why the last run restored the setup (shown after the redraw)
 
 
 @dataclass(frozen=True)
@@ -148,16 +161,19 @@ def restore_good() -> None:
 def constraints_section(names: tuple[str, ...], resources: tuple[str, ...]) -> list[str]:
     """Limits table, groups, ties and the constraints file; returns the errors to show (plain)
     when an edit could not be used (the last good setup then stays)."""
-    errors: list[str] = []
-    with st.expander("Constraints", icon=":material/rule:", expanded=len(rows()) > 1):
-        st.caption(
-            "Limits the allocation must meet. The first row is the BOPs budget of the slider; "
-            "add rows for mean weight bits, weight memory or a resource of an uploaded file."
-        )
-        errors += _limits_table(resources)
+    errors = _apply_uploaded_file()  # before the tables: they show what is in force
+    st.subheader("Constraints")
+    st.caption(
+        "Limits the allocation must meet, written as on the command line: 0.5x (× the "
+        "all-top-width cost), 0.5r (cheapest→dearest) or a value in the resource's unit. "
+        "A first row bops …x is the budget slider."
+    )
+    errors += _limits_table(resources)  # the sidebar's whole width: no expander around it
+    groups = bool(st.session_state.get(GROUP_ROWS) or st.session_state.get(TIES))
+    with st.expander("Groups, ties and files", icon=":material/rule:", expanded=groups):
         errors += _groups_editor(names)
         _ties_editor(names)
-        errors += _constraints_file()
+        _constraints_file()
         st.file_uploader(
             "Resources file (JSON)",
             type=["json"],
@@ -169,52 +185,74 @@ def constraints_section(names: tuple[str, ...], resources: tuple[str, ...]) -> l
 
 
 def _limits_table(resources: tuple[str, ...]) -> list[str]:
+    """The limits as the command line writes them (``mean_wbits@content`` at most ``4.08``);
+    an edit that cannot be read leaves the limits in force as they are."""
     groups = [g["name"] for g in st.session_state.get(GROUP_ROWS, [])]
-    shown = []
-    for i, row in enumerate(rows()):
-        value = state.current_multiplier() if i == 0 and row.is_budget else row.value
-        shown.append(
-            {"resource": row.resource, "scope": row.scope, "form": FORMS[row.form], "value": value}
-        )
-    frame = pd.DataFrame(shown, columns=["resource", "scope", "form", "value"])
+    current = rows()
+    if current and current[0].is_budget:
+        first = current[0]
+        current[0] = Row(first.resource, first.scope, first.form, state.current_multiplier())
+    cells = [_cells(row) for row in current]
+    shown = dict(zip(cells, current, strict=True))  # rows left as they are keep their value
+    frame = pd.DataFrame(cells, columns=["limit", "at_most"])
     edited = st.data_editor(
         frame,
         key=f"limits_editor_{st.session_state.get(VERSION, 0)}",
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
-        column_config={
-            "resource": st.column_config.SelectboxColumn(
-                "resource", options=list(resources), required=True, width="small"
-            ),
-            "scope": st.column_config.SelectboxColumn(
-                "scope", options=[ALL, *groups], required=True, default=ALL, width="small"
-            ),
-            "form": st.column_config.SelectboxColumn(
-                "form", options=list(FORMS.values()), required=True, default=FORMS["x"]
-            ),
-            "value": st.column_config.NumberColumn(
-                "value", required=True, min_value=0.0, format="%.6g", default=0.5
-            ),
-        },
+        column_config=_limit_columns(resources, groups),
     )
-    new_rows = []
-    for record in edited.to_dict("records"):
-        if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in record.values()):
-            continue  # a row still being filled in
-        form = FORM_OF.get(record["form"], "x")
-        new_rows.append(
-            Row(str(record["resource"]), str(record["scope"]), form, float(record["value"]))
-        )
+    try:
+        new_rows = [
+            shown.get(cells) or _row_of_cells(*cells)
+            for cells in edited.itertuples(index=False, name=None)
+            if all(isinstance(v, str) and v.strip() for v in cells)  # else still being filled in
+        ]
+    except InputError as err:
+        return [f"{err}. The limits in force stay."]
     if len(new_rows) > MAX_ROWS:
         return [f"At most {MAX_ROWS} limits; the rows beyond are not used."]
     if new_rows != rows():
-        first = new_rows[0] if new_rows else None
-        budget = first is not None and first.is_budget and 0 <= first.value <= 1
-        if budget and first.value != state.current_multiplier():
-            state.set_multiplier(first.value)
-        st.session_state[ROWS] = new_rows or list(DEFAULT_ROWS)
+        _use_rows(new_rows)
     return []
+
+
+def _use_rows(new_rows: list[Row]) -> None:
+    """Put the table's rows in force (the default budget when it is empty)."""
+    first = new_rows[0] if new_rows else None
+    budget = first is not None and first.is_budget and 0 <= first.value <= 1
+    if budget and first.value != state.current_multiplier():
+        state.set_multiplier(first.value)
+    st.session_state[ROWS] = new_rows or list(DEFAULT_ROWS)
+
+
+def _cells(row: Row) -> tuple[str, str]:
+    """A row as the table shows it: ``resource[@group]`` and ``value[x|r]`` (6 digits)."""
+    target = row.resource if row.scope == ALL else f"{row.resource}@{row.scope}"
+    return target, f"{row.value:.6g}" + ("" if row.form == "abs" else row.form)
+
+
+def _row_of_cells(target: str, at_most: str) -> Row:
+    """A row typed into the table, read as the command line reads ``--limit``."""
+    return row_of(parse_limit_flag(f"{target.strip()}<={at_most.strip()}", "limits table"))
+
+
+def _limit_columns(resources: tuple[str, ...], groups: list[str]) -> dict:
+    """Two columns that fit the sidebar with their row handles: the limited resource
+    (``@group`` for one group) and its cap."""
+    targets = [*resources, *(f"{r}@{g}" for g in groups for r in resources)]
+    return {
+        "limit": st.column_config.SelectboxColumn(
+            "limit", options=targets, required=True, width=LIMIT_PX,
+            help="bops, wbits (weight memory), mean_wbits or a resource of a resources file; "
+            "resource@group limits one group of the Groups table.",
+        ),
+        "at_most": st.column_config.TextColumn(
+            "at most", required=True, default="0.5x", width=AT_MOST_PX,
+            validate=r"^\s*[0-9.]+([eE][-+]?[0-9]+)?\s*[xr]?\s*$", help=AT_MOST_HELP,
+        ),
+    }  # fmt: skip
 
 
 def _groups_editor(names: tuple[str, ...]) -> list[str]:
@@ -310,22 +348,28 @@ def _untie(index: int) -> None:
     st.session_state[TIES] = ties
 
 
-def _constraints_file() -> list[str]:
+def _apply_uploaded_file() -> list[str]:
+    """Apply a newly uploaded constraints file (once per upload), before anything is drawn."""
+    upload = st.session_state.get(UPLOAD)
+    if upload is None:
+        return []
+    digest = (upload.name, upload.size, upload.file_id)
+    if st.session_state.get(_APPLIED) == digest:
+        return []
+    st.session_state[_APPLIED] = digest
+    try:
+        apply_constraints(parse_constraints(decode(upload.getvalue(), upload.name), upload.name))
+    except InputError as err:
+        return [f"{err}. The current constraints stay in force."]
+    return []
+
+
+def _constraints_file() -> None:
     """Upload a constraints file (JSON, the CLI's --constraints) or download the current one."""
-    upload = st.file_uploader(
-        "Constraints file (JSON)", type=["json"], key="constraints_upload",
+    st.file_uploader(
+        "Constraints file (JSON)", type=["json"], key=UPLOAD,
         help="The same file the command line reads with --constraints.",
     )  # fmt: skip
-    errors = []
-    if upload is not None:
-        digest = (upload.name, upload.size, upload.file_id)
-        if st.session_state.get("_constraints_applied") != digest:
-            st.session_state["_constraints_applied"] = digest
-            try:
-                parsed = parse_constraints(decode(upload.getvalue(), upload.name), upload.name)
-                apply_constraints(parsed)
-            except InputError as err:
-                errors.append(f"{err}. The current constraints stay in force.")
     st.download_button(
         "Download constraints (JSON)",
         data=json.dumps(current_constraints().to_dict(), indent=2) + "\n",
@@ -335,20 +379,26 @@ def _constraints_file() -> list[str]:
         on_click="ignore",
         icon=":material/download:",
     )
-    return errors
 
 
 # --- checking against the problem, and the sliders --------------------------------------------
 
 
 def checked(problem: Problem, constraints: Constraints) -> tuple[Constraints, list[str]]:
-    """The constraints if they resolve on ``problem``; else the last good ones and why."""
+    """The constraints and why the last run set them back, if it did. Constraints that do not
+    resolve on ``problem`` are set back to the last good ones (to the budget alone when those
+    fail too) and the page is drawn again, so that the tables show what is in force."""
     try:
         resolve_limits(problem, constraints.limits)
     except InputError as err:
+        failed = rows()
         restore_good()
-        return current_constraints(), [f"{err}. The last working limits stay in force."]
-    return constraints, []
+        if rows() == failed:  # the last good limits fail too (other data): the budget alone
+            st.session_state[ROWS] = list(DEFAULT_ROWS)
+            _bump()
+        st.session_state[_PENDING] = [f"{err}. The last working limits stay in force."]
+        st.rerun()
+    return constraints, st.session_state.pop(_PENDING, [])
 
 
 def slider_range(problem: Problem, limit: Limit) -> tuple[float, float, float]:

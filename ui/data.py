@@ -19,6 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from mpq_core import (
     DEFAULT_MULTIPLIERS,
+    SAMPLES,
     BudgetSweep,
     InputError,
     InputFile,
@@ -30,12 +31,12 @@ from mpq_core import (
     build_problem,
     load_inputs,
     parse_resources,
-    resolve_limits,
     sample_inputs,
     solve_budgets,
     sweep_budgets,
     sweep_limits,
 )
+from mpq_core.limits import limit_reach
 from mpq_core.reading import decode
 from mpq_core.solvers import sweep_solvers  # noqa: F401  (pages import it from here)
 
@@ -45,6 +46,11 @@ from mpq_core.solvers import sweep_solvers  # noqa: F401  (pages import it from 
 LIVE_MAX_LAYERS = 2_000
 SWEEP_POINTS = 101  # values of the swept limit (0.00..1.00 by 0.01 for the x and r forms)
 SWEEP_SECONDS = 60.0  # all exact solves of one sweep in the app: a link cannot occupy it longer
+# Layers of an uploaded file, at most: above the live size every rerun draws every layer on the
+# server (AppTest on 2 cores: 1-2 s a rerun at 10,000 layers, 5 s at 20,000, 34 s at 100,000,
+# where opening the pair took 56 s).
+MAX_UPLOAD_LAYERS = 10_000
+LIST_LAYOUT = "gives a list of values per layer"  # the loader's words for MixDQ's layout
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class DataFiles:
     name_prefix: str = ""
     resources_name: str = ""
     resources: bytes = b""
+    # the widths a sensitivity file of one list per layer (MixDQ's layout) was accepted with:
+    # it is read with them whenever no other ladder is asked for
+    ladder: tuple[int, ...] = ()
 
     def input_files(self) -> tuple[InputFile, InputFile]:
         return (
@@ -68,21 +77,49 @@ class DataFiles:
         )
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_data(show_spinner=False, max_entries=8)
 def sample_files(key: str) -> DataFiles:
+    """A bundled sample's files with its own resources file, name prefix and ladder."""
+    sample = SAMPLES[key]
     flops, sens = sample_inputs(key)
-    return DataFiles(flops.name, flops.content, sens.name, sens.content)
+    resources = sample.resources_file()
+    return DataFiles(
+        flops.name,
+        flops.content,
+        sens.name,
+        sens.content,
+        name_prefix=sample.name_prefix,
+        resources_name="" if resources is None else resources.name,
+        resources=b"" if resources is None else resources.content,
+        ladder=sample.ladder or (),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def sample_spec(key: str) -> Spec:
+    """The settings a bundled sample opens with (its constraints and pin files read)."""
+    return SAMPLES[key].spec()
+
+
+def needs_ladder(err: InputError) -> bool:
+    """The sensitivity file lists one value per width (MixDQ's layout) and no ladder names
+    them."""
+    return LIST_LAYOUT in err.problem
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def cached_inputs(files: DataFiles, ladder: tuple[int, ...] | None = None) -> Inputs:
     """Parse and align both files (an InputError is raised again on every call, not cached).
-    ``ladder`` is used only by a sensitivity file that lists one value per width (MixDQ's
-    layout): any other pair is parsed once, whatever the ladder."""
+    ``ladder`` (else ``files.ladder``) is used only by a sensitivity file that lists one value
+    per width (MixDQ's layout): any other pair is parsed once, whatever the ladder. Files that
+    come with their ladder are read with it at once (no attempt without: a large YAML file
+    takes seconds to parse)."""
+    if files.ladder:  # read like the command line reads it with --bits
+        return _inputs(files, ladder or files.ladder)
     try:
         return _inputs(files, None)
     except InputError as err:
-        if ladder is None or "gives a list of values per layer" not in err.problem:
+        if ladder is None or not needs_ladder(err):
             raise
     return _inputs(files, ladder)
 
@@ -97,11 +134,33 @@ def _inputs(files: DataFiles, ladder: tuple[int, ...] | None) -> Inputs:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def cached_resources(files: DataFiles) -> ResourceTable | None:
+    """The resources file of ``files``, if any (an InputError names the file)."""
     if not files.resources:
         return None
-    return parse_resources(decode(files.resources, files.resources_name), files.resources_name)
+    return _resources(files.resources_name, files.resources)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _resources(name: str, content: bytes) -> ResourceTable:
+    return parse_resources(decode(content, name), name)
+
+
+def check_upload_size(inputs: Inputs) -> None:
+    """Refuse an uploaded file of more than ``MAX_UPLOAD_LAYERS`` layers (an InputError naming
+    it): every view draws every layer on each rerun, seconds per 10,000 layers here."""
+    layers, sens = inputs.layers, inputs.sensitivity
+    counts = (
+        (layers.source, len(layers.names) + len(inputs.only_in_flops)),
+        (sens.source, len(sens.names) + len(inputs.only_in_sensitivity)),
+    )
+    for name, count in counts:
+        if count > MAX_UPLOAD_LAYERS:
+            raise InputError(
+                name,
+                f"{count:,} layers; the dashboard takes at most {MAX_UPLOAD_LAYERS:,} layers "
+                "per file (the command line has no such limit)",
+            )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -130,8 +189,7 @@ def sweep_values(problem: Problem, spec: Spec) -> tuple[float, ...]:
     first = spec.limits[0]
     if first.form != "abs":
         return DEFAULT_MULTIPLIERS
-    (bound,) = resolve_limits(problem, [first])
-    low, high = bound.low / bound.scale, bound.high / bound.scale
+    low, high = limit_reach(problem, first).shown
     return tuple(float(v) for v in np.round(np.linspace(low, high, SWEEP_POINTS), 6))
 
 

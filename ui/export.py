@@ -208,7 +208,7 @@ def _mapping_download(view: View, solution: Solution) -> None:
     it (the CLI's ``--export_format mapping``)."""
     if not solution.feasible:
         return
-    prefix = str(st.session_state.get("name_prefix") or "")
+    prefix = view.files.name_prefix  # the prefix the data was read with (a sample's own)
     left, note = st.columns([1, 2.15], vertical_alignment="center")
     left.download_button(
         "Download mapping (YAML)",

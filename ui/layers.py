@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
+from mpq_core.blocks import group_blocks
 from mpq_core.display import percent
 
 from . import state
@@ -29,6 +30,15 @@ LAYER_COLUMNS = {
     # no format here: the Styler of ``layer_frame`` writes it ("<0.01%", never "0%")
     "bops_share": st.column_config.NumberColumn("BOPs share", width=84),
     "pinned": st.column_config.CheckboxColumn("pinned", width=58),
+}
+# The Compare page's table of layers whose width differs: the name, one width per budget
+# (about 50 px each), MACs, type and block fit a 800 px window (a 758 px table) with three
+# budgets; names longer than about 45 characters end in an ellipsis there.
+CHANGE_COLUMNS = LAYER_COLUMNS | {
+    "layer": st.column_config.TextColumn("layer", width=330),
+    "macs": st.column_config.NumberColumn("MACs", format="compact", width=76),
+    "type": st.column_config.TextColumn("type", width=90),
+    "block": st.column_config.TextColumn("block", width=100),
 }
 ROW_PX = 35  # st.dataframe's row (and header) height
 MAX_ROWS = 22  # taller tables scroll inside
@@ -75,8 +85,23 @@ def layer_frame(table: pd.DataFrame) -> Styler:
     return table.style.format({k: f for k, f in shares.items() if k in table.columns})
 
 
+def change_columns(changes: pd.DataFrame) -> list[str]:
+    """Display order of a ``width_changes`` table: name, the widths, MACs, then type, block."""
+    fixed = ("layer", "macs", "type", "block")
+    widths = [c for c in changes.columns if c not in fixed]
+    return ["layer", *widths, *[c for c in fixed[1:] if c in changes.columns]]
+
+
+def heatmap_order(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows in the heatmap's order: blocks in network order, file order within a block."""
+    blocks = group_blocks(table["layer"].tolist())
+    return table.iloc[[i for block in blocks for i in block.layers]]
+
+
 def filter_layers(table: pd.DataFrame, query: str) -> pd.DataFrame:
-    """Rows whose name, block or type contains ``query`` (case-insensitive)."""
+    """Rows whose name, block or type contains ``query`` (case-insensitive), in the heatmap's
+    order (the table's own sort buttons reorder them)."""
+    table = heatmap_order(table)
     text = query.strip().lower()
     if not text:
         return table

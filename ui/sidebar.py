@@ -3,8 +3,10 @@
 Every setting the widgets propose is checked against the loaded data here, before any page
 uses it; what a page receives is what was used (a ladder the data cannot fill falls back, and
 the pin boxes then offer the widths of the fallback). Uploaded files are parsed once: a pair
-that is rejected is remembered by its content hash and not read again on the next rerun, and
-only data that has drawn a whole page becomes the data to fall back on.
+that is rejected is remembered by the hash of everything its reading depends on (contents,
+names, prefix, ladder) and not read again on the next rerun, and only data that has drawn a
+whole page becomes the data to fall back on. A bundled sample opens with its own settings
+(``state.choose_source``); an uploaded resources file applies to whatever data is in use.
 """
 
 from __future__ import annotations
@@ -14,21 +16,28 @@ import logging
 from dataclasses import dataclass, field, replace
 
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from mpq_core import ABIT_RULES, SAMPLES, SOLVER_LABELS, SOLVERS, InputError, Inputs, Spec
 from mpq_core.spec import MAX_WIDTH
 
 from . import constraints, state
-from .data import DataFiles, cached_inputs, cached_problem, sample_files
+from .data import (
+    MAX_UPLOAD_LAYERS,
+    DataFiles,
+    cached_inputs,
+    cached_problem,
+    cached_resources,
+    check_upload_size,
+    needs_ladder,
+    sample_files,
+)
 from .text import plain, shorten
 
 Pins = tuple[tuple[str, tuple[int, ...]], ...]
 
-SOURCE_LABELS = {
-    "sd14": "SD 1.4 UNet sample (scalar sensitivity)",
-    "sd14_per_bit": "SD 1.4 UNet sample (per-bit losses)",
-    "minilm": "MiniLM-L6 sample (measured per-bit losses)",
-    state.UPLOAD: "Upload a Phase 1 and a Phase 2 file",
+SOURCE_LABELS = {key: sample.label for key, sample in SAMPLES.items()} | {
+    state.UPLOAD: "Upload a Phase 1 and a Phase 2 file"
 }
 RULE_LABELS = {"plus4": "A = min(W + 4, 16)", "match": "A = W"}
 CHECK_SPEC = Spec()  # data is usable if this builds
@@ -73,6 +82,7 @@ class LoadedData:
     uploaded: bool = False
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    base: DataFiles | None = None  # the files before the uploaded resources file, when one is used
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ def sidebar() -> tuple[Settings, LoadedData, tuple[str, ...]]:
             state.SOURCES,
             format_func=SOURCE_LABELS.get,
             key="source",
+            on_change=state.choose_source,
             label_visibility="collapsed",
         )
         loaded = _load(source)
@@ -107,27 +118,7 @@ def sidebar() -> tuple[Settings, LoadedData, tuple[str, ...]]:
         )
 
         st.subheader("Cost model")
-        sens = loaded.inputs.sensitivity
-        rule = st.radio(
-            "Activation bits",
-            ABIT_RULES,
-            format_func=RULE_LABELS.get,
-            key="abit_rule",
-            horizontal=True,
-            help="Activation width that goes with each weight width; cost = MACs x W x A.",
-        )
-        discount = st.slider(
-            "Upgrade discount",
-            min_value=0.0,
-            max_value=1.0,
-            step=0.05,
-            key="discount",
-            disabled=sens.kind == "per_bit",
-            help="Scalar scores only: the step to the j-th width gains score x discount^(j-1) "
-            "(4->8 gains the score, 8->16 gains 0.2 x score by default).",
-        )
-        discount = round(float(discount), 4)
-        sense = _sense(sens)
+        rule, discount, sense = _cost_model(loaded.inputs)
         ladder, problems = _ladder(loaded, rule, discount)
         pins = _pins(loaded.inputs.layers.names, ladder)
         base = Spec(
@@ -150,6 +141,30 @@ def sidebar() -> tuple[Settings, LoadedData, tuple[str, ...]]:
     return settings, loaded, problems
 
 
+def _cost_model(inputs: Inputs) -> tuple[str, float, str | None]:
+    """The activation rule, the upgrade discount and how per-bit values are read."""
+    sens = inputs.sensitivity
+    rule = st.radio(
+        "Activation bits",
+        ABIT_RULES,
+        format_func=RULE_LABELS.get,
+        key="abit_rule",
+        horizontal=True,
+        help="Activation width that goes with each weight width; cost = MACs x W x A.",
+    )
+    discount = st.slider(
+        "Upgrade discount",
+        min_value=0.0,
+        max_value=1.0,
+        step=0.05,
+        key="discount",
+        disabled=sens.kind == "per_bit",
+        help="Scalar scores only: the step to the j-th width gains score x discount^(j-1) "
+        "(4->8 gains the score, 8->16 gains 0.2 x score by default).",
+    )
+    return rule, round(float(discount), 4), _sense(sens)
+
+
 def _sense(sens) -> str | None:
     """How per-bit values are read: as the file says (its "higher_is_better"), or forced."""
     if sens.kind != "per_bit":
@@ -169,7 +184,7 @@ def _sense(sens) -> str | None:
 
 def remember_good(data: LoadedData) -> None:
     """``data`` drew a whole page: it becomes the data to fall back on."""
-    good = _Good(data.files, data.origin, data.uploaded)
+    good = _Good(data.base or data.files, data.origin, data.uploaded)
     st.session_state[_GOOD] = good
     if data.uploaded:
         if st.session_state.get(_GOOD_UPLOAD) != good:
@@ -181,23 +196,29 @@ def remember_good(data: LoadedData) -> None:
 # --- data source -----------------------------------------------------------------------------
 
 
-def _usable(files: DataFiles) -> Inputs:
-    """Parse the pair and build a problem from it (cached; raises what the engine raises)."""
+def _usable(files: DataFiles, *, upload: bool = False) -> Inputs:
+    """Parse the pair and build a problem from it (cached; raises what the engine raises). An
+    upload of more layers than the dashboard takes is refused before the problem is built."""
     inputs = cached_inputs(files)
+    if upload:
+        check_upload_size(inputs)
     cached_problem(files, CHECK_SPEC)
     return inputs
 
 
 def _load(source: str) -> LoadedData:
-    if source in SAMPLES:
-        files = _with_resources(sample_files(source))
-        try:
-            inputs = _usable(files)
-        except InputError as err:  # a broken checkout; nothing better to fall back on
-            st.error(plain(err))
-            st.stop()
-        return LoadedData(files, inputs, SAMPLES[source].title)
-    return _load_upload()
+    loaded = _load_sample(source) if source in SAMPLES else _load_upload()
+    return _with_resources(loaded)
+
+
+def _load_sample(source: str) -> LoadedData:
+    files = sample_files(source)
+    try:
+        inputs = _usable(files)
+    except InputError as err:  # a broken checkout; nothing better to fall back on
+        st.error(plain(err))
+        st.stop()
+    return LoadedData(files, inputs, SAMPLES[source].title)
 
 
 def _load_upload() -> LoadedData:
@@ -216,23 +237,43 @@ def _load_upload() -> LoadedData:
             )
         return LoadedData(good.files, cached_inputs(good.files), good.origin, uploaded=True)
 
+    flops, sens = _upload_widgets(good)
+    if flops is None or sens is None:
+        return _waiting_for_upload(good)
+    files = DataFiles(
+        flops.name,
+        flops.getvalue(),
+        sens.name,
+        sens.getvalue(),
+        "intersect" if st.session_state.get("intersect") else "error",
+        name_prefix=str(st.session_state.get("name_prefix") or "").strip()[:64],
+    )
+    return _accept(files, f"{flops.name} + {sens.name} (uploaded)")
+
+
+def _upload_widgets(good: _Good | None) -> tuple[UploadedFile | None, UploadedFile | None]:
+    """The two uploaders, the name prefix, the mismatch choice and "Keep using"; returns the
+    two uploaded files (None until each is in)."""
     flops = st.file_uploader(
-        "Phase 1: MACs / FLOPs per layer (JSON)", type=["json"], key="upload_flops"
+        "Phase 1: MACs / FLOPs per layer (JSON)",
+        type=["json"],
+        key="upload_flops",
+        help=f"At most {MAX_UPLOAD_LAYERS:,} layers (the command line takes any number).",
     )
     sens = st.file_uploader(
         "Phase 2: sensitivity per layer (JSON or YAML)",
         type=["json", "yaml", "yml"],
         key="upload_sensitivity",
         help="Scalar scores, per-bit tables, or MixDQ's layout (name: [v_w1, v_w2, ...] with "
-        "the widths of the ladder).",
+        f"the widths of the ladder). At most {MAX_UPLOAD_LAYERS:,} layers.",
     )
-    prefix = st.text_input(
+    st.text_input(
         "Name prefix of the sensitivity file",
         key="name_prefix",
         placeholder="e.g. model.",
         help="Stripped from the sensitivity file's layer names (MixDQ writes model.<name>).",
     )
-    intersect = st.checkbox(
+    st.checkbox(
         "Keep only the layers found in both files",
         key="intersect",
         help="Otherwise files that name different layers are rejected.",
@@ -244,42 +285,65 @@ def _load_upload() -> LoadedData:
             on_click=_set_replacing,
             args=(False,),
         )
-    if flops is None or sens is None:
-        return _waiting_for_upload(good)
+    return flops, sens
 
-    files = _with_resources(
-        DataFiles(
-            flops.name,
-            flops.getvalue(),
-            sens.name,
-            sens.getvalue(),
-            "intersect" if intersect else "error",
-            name_prefix=str(prefix or "").strip()[:64],
-        )
-    )
-    digest = _digest(files)
+
+def _accept(files: DataFiles, origin: str) -> LoadedData:
+    """The uploaded pair if it can be used, else the previous data and why (read once)."""
+    ladder = _chosen_ladder()
+    digest = _digest(files, ladder)
     rejects: dict[str, str] = st.session_state.setdefault(_REJECTS, {})
     if digest in rejects:  # read once: a rejected pair is not parsed again on every rerun
         return _fallback(errors=(rejects[digest],))
     try:
-        inputs = _usable(files)
+        files, inputs = _read_upload(files, ladder)
     except Exception as err:  # any failure to build a problem rejects the pair
         if not isinstance(err, InputError):
-            _LOG.exception("uploaded files %s + %s failed", flops.name, sens.name)
+            _LOG.exception(
+                "uploaded files %s + %s failed", files.flops_name, files.sensitivity_name
+            )
         rejects[digest] = _rejection(files, err)
         while len(rejects) > MAX_REJECTS:
             rejects.pop(next(iter(rejects)))
         return _fallback(errors=(rejects[digest],))
-    origin = f"{flops.name} + {sens.name} (uploaded)"
     return LoadedData(files, inputs, origin, uploaded=True)
 
 
-def _with_resources(files: DataFiles) -> DataFiles:
-    """The files with the resources file the user uploaded (a latency table, say), if any."""
+def _read_upload(files: DataFiles, ladder: tuple[int, ...]) -> tuple[DataFiles, Inputs]:
+    """The pair as read: as it is, or, for one list of values per layer (MixDQ's layout), with
+    the widths of the ladder chosen now (kept with the files)."""
+    try:
+        return files, _usable(files, upload=True)
+    except InputError as err:
+        if not ladder or not needs_ladder(err):
+            raise
+    files = replace(files, ladder=ladder)
+    return files, _usable(files, upload=True)
+
+
+def _chosen_ladder() -> tuple[int, ...]:
+    """The widths of the ladder widget (empty when none or too many are chosen)."""
+    try:
+        ladder = tuple(sorted({int(w) for w in st.session_state.get("ladder") or ()}))
+    except (TypeError, ValueError):
+        return ()
+    fits = 0 < len(ladder) <= state.APP_MAX_LADDER and all(1 <= w <= MAX_WIDTH for w in ladder)
+    return ladder if fits else ()
+
+
+def _with_resources(loaded: LoadedData) -> LoadedData:
+    """The data with the resources file the user uploaded (a latency table, say), whatever the
+    data; a file that cannot be read is named in an error and not used."""
     upload = st.session_state.get("upload_resources")
     if upload is None:
-        return files
-    return replace(files, resources_name=upload.name, resources=upload.getvalue())
+        return loaded
+    files = replace(loaded.files, resources_name=upload.name, resources=upload.getvalue())
+    try:
+        cached_resources(files)
+    except InputError as err:
+        why = f"{err}. The resources file is not used."
+        return replace(loaded, errors=(*loaded.errors, why))
+    return replace(loaded, files=files, base=loaded.files)
 
 
 def _waiting_for_upload(good: _Good | None) -> LoadedData:
@@ -325,9 +389,12 @@ def _rejection(files: DataFiles, err: Exception) -> str:
     )
 
 
-def _digest(files: DataFiles) -> str:
+def _digest(files: DataFiles, ladder: tuple[int, ...]) -> str:
+    """The hash of what reading the pair depends on: names, reading options, contents."""
     digest = hashlib.sha256()
-    for part in (files.flops_name, files.sensitivity_name, files.on_mismatch):
+    ladder_text = ",".join(map(str, ladder))
+    for part in (files.flops_name, files.sensitivity_name, files.on_mismatch, files.name_prefix,
+                 ladder_text):  # fmt: skip
         digest.update(part.encode("utf-8", "replace") + b"\0")
     digest.update(hashlib.sha256(files.flops).digest())
     digest.update(hashlib.sha256(files.sensitivity).digest())

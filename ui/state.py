@@ -9,6 +9,12 @@ The widgets own the state (each has a key). Four rules keep it consistent:
   box only propose values, and a proposal that is not a multiplier leaves it unchanged;
 - after the page is built, the settings *in use* are written back to the query string.
 
+Choosing a bundled sample sets every setting to the sample's own (``apply_sample``: ladder,
+cost model, pins, constraints, solver). A link written by the app holds every setting (it
+always has a ``ladder``) and is applied over the defaults; a shorter link that names a sample
+(``?source=mixdq_sdxl_turbo``) is applied over the sample's settings. ``pins=sample`` stands
+for the sample's own pins (hundreds of layers for MixDQ).
+
 A link's settings are read by ``mpq_core.spec_url`` (the same reading as everywhere else) and
 bounded here, before anything is computed, by what the app takes (at most ``APP_MAX_LADDER``
 widths, two to four compared budgets). Callbacks here only set state.
@@ -28,7 +34,7 @@ from mpq_core.spec_url import SPEC_PARAMETERS, is_pin_parameter
 from .text import MULTIPLIER_DECIMALS, multiplier
 
 if TYPE_CHECKING:
-    from mpq_core import Spec
+    from mpq_core import Pin, Spec
 
     from .sidebar import Settings
 
@@ -62,6 +68,7 @@ _URL_NOTES = "_url_notes"
 _BUDGET_NOTE = "_budget_note"
 _COMPARE_CHOSEN = "_compare_chosen"  # the user (or a link) chose the compared budgets
 UPLOAD_FROM_LINK = "_upload_from_link"  # the first run's link asked for uploaded files
+SAMPLE_PINS = "sample"  # ``pins=sample``: the bundled sample's own pins
 
 
 def pin_key(width: int) -> str:
@@ -96,6 +103,14 @@ def seed_from_url() -> None:
     st.session_state[_SEEDED] = True
     params = {key: st.query_params.get_all(key) for key in st.query_params}
     values, notes = parse_query(params)
+    source = values.get("source")
+    if source in SAMPLES and not params.get("ladder"):  # not written by the app: a short link
+        apply_sample(str(source))
+    if values.pop("pins", None) == SAMPLE_PINS:
+        if source in SAMPLES:
+            set_pins(_sample_spec(str(source)).pins)
+        else:
+            notes.append("pins: 'sample' needs a bundled sample as the data source")
     constraints = values.pop("constraints", None)
     if constraints is not None:
         from .constraints import apply_constraints
@@ -155,6 +170,10 @@ def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], lis
                 values["compare"] = _compare(last)
             elif name == "prefix":
                 values["name_prefix"] = last[:64]
+            elif name == "pins":
+                if last != SAMPLE_PINS:
+                    raise ValueError(f"{last[:40]!r} is not {SAMPLE_PINS!r}")
+                values["pins"] = SAMPLE_PINS
             else:
                 notes.append(f"unknown parameter {name[:40]!r}")
         except ValueError as err:
@@ -235,10 +254,13 @@ def query_state(settings: Settings) -> dict[str, str | list[str]]:
         "discount": f"{spec.upgrade_discount:g}",
         "ladder": ",".join(str(w) for w in settings.ladder),
     }
-    for width in settings.ladder:
-        names = [name for name, widths in settings.pins if width in widths]
-        if names:
-            out[f"pin{width}"] = names
+    if _sample_pins(settings):
+        out["pins"] = SAMPLE_PINS
+    else:
+        for width in settings.ladder:
+            names = [name for name, widths in settings.pins if width in widths]
+            if names:
+                out[f"pin{width}"] = names
     if spec.sense is not None:
         out["sense"] = spec.sense
     if state.get("name_prefix"):
@@ -253,6 +275,14 @@ def query_state(settings: Settings) -> dict[str, str | list[str]]:
     if state.get(_COMPARE_CHOSEN) and state.get("compare"):
         out["compare"] = ",".join(f"{m:g}" for m in sorted(state["compare"]))
     return out
+
+
+def _sample_pins(settings: Settings) -> bool:
+    """The pins in use are the bundled sample's own (and there are some)."""
+    if settings.source not in SAMPLES or not settings.pins:
+        return False
+    own = {pin.layer: pin.widths for pin in _sample_spec(settings.source).pins}
+    return dict(settings.pins) == own
 
 
 def write_url(settings: Settings) -> None:
@@ -298,6 +328,45 @@ def set_multiplier(value: float) -> None:
 
 def choose_compare() -> None:
     st.session_state[_COMPARE_CHOSEN] = True
+
+
+def choose_source() -> None:
+    """A bundled sample was chosen: every setting becomes the sample's own."""
+    source = st.session_state.get("source")
+    if source in SAMPLES:
+        apply_sample(source)
+
+
+def apply_sample(key: str) -> None:
+    """Set the ladder, cost model, pins, constraints and solver to what the bundled sample
+    ``key`` opens with (its command in the README)."""
+    from .constraints import apply_constraints
+
+    spec = _sample_spec(key)
+    st.session_state["ladder"] = list(spec.ladder or DEFAULT_WIDTHS)
+    st.session_state["abit_rule"] = spec.abit_rule
+    st.session_state["discount"] = spec.upgrade_discount
+    st.session_state["sense"] = spec.sense or "file"
+    st.session_state["solver"] = spec.solver
+    set_pins(spec.pins)
+    apply_constraints(spec.constraints)
+
+
+def set_pins(pins: Iterable[Pin]) -> None:
+    """Replace every pin with ``pins`` (a layer with several widths is listed under each)."""
+    unpin_layers(None)
+    lists: dict[str, list[str]] = {}
+    for pin in pins:
+        for width in pin.widths:
+            lists.setdefault(pin_key(width), []).append(pin.layer)
+    for key, names in lists.items():
+        st.session_state[key] = names
+
+
+def _sample_spec(key: str) -> Spec:
+    from .data import sample_spec  # not at import: ui.data sets up Streamlit's caches
+
+    return sample_spec(key)
 
 
 def pin_layers(names: Iterable[str], width: int) -> None:
