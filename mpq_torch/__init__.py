@@ -1,4 +1,5 @@
-"""mpq_torch: measure a PyTorch model on the CPU for mpq (optional; needs requirements-torch.txt).
+"""mpq_torch: measure a PyTorch model on the CPU for mpq (optional: pip install "mpq[torch]",
+or requirements-torch.txt in a clone).
 
 - Phase 1 :func:`profile_model`: per-layer MACs, params, type and shapes in execution order;
 - Phase 2 :mod:`mpq_torch.sensitivity`: one layer quantized at a time, per width of a ladder;

@@ -256,6 +256,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def install_hint() -> str:
+    """How to install torch and the models: the clone's requirements file where there is one,
+    else the package's extra."""
+    from mpq_core.samples import REPO_ROOT
+
+    if (REPO_ROOT / "requirements-torch.txt").is_file():
+        return "pip install -r requirements-torch.txt"
+    return 'pip install "mpq[torch]"'
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -268,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import commands
     except ImportError as exc:
         return _fail(
-            f"{exc.name or exc} is not installed (pip install -r requirements-torch.txt)",
+            f"{exc.name or exc} is not installed ({install_hint()})",
             EXIT_USAGE,
         )
     try:
