@@ -11,6 +11,12 @@ limit (``time_limit`` seconds, 20 by default) returns its best allocation as ``f
 a valid upper bound and the gap. The greedy's allocation is always one of the incumbents, so
 the exact objective is never below the greedy's.
 
+The time limit is one wall-clock ``Deadline`` for the whole solve, set-up included
+(``deadline.py``): every phase below checks it or is handed it, HiGHS gets only the time
+left (``milp.py``). Stopping early is always safe: the incumbent fits (checked exactly), and
+the bound reported is a Lagrangian bound, valid for any multipliers >= 0, computed before
+any search starts.
+
 One limit (the fast path):
 1. LP relaxation. Each item's options are reduced to the upper convex hull of (use, value);
    the LP optimum takes hull increments in decreasing slope order, the last one fractionally.
@@ -25,19 +31,22 @@ One limit (the fast path):
    core can beat it: proven; otherwise the width grows. A core whose states explode goes to
    HiGHS.
 
-Several limits: the same fixing with the multipliers of the LP relaxation (HiGHS), then the
-core as a MILP (``milp.py``), its answer re-checked exactly.
+Several limits: the same fixing with the multipliers of the LP relaxation (HiGHS, when its
+share of the time left can pay for it) or, when HiGHS gave none, of a coordinate descent on
+the Lagrangian dual (each step the single-limit LP above, on the values less the other
+limits' priced uses); then the core as a MILP (``milp.py``), its answer re-checked exactly.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .deadline import Clock, Deadline
 from .greedy import greedy_on
 from .instance import Instance, make_instance
 from .limits import Bound, as_bounds
@@ -49,10 +58,15 @@ from .solution import Solution
 from .spec import DEFAULT_TIME_LIMIT
 
 _STATE_CAP = 200_000  # Pareto states per item before the core goes to HiGHS instead
+_STATE_SECONDS = 0.3e-6  # an item's work per (state, option) pair, int64 uses (measured ~0.15)
+_BIG_STATE_SECONDS = 5e-6  # ... with uses as Python integers (sorted in Python)
 _SMALL_CORE = 48  # cores up to this many items are searched exactly before trying HiGHS
 _LARGE_CORE = 400  # ... and up to this many after HiGHS could not settle them
 _SEED_CORE = 400  # layers in the first, small core that finds a near-optimal incumbent
 _SEED_SHARE = 0.25  # ... and the share of the time left it may take
+_LP_SHARE = 0.5  # the LP relaxation (several limits) may take this share of the time left
+_DESCENT_PASSES = 4  # passes over the limits of the multipliers' coordinate descent
+_DESCENT_SHARE = 0.3  # ... and the share of the time left they may take
 _PROOF = 1e-9  # "optimal": within this fraction of the objective's scale
 _FLOAT = 2.0**-52
 
@@ -75,9 +89,16 @@ class _Hulls:
 class ExactSolver:
     """Solves one problem under many limits; the hull work is done once per resource."""
 
-    def __init__(self, problem: Problem, *, time_limit: float = DEFAULT_TIME_LIMIT):
+    def __init__(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+        clock: Clock | None = None,
+    ):
         self.problem = problem
         self.time_limit = time_limit
+        self.clock = clock  # None: time.monotonic (tests pass one that runs out on demand)
         self._hulls: dict[tuple, _Hulls] = {}
 
     # --- the BOPs budget (the original problem) ---------------------------------------------
@@ -93,10 +114,17 @@ class ExactSolver:
     # --- any limits --------------------------------------------------------------------------
 
     def solve_limits(
-        self, bounds: tuple[Bound, ...], *, time_limit: float | None = None
+        self,
+        bounds: tuple[Bound, ...],
+        *,
+        time_limit: float | None = None,
+        deadline: Deadline | None = None,
     ) -> Solution:
-        limit = self.time_limit if time_limit is None else time_limit
-        deadline = time.monotonic() + max(limit, 0.0)
+        """The optimum under ``bounds``, or the best allocation found by ``deadline`` (else
+        ``time_limit`` seconds from now, by default the solver's) with its bound."""
+        if deadline is None:
+            limit = self.time_limit if time_limit is None else time_limit
+            deadline = Deadline.after(limit, self.clock)
         inst = make_instance(self.problem, bounds)
         why = infeasibility(inst)
         if why is not None:
@@ -113,11 +141,11 @@ class ExactSolver:
             self._hulls[key] = _build_hulls(inst.rows[0], inst.values, inst.allowed)
         return self._hulls[key]
 
-    def _single(self, inst: Instance, greedy: Solution, deadline: float) -> Solution:
+    def _single(self, inst: Instance, greedy: Solution, deadline: Deadline) -> Solution:
         hulls = self._hull_of(inst)
         cap = inst.bounds[0].cap
         lp_value, lam, taken, _ = _lp(hulls, cap)
-        lam, best_reduced, gaps, lagrange = _lagrangian(inst, lam, cap)
+        (lam,), best_reduced, gaps, lagrange = _lagrangian(inst, (lam,))
         eps = _epsilon(inst, lam * abs(cap))
         valid_upper = max(lp_value, lagrange) + eps  # no allocation can exceed this
         tolerance = _PROOF * inst.value_scale
@@ -125,7 +153,7 @@ class ExactSolver:
         best_choice, best = _best_incumbent(inst, greedy, hulls, taken, cap)
         width = max((lagrange - best) / 16, eps) if best_choice is not None else math.inf
         status, note = "feasible", "time limit reached before the optimum was proven"
-        while time.monotonic() < deadline:
+        while not deadline.passed():
             full = width >= lagrange - best + eps
             core_width = min(width, lagrange - best + eps)
             # Only a core allocation worth at least UB - width can end the search.
@@ -161,23 +189,47 @@ class ExactSolver:
 
 
 def _lagrangian(
-    inst: Instance, lam: float, cap: float
-) -> tuple[float, np.ndarray, np.ndarray, float]:
-    """(lambda, best reduced value per item, reduced-cost gaps, the Lagrangian bound).
+    inst: Instance, lam: Sequence[float]
+) -> tuple[tuple[float, ...], np.ndarray, np.ndarray, float]:
+    """(multipliers, best reduced value per item, reduced-cost gaps, the Lagrangian bound
+    sum_r lam_r cap_r + sum_i max_j (v_ij - sum_r lam_r u_rij)) for multipliers >= 0.
 
-    A multiplier whose products overflow (a hull step of almost no use has an enormous
-    slope) is replaced by 0: the bound is then the objective with no limit, still valid."""
-    for candidate in (lam, 0.0):
-        if not math.isfinite(candidate):
+    Multipliers whose products overflow (a hull step of almost no use has an enormous
+    slope) are replaced by 0: the bound is then the objective with no limit, still valid."""
+    for candidate in (tuple(lam), (0.0,) * len(inst.bounds)):
+        if not all(math.isfinite(x) for x in candidate):
             continue
         with np.errstate(over="ignore", invalid="ignore"):
-            reduced = np.where(inst.allowed, inst.values - candidate * inst.rows[0], -np.inf)
+            priced = [x * row for x, row in zip(candidate, inst.rows, strict=True) if x > 0]
+            reduced = np.where(inst.allowed, inst.values - sum(priced), -np.inf)
             best_reduced = reduced.max(axis=1)
             gaps = best_reduced[:, None] - reduced
-            bound = candidate * cap + math.fsum(best_reduced.tolist())
+            caps = [x * b.cap for x, b in zip(candidate, inst.bounds, strict=True) if x > 0]
+            bound = math.fsum(caps) + math.fsum(best_reduced.tolist())
         if math.isfinite(bound) and not np.isnan(gaps[inst.allowed]).any():
             return candidate, best_reduced, gaps, bound
     raise AssertionError("the bound without a multiplier is finite by construction")
+
+
+def _descent_multipliers(inst: Instance, deadline: Deadline) -> tuple[float, ...]:
+    """Multipliers for several limits without HiGHS: coordinate descent on the Lagrangian
+    dual. A step sets one limit's multiplier to its best value with the others held: the
+    single-limit LP (``_lp`` on the hulls) of the values less the other limits' priced uses.
+    It is kept only when it lowers the bound. Any multipliers >= 0 give a valid bound, so
+    stopping anywhere (``deadline``, ``_DESCENT_PASSES`` passes) is safe."""
+    lam = (0.0,) * len(inst.bounds)
+    best = _lagrangian(inst, lam)[3]
+    for _ in range(_DESCENT_PASSES):
+        for r, bound in enumerate(inst.bounds):
+            if deadline.passed():
+                return lam
+            priced = [x * inst.rows[s] for s, x in enumerate(lam) if s != r and x > 0]
+            hulls = _build_hulls(inst.rows[r], inst.values - sum(priced), inst.allowed)
+            trial = (*lam[:r], _lp(hulls, bound.cap)[1], *lam[r + 1 :])
+            found, _, _, value = _lagrangian(inst, trial)
+            if found == trial and value < best:
+                lam, best = trial, value
+    return lam
 
 
 def solve_exact(
@@ -189,15 +241,17 @@ def solve_exact(
     time_limit: float | None = None,
 ) -> Solution:
     """Proven-optimal allocation within the limits (or a BOPs ``budget``), with its bound."""
-    solver = ExactSolver(problem, time_limit=time_limit or DEFAULT_TIME_LIMIT)
-    return solver.solve_limits(as_bounds(problem, budget, multiplier, limits))
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+    deadline = Deadline.after(limit)  # before the limits are resolved: set-up counts
+    solver = ExactSolver(problem, time_limit=limit)
+    return solver.solve_limits(as_bounds(problem, budget, multiplier, limits), deadline=deadline)
 
 
 # --- several limits --------------------------------------------------------------------------
 
 
-def _several(inst: Instance, greedy: Solution, deadline: float) -> Solution:
-    """Fix options by the LP multipliers' reduced costs, then solve the rest exactly.
+def _several(inst: Instance, greedy: Solution, deadline: Deadline) -> Solution:
+    """Fix options by the multipliers' reduced costs, then solve the rest exactly.
 
     The Lagrangian bound UB = sum_r lambda_r cap_r + sum_i max_j (v_ij - sum_r lambda_r u_rij)
     holds for any lambda >= 0, so it is computed here rather than taken from HiGHS. Every
@@ -207,73 +261,85 @@ def _several(inst: Instance, greedy: Solution, deadline: float) -> Solution:
     proven when it fits exactly (HiGHS solves a slightly relaxed problem, so an answer that
     fits the exact one is its optimum).
     """
-    relaxation = solve_relaxation(inst, deadline)
-    lam = relaxation.multipliers if not relaxation.infeasible else (0.0,) * len(inst.bounds)
-    use = sum(lam[r] * inst.rows[r] for r in range(len(inst.bounds)))
-    reduced = np.where(inst.allowed, inst.values - use, -np.inf)
-    best_reduced = reduced.max(axis=1)
-    gaps = best_reduced[:, None] - reduced
+    relaxation = solve_relaxation(inst, deadline.share(_LP_SHARE))
+    if relaxation.solved or relaxation.infeasible:
+        lam = relaxation.multipliers
+    else:
+        lam = _descent_multipliers(inst, deadline.share(_DESCENT_SHARE))
+    lam, _, gaps, lagrange = _lagrangian(inst, lam)
     weighted_caps = math.fsum(lam[r] * b.cap for r, b in enumerate(inst.bounds) if lam[r] > 0)
     eps = _epsilon(inst, abs(weighted_caps))
-    valid_upper = weighted_caps + math.fsum(best_reduced.tolist()) + eps
-    tolerance = _PROOF * inst.value_scale
+    valid_upper = lagrange + eps
 
     candidates = [_item_choice(inst, greedy.choice)] if greedy.feasible else []
     if relaxation.rounded is not None and inst.fits(relaxation.rounded):
         candidates.append(relaxation.rounded)
     incumbent = max(candidates, key=inst.objective) if candidates else None
     best = inst.objective(incumbent) if incumbent is not None else -math.inf
-    if incumbent is not None:
+    if incumbent is not None and not deadline.passed():
         incumbent, best = _improve_in_small_core(inst, gaps, incumbent, best, deadline)
     keep = (
         inst.allowed & (gaps <= valid_upper - best + eps) if incumbent is not None else inst.allowed
     )
-    free = np.flatnonzero(keep.sum(axis=1) >= 2)
-    fixed_choice = np.argmax(keep, axis=1)
-
-    found, proven, note = None, False, ""
-    if len(free) <= _SMALL_CORE:
-        found, status = branch_and_bound(inst, free, keep, fixed_choice, lam, best, eps, deadline)
-        proven = status == "done"
-        note = f"optimal: {len(free)} of {inst.n_items} layers searched exactly after fixing"
-        if not proven:
-            note = f"the exact search stopped ({status})"
-    if not proven and time.monotonic() < deadline:
-        outcome = solve_core_milp(inst, keep, deadline)
-        found = outcome.choice if outcome.choice is not None else found
-        proven, note = outcome.proven, outcome.note
-        if outcome.infeasible and incumbent is None:
-            proven = False  # HiGHS's word only; the exact search below decides
-        if not proven and outcome.choice is None and len(free) <= _LARGE_CORE:
-            floor = best if incumbent is not None else -math.inf
-            found, status = branch_and_bound(
-                inst, free, keep, fixed_choice, lam, floor, eps, deadline
-            )
-            proven = status == "done"
-            note = "optimal: searched exactly after HiGHS" if proven else f"stopped ({status})"
+    found, proven, note = _search_core(inst, keep, lam, best, eps, deadline)
     if found is not None and (incumbent is None or inst.objective(found) >= best):
-        incumbent, best = found, inst.objective(found)
+        incumbent = found
     if incumbent is None:
-        if proven:
-            return _conflict(inst, deadline)
-        if relaxation.infeasible:
+        if proven or relaxation.infeasible:
             return _conflict(inst, deadline)
         return unknown_solution(inst, "exact", note or "no allocation found in the time limit")
     objective = inst.objective(incumbent)
-    proven = proven or valid_upper - objective <= tolerance
+    if not proven and valid_upper - objective <= _PROOF * inst.value_scale:
+        proven, note = True, "optimal: the incumbent reaches the Lagrangian bound"
     return make_solution(
         inst,
         "exact",
         "optimal" if proven else "feasible",
         incumbent,
-        note if note else "optimal: the incumbent reaches the Lagrangian bound",
+        note if proven or note else "time limit reached before the optimum was proven",
         upper_bound=objective if proven else max(valid_upper, objective),
         lp_bound=relaxation.value if math.isfinite(relaxation.value) else None,
     )
 
 
+def _search_core(
+    inst: Instance,
+    keep: np.ndarray,
+    lam: tuple[float, ...],
+    best: float,
+    eps: float,
+    deadline: Deadline,
+) -> tuple[np.ndarray | None, bool, str]:
+    """The best allocation of the core ``keep`` worth more than ``best`` (-inf: any), and
+    whether that is proven: exact search for a small core, else HiGHS, then exact search for
+    a core HiGHS left unsettled. Nothing starts once ``deadline`` has passed."""
+    free = np.flatnonzero(keep.sum(axis=1) >= 2)
+    fixed_choice = np.argmax(keep, axis=1)
+    found, proven, note = None, False, ""
+    if len(free) <= _SMALL_CORE and not deadline.passed():
+        found, status = branch_and_bound(inst, free, keep, fixed_choice, lam, best, eps, deadline)
+        proven = status == "done"
+        note = f"optimal: {len(free)} of {inst.n_items} layers searched exactly after fixing"
+        if not proven:
+            note = f"the exact search stopped ({status})"
+    if proven or deadline.passed():
+        return found, proven, note
+    outcome = solve_core_milp(inst, keep, deadline)
+    found = outcome.choice if outcome.choice is not None else found
+    proven, note = outcome.proven, outcome.note
+    if outcome.infeasible and best == -math.inf:
+        proven = False  # HiGHS's word only; the exact search below decides
+    if not proven and outcome.choice is None and len(free) <= _LARGE_CORE:
+        if deadline.passed():
+            return found, False, note
+        found, status = branch_and_bound(inst, free, keep, fixed_choice, lam, best, eps, deadline)
+        proven = status == "done"
+        note = "optimal: searched exactly after HiGHS" if proven else f"stopped ({status})"
+    return found, proven, note
+
+
 def _improve_in_small_core(
-    inst: Instance, gaps: np.ndarray, incumbent: np.ndarray, best: float, deadline: float
+    inst: Instance, gaps: np.ndarray, incumbent: np.ndarray, best: float, deadline: Deadline
 ) -> tuple[np.ndarray, float]:
     """A better incumbent from the options closest to the LP optimum (a core of about
     ``_SEED_CORE`` layers), so that the proof core, whose width is the bound minus the
@@ -285,14 +351,13 @@ def _improve_in_small_core(
         return incumbent, best
     width = float(finite[_SEED_CORE - 1])
     keep = inst.allowed & ((gaps <= width) | (np.arange(gaps.shape[1]) == incumbent[:, None]))
-    left = deadline - time.monotonic()
-    outcome = solve_core_milp(inst, keep, time.monotonic() + left * _SEED_SHARE)
+    outcome = solve_core_milp(inst, keep, deadline.share(_SEED_SHARE))
     if outcome.choice is not None and outcome.value > best:
         return outcome.choice, outcome.value
     return incumbent, best
 
 
-def _conflict(inst: Instance, deadline: float) -> Solution:
+def _conflict(inst: Instance, deadline: Deadline) -> Solution:
     """No allocation meets every limit: name the smallest set of limits that conflict."""
     names = [b.limit.label() for b in inst.bounds]
     for size in range(2, len(inst.bounds)):
@@ -309,10 +374,13 @@ def _conflict(inst: Instance, deadline: float) -> Solution:
     )
 
 
-def _none_fits(inst: Instance, deadline: float) -> bool:
-    """True when no allocation meets every limit of ``inst`` (exact for small instances)."""
+def _none_fits(inst: Instance, deadline: Deadline) -> bool:
+    """True when no allocation meets every limit of ``inst`` (exact for small instances;
+    False, unproven, once ``deadline`` has passed)."""
     if infeasibility(inst) is not None:
         return True
+    if deadline.passed():
+        return False
     everything = np.arange(inst.n_items)
     if inst.n_items <= _LARGE_CORE:
         found, status = branch_and_bound(
@@ -371,7 +439,7 @@ def _solve_core(
     width: float,
     floor: float,
     eps: float,
-    deadline: float,
+    deadline: Deadline,
 ) -> tuple[np.ndarray | None, bool, str]:
     """Best allocation using only options within ``width`` of the Lagrangian bound.
 
@@ -412,7 +480,7 @@ def _pareto_search(
     floor: float,
     best_reduced: np.ndarray,
     eps: float,
-    deadline: float,
+    deadline: Deadline,
 ) -> tuple[np.ndarray | None, str]:
     """Exact best choice for the ``free`` items, costs as exact integers.
 
@@ -420,18 +488,11 @@ def _pareto_search(
     allocation's (use, value). After each item, states over the cap, dominated states (using
     as much or more and worth no more) and states whose bound
     value + lam * (room - use) + sum of the later items' best reduced values is below
-    ``floor`` are dropped."""
+    ``floor`` are dropped. "capped": more than ``_STATE_CAP`` states, or the next item's work
+    (states x options, costed at ``_STATE_SECONDS`` each) would not end before ``deadline``."""
     ints = inst.ints[0]
     exponent = inst.bounds[0].exact.exponent
-    m = inst.n_items
-    fixed_mask = np.ones(m, dtype=bool)
-    fixed_mask[free] = False
-    rows = np.arange(m)
-    fixed_use = inst.totals(np.where(fixed_mask, fixed_choice, inst.lowest))[0]
-    free_low = ints[free, inst.lowest[free]]
-    fixed_use -= int(free_low.sum()) if free_low.dtype == np.int64 else sum(free_low.tolist())
-    room = inst.thresholds[0] - fixed_use
-    fixed_value = math.fsum(inst.values[rows[fixed_mask], fixed_choice[fixed_mask]].tolist())
+    room, fixed_value = _room_for(inst, free, fixed_choice)
     target = floor - fixed_value
     if room < 0:
         return None, "done"
@@ -442,36 +503,23 @@ def _pareto_search(
     cost = np.zeros(1, dtype=dtype)
     value = np.zeros(1)
     trail: list[tuple[np.ndarray, np.ndarray]] = []
+    per_state = _STATE_SECONDS if small else _BIG_STATE_SECONDS
     for t, i in enumerate(free.tolist()):
-        if time.monotonic() > deadline:
-            return None, "time"
         options = np.flatnonzero(keep[i])
-        add = ints[i, options].astype(dtype)
-        c = (cost[None, :] + add[:, None]).ravel()
-        v = (value[None, :] + inst.values[i, options][:, None]).ravel()
-        parent = np.tile(np.arange(len(cost)), len(options))
-        option = np.repeat(options, len(cost))
-        slack = room - c
-        ok_cost = slack >= 0 if small else np.asarray([s >= 0 for s in slack.tolist()], bool)
-        if small:
-            slack_f = slack.astype(np.float64) * math.ldexp(1.0, exponent)
-        else:
-            slack_f = np.asarray([approx_float(int(s), exponent) for s in slack.tolist()])
-        ok = ok_cost & (v + lam * slack_f + rest[t] >= target - eps)
-        c, v, parent, option = c[ok], v[ok], parent[ok], option[ok]
-        if len(c) == 0:
+        left = deadline.left()
+        if left <= 0:
+            return None, "time"
+        if left <= len(cost) * len(options) * per_state:  # HiGHS may use the rest better
+            return None, "capped"
+        item = (ints[i, options].astype(dtype), inst.values[i, options], options)
+        cost, value, parent, option = _next_states(
+            cost, value, item, room, exponent, lam, rest[t], target - eps
+        )
+        if len(cost) == 0:
             return None, "done"
-        if small:
-            order = np.lexsort((-v, c))
-        else:
-            order = np.asarray(sorted(range(len(c)), key=lambda s: (c[s], -v[s])), dtype=np.intp)
-        c, v, parent, option = c[order], v[order], parent[order], option[order]
-        undominated = np.ones(len(v), dtype=bool)
-        undominated[1:] = v[1:] > np.maximum.accumulate(v)[:-1]
-        cost, value = c[undominated], v[undominated]
         if len(cost) > _STATE_CAP:
             return None, "capped"
-        trail.append((parent[undominated], option[undominated]))
+        trail.append((parent, option))
     state = int(np.argmax(value))
     if value[state] < target - eps:
         return None, "done"
@@ -481,6 +529,57 @@ def _pareto_search(
         out[free[t]] = option[state]
         state = int(parent[state])
     return (out if inst.fits(out) else None), "done"
+
+
+def _room_for(inst: Instance, free: np.ndarray, fixed_choice: np.ndarray) -> tuple[int, float]:
+    """(the limit's room left for the ``free`` items above their least use, as an exact
+    integer; the value of the others at ``fixed_choice``)."""
+    ints = inst.ints[0]
+    fixed_mask = np.ones(inst.n_items, dtype=bool)
+    fixed_mask[free] = False
+    fixed_use = inst.totals(np.where(fixed_mask, fixed_choice, inst.lowest))[0]
+    free_low = ints[free, inst.lowest[free]]
+    fixed_use -= int(free_low.sum()) if free_low.dtype == np.int64 else sum(free_low.tolist())
+    rows = np.arange(inst.n_items)
+    fixed_value = math.fsum(inst.values[rows[fixed_mask], fixed_choice[fixed_mask]].tolist())
+    return inst.thresholds[0] - fixed_use, fixed_value
+
+
+def _next_states(
+    cost: np.ndarray,
+    value: np.ndarray,
+    item: tuple[np.ndarray, np.ndarray, np.ndarray],
+    room: int,
+    exponent: int,
+    lam: float,
+    rest: float,
+    floor: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The Pareto states after one more item (its uses, values and option numbers): each
+    state with each option, within the room, with a bound of at least ``floor``, sorted by
+    use with the dominated ones dropped; (use, value, parent state, option) per state."""
+    add, gain, options = item
+    small = cost.dtype == np.int64
+    c = (cost[None, :] + add[:, None]).ravel()
+    v = (value[None, :] + gain[:, None]).ravel()
+    parent = np.tile(np.arange(len(cost)), len(options))
+    option = np.repeat(options, len(cost))
+    slack = room - c
+    ok_cost = slack >= 0 if small else np.asarray([s >= 0 for s in slack.tolist()], bool)
+    if small:
+        slack_f = slack.astype(np.float64) * math.ldexp(1.0, exponent)
+    else:
+        slack_f = np.asarray([approx_float(int(s), exponent) for s in slack.tolist()])
+    ok = ok_cost & (v + lam * slack_f + rest >= floor)
+    c, v, parent, option = c[ok], v[ok], parent[ok], option[ok]
+    if small:
+        order = np.lexsort((-v, c))
+    else:
+        order = np.asarray(sorted(range(len(c)), key=lambda s: (c[s], -v[s])), dtype=np.intp)
+    c, v, parent, option = c[order], v[order], parent[order], option[order]
+    undominated = np.ones(len(v), dtype=bool)
+    undominated[1:] = v[1:] > np.maximum.accumulate(v)[:-1]
+    return c[undominated], v[undominated], parent[undominated], option[undominated]
 
 
 def _lp(h: _Hulls, cap: float) -> tuple[float, float, int, float]:

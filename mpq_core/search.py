@@ -15,14 +15,15 @@ Pruning, both safe:
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 
 import numpy as np
 
+from .deadline import Deadline
 from .instance import Instance
 
 NODE_CAP = 2_000_000
+CHECK_EVERY = 4096  # nodes between two readings of the deadline (about 10 ms of work)
 
 
 def approx_float(total: int, exponent: int) -> float:
@@ -47,7 +48,7 @@ def branch_and_bound(
     lam: Sequence[float],
     floor: float,
     eps: float,
-    deadline: float,
+    deadline: Deadline,
     node_cap: int = NODE_CAP,
 ) -> tuple[np.ndarray | None, str]:
     """The best allocation of the ``free`` items (the others at ``fixed_choice``) worth more
@@ -126,8 +127,8 @@ def branch_and_bound(
                     used[r] -= rows[r][items[t]][j]
             continue
         nodes += 1
-        if nodes % 4096 == 0:
-            if time.monotonic() > deadline:
+        if nodes % CHECK_EVERY == 0:
+            if deadline.passed():
                 status = "time"
                 break
             if nodes > node_cap:

@@ -13,7 +13,6 @@ from .constraints import Limit
 from .errors import InputError
 from .exact import solve_exact
 from .greedy import solve_greedy
-from .limits import resolve_limits
 from .problem import Problem
 from .solution import Solution
 from .spec import Spec
@@ -58,9 +57,8 @@ def solve(
 ) -> Solution:
     """Solve at ``bops <= multiplier x`` (the original budget) or under ``limits``."""
     check_solver(solver)
-    if limits is not None:
-        bounds = resolve_limits(problem, limits)
-        return SOLVERS[solver](problem, limits=bounds, time_limit=time_limit)
+    if limits is not None:  # resolved by the solver: its time limit covers the resolving
+        return SOLVERS[solver](problem, limits=tuple(limits), time_limit=time_limit)
     value = check_multiplier(0.5 if multiplier is None else multiplier)
     return SOLVERS[solver](
         problem, budget=problem.budget_for(value), multiplier=value, time_limit=time_limit

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .constraints import Limit, limit_value
+from .deadline import Deadline
 from .errors import Stopped
 from .exact import ExactSolver
 from .limits import LimitResolver
@@ -38,9 +38,11 @@ def sweep_budgets(
 
     With both "greedy" and "exact", every row also carries ``greedy_gap`` (exact minus greedy
     objective at that multiplier) and ``greedy_gap_pct`` (the same as % of the exact
-    objective). The exact solves share ``time_limit`` seconds; once it is spent, each returns
-    its first incumbent with the bound (status ``feasible``). ``stop`` is asked before every
-    solve; when it says True the sweep raises :class:`~mpq_core.errors.Stopped`.
+    objective). The exact solves share ``time_limit`` seconds: one deadline for all of them
+    (each also stops at its own default limit); once it has passed, each returns its first
+    incumbent with the bound (status ``feasible``) without searching or calling HiGHS.
+    ``stop`` is asked before every solve; when it says True the sweep raises
+    :class:`~mpq_core.errors.Stopped`.
     """
     return solve_budgets(
         problem, multipliers, solvers=solvers, time_limit=time_limit, stop=stop
@@ -115,7 +117,7 @@ def sweep_grid(
     base = list(limits)
     first, second = axes
     exact = ExactSolver(problem) if solver == "exact" else None
-    deadline = time.monotonic() + time_limit
+    deadline = Deadline.after(time_limit)
     total = len(values[0]) * len(values[1])
     resolve = LimitResolver(problem)  # each resource and group once
     rows = []
@@ -127,8 +129,7 @@ def sweep_grid(
             cell[second] = _with_number(base[second], y)
             bounds = resolve.all(cell)
             if exact is not None:
-                left = max(deadline - time.monotonic(), 0.0)
-                solution = exact.solve_limits(bounds, time_limit=min(left, exact.time_limit))
+                solution = exact.solve_limits(bounds, deadline=deadline.within(exact.time_limit))
             else:
                 solution = SOLVERS[solver](problem, limits=bounds)
             uses = solution.limit_uses
@@ -179,7 +180,7 @@ def _sweep(
     for name in solvers:
         check_solver(name)
     exact = ExactSolver(problem, time_limit=DEFAULT_TIME_LIMIT) if "exact" in solvers else None
-    deadline = time.monotonic() + time_limit
+    deadline = Deadline.after(time_limit)
     rows = []
     resolve = LimitResolver(problem)  # each resource and group once
     for m, limits in zip(grid, limit_sets, strict=True):
@@ -187,8 +188,7 @@ def _sweep(
         for name in solvers:
             _check(stop)
             if name == "exact" and exact is not None:
-                left = max(deadline - time.monotonic(), 0.0)
-                solution = exact.solve_limits(bounds, time_limit=min(left, exact.time_limit))
+                solution = exact.solve_limits(bounds, deadline=deadline.within(exact.time_limit))
             else:
                 solution = SOLVERS[name](problem, limits=bounds)
             if keep is not None:
