@@ -110,7 +110,7 @@ def plot_distribution_compare(
         height=COMPARE_HEIGHT,
         title=title,
         subtitle=context_line(first, [s.multiplier for s in solutions]),
-        top=28,
+        top=40,  # the panel titles clear the legend row at any width
         barmode="stack",
         bargap=0.35,
         uniformtext={"mode": "hide", "minsize": TEXT_PX},  # never shrunk below the text size
