@@ -63,6 +63,12 @@ class Limit:
         text = self.at_most[:-1] if self.form != "abs" else self.at_most
         return float(text)
 
+    @property
+    def is_budget(self) -> bool:
+        """The original budget: ``bops <= M x`` over every layer (the slider's, the
+        ``--budget_multiplier``'s)."""
+        return self.resource == "bops" and self.group is None and self.form == "x"
+
     def label(self) -> str:
         """``bops <= 0.5x``, ``mean_wbits@quality <= 4.08``: the value with at most six
         significant digits (``3.363527239150508`` reads ``3.36353``; ``at_most`` and the

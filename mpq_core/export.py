@@ -101,12 +101,7 @@ def config_filename(target: Solution | float) -> str:
     if not isinstance(target, Solution):
         return f"quantization_config_{multiplier_text(target)}.json"
     limits = tuple(b.limit for b in target.bounds)
-    only_budget = (
-        len(limits) == 1
-        and limits[0].resource == "bops"
-        and limits[0].group is None
-        and limits[0].form == "x"
-    )
+    only_budget = len(limits) == 1 and limits[0].is_budget
     middle = multiplier_text(target.multiplier) if only_budget else limits_part(limits)
     return f"quantization_config_{middle}{settings_suffix(target.solver, target.problem)}.json"
 

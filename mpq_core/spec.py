@@ -74,9 +74,8 @@ class Spec:
     def multiplier(self) -> float | None:
         """The BOPs multiplier when the only limit is ``bops <= Mx`` over every layer."""
         limits = self.limits
-        only = limits[0] if len(limits) == 1 else None
-        if only is not None and only.resource == "bops" and only.group is None:
-            return only.multiplier if only.form == "x" else None
+        if len(limits) == 1 and limits[0].is_budget:
+            return limits[0].multiplier
         return None
 
     def with_multiplier(self, multiplier: float) -> Spec:

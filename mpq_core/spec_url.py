@@ -50,7 +50,7 @@ def spec_to_query(spec: Spec) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     limits = list(spec.constraints.limits)
     first = limits[0] if limits else None
-    if first is not None and first.resource == "bops" and first.group is None and first.form == "x":
+    if first is not None and first.is_budget:
         out["budget"] = [first.at_most[:-1]]
         limits = limits[1:]
     if spec.solver != "greedy":

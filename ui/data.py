@@ -211,7 +211,7 @@ def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.Da
     problem = cached_problem(files, key)
     limits = key.limits
     first = limits[0]
-    if len(limits) == 1 and first.resource == "bops" and first.group is None and first.form == "x":
+    if len(limits) == 1 and first.is_budget:
         if problem.n_layers <= LIVE_MAX_LAYERS:  # the live views will draw these allocations
             return cached_budget_sweep(files, key, solvers).table
         return sweep_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)

@@ -90,8 +90,7 @@ class View:
     @property
     def has_budget(self) -> bool:
         """The first limit is the BOPs budget of the slider (``bops <= m x``)."""
-        first = self.spec.limits[0]
-        return first.resource == "bops" and first.group is None and first.form == "x"
+        return self.spec.limits[0].is_budget
 
     @property
     def budget_only(self) -> bool:

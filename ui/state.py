@@ -245,7 +245,7 @@ def query_state(settings: Settings) -> dict[str, str | list[str]]:
     spec = settings.spec
     out: dict[str, str | list[str]] = {"source": settings.source}
     first = spec.limits[0]
-    budget_row = first.resource == "bops" and first.group is None and first.form == "x"
+    budget_row = first.is_budget
     if budget_row:
         out["budget"] = f"{current_multiplier():.{MULTIPLIER_DECIMALS}g}"
     out |= {
