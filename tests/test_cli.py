@@ -812,9 +812,14 @@ def test_report_writes_html_and_images(run, workdir):
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         root = ElementTree.parse(workdir / "rep" / f"{chart}_m0.50.svg").getroot()
         assert root.tag.endswith("svg")
-        text = "".join(root.itertext())
+        lines = [t for t in root.itertext() if t.strip()]
         solver = "greedy vs exact" if chart == "solver_gap" else "exact"
-        assert f"m = 0.50 · {solver} · W4/8/16" in text  # the context subtitle
+        # the context subtitle, wrapped at its " · " in a half-page figure: its lines in turn
+        start = next(i for i, t in enumerate(lines) if t.startswith("stable-diffusion-v1-4"))
+        subtitle = " · ".join(lines[start : start + 2])
+        assert subtitle.endswith(f"m = 0.50 · {solver} · W4/8/16") or lines[start].endswith(
+            f"m = 0.50 · {solver} · W4/8/16"
+        ), lines[start : start + 2]
     assert oct((workdir / "rep" / "heatmap_m0.50.png").stat().st_mode & 0o777) != oct(0o600)
 
 
