@@ -7,10 +7,13 @@ What runs where, and what is sent when:
   (``mpq_core.charts.live.view_specs``: the spec functions of the exported images), packed per
   view with each distinct value written once (``pack_states``) and gzip-compressed;
 - **browser**: one component per view keeps every step's state and draws the one the slider
-  shows at each movement of the thumb, before anything goes to the server. Plotly.js comes
-  from the plotly package, sent once per session (no CDN). While the page is idle it prepares
-  a picture of each chart at every step (Plotly's own drawing of the step, copied): a drag
-  shows the pictures, and on release the charts draw the step themselves (``pictures.js``);
+  shows at each movement of the thumb, before anything goes to the server (the ES modules of
+  ``ui/live_js``, joined per component by ``ui/js_bundle.py``; ``unpack`` and ``nearest``
+  there are the twins of ``unpack_state`` and :func:`_nearest`, checked by ``tests/js``).
+  Plotly.js comes from the plotly package, sent once per session (no CDN). While the page is
+  idle it prepares a picture of each chart at every step (Plotly's own drawing of the step,
+  copied): a drag shows the pictures, and on release the charts draw the step themselves
+  (``pictures.js``);
 - **server, per committed value**: only the page's fragment reruns (the controls, the
   downloads and a small state element: the value in use and, for a value between two steps,
   that value's own states). The views' elements are not rebuilt, and an unchanged element is
@@ -28,7 +31,6 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,13 +47,13 @@ from mpq_core.report import chart_config
 
 from . import data
 from .data import DataFiles, cached_budget_sweep, sweep_key, sweep_solvers
+from .js_bundle import LIVE_JS, bundle
 from .render import Metric, headline_items, row_length, weight_items
 
 if TYPE_CHECKING:
     from .page import View
 
 _LOG = logging.getLogger("mpq.app")
-_ASSETS = Path(__file__).with_name("live_js")
 _COMPRESSION = 6
 SAME_STEP = 1e-9  # a value this close to a step is that step
 CARDS = "cards"
@@ -88,19 +90,16 @@ def budget_views(view: View) -> tuple[str, ...]:
     return BUDGET_VIEWS + ((GROUPS_CHART,) if view.problem.groups else ())
 
 
-def _asset(name: str) -> str:
-    return (_ASSETS / name).read_text(encoding="utf-8")
-
-
-_PRELUDE = _asset("prelude.js")
+# Each component's script is its entry module in ui/live_js joined with what it imports
+# (ui/js_bundle.py), built here from the files themselves.
 _view = component(
     "mpq_live_view",
-    js=_PRELUDE + _asset("quiet.js") + _asset("view.js") + _asset("pictures.js"),
-    css=_asset("view.css"),
+    js=bundle("view.js"),
+    css=(LIVE_JS / "view.css").read_text(encoding="utf-8"),
     isolate_styles=False,  # Plotly.js styles its charts from the page's head
 )
-_state = component("mpq_live_state", js=_PRELUDE + _asset("state.js"), isolate_styles=False)
-_library = component("mpq_plotly", js=_PRELUDE + _asset("plotly.js"), isolate_styles=False)
+_state = component("mpq_live_state", js=bundle("state.js"), isolate_styles=False)
+_library = component("mpq_plotly", js=bundle("plotly.js"), isolate_styles=False)
 
 # The library and state elements draw nothing: no row, no gap.
 _HIDDEN = "<style>.st-key-live_plotly, [class*='st-key-live_state_'] { display: none; }</style>"
@@ -261,6 +260,9 @@ def shown(view_data: bytes, state_data: bytes) -> dict[str, Any]:
 
 
 def _nearest(steps: Sequence[float], value: float) -> int:
+    """The index of the step nearest ``value`` (the lower one when two are as near): the
+    step a view draws. Twin of ``nearest`` in ui/live_js/steps.js; node's tests (tests/js)
+    check it against this function's answers (scripts/gen_js_fixtures.py writes them)."""
     return min(range(len(steps)), key=lambda i: (abs(steps[i] - value), i))
 
 

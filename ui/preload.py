@@ -18,15 +18,16 @@ from pathlib import Path
 import streamlit as st
 from streamlit.components.v2 import component
 
+from .js_bundle import bundle
+
 # Streamlit's module per element type that a page other than the Budget explorer shows
 ELEMENTS = ("PlotlyChart", "Metric", "Checkbox", "StreamlitSyntaxHighlighter")
 _STATIC = Path(st.__file__).parent / "static" / "static" / "js"
-_ASSETS = Path(__file__).with_name("live_js")  # the page scripts
 _KEY = "preload_modules"
 
 _preload = component(
     "mpq_preload",
-    js="".join((_ASSETS / name).read_text(encoding="utf-8") for name in ("quiet.js", "preload.js")),
+    js=bundle("preload.js"),  # ui/live_js/preload.js with what it imports
     css=f".st-key-{_KEY} {{ display: none; }}",  # draws nothing: no row, no gap
     isolate_styles=False,
 )

@@ -11,22 +11,29 @@
 // picture too. They hold for one state table at one width: new data or a new width starts
 // them again.
 
+import { element } from "./dom.js";
+import { chartLayout, liveConfig } from "./figure.js";
+import { unpack } from "./packed.js";
+import { whenQuiet } from "./quiet.js";
+import { LIVE, liveGroup } from "./registry.js";
+import { nearest } from "./steps.js";
+
 const PICTURE_MS = 20; // an idle moment shorter than this leaves the next picture for later
 
 // The step ``index`` of ``view``'s chart, if its picture is ready for the chart's width.
-function picture(view, index) {
+export function picture(view, index) {
   if (!view.pictures || view.picturesWidth !== view.hostWidth) return null;
   return view.pictures.get(index) ?? null;
 }
 
-function dropPictures(view) {
+export function dropPictures(view) {
   if (!view.pictures) return;
   view.pictures.clear();
   view.picturesWidth = view.hostWidth;
   view.host.dataset.livePictures = "0";
 }
 
-function preparePictures(view) {
+export function preparePictures(view) {
   if (view.pictures && !view.preparing) {
     view.preparing = whenQuiet((deadline) => prepareOne(view, deadline));
   }
@@ -86,7 +93,7 @@ function waitsForOthers(view) {
 }
 
 // The chart's own drawing of step ``index`` as its picture (when it has none yet).
-function keepPicture(view, index) {
+export function keepPicture(view, index) {
   if (index === null || view.pictures.has(index)) return;
   if (view.picturesWidth !== view.hostWidth || view.width !== view.hostWidth) return;
   addPicture(view, index, view.plot);
@@ -109,7 +116,7 @@ function newEasel(view) {
   return easel;
 }
 
-function putEaselAway(view) {
+export function putEaselAway(view) {
   if (!view.easel) return;
   LIVE.Plotly.purge(view.easel);
   view.easel.remove();

@@ -1,11 +1,21 @@
-// Plotly.js from the plotly Python package, sent once as gzip bytes (no CDN): run it as a
-// page script from an in-memory blob, then hand window.Plotly to the views.
+// The library element (ui/live.py: plotly_library): Plotly.js from the plotly Python package,
+// sent once as gzip bytes (no CDN). It runs as a page script from an in-memory blob, then the
+// views get window.Plotly (the registry's LIVE.Plotly) and draw.
+
+import { inflateText } from "./inflate.js";
+import { LIVE, askRedraw } from "./registry.js";
+
+function ready(Plotly) {
+  LIVE.Plotly = Plotly;
+  askRedraw();
+}
+
 export default function (component) {
   const { data } = component;
   if (LIVE.plotlyStarted || !data) return;
   LIVE.plotlyStarted = true;
   if (globalThis.Plotly) {
-    LIVE.resolvePlotly(globalThis.Plotly);
+    ready(globalThis.Plotly);
     return;
   }
   inflateText(data).then((source) => {
@@ -14,7 +24,7 @@ export default function (component) {
     script.src = url;
     script.onload = () => {
       URL.revokeObjectURL(url);
-      LIVE.resolvePlotly(globalThis.Plotly);
+      ready(globalThis.Plotly);
     };
     script.onerror = () => {
       LIVE.plotlyStarted = false; // the next mount tries again

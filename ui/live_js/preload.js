@@ -2,6 +2,9 @@
 // Streamlit's own main module) once this page is quiet (quiet.js), one module per quiet
 // moment, so that a switch to them finds it ready. The browser keeps one copy of a module, so
 // Streamlit later gets the same one.
+
+import { QUIET, whenQuiet } from "./quiet.js";
+
 export default function (component) {
   const { data } = component;
   if (globalThis.__mpqPreloading || !data || !Array.isArray(data.modules)) return;

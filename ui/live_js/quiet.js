@@ -1,7 +1,8 @@
 // Work the user did not ask for (pictures, preloading other pages' code) waits for a quiet
 // moment: an idle moment of the page at least a second after the user's last key or pointer
-// press or release (the server is then answering it: a rerun, a download).
-const QUIET = (globalThis.__mpqQuiet ??= { lastInput: -Infinity, ms: 1000 });
+// press or release (the server is then answering it: a rerun, a download). The time of the
+// last input is the page's, shared by the components that wait (the views and the preload).
+export const QUIET = (globalThis.__mpqQuiet ??= { lastInput: -Infinity, ms: 1000 });
 
 if (!QUIET.listening) {
   QUIET.listening = true;
@@ -17,7 +18,7 @@ function untilQuiet() {
 }
 
 // ``task(deadline)`` in the first idle moment of a quiet page (an id, true while waiting).
-function whenQuiet(task) {
+export function whenQuiet(task) {
   const wait = untilQuiet();
   if (wait > 0) return setTimeout(() => whenQuiet(task), wait);
   return requestIdleCallback((deadline) => (untilQuiet() > 0 ? whenQuiet(task) : task(deadline)));

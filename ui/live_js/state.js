@@ -1,6 +1,11 @@
-// The server's word on a group after each script run: the value in use, where the slider
-// stands for it and, for a value between two slider steps, that value's own states.
-// States are read one after another, so a late one never overrides a newer one.
+// The state element (ui/live.py: mount_state): the server's word on a group after each script
+// run: the value in use, where the slider stands for it and, for a value between two slider
+// steps, that value's own states. States are read one after another, so a late one never
+// overrides a newer one.
+
+import { inflateText } from "./inflate.js";
+import { LIVE, askRedraw, liveGroup } from "./registry.js";
+
 export default function (component) {
   const { data } = component;
   if (!data) return;
@@ -9,6 +14,6 @@ export default function (component) {
     const group = liveGroup(state.group);
     group.slider = state.slider;
     group.server = state;
-    if (LIVE.redraw) LIVE.redraw(state.group);
+    askRedraw(state.group);
   });
 }
