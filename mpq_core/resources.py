@@ -66,48 +66,63 @@ def load_resources(source: str | Path | InputFile) -> ResourceTable:
 
 
 def parse_resources(data: Any, source: str, sha256: str = "") -> ResourceTable:
-    if not isinstance(data, dict):
-        raise InputError(source, "expected a JSON object with 'resources'")
-    if "resources" in data:
-        raw = data["resources"]
-        units = data.get("units", {})
-    else:
-        raw = {k: v for k, v in data.items() if k not in ("metadata", "units")}
-        units = data.get("units", {})
-    if not isinstance(raw, dict) or not raw:
-        raise InputError(source, "must map resource names to per-layer tables", field="resources")
-    if not isinstance(units, dict) or not all(isinstance(u, str) for u in units.values()):
-        raise InputError(source, "must map resource names to unit names", field="units")
-    tables: dict[str, dict[str, dict[int, float]]] = {}
-    for resource, layers in raw.items():
-        check_name(resource, source, "resources")
-        if resource in BUILTIN_RESOURCES:
-            raise InputError(
-                source,
-                f"{resource!r} is computed from the Phase 1 file; name this resource otherwise",
-                field=f"resources.{resource}",
-            )
-        if not isinstance(layers, dict) or not layers:
-            raise InputError(
-                source, "must map layer names to {width: value}", field=f"resources.{resource}"
-            )
-        table: dict[str, dict[int, float]] = {}
-        for name, row in layers.items():
-            if not isinstance(row, dict) or not row:
-                raise InputError(source, "must map widths to values", field=resource, layer=name)
-            values: dict[int, float] = {}
-            for key, value in row.items():
-                width = width_key(key, source, name)
-                if width in values:
-                    raise InputError(
-                        source, f"width {width} given twice ({key!r})", field=resource, layer=name
-                    )
-                values[width] = number_field(value, source, f"{resource}.{key}", name)
-                if not math.isfinite(values[width]):
-                    raise InputError(source, "is infinite", field=f"{resource}.{key}", layer=name)
-            table[name] = values
-        tables[resource] = table
+    """A resources file -> ResourceTable: ``{"resources": {name: {layer: {width: value}}},
+    "units": {name: unit}}``, or the resources at the top level beside ``units`` (and
+    ``metadata``, ignored)."""
+    raw, units = _resources_and_units(data, source)
+    tables = {
+        resource: _resource_table(resource, layers, source) for resource, layers in raw.items()
+    }
     unknown = sorted(set(units) - set(tables))
     if unknown:
         raise InputError(source, "unit for a resource the file does not give", field="units")
     return ResourceTable(source, sha256, tables, {k: units.get(k, "") for k in tables})
+
+
+def _resources_and_units(data: Any, source: str) -> tuple[dict, dict]:
+    """The file's {resource: per-layer table} and {resource: unit}, in either layout."""
+    if not isinstance(data, dict):
+        raise InputError(source, "expected a JSON object with 'resources'")
+    if "resources" in data:
+        raw = data["resources"]
+    else:
+        raw = {k: v for k, v in data.items() if k not in ("metadata", "units")}
+    units = data.get("units", {})
+    if not isinstance(raw, dict) or not raw:
+        raise InputError(source, "must map resource names to per-layer tables", field="resources")
+    if not isinstance(units, dict) or not all(isinstance(u, str) for u in units.values()):
+        raise InputError(source, "must map resource names to unit names", field="units")
+    return raw, units
+
+
+def _resource_table(resource: str, layers: Any, source: str) -> dict[str, dict[int, float]]:
+    """One resource: {layer: {width: value}}; its name must not be a built-in one."""
+    check_name(resource, source, "resources")
+    if resource in BUILTIN_RESOURCES:
+        raise InputError(
+            source,
+            f"{resource!r} is computed from the Phase 1 file; name this resource otherwise",
+            field=f"resources.{resource}",
+        )
+    if not isinstance(layers, dict) or not layers:
+        raise InputError(
+            source, "must map layer names to {width: value}", field=f"resources.{resource}"
+        )
+    return {name: _resource_row(resource, name, row, source) for name, row in layers.items()}
+
+
+def _resource_row(resource: str, name: str, row: Any, source: str) -> dict[int, float]:
+    """One layer's {width: value}, each finite and >= 0."""
+    if not isinstance(row, dict) or not row:
+        raise InputError(source, "must map widths to values", field=resource, layer=name)
+    values: dict[int, float] = {}
+    for key, value in row.items():
+        width = width_key(key, source, name)
+        if width in values:
+            raise InputError(
+                source, f"width {width} given twice ({key!r})", field=resource, layer=name
+            )
+        values[width] = number_field(value, source, f"{resource}.{key}", name)
+        if not math.isfinite(values[width]):
+            raise InputError(source, "is infinite", field=f"{resource}.{key}", layer=name)
+    return values
