@@ -396,7 +396,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     if args.sweep:
         return _run_sweep(problem, spec, args, report, fallback_note)
 
-    solution = mpq.SOLVERS[spec.solver](problem, limits=bounds, time_limit=spec.time_limit)
+    solution = mpq.solve_spec(problem, spec, bounds)
     if not solution.feasible:
         word = "infeasible" if solution.status == "infeasible" else "no allocation found"
         return _fail(f"{word}: {solution.message}", EXIT_INFEASIBLE, prog)

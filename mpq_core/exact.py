@@ -46,10 +46,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .constraints import Limit
 from .deadline import Clock, Deadline
 from .greedy import greedy_on
 from .instance import Instance, make_instance
-from .limits import Bound, as_bounds
+from .limits import Bound, as_bounds, resolve_bounds
 from .milp import solve_core_milp, solve_relaxation
 from .problem import Problem
 from .results import infeasibility, infeasible_solution, make_solution, unknown_solution
@@ -240,11 +241,23 @@ def solve_exact(
     limits=None,
     time_limit: float | None = None,
 ) -> Solution:
-    """Proven-optimal allocation within the limits (or a BOPs ``budget``), with its bound."""
+    """Proven-optimal allocation within the limits (or a BOPs ``budget``), with its bound
+    (the keyword form of :func:`exact_solver`)."""
+    if limits is not None:  # resolved inside: the time limit covers the resolving
+        return exact_solver(problem, tuple(limits), time_limit=time_limit)
+    return exact_solver(problem, as_bounds(problem, budget, multiplier), time_limit=time_limit)
+
+
+def exact_solver(
+    problem: Problem, bounds: Sequence[Bound | Limit], *, time_limit: float | None = None
+) -> Solution:
+    """The registry's form (``solvers.Solver``): the optimum within ``bounds``, or the best
+    allocation found in ``time_limit`` seconds (set-up and resolving included) with its
+    bound."""
     limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
     deadline = Deadline.after(limit)  # before the limits are resolved: set-up counts
     solver = ExactSolver(problem, time_limit=limit)
-    return solver.solve_limits(as_bounds(problem, budget, multiplier, limits), deadline=deadline)
+    return solver.solve_limits(resolve_bounds(problem, bounds), deadline=deadline)
 
 
 # --- several limits --------------------------------------------------------------------------

@@ -29,12 +29,14 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .constraints import Limit
 from .instance import Instance, make_instance
-from .limits import as_bounds
+from .limits import Bound, as_bounds, resolve_bounds
 from .problem import Problem
 from .results import infeasibility, infeasible_solution, make_solution, unknown_solution, violated
 from .solution import Solution
@@ -76,9 +78,18 @@ def solve_greedy(
     limits=None,
     time_limit: float | None = None,
 ) -> Solution:
-    """Greedy allocation within the limits (or a BOPs ``budget``), its upgrades recorded."""
+    """Greedy allocation within the limits (or a BOPs ``budget``), its upgrades recorded
+    (the keyword form of :func:`greedy_solver`)."""
+    bounds = as_bounds(problem, budget, multiplier, limits)
+    return greedy_solver(problem, bounds, time_limit=time_limit)
+
+
+def greedy_solver(
+    problem: Problem, bounds: Sequence[Bound | Limit], *, time_limit: float | None = None
+) -> Solution:
+    """The registry's form (``solvers.Solver``): the greedy within ``bounds``."""
     del time_limit  # the greedy always finishes fast
-    return greedy_on(make_instance(problem, as_bounds(problem, budget, multiplier, limits)))
+    return greedy_on(make_instance(problem, resolve_bounds(problem, bounds)))
 
 
 def greedy_on(inst: Instance) -> Solution:

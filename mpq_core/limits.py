@@ -265,6 +265,15 @@ def _shown(value: float, unit: str) -> str:
     return f"{value:,.6g} {unit}".rstrip()
 
 
+def resolve_bounds(problem: Problem, items: Iterable[Limit | Bound]) -> tuple[Bound, ...]:
+    """Limits as Bounds: a Bound as it is, a Limit resolved (each resource and group once)."""
+    resolver = LimitResolver(problem)
+    out = tuple(item if isinstance(item, Bound) else resolver(item) for item in items)
+    if not out:
+        raise InputError("limits", "no limit given")
+    return out
+
+
 def as_bounds(
     problem: Problem,
     budget: float | None = None,
@@ -274,10 +283,7 @@ def as_bounds(
     """What a solver was asked: resolved limits, a BOPs ``budget`` (with its multiplier for
     display) or a BOPs ``multiplier`` alone."""
     if limits is not None:
-        items = tuple(limits)
-        if items and all(isinstance(item, Bound) for item in items):
-            return items  # type: ignore[return-value]
-        return resolve_limits(problem, items)  # type: ignore[arg-type]
+        return resolve_bounds(problem, limits)
     if budget is not None:
         return (bops_bound(problem, budget, multiplier),)
     if multiplier is not None:

@@ -1,27 +1,41 @@
-"""One registry of solvers, shared by the command line and the app.
+"""One registry of solvers, shared by the command line, the app, sweeps and maps.
 
-Every solver takes ``(problem, *, budget=None, multiplier=None, limits=None, time_limit=None)``
-and returns a :class:`~mpq_core.solution.Solution`: ``limits`` are
-:class:`~mpq_core.constraints.Limit` records (or resolved bounds), ``budget`` a BOPs budget.
+Every solver in ``SOLVERS`` has one signature (:class:`Solver`): ``solver(problem, bounds, *,
+time_limit=None) -> Solution``, where ``bounds`` are the limits, resolved
+(:class:`~mpq_core.limits.Bound`) or as written (:class:`~mpq_core.constraints.Limit`, then
+resolved within the solver's time). :func:`solve_spec` is the one entry from a
+:class:`~mpq_core.spec.Spec`; :func:`solve` is the short form for a BOPs multiplier.
+``solve_greedy`` and ``solve_exact`` keep the keyword form (``budget=``, ``multiplier=``,
+``limits=``) for scripts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from .constraints import Limit
 from .errors import InputError
-from .exact import solve_exact
-from .greedy import solve_greedy
+from .exact import exact_solver
+from .greedy import greedy_solver
+from .limits import Bound, bops_bound
 from .problem import Problem
 from .solution import Solution
 from .spec import Spec
 
-Solver = Callable[..., Solution]
+
+class Solver(Protocol):
+    """The best allocation a solver finds under ``bounds`` in ``time_limit`` seconds (None:
+    its default), as a Solution whose status says what is proven."""
+
+    def __call__(
+        self, problem: Problem, bounds: Sequence[Bound | Limit], *, time_limit: float | None = None
+    ) -> Solution: ...
+
 
 SOLVERS: dict[str, Solver] = {
-    "greedy": solve_greedy,
-    "exact": solve_exact,
+    "greedy": greedy_solver,
+    "exact": exact_solver,
 }
 
 SOLVER_LABELS = {
@@ -58,16 +72,18 @@ def solve(
     """Solve at ``bops <= multiplier x`` (the original budget) or under ``limits``."""
     check_solver(solver)
     if limits is not None:  # resolved by the solver: its time limit covers the resolving
-        return SOLVERS[solver](problem, limits=tuple(limits), time_limit=time_limit)
+        return SOLVERS[solver](problem, tuple(limits), time_limit=time_limit)
     value = check_multiplier(0.5 if multiplier is None else multiplier)
-    return SOLVERS[solver](
-        problem, budget=problem.budget_for(value), multiplier=value, time_limit=time_limit
-    )
+    bound = bops_bound(problem, problem.budget_for(value), value)
+    return SOLVERS[solver](problem, (bound,), time_limit=time_limit)
 
 
-def solve_spec(problem: Problem, spec: Spec) -> Solution:
-    """Solve with the spec's limits, solver and time limit."""
-    return solve(problem, solver=spec.solver, limits=spec.limits, time_limit=spec.time_limit)
+def solve_spec(problem: Problem, spec: Spec, bounds: Sequence[Bound] | None = None) -> Solution:
+    """Solve with the spec's solver and time limit under its limits (or ``bounds``, those
+    limits already resolved)."""
+    check_solver(spec.solver)
+    given = spec.limits if bounds is None else tuple(bounds)
+    return SOLVERS[spec.solver](problem, given, time_limit=spec.time_limit)
 
 
 def sweep_solvers(solver: str) -> tuple[str, ...]:

@@ -131,7 +131,7 @@ def sweep_grid(
             if exact is not None:
                 solution = exact.solve_limits(bounds, deadline=deadline.within(exact.time_limit))
             else:
-                solution = SOLVERS[solver](problem, limits=bounds)
+                solution = SOLVERS[solver](problem, bounds)
             uses = solution.limit_uses
             rows.append(
                 {
@@ -190,7 +190,7 @@ def _sweep(
             if name == "exact" and exact is not None:
                 solution = exact.solve_limits(bounds, deadline=deadline.within(exact.time_limit))
             else:
-                solution = SOLVERS[name](problem, limits=bounds)
+                solution = SOLVERS[name](problem, bounds)
             if keep is not None:
                 keep[name].append(solution)
             row = summarize(solution)

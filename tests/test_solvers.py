@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_greedy import reference_greedy
 
-from mpq_core import SOLVERS, ExactSolver, InputError, solve, solve_exact, solve_greedy
+from mpq_core import SOLVERS, ExactSolver, InputError, Limit, solve, solve_exact, solve_greedy
 
 
 def brute_force(problem, budget):
@@ -135,10 +135,21 @@ def test_bad_multiplier_and_solver():
 
 
 def test_solvers_share_one_signature():
+    """Every registered solver: ``(problem, bounds, *, time_limit)``, with bounds resolved or
+    as written; the keyword forms give the same answer."""
+    import inspect
+
+    from mpq_core.limits import bops_bound
+
     p = hand_problem()
-    for fn in SOLVERS.values():
-        s = fn(p, budget=384.0)
+    keyword = {"greedy": solve_greedy, "exact": solve_exact}
+    for name, fn in SOLVERS.items():
+        assert list(inspect.signature(fn).parameters) == ["problem", "bounds", "time_limit"]
+        s = fn(p, (bops_bound(p, 384.0),), time_limit=5)
         assert s.budget == 384.0 and s.multiplier == 0.5
+        written = fn(p, (Limit("bops", "0.5x"),))
+        assert written.budget == 384.0 and written.wbits.tolist() == s.wbits.tolist()
+        assert keyword[name](p, budget=384.0).wbits.tolist() == s.wbits.tolist()
 
 
 instances = st.integers(min_value=1, max_value=9).flatmap(
