@@ -14,7 +14,10 @@ export default function (component) {
   const waiting = data.modules.map((name) => new URL(`./${name}`, main.src).href);
   const next = () => {
     const url = waiting.shift();
-    if (url === undefined) return;
+    if (url === undefined) {
+      globalThis.__mpqPreloaded = true; // every module and what it imports has loaded
+      return;
+    }
     import(url)
       .catch((error) => console.warn("mpq: could not preload", url, error))
       .finally(() => whenQuiet(next));
