@@ -33,7 +33,7 @@ with app_page("Compare budgets") as view:
         if len(multipliers) < state.COMPARE_MIN:
             st.info("Pick at least two multipliers to compare.", icon=":material/info:")
             st.stop()
-        solutions = [view.solve(m) for m in multipliers]
+        solutions = compare.solve_setups(view, [view.spec_at(m) for m in multipliers])
         labels = [f"m = {multiplier(m)}" for m in multipliers]
     else:
         solutions, labels = compare.other_limit(view, limits, vary)

@@ -1,12 +1,15 @@
 """What an AppTest run of a page draws: ``st.plotly_chart`` figures and the live views of the
-Budget explorer (``ui.live``), unpacked as the browser unpacks them."""
+Budget explorer (``ui.live``), unpacked as the browser unpacks them; what its cards, charts
+and texts show."""
 
 from __future__ import annotations
 
 import json
+import re
 
 from streamlit.testing.v1 import AppTest
 
+import mpq_core as mc
 from ui import live
 
 _CARD_VIEWS = (live.CARDS, live.WEIGHTS)
@@ -52,3 +55,63 @@ def app_metrics(at: AppTest) -> dict[str, str]:
     """Every card's value by label: ``st.metric`` cards and the live ones."""
     cards = live_cards(at) + live_cards(at, live.WEIGHTS)
     return {m.label: m.value for m in at.metric} | {c["label"]: c["value"] for c in cards}
+
+
+def card_notes(at: AppTest) -> dict[str, tuple[str, str]]:
+    """Each card's muted second line (a grey note) and its description."""
+    notes = {m.label: (m.delta, m.proto.delta_description) for m in at.metric}
+    return notes | {
+        c["label"]: (c["note"], c["note_description"])
+        for c in live_cards(at) + live_cards(at, live.WEIGHTS)
+    }
+
+
+def card_rows(at: AppTest) -> list[int]:
+    """Cards per row of the live headline cards (the page lays them out in rows this long)."""
+    cards = live_views(at).get(live.CARDS)
+    if not cards:
+        return []
+    count, size = len(cards["cards"]), cards["per_row"]
+    return [min(size, count - start) for start in range(0, count, size)]
+
+
+def unused_gbops(at: AppTest) -> float:
+    """The unused budget (GBOPs) as the budget-use chart draws it."""
+    bars = {t["name"]: t for t in app_charts(at)["budget_use"]["data"]}
+    return bars["unused"]["x"][0]
+
+
+def expected_unused(solution: mc.Solution) -> float:
+    """The unused budget (GBOPs) the budget-use chart should draw for ``solution``."""
+    return (solution.budget - solution.cost) / mc.GIGA
+
+
+def heatmap_widths(at: AppTest, problem: mc.Problem) -> dict[str, int]:
+    """{layer: width} as drawn in the heatmap (option index -> width of the ladder)."""
+    heat = app_charts(at)["heatmap"]["data"][0]
+    out = {}
+    for names, zs in zip(heat["customdata"], heat["z"], strict=True):
+        for name, z in zip(names, zs, strict=True):
+            if name is not None:
+                out[name] = problem.widths[int(z)]
+    return out
+
+
+CODE_SPAN = re.compile(r"(`+)( ?)(.+?)\2\1(?!`)")
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of a Markdown body whose outside text was made plain (escaped, and
+    words that could become links put in code spans)."""
+    out, last = [], 0
+    for span in CODE_SPAN.finditer(markdown):
+        out.append(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown[last : span.start()]))
+        out.append(span.group(3))
+        last = span.end()
+    out.append(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown[last:]))
+    return "".join(out)
+
+
+def sidebar_text(at: AppTest) -> str:
+    """The sidebar's Markdown texts as a reader sees them."""
+    return " ".join(shown(m.value) for m in at.sidebar.markdown)

@@ -1,21 +1,38 @@
-"""The Compare page with several limits: which limit to vary, and its values."""
+"""The Compare page: its setups solved once each (not on every rerun); with several limits,
+which limit to vary, and its values."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
-from mpq_core import Limit, Solution, limit_value, resolve_limits, solve_spec
+from mpq_core import Limit, Problem, Solution, Spec, limit_value, resolve_limits, solve_spec
 
 from . import state
+from .data import DataFiles
 from .text import plain
 
 if TYPE_CHECKING:
     from .page import View
 
 VALUES = 21  # offered values of a limit: 0..1 by 0.05, or cheapest..dearest in 20 steps
+
+
+def solve_setups(view: View, specs: Sequence[Spec]) -> list[Solution]:
+    """The compared setups (one spec each, the limits' values in it), each solved once per
+    data and spec: a rerun of the page, or a setup kept while another is added, solves
+    nothing again."""
+    return [_solved(view.files, spec, view.problem) for spec in specs]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)  # each holds its problem: a few MB at most
+def _solved(files: DataFiles, spec: Spec, _problem: Problem) -> Solution:
+    """``_problem`` is the page's problem of ``files`` under ``spec`` (left out of the key,
+    which the files and the spec determine)."""
+    return solve_spec(_problem, spec)
 
 
 def vary_choice(view: View, limits: tuple[Limit, ...]) -> int:
@@ -63,12 +80,11 @@ def other_limit(
     if len(chosen) < state.COMPARE_MIN:
         st.info("Pick at least two values to compare.", icon=":material/info:")
         st.stop()
-    solutions, labels = [], []
+    specs, labels = [], []
     for value in sorted(chosen):
         changed = Limit(
             limit.resource, limit_value(value, "compare", "value") + suffix, limit.group
         )
-        spec = view.spec.with_limits((*limits[:index], changed, *limits[index + 1 :]))
-        solutions.append(solve_spec(view.problem, spec))
+        specs.append(view.spec.with_limits((*limits[:index], changed, *limits[index + 1 :])))
         labels.append(changed.label())
-    return solutions, labels
+    return solve_setups(view, specs), labels

@@ -9,7 +9,18 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, download, expect, sync_api
+from browser_page import (
+    SCREENSHOTS,
+    WAIT_MS,
+    Page,
+    download,
+    expect,
+    rerun,
+    settle,
+    sync_api,
+    wait_for_requests,
+    wait_for_viewport,
+)
 from support import cli_config
 
 import mpq_core as mc
@@ -36,22 +47,16 @@ def _problem() -> mc.Problem:
     return mc.load_problem(*mc.sample_inputs())
 
 
-def _wait_idle(page: Page) -> None:
-    """Wait until the script run that a just-made change triggered has finished."""
-    page.wait_for_timeout(250)  # let a just-triggered rerun start first
-    page.wait_for_selector(IDLE, timeout=WAIT_MS)
-
-
 def _open(page: Page, url: str, min_charts: int = 0) -> None:
-    page.goto(url)
-    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+    with rerun(page):
+        page.goto(url)
     if min_charts:
         page.wait_for_function(
             "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
             arg=min_charts,
             timeout=WAIT_MS,
         )
-    _wait_idle(page)
+    settle(page)  # and any run the drawn page asked for
 
 
 def _assert_no_error(page: Page) -> None:
@@ -89,9 +94,9 @@ def _slider_value(page: Page) -> float:
 def _move_slider(page: Page, key: str, times: int = 1) -> float:
     slider = page.get_by_role("slider", name="Budget multiplier")
     slider.focus()
-    for _ in range(times):
-        slider.press(key)
-    _wait_idle(page)
+    with rerun(page):  # the slider sends its value once the keys stop
+        for _ in range(times):
+            slider.press(key)
     return round(_slider_value(page), 2)
 
 
@@ -115,8 +120,8 @@ def _full_screenshot(page: Page, folder: Path, name: str, width: int = 1440) -> 
         }"""
     )
     page.set_viewport_size({"width": width, "height": int(height) + 40})
-    page.wait_for_timeout(300)
-    _wait_idle(page)
+    wait_for_viewport(page, int(height) + 40)
+    settle(page)
     path = folder / f"{name}.png"
     page.screenshot(path=path, full_page=True)
     return path
@@ -205,7 +210,7 @@ def test_every_page_opens_draws_and_is_screenshotted(
             .every(el => el.querySelector('.main-svg'))""",
         timeout=WAIT_MS,
     )
-    _wait_idle(page)
+    settle(page)
     _assert_no_error(page)
     shot = _full_screenshot(page, screenshots, name)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -253,7 +258,7 @@ def _open_fully(page: Page, url: str, drawn: str) -> None:
             .every(el => el.querySelector('.main-svg'))""",
         timeout=WAIT_MS,
     )
-    _wait_idle(page)
+    settle(page)
 
 
 @pytest.mark.parametrize(("path", "title", "name", "drawn"), PAGES, ids=[p[2] for p in PAGES])
@@ -282,9 +287,13 @@ def test_every_page_fits_an_800_px_screen(
         # the sidebar opens with its button, and stays open on the next page
         page.get_by_test_id("stExpandSidebarButton").click()
         expect(page.locator(SIDEBAR)).to_have_attribute("data-collapsed", "false")
-        page.goto(f"{app_url}/Data")
-        page.wait_for_selector(IDLE, timeout=WAIT_MS)
-        page.wait_for_timeout(500)
+        with rerun(page):
+            page.goto(f"{app_url}/Data")
+        page.wait_for_selector(TABLE, timeout=WAIT_MS)  # the whole page drew
+        # It must STAY open: on a first visit the page's narrow-screen script collapses it
+        # once, trying again every 100 ms until the sidebar's button is there (it is by
+        # now). Two of those tries is the time given to a collapse that must not come.
+        page.wait_for_timeout(200)
         expect(page.locator(SIDEBAR)).to_have_attribute("data-collapsed", "false")
     finally:
         context.close()
@@ -313,7 +322,7 @@ def _pins_in_url(page: Page, width: int, at_least: int) -> list[str]:
         arg=[f"pin{width}", at_least],
         timeout=WAIT_MS,
     )
-    _wait_idle(page)
+    settle(page)  # the run that wrote the link
     return parse_qs(urlparse(page.url).query).get(f"pin{width}", [])
 
 
@@ -324,8 +333,8 @@ def test_enter_in_a_pin_box_pins_one_layer_not_every_match(page: Page, app_url: 
     page.set_viewport_size({"width": 1440, "height": 1600})
     _open(page, app_url, min_charts=len(CHART_KEYS))
     page.get_by_test_id("stSidebar").get_by_text("Pinned layers").click()
-    _wait_idle(page)
     box = page.locator(".st-key-pin_16 input")
+    expect(box).to_be_visible()  # the section opened (in the browser: no run)
     tags = page.locator('.st-key-pin_16 [data-testid="stMultiSelectTagsContainer"]')
     box.click()
     page.mouse.move(1400, 10)
@@ -363,6 +372,10 @@ def test_link_text_is_shown_as_text_and_fetches_nothing(page: Page, app_url: str
     expect(warnings.filter(has_text=f"![x]({tracker})")).to_have_count(1)
     assert page.locator('a[href*="phish.example"]').count() == 0
     assert page.locator('img[src*="track.png"]').count() == 0
+    # Nothing may be fetched: the page's pictures and fonts are in, then half a second is
+    # given to a late request that must not come.
+    page.wait_for_function("() => [...document.images].every(img => img.complete)", timeout=WAIT_MS)
+    page.evaluate("() => document.fonts.ready.then(() => true)")
     page.wait_for_timeout(500)
     fetched = [urlparse(url) for url in requests]
     assert not [u for u in fetched if u.path.endswith("track.png") or u.hostname == "phish.example"]
@@ -383,15 +396,16 @@ def test_the_first_page_loads_the_other_pages_chart_code_while_idle(
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url.rsplit("/", 1)[-1]))
     _open(page, app_url)
-    for _ in range(60):  # a second of quiet, then one module per idle moment
-        if wanted <= set(asked):
-            break
-        page.wait_for_timeout(500)
+    # a second of quiet, then one module per idle moment: until the last one is asked for
+    wait_for_requests(page, lambda: wanted <= set(asked))
     assert wanted <= set(asked), sorted(wanted - set(asked))
+    # ... and until each has loaded with the modules it imports (their requests come later)
+    page.wait_for_function("() => globalThis.__mpqPreloaded === true", timeout=WAIT_MS)
 
     asked.clear()
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Compare budgets").click()
+    with rerun(page):
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Compare budgets").click()
     expect(page.get_by_role("heading", level=1).first).to_have_text("Compare budgets")
     page.wait_for_selector(PLOT, timeout=WAIT_MS)
-    _wait_idle(page)
+    settle(page)
     assert not [name for name in asked if name.endswith(".js")], asked

@@ -11,7 +11,16 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, download, expect
+from browser_page import (
+    SCREENSHOTS,
+    WAIT_MS,
+    Page,
+    download,
+    expect,
+    rerun,
+    settle,
+    wait_for_viewport,
+)
 
 import mpq_core as mc
 from mpq_core.report import build_report_figures, chart_config
@@ -28,15 +37,14 @@ def _figures(multiplier: float = 0.5):
 
 
 def _open_main(page: Page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+    with rerun(page):
+        page.goto(url)
     page.wait_for_function(
         "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
         arg=len(MAIN_CHARTS),
         timeout=WAIT_MS,
     )
-    page.wait_for_timeout(250)
-    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+    settle(page)  # and any run the drawn page asked for
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -92,8 +100,8 @@ def test_main_page_screenshot(page: Page, app_url: str, width: int) -> None:
             .filter(Boolean).map(el => el.scrollHeight), 600)"""
     )
     page.set_viewport_size({"width": width, "height": int(height) + 40})
-    page.wait_for_timeout(500)
-    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+    wait_for_viewport(page, int(height) + 40)
+    settle(page)
     for key in MAIN_CHARTS:  # every chart drawn at this width, title and subtitle included
         chart = page.locator(f".st-key-{key} .js-plotly-plot")
         expect(chart.locator(".gtitle")).to_have_count(1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_page import IDLE, SCREENSHOTS, Page, expect, sync_api
+from browser_page import SCREENSHOTS, Page, expect, rerun, settle, sync_api, wait_for_viewport
 
 pytestmark = pytest.mark.browser
 
@@ -14,30 +14,32 @@ ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 LINK = "?budget=0.4&limit=mean_wbits%3C%3D6&group=content:*.attn2.*|*.ff.*"
 
 
-def _idle(page: Page) -> None:
-    page.wait_for_timeout(250)
-    page.wait_for_selector(IDLE, timeout=90_000)
+WAIT_MS = 90_000  # several limits: each run solves more
 
 
 def _open(page: Page, url: str) -> None:
-    page.goto(url)
-    _idle(page)
-    page.wait_for_selector(".st-key-tradeoff_map .js-plotly-plot .main-svg", timeout=90_000)
-    _idle(page)
+    with rerun(page, WAIT_MS):
+        page.goto(url)
+    page.wait_for_selector(".st-key-tradeoff_map .js-plotly-plot .main-svg", timeout=WAIT_MS)
+    settle(page, WAIT_MS)  # and any run the drawn page asked for
 
 
-def _metric(page: Page, label: str) -> str:
+def _metric_value(page: Page, label: str) -> sync_api.Locator:
     metric = page.get_by_test_id("stMetric").filter(
         has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
     )
-    return metric.get_by_test_id("stMetricValue").inner_text().strip()
+    return metric.get_by_test_id("stMetricValue")
+
+
+def _metric(page: Page, label: str) -> str:
+    return _metric_value(page, label).inner_text().strip()
 
 
 def _shot(page: Page, name: str, width: int) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": width, "height": min(max(height, 600), 8000)})
-    page.wait_for_timeout(400)
+    wait_for_viewport(page, min(max(height, 600), 8000))
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
@@ -67,13 +69,13 @@ def test_two_limits_two_sliders_and_the_trade_off_map(
         # one keyboard step down on the mean-bits slider: a tighter cap, never exceeded
         before = _metric(page, "Mean weight bits")
         mean.focus()
-        mean.press("PageDown")
-        _idle(page)
-        page.wait_for_timeout(300)
+        with rerun(page, WAIT_MS):  # the server draws each committed value
+            mean.press("PageDown")
         value = float(
             page.get_by_role("slider", name="mean_wbits (absolute)").get_attribute("aria-valuetext")
         )
         assert value < 6
+        expect(_metric_value(page, "Mean weight bits")).not_to_have_text(before)
         after = float(_metric(page, "Mean weight bits").split()[0])
         assert after <= value + 1e-9
         assert _metric(page, "Mean weight bits") != before

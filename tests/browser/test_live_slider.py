@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, download, expect, sync_api
+from browser_page import SCREENSHOTS, WAIT_MS, Page, download, expect, rerun, sync_api
 from PIL import Image, ImageChops
 from support import cli_config
 
@@ -37,14 +37,9 @@ def _problem() -> mc.Problem:
     return mc.load_problem(*mc.sample_inputs())
 
 
-def _wait_idle(page: Page) -> None:
-    page.wait_for_timeout(250)  # let a just-triggered rerun start first
-    page.wait_for_selector(IDLE, timeout=WAIT_MS)
-
-
 def _open(page: Page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+    with rerun(page):
+        page.goto(url)
     page.wait_for_function(ALL_DRAWN, arg=list(VIEWS), timeout=WAIT_MS)
 
 
@@ -78,8 +73,8 @@ def _slider_value(page: Page) -> float:
 
 
 def _expect_settled(page: Page, multiplier: float) -> None:
-    """Every view drew ``multiplier``; the server's controls and the link say the same."""
-    _wait_idle(page)
+    """Every view drew ``multiplier``; the server's controls and the link say the same (call
+    it once the run of the change has finished: ``with rerun(page): <the change>``)."""
     for key in VIEWS:
         expect(_view(page, key)).to_have_attribute("data-live-value", f"{multiplier:g}")
     expect(page.locator(".st-key-budget_text input")).to_have_value(f"{multiplier:.2f}")
@@ -136,7 +131,8 @@ def test_dragging_redraws_the_heatmap_before_release_and_the_download_is_the_cli
     expect(page.locator(".st-key-cards .mpq-card-pill").first).to_have_text(f"m = {dragged:.2f}")
     assert len(sent) == before, "the drag asked the server"
     _screenshot(page, "live_1440_while_dragging")
-    page.mouse.up()
+    with rerun(page):  # released: the slider sends its value
+        page.mouse.up()
 
     released = round(_slider_value(page), 2)
     _expect_settled(page, released)
@@ -188,7 +184,8 @@ def _drag_and_compare(page: Page, to_x: float, shot: str) -> float:
         expect(_view(page, key).locator(".mpq-live-plot")).to_be_hidden()
     pictures = {key: _view(page, key).screenshot() for key in CHARTS}
     _screenshot(page, shot)
-    page.mouse.up()
+    with rerun(page):
+        page.mouse.up()
 
     _expect_settled(page, value)
     page.wait_for_function(
@@ -233,26 +230,29 @@ def test_keys_move_the_views_and_an_infeasible_step_looks_infeasible(
     slider.focus()
     steps = (("End", 1.0), ("PageDown", 0.9), ("ArrowLeft", 0.89), ("PageUp", 0.99))
     for key, expected in steps:
-        slider.press(key)
+        with rerun(page):
+            slider.press(key)
         assert _slider_value(page) == pytest.approx(expected)
         _expect_settled(page, expected)
 
-    slider.press("Home")  # 0: below the cheapest allocation
-    heatmap = _view(page, "heatmap")
-    expect(heatmap.locator(".annotation-text", has_text="Infeasible budget (m = 0")).to_have_count(
-        1
-    )
-    expect(page.locator(".st-key-cards .mpq-card-value").nth(1)).to_have_text("Infeasible")
-    for key in ("distribution", "budget_use"):  # the same marking as the exported figures
+    with rerun(page):
+        slider.press("Home")  # 0: below the cheapest allocation
+        heatmap = _view(page, "heatmap")
         expect(
-            _view(page, key).locator(".annotation-text", has_text="nfeasible")
-        ).not_to_have_count(0)
+            heatmap.locator(".annotation-text", has_text="Infeasible budget (m = 0")
+        ).to_have_count(1)
+        expect(page.locator(".st-key-cards .mpq-card-value").nth(1)).to_have_text("Infeasible")
+        for key in ("distribution", "budget_use"):  # the same marking as the exported figures
+            expect(
+                _view(page, key).locator(".annotation-text", has_text="nfeasible")
+            ).not_to_have_count(0)
     _expect_settled(page, 0.0)
     expect(page.get_by_test_id("stAlertContentError")).to_contain_text("Infeasible budget")
     _screenshot(page, "live_1440_infeasible")
     # the server's button to the smallest feasible budget moves the slider and the views
     least = mc.solve(_problem(), 0.0).min_grid_multiplier
-    page.locator(".st-key-use_min_multiplier button").click()
+    with rerun(page):
+        page.locator(".st-key-use_min_multiplier button").click()
     _expect_settled(page, least)
     assert _card(page, "Final cost") == gbops(mc.solve(_problem(), least).cost)
 
@@ -260,9 +260,9 @@ def test_keys_move_the_views_and_an_infeasible_step_looks_infeasible(
 def test_a_budget_between_two_steps_is_drawn_from_the_server(page: Page, app_url: str) -> None:
     _open(page, app_url)
     box = page.locator(".st-key-budget_text input")
-    box.fill("0.337")
-    box.press("Enter")
-    _wait_idle(page)
+    with rerun(page):
+        box.fill("0.337")
+        box.press("Enter")
     for key in VIEWS:
         expect(_view(page, key)).to_have_attribute("data-live-value", "0.337")
     assert _slider_value(page) == pytest.approx(0.34)
@@ -273,7 +273,8 @@ def test_a_budget_between_two_steps_is_drawn_from_the_server(page: Page, app_url
     assert parse_qs(urlparse(page.url).query)["budget"] == ["0.337"]
     # a step of the slider leaves the typed budget for the grid again
     _slider(page).focus()
-    _slider(page).press("ArrowRight")
+    with rerun(page):
+        _slider(page).press("ArrowRight")
     _expect_settled(page, 0.35)
 
 
@@ -284,7 +285,8 @@ def test_the_live_view_at_800_px(browser: sync_api.Browser, app_url: str) -> Non
         _open(page, app_url)
         slider = _slider(page)
         slider.focus()
-        slider.press("ArrowLeft")
+        with rerun(page):
+            slider.press("ArrowLeft")
         _expect_settled(page, 0.49)
         widths = page.evaluate(
             """() => [...document.querySelectorAll('.mpq-live')].map(
@@ -302,23 +304,23 @@ def test_sidebar_choices_survive_a_slider_step_and_a_page_switch(page: Page, app
     _open(page, app_url)
     sidebar = page.get_by_test_id("stSidebar")
     exact = sidebar.get_by_role("radio", name="Exact optimum (proven, with its bound)")
-    sidebar.get_by_text("Exact optimum").click()
-    _wait_idle(page)
+    with rerun(page):
+        sidebar.get_by_text("Exact optimum").click()
     expect(page.locator(".st-key-cards .mpq-card-label-text", has_text="Greedy gap")).to_have_count(
         1
     )
     _slider(page).focus()
-    _slider(page).press("ArrowRight")
-    _wait_idle(page)
+    with rerun(page):
+        _slider(page).press("ArrowRight")
     expect(page.locator(".st-key-budget_text input")).to_have_value("0.51")
-    sidebar.get_by_role("link", name="Layers").click()
+    with rerun(page):
+        sidebar.get_by_role("link", name="Layers").click()
     expect(page.get_by_role("heading", level=1).first).to_have_text("Layers")
-    _wait_idle(page)
     expect(exact).to_be_checked()
     assert parse_qs(urlparse(page.url).query)["solver"] == ["exact"]
-    sidebar.get_by_role("link", name="Budget explorer").click()
+    with rerun(page):
+        sidebar.get_by_role("link", name="Budget explorer").click()
     page.wait_for_function(ALL_DRAWN, arg=list(VIEWS), timeout=WAIT_MS)
-    _wait_idle(page)
     expect(page.locator(".st-key-cards .mpq-card-label-text", has_text="Greedy gap")).to_have_count(
         1
     )
