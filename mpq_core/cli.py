@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mpq_core import __version__
-from mpq_core.constraints import Constraints, Limit, limit_value, parse_limit_flag, parse_tie_flag
+from mpq_core.constraints import Constraints, Limit, parse_limit_flag, parse_tie_flag
 from mpq_core.errors import InputError
 from mpq_core.report_formats import DEFAULT_FORMATS, REPORT_FORMATS
 from mpq_core.spec import ABIT_RULES, SENSES, SOLVER_NAMES, Spec, width_of_text
@@ -428,67 +428,101 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     return EXIT_OK
 
 
-def _constraints(args: argparse.Namespace, read_data) -> Constraints:
+@dataclass(frozen=True)
+class _Origins:
+    """Where each part of the Spec was written (a flag or a file), recorded while the Spec is
+    built, so that an error the engine raises about a field names what the user wrote."""
+
+    fields: Mapping[str, str]  # the engine's name of a field -> the flag or file that set it
+    pin_flags: frozenset[str]  # layers pinned by --pin (the others by --pin_file)
+    pin_file: str | None
+    limits: tuple[tuple[str, str | None], ...]  # per limit of the Spec: (source, field)
+
+    def name(self, exc: InputError) -> InputError:
+        """``exc`` naming the flag or file of its field (unchanged when no flag set it)."""
+        if exc.source == "pins":
+            by_flag = exc.layer in self.pin_flags or not self.pin_file
+            where = "--pin" if by_flag else str(self.pin_file)
+            return InputError(where, exc.problem, field="pins", layer=exc.layer)
+        where = self.fields.get(exc.source)
+        if where is None:
+            return exc
+        if exc.source in _CONSTRAINT_FIELDS:  # the file's record or the flag's index
+            return InputError(where, exc.problem, field=exc.field, layer=exc.layer)
+        return InputError(where, exc.problem)
+
+
+_CONSTRAINT_FIELDS = ("ties", "constraints", "limits")
+
+
+def _constraints(args: argparse.Namespace, read_data) -> tuple[Constraints, list]:
     """The constraints file with the --tie, --limit and --budget_multiplier flags added
-    (the budget first, then the file's limits, then the flags')."""
-    from mpq_core.constraints import parse_constraints
+    (the budget first, then the file's limits, then the flags'), and where each limit came
+    from: (source, field) as :func:`_bounds` names it."""
+    from mpq_core.constraints import MAX_LIMITS, parse_constraints
 
     constraints = Constraints()
     if args.constraints:
         label, _, data = read_data(args.constraints)
         constraints = parse_constraints(data, label)
+    in_file = [
+        (args.constraints or "limits", f"limits[{i}]") for i in range(len(constraints.limits))
+    ]
     limits = [*constraints.limits, *args.limit]
+    origins = [*in_file, *[("limits", None)] * len(args.limit)]
     if args.budget_multiplier is not None:
-        multiplier = limit_value(args.budget_multiplier, "--budget_multiplier", "M")
-        limits.insert(0, Limit("bops", multiplier + "x"))
+        limits.insert(0, Limit.budget(args.budget_multiplier, "--budget_multiplier", "M"))
+        origins.insert(0, ("--budget_multiplier", None))
     elif not limits and not args.sweep:
-        limits = [Limit("bops", f"{DEFAULT_MULTIPLIER}x")]
-    try:
-        return replace(constraints, ties=constraints.ties + tuple(args.tie), limits=tuple(limits))
-    except InputError as exc:  # more limits than one problem takes, counted over all of them
-        given = (
-            args.constraints,
-            "--limit" if args.limit else None,
-            "--budget_multiplier" if args.budget_multiplier is not None else None,
-        )
-        raise InputError(" + ".join(g for g in given if g), exc.problem) from exc
+        limits, origins = [Limit.budget(DEFAULT_MULTIPLIER)], [("limits", None)]
+    elif not limits:  # a sweep of the default budget (``spec.limits`` gives it)
+        origins = [("limits", None)]
+    if len(limits) > MAX_LIMITS:  # counted over every source of limits
+        raise InputError(_limit_sources(args), f"at most {MAX_LIMITS} limits, got {len(limits)}")
+    ties = constraints.ties + tuple(args.tie)
+    return replace(constraints, ties=ties, limits=tuple(limits)), origins
+
+
+def _limit_sources(args: argparse.Namespace) -> str:
+    """``c.json + --limit + --budget_multiplier``: every source of limits given."""
+    given = (
+        args.constraints,
+        "--limit" if args.limit else None,
+        "--budget_multiplier" if args.budget_multiplier is not None else None,
+    )
+    return " + ".join(g for g in given if g)
 
 
 def _spec(args: argparse.Namespace, read_data) -> Spec:
-    """The flags (and the constraints and pin files) as one validated Spec."""
-    from mpq_core.spec import check_time_limit, parse_pin_file
+    """The flags (and the constraints and pin files) as one validated Spec, each value checked
+    under the name of the flag or file it came from; ``args.origins`` records those names for
+    the errors the engine raises later (:func:`_build_problem`, :func:`_bounds`)."""
+    from mpq_core.spec import check_discount, check_ladder, check_pins, parse_pin_file
 
-    constraints = _constraints(args, read_data)
+    constraints, limit_origins = _constraints(args, read_data)
+    flagged = check_pins(args.pin, "--pin")  # a layer pinned twice, a repeated width
+    by_flag = frozenset(pin.layer for pin in flagged)
     pins: dict[str, Any] = {}
     if args.pin_file is not None:
         label, _, data = read_data(args.pin_file)
-        pins.update(parse_pin_file(data, label))
-    seen: set[str] = set()
-    for name, widths in args.pin:
-        if name in seen:
-            raise InputError("--pin", "layer pinned twice", layer=name)
-        seen.add(name)
-        pins[name] = list(widths)
-    try:
-        return Spec(
-            ladder=args.bits,
-            abit_rule=args.act_bits,
-            upgrade_discount=args.upgrade_discount,
-            pins=tuple((name, tuple(w)) for name, w in pins.items()),
-            sense=args.sensitivity_sense,
-            constraints=constraints,
-            solver=args.solver,
-            time_limit=check_time_limit(args.time_limit or 20.0),
-        )
-    except InputError as exc:
-        flag = {"ladder": "--bits", "upgrade_discount": "--upgrade_discount"}.get(exc.source)
-        if flag:
-            raise InputError(flag, exc.problem, layer=exc.layer) from exc
-        if exc.source == "pins" and args.pin_file and exc.layer not in seen:
-            raise InputError(args.pin_file, exc.problem, field="pins", layer=exc.layer) from exc
-        if exc.source == "pins":
-            raise InputError("--pin", exc.problem, layer=exc.layer) from exc
-        raise
+        pins = parse_pin_file(data, label)
+        kept = [(name, w) for name, w in pins.items() if name not in by_flag]
+        check_pins(kept, args.pin_file, field="pins")  # --pin overrides the file's layer
+    pins.update((pin.layer, list(pin.widths)) for pin in flagged)
+    fields = {"ladder": "--bits", "upgrade_discount": "--upgrade_discount"}
+    fields |= {"sensitivity_sense": "--sensitivity_sense"}
+    fields |= dict.fromkeys(_CONSTRAINT_FIELDS, args.constraints or "--tie/--limit")
+    args.origins = _Origins(fields, by_flag, args.pin_file, tuple(limit_origins))
+    return Spec(
+        ladder=check_ladder(args.bits, "--bits"),
+        abit_rule=args.act_bits,
+        upgrade_discount=check_discount(args.upgrade_discount, "--upgrade_discount"),
+        pins=tuple((name, tuple(w)) for name, w in pins.items()),
+        sense=args.sensitivity_sense,
+        constraints=constraints,
+        solver=args.solver,
+        time_limit=args.time_limit or 20.0,
+    )
 
 
 def _build_problem(inputs, spec: Spec, resources, args: argparse.Namespace) -> mpq.Problem:
@@ -497,19 +531,10 @@ def _build_problem(inputs, spec: Spec, resources, args: argparse.Namespace) -> m
     try:
         return mpq.build_problem(inputs, spec, resources=resources)
     except InputError as exc:
-        if exc.source == "pins":  # name where the bad pin came from
-            cli_names = {name for name, _ in args.pin}
-            where = "--pin" if exc.layer in cli_names or not args.pin_file else args.pin_file
-            raise InputError(where, exc.problem, field="pins", layer=exc.layer) from exc
-        if exc.source in ("ladder", "upgrade_discount"):
-            flag = "--bits" if exc.source == "ladder" else "--upgrade_discount"
-            raise InputError(flag, exc.problem) from exc
-        if exc.source == "sensitivity_sense":
-            raise InputError("--sensitivity_sense", exc.problem) from exc
-        if exc.source in ("ties", "constraints", "limits"):
-            where = args.constraints or "--tie/--limit"
-            raise InputError(where, exc.problem, field=exc.field, layer=exc.layer) from exc
-        raise
+        named = args.origins.name(exc)
+        if named is exc:
+            raise
+        raise named from exc
 
 
 def _bounds(problem: mpq.Problem, spec: Spec, args: argparse.Namespace) -> tuple:
@@ -522,25 +547,12 @@ def _bounds(problem: mpq.Problem, spec: Spec, args: argparse.Namespace) -> tuple
     except InputError as exc:
         if exc.source != "limits":
             raise
-        for limit, (source, field) in zip(spec.limits, _limit_origins(args, spec), strict=True):
+        for limit, (source, field) in zip(spec.limits, args.origins.limits, strict=True):
             try:
                 mpq.resolve_limits(problem, [limit])
             except InputError as one:
                 raise InputError(source, one.problem, field=field) from one
         raise
-
-
-def _limit_origins(args: argparse.Namespace, spec: Spec) -> list[tuple[str, str | None]]:
-    """Where each of ``spec.limits`` was written, in the order :func:`_constraints` put them
-    (the flags keep the engine's ``limits``: the message names the resource or group)."""
-    flags = len(args.limit)
-    first = 1 if args.budget_multiplier is not None else 0
-    in_file = len(spec.limits) - flags - first
-    return [
-        *[("--budget_multiplier", None)] * first,
-        *[(args.constraints or "limits", f"limits[{i}]") for i in range(in_file)],
-        *[("limits", None)] * flags,
-    ]
 
 
 def _run_sweep(

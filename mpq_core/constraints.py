@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -37,46 +38,98 @@ MAX_LIMITS = 16
 MAX_NAME = 64
 
 
-@dataclass(frozen=True)
+class Form(StrEnum):
+    """How a limit's number is read: the value is its written suffix (``"abs"`` for none, as
+    ``Limit.form`` has always compared)."""
+
+    TOP = "x"  # times the value with every layer of the scope at the top width
+    RANGE = "r"  # of the way from the cheapest to the dearest allocation (HAWQ-V3's r)
+    ABSOLUTE = "abs"  # in the resource's unit
+
+    @property
+    def suffix(self) -> str:
+        """What follows the number when written: ``x``, ``r`` or nothing."""
+        return "" if self is Form.ABSOLUTE else self.value
+
+    @classmethod
+    def _missing_(cls, value: object) -> Form | None:
+        return cls.ABSOLUTE if value == "" else None  # the suffix of an absolute value
+
+
+@dataclass(frozen=True, init=False)
 class Limit:
-    """``resource <= at_most`` over ``group`` (None: every layer). ``at_most`` is normalised
-    text: ``"0.5x"``, ``"0.5r"`` or a plain number such as ``"4.08"``."""
+    """``resource <= number`` (read as ``form``) over ``group`` (None: every layer).
+
+    ``Limit("bops", "0.5x")`` reads the value as written text (as :func:`limit_value`
+    does); ``Limit("bops", number=Fraction(1, 2), form=Form.TOP)`` takes the parts. The number
+    is kept as its shortest exact decimal (what ``at_most`` writes reads back as it)."""
 
     resource: str
-    at_most: str
-    group: str | None = None
+    number: Fraction
+    form: Form
+    group: str | None
+
+    def __init__(
+        self,
+        resource: str,
+        at_most: Any = None,
+        group: str | None = None,
+        *,
+        number: Any = None,
+        form: Form | str | None = None,
+    ) -> None:
+        if at_most is not None:  # text wins (``dataclasses.replace(limit, at_most=...)``)
+            number, form = parse_value(at_most, "limits", "at_most")
+        elif number is None:
+            raise TypeError("Limit needs at_most or number")
+        value = Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
+        object.__setattr__(self, "resource", resource)
+        object.__setattr__(self, "number", Fraction(_plain(value)))
+        object.__setattr__(self, "form", Form(form if form is not None else Form.ABSOLUTE))
+        object.__setattr__(self, "group", group)
+
+    @classmethod
+    def parse(
+        cls, resource: str, value: Any, source: str, where: str, group: str | None = None
+    ) -> Limit:
+        """A limit whose value is written by a user (a flag, a file, a link, a table)."""
+        number, form = parse_value(value, source, where)
+        return cls(resource, group=group, number=number, form=form)
+
+    @classmethod
+    def budget(cls, multiplier: Any, source: str = "budget", where: str = "value") -> Limit:
+        """``bops <= m x`` over every layer (the slider's, ``--budget_multiplier``'s)."""
+        number, _ = parse_value(multiplier, source, where)
+        return cls("bops", number=number, form=Form.TOP)
 
     @property
-    def form(self) -> str:
-        """``"x"``, ``"r"`` or ``"abs"``."""
-        return self.at_most[-1] if self.at_most[-1] in FORMS else "abs"
-
-    @property
-    def number(self) -> Fraction:
-        """The written number, exactly (without its x / r suffix)."""
-        text = self.at_most[:-1] if self.form != "abs" else self.at_most
-        return Fraction(text)
+    def at_most(self) -> str:
+        """The value as normalised text: ``"0.5x"``, ``"0.5r"`` or ``"4.08"`` (files, names)."""
+        return _plain(self.number) + self.form.suffix
 
     @property
     def multiplier(self) -> float:
         """The written number as a float (what ``--budget_multiplier`` gives for ``bops``)."""
-        text = self.at_most[:-1] if self.form != "abs" else self.at_most
-        return float(text)
+        return float(self.number)
 
     @property
     def is_budget(self) -> bool:
         """The original budget: ``bops <= M x`` over every layer (the slider's, the
         ``--budget_multiplier``'s)."""
-        return self.resource == "bops" and self.group is None and self.form == "x"
+        return self.resource == "bops" and self.group is None and self.form is Form.TOP
+
+    def flag(self) -> str:
+        """``mean_wbits@quality<=4.08``: as ``--limit`` and a link write it."""
+        scope = f"@{self.group}" if self.group else ""
+        return f"{self.resource}{scope}<={self.at_most}"
 
     def label(self) -> str:
         """``bops <= 0.5x``, ``mean_wbits@quality <= 4.08``: the value with at most six
         significant digits (``3.363527239150508`` reads ``3.36353``; ``at_most`` and the
         files keep it exactly)."""
         scope = f"@{self.group}" if self.group else ""
-        suffix = self.at_most[-1] if self.form != "abs" else ""
-        number = significant(self.at_most[: len(self.at_most) - len(suffix)])
-        return f"{self.resource}{scope} <= {number}{suffix}"
+        number = significant(_plain(self.number))
+        return f"{self.resource}{scope} <= {number}{self.form.suffix}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"resource": self.resource, "at_most": self.at_most}
@@ -128,12 +181,19 @@ class Constraints:
 
 def limit_value(value: Any, source: str, where: str) -> str:
     """A written limit value -> normalised text; a number is the plain (absolute) form."""
+    number, form = parse_value(value, source, where)
+    return _plain(number) + form.suffix
+
+
+def parse_value(value: Any, source: str, where: str) -> tuple[Fraction, Form]:
+    """A written limit value -> (number, form); a number is the plain (absolute) form."""
     if isinstance(value, bool) or value is None:
         raise InputError(source, f"not a limit value ({value!r})", field=where)
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Fraction):
         if not math.isfinite(value) or value < 0:
             raise InputError(source, f"must be a finite number >= 0, got {value!r}", field=where)
-        return _plain(Fraction(value) if isinstance(value, int) else Fraction(repr(value)))
+        number = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+        return Fraction(_plain(number)), Form.ABSOLUTE
     if not isinstance(value, str):
         raise InputError(source, f"not a limit value ({_shown(value)})", field=where)
     text = value.strip()
@@ -149,8 +209,7 @@ def limit_value(value: Any, source: str, where: str) -> str:
     number = Fraction(body)
     if number > Fraction(1e300):
         raise InputError(source, f"is too large ({_shown(value)})", field=where)
-    text = _plain(number)
-    return text + suffix if suffix in FORMS else text
+    return Fraction(_plain(number)), Form(suffix) if suffix in FORMS else Form.ABSOLUTE
 
 
 def parse_limit_flag(text: str, source: str = "--limit") -> Limit:
@@ -166,7 +225,7 @@ def parse_limit_flag(text: str, source: str = "--limit") -> Limit:
     check_name(resource, source, "resource")
     if group is not None:
         check_name(group, source, "group")
-    return Limit(resource, limit_value(value, source, "value"), group)
+    return Limit.parse(resource, value, source, "value", group)
 
 
 def parse_tie_flag(text: str, source: str = "--tie") -> tuple[str, ...]:
@@ -259,7 +318,7 @@ def _limit_record(raw: Any, source: str, where: str) -> Limit:
         if not isinstance(group, str):
             raise InputError(source, "not a group name", field=f"{where}.group")
         check_name(group, source, f"{where}.group")
-    return Limit(resource, limit_value(raw["at_most"], source, f"{where}.at_most"), group)
+    return Limit.parse(resource, raw["at_most"], source, f"{where}.at_most", group)
 
 
 def _list(data: Mapping[str, Any], key: str, source: str) -> Sequence[Any]:

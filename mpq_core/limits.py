@@ -18,7 +18,7 @@ from fractions import Fraction
 import numpy as np
 
 from .arithmetic import ExactValues, exact_values
-from .constraints import Limit, limit_value
+from .constraints import Form, Limit
 from .errors import InputError
 from .problem import GIGA, Problem
 
@@ -187,8 +187,7 @@ def bops_bound(problem: Problem, budget: float, multiplier: float | None = None)
     """A BOPs budget given in BOPs (the solvers' ``budget=`` keyword): ``bops <= budget``."""
     if multiplier is None:
         multiplier = budget / problem.max_cost if problem.max_cost > 0 else 0.0
-    written = limit_value(max(float(multiplier), 0.0), "budget", "value") + "x"
-    base = resolve_limit(problem, Limit("bops", written))
+    base = resolve_limit(problem, Limit.budget(max(float(multiplier), 0.0)))
     cap = float(budget)
     return replace(base, cap=cap, threshold=base.exact.threshold(cap))
 
@@ -196,12 +195,13 @@ def bops_bound(problem: Problem, budget: float, multiplier: float | None = None)
 def _cap(limit: Limit, low: float, high: float, top: float, scale: float) -> float:
     """The cap in base units: x -> float(m) x top; r -> low + r (high - low), rounded once;
     absolute -> the written number in the shown unit. Past the largest float: +inf."""
-    if limit.form == "x":
+    if limit.form is Form.TOP:
+        m = float(limit.number)
         if limit.resource == "mean_wbits":
-            return _mean_cap(limit.multiplier * (top / scale), scale)
-        return limit.multiplier * top
-    if limit.form == "r":
-        r = Fraction(limit.multiplier)
+            return _mean_cap(m * (top / scale), scale)
+        return m * top
+    if limit.form is Form.RANGE:
+        r = Fraction(float(limit.number))
         if limit.resource == "mean_wbits":
             mean = Fraction(low / scale) + r * (Fraction(high / scale) - Fraction(low / scale))
             return _mean_cap(_float(mean), scale)
@@ -287,7 +287,5 @@ def as_bounds(
     if budget is not None:
         return (bops_bound(problem, budget, multiplier),)
     if multiplier is not None:
-        return resolve_limits(
-            problem, [Limit("bops", limit_value(float(multiplier), "m", "m") + "x")]
-        )
+        return resolve_limits(problem, [Limit.budget(float(multiplier), "m", "m")])
     raise TypeError("give limits, a budget or a multiplier")

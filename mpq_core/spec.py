@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .constraints import Constraints, Limit, limit_value, parse_constraints
+from .constraints import Constraints, Limit, parse_constraints
 from .errors import InputError
 
 ABIT_RULES = ("plus4", "match")
@@ -68,7 +68,7 @@ class Spec:
     @property
     def limits(self) -> tuple[Limit, ...]:
         """The limits to solve under: the constraints' own, else ``bops <= 0.5x``."""
-        return self.constraints.limits or (Limit("bops", f"{DEFAULT_MULTIPLIER}x"),)
+        return self.constraints.limits or (Limit.budget(DEFAULT_MULTIPLIER),)
 
     @property
     def multiplier(self) -> float | None:
@@ -80,7 +80,7 @@ class Spec:
 
     def with_multiplier(self, multiplier: float) -> Spec:
         """This spec with its limits replaced by ``bops <= multiplier x``."""
-        limit = Limit("bops", limit_value(float(multiplier), "budget_multiplier", "value") + "x")
+        limit = Limit.budget(float(multiplier), "budget_multiplier")
         return replace(self, constraints=replace(self.constraints, limits=(limit,)))
 
     def with_limits(self, limits: Iterable[Limit]) -> Spec:
@@ -94,6 +94,21 @@ class Spec:
             solver="greedy",
             time_limit=DEFAULT_TIME_LIMIT,
         )
+
+    def to_query(self, *, full: bool = False) -> dict[str, list[str]]:
+        """The spec as URL query parameters (``spec_url``: the one writer of a link)."""
+        from .spec_url import spec_to_query
+
+        return spec_to_query(self, full=full)
+
+    @classmethod
+    def from_query(
+        cls, params: Mapping[str, Sequence[str]], base: Spec | None = None
+    ) -> tuple[Spec, list[str]]:
+        """(spec, notes) from URL query parameters (``spec_url``: the one reader of a link)."""
+        from .spec_url import spec_from_query
+
+        return spec_from_query(params, base)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -144,18 +159,19 @@ class Spec:
         )
 
 
-def check_ladder(ladder: Iterable[Any] | None) -> tuple[int, ...] | None:
+def check_ladder(ladder: Iterable[Any] | None, source: str = "ladder") -> tuple[int, ...] | None:
+    """``source``: where the ladder was written (the CLI's ``--bits``), named by an error."""
     if ladder is None:
         return None
     widths = []
     for width in ladder:
-        widths.append(check_width(width, "ladder"))
+        widths.append(check_width(width, source))
     if not widths:
-        raise InputError("ladder", "needs at least one width")
+        raise InputError(source, "needs at least one width")
     if len(set(widths)) != len(widths):
-        raise InputError("ladder", f"repeated width in {widths}")
+        raise InputError(source, f"repeated width in {widths}")
     if len(widths) > MAX_LADDER:
-        raise InputError("ladder", f"at most {MAX_LADDER} widths, got {len(widths)}")
+        raise InputError(source, f"at most {MAX_LADDER} widths, got {len(widths)}")
     return tuple(sorted(widths))
 
 
@@ -186,15 +202,13 @@ def check_abit_rule(rule: Any) -> str:
     return rule
 
 
-def check_discount(value: Any) -> float:
+def check_discount(value: Any, source: str = "upgrade_discount") -> float:
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise InputError("upgrade_discount", f"not a number ({_shown(value)})") from None
+        raise InputError(source, f"not a number ({_shown(value)})") from None
     if not math.isfinite(number) or not 0 <= number <= 1e6:
-        raise InputError(
-            "upgrade_discount", f"must be a finite number from 0 to 1e6, got {_shown(value)}"
-        )
+        raise InputError(source, f"must be a finite number from 0 to 1e6, got {_shown(value)}")
     return number
 
 
@@ -208,7 +222,10 @@ def check_time_limit(value: Any) -> float:
     return number
 
 
-def check_pins(pins: Iterable[Any]) -> tuple[Pin, ...]:
+def check_pins(
+    pins: Iterable[Any], source: str = "pins", field: str | None = None
+) -> tuple[Pin, ...]:
+    """Pins as (layer, widths) or Pin; ``source`` and ``field`` name where they were written."""
     out = []
     seen: set[str] = set()
     for pin in pins:
@@ -216,15 +233,15 @@ def check_pins(pins: Iterable[Any]) -> tuple[Pin, ...]:
             layer, widths = pin
             pin = Pin(layer, _widths_of(widths))
         if not isinstance(pin.layer, str) or not pin.layer:
-            raise InputError("pins", f"not a layer name ({_shown(pin.layer)})")
+            raise InputError(source, f"not a layer name ({_shown(pin.layer)})", field=field)
         if pin.layer in seen:
-            raise InputError("pins", "layer pinned twice", layer=pin.layer)
+            raise InputError(source, "layer pinned twice", field=field, layer=pin.layer)
         seen.add(pin.layer)
         if not pin.widths:
-            raise InputError("pins", "no width given", layer=pin.layer)
-        widths = [check_width(w, "pins", pin.layer) for w in pin.widths]
+            raise InputError(source, "no width given", field=field, layer=pin.layer)
+        widths = [check_width(w, source, pin.layer, field) for w in pin.widths]
         if len(set(widths)) != len(widths):  # as in a ladder
-            raise InputError("pins", f"repeated width in {widths}", layer=pin.layer)
+            raise InputError(source, f"repeated width in {widths}", field=field, layer=pin.layer)
         out.append(Pin(pin.layer, tuple(sorted(widths))))
     return tuple(out)
 

@@ -2,7 +2,7 @@
 
 The limits in use are rows in ``st.session_state[ROWS]`` (resource, scope, form, value). The
 first row, when it is the BOPs budget over every layer as a multiple of the all-top-width cost
-(the original budget), takes its value from the budget slider (``state.current_multiplier``);
+(the original budget), takes its value from the budget (``ui.budget``, which the slider sets);
 every other row has a slider on the Budget explorer. The table edits the rows; a slider edits
 one value and re-keys the table so that it shows the new value. Every change is checked
 against the loaded problem (``resolve_limits``): a setup that cannot be resolved is reported
@@ -27,15 +27,15 @@ from mpq_core import (
     InputError,
     Limit,
     Problem,
-    limit_value,
     parse_constraints,
     parse_limit_flag,
     resolve_limits,
 )
+from mpq_core.constraints import Form, parse_value
 from mpq_core.display import bits_size, gbops
 from mpq_core.reading import decode
 
-from . import state
+from .budget import current_multiplier, set_multiplier
 from .text import plain, shorten
 
 ROWS = "limit_rows"
@@ -68,10 +68,9 @@ class Row:
     value: float
 
     def limit(self) -> Limit:
-        suffix = "" if self.form == "abs" else self.form
         group = None if self.scope == ALL else self.scope
-        value = limit_value(float(self.value), "limits", "value")
-        return Limit(self.resource, value + suffix, group)
+        number, _ = parse_value(float(self.value), "limits", "value")
+        return Limit(self.resource, group=group, number=number, form=Form(self.form))
 
     @property
     def is_budget(self) -> bool:
@@ -89,7 +88,12 @@ def seed() -> None:
 
 
 def rows() -> list[Row]:
-    return list(st.session_state.get(ROWS, DEFAULT_ROWS))
+    """The limits in use; a first row that is the budget takes its value from the budget
+    (``ui.budget``: the slider's, the exact box's, a link's), whatever the row stored."""
+    out = list(st.session_state.get(ROWS, DEFAULT_ROWS))
+    if out and out[0].is_budget:
+        out[0] = Row(out[0].resource, out[0].scope, out[0].form, current_multiplier())
+    return out
 
 
 def row_of(limit: Limit) -> Row:
@@ -98,13 +102,8 @@ def row_of(limit: Limit) -> Row:
 
 
 def current_limits() -> tuple[Limit, ...]:
-    """The limits in use; the budget row's value is the budget slider's."""
-    out = []
-    for i, row in enumerate(rows()):
-        if i == 0 and row.is_budget:
-            row = Row(row.resource, row.scope, row.form, state.current_multiplier())
-        out.append(row.limit())
-    return tuple(out)
+    """The limits in use (the budget row's value is the budget's)."""
+    return tuple(row.limit() for row in rows())
 
 
 def current_constraints() -> Constraints:
@@ -124,7 +123,7 @@ def apply_constraints(constraints: Constraints) -> None:
     ]
     st.session_state[TIES] = [list(t) for t in constraints.ties]
     if limits and row_of(limits[0]).is_budget:
-        state.set_multiplier(limits[0].multiplier)
+        set_multiplier(limits[0].multiplier)
     _bump()
 
 
@@ -189,9 +188,6 @@ def _limits_table(resources: tuple[str, ...]) -> list[str]:
     an edit that cannot be read leaves the limits in force as they are."""
     groups = [g["name"] for g in st.session_state.get(GROUP_ROWS, [])]
     current = rows()
-    if current and current[0].is_budget:
-        first = current[0]
-        current[0] = Row(first.resource, first.scope, first.form, state.current_multiplier())
     cells = [_cells(row) for row in current]
     shown = dict(zip(cells, current, strict=True))  # rows left as they are keep their value
     frame = pd.DataFrame(cells, columns=["limit", "at_most"])
@@ -222,8 +218,8 @@ def _use_rows(new_rows: list[Row]) -> None:
     """Put the table's rows in force (the default budget when it is empty)."""
     first = new_rows[0] if new_rows else None
     budget = first is not None and first.is_budget and 0 <= first.value <= 1
-    if budget and first.value != state.current_multiplier():
-        state.set_multiplier(first.value)
+    if budget and first.value != current_multiplier():
+        set_multiplier(first.value)
     st.session_state[ROWS] = new_rows or list(DEFAULT_ROWS)
 
 

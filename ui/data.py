@@ -235,6 +235,4 @@ def cached_budget_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -
 
 def budget_limit(multiplier: float) -> Limit:
     """``bops <= m x`` (the slider's budget)."""
-    from mpq_core import limit_value
-
-    return Limit("bops", limit_value(float(multiplier), "budget", "value") + "x")
+    return Limit.budget(float(multiplier))

@@ -5,7 +5,7 @@ The widgets own the state (each has a key). Four rules keep it consistent:
 - on the first run of a session the query string seeds the keys (a link reproduces a view);
 - every run re-assigns the keys still in ``st.session_state``: a widget with the same key on
   another page is another widget, and without this its value would fall back to the default;
-- the budget in use is one float (``budget_exact``), not a widget: the slider and the exact
+- the budget in use is one float (``ui.budget``), not a widget: the slider and the exact
   box only propose values, and a proposal that is not a multiplier leaves it unchanged;
 - after the page is built, the settings *in use* are written back to the query string.
 
@@ -22,21 +22,46 @@ widths, two to four compared budgets). Callbacks here only set state.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
 
 import streamlit as st
 
-from mpq_core import DEFAULT_WIDTHS, SAMPLES, spec_from_query, spec_to_query
+from mpq_core import DEFAULT_WIDTHS, SAMPLES, Limit, spec_from_query
 from mpq_core.spec_url import SPEC_PARAMETERS, is_pin_parameter
 
-from .text import MULTIPLIER_DECIMALS, multiplier
+from . import budget
+from .budget import (  # the budget's state, as the pages have always called it
+    budget_note,
+    current_multiplier,
+    parse_multiplier,
+    set_multiplier,
+    sync_from_slider,
+    sync_from_text,
+)
+from .constraints import apply_constraints
+from .text import MULTIPLIER_DECIMALS
 
 if TYPE_CHECKING:
     from mpq_core import Pin, Spec
 
-    from .sidebar import Settings
+__all__ = [
+    "budget_note",
+    "current_multiplier",
+    "parse_multiplier",
+    "set_multiplier",
+    "sync_from_slider",
+    "sync_from_text",
+]
+
+
+class Settings(Protocol):
+    """What the URL is written from (``ui.sidebar.Settings``): the source and the spec."""
+
+    source: str
+    spec: Spec
+
 
 UPLOAD = "upload"
 SOURCES = (*SAMPLES, UPLOAD)
@@ -48,9 +73,7 @@ COMPARE_MIN, COMPARE_MAX = 2, 4
 PIN_PREFIX = "pin_"
 DEFAULTS: dict[str, object] = {
     "source": "sd14",
-    "budget": 0.5,
-    "budget_exact": 0.5,
-    "budget_text": multiplier(0.5),
+    **budget.DEFAULTS,
     "solver": "greedy",
     "abit_rule": "plus4",
     "discount": 0.2,
@@ -62,10 +85,10 @@ DEFAULTS: dict[str, object] = {
     "name_prefix": "",
 }
 LIMIT_PARAMS = ("limit", "group", "tie")  # read together: a limit may name a group
+_REPEATED = LIMIT_PARAMS  # parameters written as lists (and pin<width>)
 KEPT = (*DEFAULTS, "compare", "layers_pin_width")  # widget keys re-assigned on every run
 _SEEDED = "_url_seeded"
 _URL_NOTES = "_url_notes"
-_BUDGET_NOTE = "_budget_note"
 _COMPARE_CHOSEN = "_compare_chosen"  # the user (or a link) chose the compared budgets
 UPLOAD_FROM_LINK = "_upload_from_link"  # the first run's link asked for uploaded files
 SAMPLE_PINS = "sample"  # ``pins=sample``: the bundled sample's own pins
@@ -113,14 +136,12 @@ def seed_from_url() -> None:
             notes.append("pins: 'sample' needs a bundled sample as the data source")
     constraints = values.pop("constraints", None)
     if constraints is not None:
-        from .constraints import apply_constraints
-
         apply_constraints(constraints)
-    budget = values.pop("budget_exact", None)
+    budget_value = values.pop(budget.EXACT, None)
     for key, value in values.items():
         st.session_state[key] = value
-    if budget is not None:
-        set_multiplier(budget)
+    if budget_value is not None:
+        set_multiplier(budget_value)
     if "compare" in values:
         st.session_state[_COMPARE_CHOSEN] = True
     st.session_state[UPLOAD_FROM_LINK] = values.get("source") == UPLOAD
@@ -151,40 +172,51 @@ def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], lis
     for name, raw in params.items():
         if name in LIMIT_PARAMS or not raw:
             continue
-        if name in SPEC_PARAMETERS or is_pin_parameter(name):
-            spec, spec_notes = spec_from_query({name: raw})
-            notes += spec_notes
-            if not spec_notes:
-                try:
-                    values |= _widget_values(name, spec)
-                except ValueError as err:
-                    notes.append(f"{name}: {err}")
-            continue
-        last = raw[-1]
         try:
-            if name == "source":
-                if last not in SOURCES:
-                    raise ValueError(f"{last[:40]!r} is not one of {', '.join(SOURCES)}")
-                values["source"] = last
-            elif name == "compare":
-                values["compare"] = _compare(last)
-            elif name == "prefix":
-                values["name_prefix"] = last[:64]
-            elif name == "pins":
-                if last != SAMPLE_PINS:
-                    raise ValueError(f"{last[:40]!r} is not {SAMPLE_PINS!r}")
-                values["pins"] = SAMPLE_PINS
-            else:
-                notes.append(f"unknown parameter {name[:40]!r}")
+            values |= _read_parameter(name, raw, notes)
         except ValueError as err:
             notes.append(f"{name}: {err}")
     return values, notes
 
 
+def _read_parameter(name: str, raw: list[str], notes: list[str]) -> dict[str, object]:
+    """The widget keys one parameter sets: a Spec's (read by ``Spec.from_query``, each on
+    its own) or the app's own (source, compare, prefix, pins=sample)."""
+    if name in SPEC_PARAMETERS or is_pin_parameter(name):
+        spec, spec_notes = spec_from_query({name: raw})
+        notes += spec_notes
+        return {} if spec_notes else _widget_values(name, spec)
+    read = _APP_PARAMETERS.get(name)
+    if read is None:
+        notes.append(f"unknown parameter {name[:40]!r}")
+        return {}
+    return read(raw[-1])
+
+
+def _source(last: str) -> dict[str, object]:
+    if last not in SOURCES:
+        raise ValueError(f"{last[:40]!r} is not one of {', '.join(SOURCES)}")
+    return {"source": last}
+
+
+def _sample_pins_parameter(last: str) -> dict[str, object]:
+    if last != SAMPLE_PINS:
+        raise ValueError(f"{last[:40]!r} is not {SAMPLE_PINS!r}")
+    return {"pins": SAMPLE_PINS}
+
+
+_APP_PARAMETERS = {  # the app's own parameters (not a Spec's): the widget keys each sets
+    "source": _source,
+    "compare": lambda last: {"compare": _compare(last)},
+    "prefix": lambda last: {"name_prefix": last[:64]},
+    "pins": _sample_pins_parameter,
+}
+
+
 def _widget_values(name: str, spec: Spec) -> dict[str, object]:
     """The widget keys a spec read from the single parameter ``name`` sets."""
     if name == "budget":
-        return {"budget_exact": round(float(spec.multiplier), MULTIPLIER_DECIMALS)}
+        return {budget.EXACT: round(float(spec.multiplier), MULTIPLIER_DECIMALS)}
     if name == "solver":
         return {"solver": spec.solver}
     if name == "rule":
@@ -201,20 +233,6 @@ def _widget_values(name: str, spec: Spec) -> dict[str, object]:
         return {"ladder": list(spec.ladder)}
     width = int(name[3:])  # pin<width>
     return {pin_key(width): [pin.layer for pin in spec.pins]}
-
-
-def parse_multiplier(text: object) -> float:
-    """What the exact box or a link proposes, as a multiplier in [0, 1] (6 decimals kept)."""
-    raw = str(text).strip()
-    if not raw:
-        raise ValueError("the exact multiplier is empty")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{raw[:20]!r} is not a number") from None
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{raw[:20]} is outside 0 to 1")
-    return round(value, MULTIPLIER_DECIMALS)
 
 
 def _compare(value: str) -> list[float]:
@@ -239,50 +257,42 @@ def compare_choices() -> list[float]:
 
 
 def query_state(settings: Settings) -> dict[str, str | list[str]]:
-    """The settings in use as query parameters (pins only for widths on the ladder in use;
-    limits, groups and ties as ``mpq_core.spec_url`` writes them)."""
+    """The settings in use as query parameters: the spec's as ``Spec.to_query`` writes them
+    (with its defaults: an app link always holds the ladder), and the app's own (source,
+    ``pins=sample``, prefix, compared budgets)."""
     state = st.session_state
-    spec = settings.spec
-    out: dict[str, str | list[str]] = {"source": settings.source}
-    first = spec.limits[0]
-    budget_row = first.is_budget
-    if budget_row:
-        out["budget"] = f"{current_multiplier():.{MULTIPLIER_DECIMALS}g}"
-    out |= {
-        "solver": spec.solver,
-        "rule": spec.abit_rule,
-        "discount": f"{spec.upgrade_discount:g}",
-        "ladder": ",".join(str(w) for w in settings.ladder),
-    }
+    spec = spec_in_use(settings)
     if _sample_pins(settings):
+        spec = replace(spec, pins=())
+    written = spec.to_query(full=True)
+    out: dict[str, str | list[str]] = {"source": settings.source}
+    out |= {k: v if k in _REPEATED or is_pin_parameter(k) else v[-1] for k, v in written.items()}
+    if not spec.pins and settings.spec.pins:
         out["pins"] = SAMPLE_PINS
-    else:
-        for width in settings.ladder:
-            names = [name for name, widths in settings.pins if width in widths]
-            if names:
-                out[f"pin{width}"] = names
-    if spec.sense is not None:
-        out["sense"] = spec.sense
     if state.get("name_prefix"):
         out["prefix"] = str(state["name_prefix"])
-    written = spec_to_query(spec)
-    limits = written.get("limit", [])
-    if not budget_row or len(spec.limits) > 1:
-        out["limit"] = limits
-    for name in ("group", "tie"):
-        if name in written:
-            out[name] = written[name]
     if state.get(_COMPARE_CHOSEN) and state.get("compare"):
         out["compare"] = ",".join(f"{m:g}" for m in sorted(state["compare"]))
     return out
 
 
+def spec_in_use(settings: Settings) -> Spec:
+    """The settings' spec with the budget in use: a rerun of the budget's fragment moves the
+    budget without drawing the sidebar again, so its spec may hold an earlier one."""
+    spec = settings.spec
+    limits = spec.constraints.limits
+    if limits and limits[0].is_budget:
+        return spec.with_limits((Limit.budget(current_multiplier()), *limits[1:]))
+    return spec
+
+
 def _sample_pins(settings: Settings) -> bool:
     """The pins in use are the bundled sample's own (and there are some)."""
-    if settings.source not in SAMPLES or not settings.pins:
+    pins = settings.spec.pins
+    if settings.source not in SAMPLES or not pins:
         return False
     own = {pin.layer: pin.widths for pin in _sample_spec(settings.source).pins}
-    return dict(settings.pins) == own
+    return {pin.layer: pin.widths for pin in pins} == own
 
 
 def write_url(settings: Settings) -> None:
@@ -292,38 +302,6 @@ def write_url(settings: Settings) -> None:
     normal = {k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}
     if current != normal:
         st.query_params.from_dict(wanted)
-
-
-def budget_note() -> str | None:
-    """Why the last value typed into the exact box was not used (plain text), if it was not."""
-    return st.session_state.get(_BUDGET_NOTE)
-
-
-# --- callbacks (state only) ----------------------------------------------------------------
-
-
-def sync_from_slider() -> None:
-    set_multiplier(float(st.session_state["budget"]))
-
-
-def sync_from_text() -> None:
-    """Use what was typed into the exact box if it is a multiplier; else keep the last one."""
-    try:
-        value = parse_multiplier(st.session_state.get("budget_text", ""))
-    except ValueError as err:
-        kept = multiplier(current_multiplier())
-        st.session_state["budget_text"] = kept
-        st.session_state[_BUDGET_NOTE] = f"Not used: {err}. The budget stays at {kept}."
-        return
-    set_multiplier(value)
-
-
-def set_multiplier(value: float) -> None:
-    value = round(float(value), MULTIPLIER_DECIMALS)
-    st.session_state["budget_exact"] = value
-    st.session_state["budget"] = round(value, 2)
-    st.session_state["budget_text"] = multiplier(value)
-    st.session_state.pop(_BUDGET_NOTE, None)
 
 
 def choose_compare() -> None:
@@ -340,8 +318,6 @@ def choose_source() -> None:
 def apply_sample(key: str) -> None:
     """Set the ladder, cost model, pins, constraints and solver to what the bundled sample
     ``key`` opens with (its command in the README)."""
-    from .constraints import apply_constraints
-
     spec = _sample_spec(key)
     st.session_state["ladder"] = list(spec.ladder or DEFAULT_WIDTHS)
     st.session_state["abit_rule"] = spec.abit_rule
@@ -385,7 +361,3 @@ def unpin_layers(names: Iterable[str] | None) -> None:
     for key in _pin_keys():
         current = st.session_state.get(key, [])
         st.session_state[key] = [] if chosen is None else [n for n in current if n not in chosen]
-
-
-def current_multiplier() -> float:
-    return float(st.session_state.get("budget_exact", DEFAULTS["budget_exact"]))
