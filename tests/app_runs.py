@@ -30,9 +30,9 @@ def load_sample(**settings) -> mc.Problem:
     return mc.load_problem(*mc.sample_inputs(), pins=dict(pins) if pins else None, **settings)
 
 
-def run_app(query: dict | None = None) -> AppTest:
+def run_app(query: dict | None = None, timeout: float = 60) -> AppTest:
     """The Budget explorer after its first run (opened with ``query`` as the link's)."""
-    at = AppTest.from_file(str(REPO / MAIN), default_timeout=60)
+    at = AppTest.from_file(str(REPO / MAIN), default_timeout=timeout)
     if query:
         at.query_params.update(query)
     return at.run()

@@ -10,6 +10,7 @@ import math
 import re
 
 import pytest
+from app_runs import run_app
 from app_views import app_charts, app_metrics
 from streamlit.testing.v1 import AppTest
 from support import REPO
@@ -20,10 +21,7 @@ RAW = json.loads((REPO / "sample_data/sd14_unet/flops_analysis_unet.json").read_
 
 
 def _app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=90)
-    if query:
-        at.query_params.update(query)
-    return at.run()
+    return run_app(query, timeout=90)
 
 
 def _ok(at: AppTest) -> None:

@@ -11,6 +11,7 @@ import re
 
 import pytest
 import yaml
+from app_runs import no_failure, run_app
 from streamlit.testing.v1 import AppTest
 from support import REPO
 
@@ -24,15 +25,10 @@ PAGES = ["pages/1_Compare_budgets.py", "pages/2_Layers.py", "pages/3_Greedy_vs_o
 
 
 def _app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=180)
-    if query:
-        at.query_params.update(query)
-    return at.run()
+    return run_app(query, timeout=180)
 
 
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+_ok = no_failure
 
 
 def _shown(text: str) -> str:

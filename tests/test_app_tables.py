@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import re
 
+from app_runs import no_failure, run_app
 from app_views import app_charts
 from streamlit.testing.v1 import AppTest
-from support import REPO
 
 # Measured in Chromium (Streamlit 1.67, the sidebar at its default 300 px): the limits table
 # is 238 px wide, 32 px of it the row handles of an editable table; at 800 px the Compare table
@@ -21,15 +21,10 @@ HEADER_CHAR_PX, HEADER_EXTRA_PX = 6.5, 30
 
 
 def _app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=90)
-    if query:
-        at.query_params.update(query)
-    return at.run()
+    return run_app(query, timeout=90)
 
 
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+_ok = no_failure
 
 
 def _editor(at: AppTest, name: str):
