@@ -46,63 +46,11 @@ def plot_distribution_compare(
     """
     if not solutions:
         raise ValueError("nothing to compare")
-    widths = solutions[0].problem.widths
-    colors = width_colors(widths)
     labels = [budget_label(s) for s in solutions]
-    tables = [s.width_shares() for s in solutions]
     ok = [s.feasible for s in solutions]
-    data: list[dict[str, Any]] = []
-    for j, width in enumerate(widths):
-        counts = [t[j].layers if f else None for t, f in zip(tables, ok, strict=True)]
-        shares = [t[j].bops_share if f else None for t, f in zip(tables, ok, strict=True)]
-        common = {
-            "type": "bar",
-            "name": width_label(width),
-            "legendgroup": str(width),
-            "x": labels,
-            "marker": {"color": colors[width]},
-            "textposition": "inside",
-            "insidetextanchor": "middle",
-        }
-        data.append(
-            common
-            | {
-                "y": counts,
-                "text": [f"{c:,}" if c else "" for c in counts],
-                "hovertemplate": "%{x}<br>" + width_label(width) + ": %{y:,} layers<extra></extra>",
-            }
-        )
-        data.append(
-            common
-            | {
-                "y": [None if s is None else s * 100 for s in shares],
-                "text": [_share_label(s) for s in shares],
-                "customdata": [percent(s, 2) if s is not None else "" for s in shares],
-                "showlegend": False,
-                "xaxis": "x2",
-                "yaxis": "y2",
-                "hovertemplate": "%{x}<br>"
-                + width_label(width)
-                + ": %{customdata} of the BOPs<extra></extra>",
-            }
-        )
-    notes = [
-        {
-            "name": "infeasible",
-            "text": "infeasible",
-            "x": label,
-            "y": 0,
-            "xref": xref,
-            "yref": f"{xref.replace('x', 'y')} domain",
-            "yanchor": "bottom",
-            "yshift": 6,
-            "showarrow": False,
-            "font": {"color": INFEASIBLE, "size": TEXT_PX},
-        }
-        for label, feasible in zip(labels, ok, strict=True)
-        if not feasible
-        for xref in ("x", "x2")
-    ]
+    data = _width_bars(solutions, labels)
+    notes = [_infeasible_note(label, xref) for label, feasible in zip(labels, ok, strict=True)
+             if not feasible for xref in ("x", "x2")]  # fmt: skip
     first = solutions[0]
     layout = figure_layout(
         file=file_stem("distribution", [s.multiplier for s in solutions]),
@@ -128,3 +76,62 @@ def plot_distribution_compare(
     )
     layout["legend"]["traceorder"] = "normal"
     return go.Figure({"data": data, "layout": layout})
+
+
+def _infeasible_note(label: str, xref: str) -> dict[str, Any]:
+    """ "infeasible" written where an infeasible budget's bar would stand."""
+    return {
+        "name": "infeasible",
+        "text": "infeasible",
+        "x": label,
+        "y": 0,
+        "xref": xref,
+        "yref": f"{xref.replace('x', 'y')} domain",
+        "yanchor": "bottom",
+        "yshift": 6,
+        "showarrow": False,
+        "font": {"color": INFEASIBLE, "size": TEXT_PX},
+    }
+
+
+def _width_bars(solutions: Sequence[Solution], labels: list[str]) -> list[dict[str, Any]]:
+    """Per width, one stacked bar trace of layer counts (left) and one of BOPs shares
+    (right); an infeasible solution's bars are empty."""
+    widths = solutions[0].problem.widths
+    colors = width_colors(widths)
+    tables = [s.width_shares() if s.feasible else None for s in solutions]
+    data: list[dict[str, Any]] = []
+    for j, width in enumerate(widths):
+        counts = [t[j].layers if t else None for t in tables]
+        shares = [t[j].bops_share if t else None for t in tables]
+        name = width_label(width)
+        common = {
+            "type": "bar",
+            "name": name,
+            "legendgroup": str(width),
+            "x": labels,
+            "marker": {"color": colors[width]},
+            "textposition": "inside",
+            "insidetextanchor": "middle",
+        }
+        data.append(
+            common
+            | {
+                "y": counts,
+                "text": [f"{c:,}" if c else "" for c in counts],
+                "hovertemplate": "%{x}<br>" + name + ": %{y:,} layers<extra></extra>",
+            }
+        )
+        data.append(
+            common
+            | {
+                "y": [None if s is None else s * 100 for s in shares],
+                "text": [_share_label(s) for s in shares],
+                "customdata": [percent(s, 2) if s is not None else "" for s in shares],
+                "showlegend": False,
+                "xaxis": "x2",
+                "yaxis": "y2",
+                "hovertemplate": "%{x}<br>" + name + ": %{customdata} of the BOPs<extra></extra>",
+            }
+        )
+    return data
