@@ -50,7 +50,7 @@ from .constraints import Limit
 from .deadline import Clock, Deadline
 from .greedy import greedy_on
 from .instance import Instance, make_instance
-from .limits import Bound, as_bounds, resolve_bounds
+from .limits import Bound, as_bounds, resolve_limits
 from .milp import solve_core_milp, solve_relaxation
 from .problem import Problem
 from .results import infeasibility, infeasible_solution, make_solution, unknown_solution
@@ -257,7 +257,7 @@ def exact_solver(
     limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
     deadline = Deadline.after(limit)  # before the limits are resolved: set-up counts
     solver = ExactSolver(problem, time_limit=limit)
-    return solver.solve_limits(resolve_bounds(problem, bounds), deadline=deadline)
+    return solver.solve_limits(resolve_limits(problem, bounds), deadline=deadline)
 
 
 # --- several limits --------------------------------------------------------------------------

@@ -36,7 +36,7 @@ import numpy as np
 
 from .constraints import Limit
 from .instance import Instance, make_instance
-from .limits import Bound, as_bounds, resolve_bounds
+from .limits import Bound, as_bounds, resolve_limits
 from .problem import Problem
 from .results import infeasibility, infeasible_solution, make_solution, unknown_solution, violated
 from .solution import Solution
@@ -89,7 +89,7 @@ def greedy_solver(
 ) -> Solution:
     """The registry's form (``solvers.Solver``): the greedy within ``bounds``."""
     del time_limit  # the greedy always finishes fast
-    return greedy_on(make_instance(problem, resolve_bounds(problem, bounds)))
+    return greedy_on(make_instance(problem, resolve_limits(problem, bounds)))
 
 
 def greedy_on(inst: Instance) -> Solution:

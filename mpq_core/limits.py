@@ -95,15 +95,17 @@ class LimitResolver:
             self._bounds[limit] = found
         return found
 
-    def all(self, limits: Iterable[Limit]) -> tuple[Bound, ...]:
-        out = tuple(self(limit) for limit in limits)
+    def all(self, limits: Iterable[Limit | Bound]) -> tuple[Bound, ...]:
+        """Each limit resolved; a Bound (already resolved) as it is."""
+        out = tuple(item if isinstance(item, Bound) else self(item) for item in limits)
         if not out:
             raise InputError("limits", "no limit given")
         return out
 
 
-def resolve_limits(problem: Problem, limits: Iterable[Limit]) -> tuple[Bound, ...]:
-    """Every limit as a Bound (unknown resources and groups are InputErrors)."""
+def resolve_limits(problem: Problem, limits: Iterable[Limit | Bound]) -> tuple[Bound, ...]:
+    """Every limit as a Bound (unknown resources and groups are InputErrors); a Bound given
+    is kept as it is."""
     return LimitResolver(problem).all(limits)
 
 
@@ -265,15 +267,6 @@ def _shown(value: float, unit: str) -> str:
     return f"{value:,.6g} {unit}".rstrip()
 
 
-def resolve_bounds(problem: Problem, items: Iterable[Limit | Bound]) -> tuple[Bound, ...]:
-    """Limits as Bounds: a Bound as it is, a Limit resolved (each resource and group once)."""
-    resolver = LimitResolver(problem)
-    out = tuple(item if isinstance(item, Bound) else resolver(item) for item in items)
-    if not out:
-        raise InputError("limits", "no limit given")
-    return out
-
-
 def as_bounds(
     problem: Problem,
     budget: float | None = None,
@@ -283,7 +276,7 @@ def as_bounds(
     """What a solver was asked: resolved limits, a BOPs ``budget`` (with its multiplier for
     display) or a BOPs ``multiplier`` alone."""
     if limits is not None:
-        return resolve_bounds(problem, limits)
+        return resolve_limits(problem, limits)
     if budget is not None:
         return (bops_bound(problem, budget, multiplier),)
     if multiplier is not None:
