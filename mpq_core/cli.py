@@ -459,7 +459,7 @@ def _constraints(args: argparse.Namespace, read_data) -> tuple[Constraints, list
     """The constraints file with the --tie, --limit and --budget_multiplier flags added
     (the budget first, then the file's limits, then the flags'), and where each limit came
     from: (source, field) as :func:`_bounds` names it."""
-    from mpq_core.constraints import MAX_LIMITS, parse_constraints
+    from mpq_core.constraints import parse_constraints
 
     constraints = Constraints()
     if args.constraints:
@@ -477,10 +477,11 @@ def _constraints(args: argparse.Namespace, read_data) -> tuple[Constraints, list
         limits, origins = [Limit.budget(DEFAULT_MULTIPLIER)], [("limits", None)]
     elif not limits:  # a sweep of the default budget (``spec.limits`` gives it)
         origins = [("limits", None)]
-    if len(limits) > MAX_LIMITS:  # counted over every source of limits
-        raise InputError(_limit_sources(args), f"at most {MAX_LIMITS} limits, got {len(limits)}")
     ties = constraints.ties + tuple(args.tie)
-    return replace(constraints, ties=ties, limits=tuple(limits)), origins
+    try:
+        return replace(constraints, ties=ties, limits=tuple(limits)), origins
+    except InputError as exc:  # the record's count of limits, over every source of them
+        raise InputError(_limit_sources(args), exc.problem) from exc
 
 
 def _limit_sources(args: argparse.Namespace) -> str:
