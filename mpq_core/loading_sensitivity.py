@@ -134,6 +134,9 @@ def _layout_of(value: Any) -> str:
     return "scalar"
 
 
+# how the loader says a file of MixDQ's layout needs a ladder (the app looks for these words)
+NEEDS_LADDER = "gives a list of values per layer: name their widths with the ladder"
+
 _KIND_WORDS = {
     "scalar": "scalar scores",
     "per_bit": "per-bit tables",
@@ -293,8 +296,7 @@ def _list_row(
     if ladder is None:
         raise InputError(
             source,
-            "gives a list of values per layer: name their widths with the ladder "
-            "(--bits, e.g. 2,4,8; ascending)",
+            f"{NEEDS_LADDER} (--bits, e.g. 2,4,8; ascending)",
             field="sensitivity",
             layer=name,
         )

@@ -37,6 +37,7 @@ from mpq_core import (
     sweep_limits,
 )
 from mpq_core.limits import limit_reach
+from mpq_core.loading_sensitivity import NEEDS_LADDER
 from mpq_core.reading import decode
 from mpq_core.solvers import sweep_solvers  # noqa: F401  (pages import it from here)
 
@@ -50,7 +51,6 @@ SWEEP_SECONDS = 60.0  # all exact solves of one sweep in the app: a link cannot 
 # server (AppTest on 2 cores: 1-2 s a rerun at 10,000 layers, 5 s at 20,000, 34 s at 100,000,
 # where opening the pair took 56 s).
 MAX_UPLOAD_LAYERS = 10_000
-LIST_LAYOUT = "gives a list of values per layer"  # the loader's words for MixDQ's layout
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def sample_spec(key: str) -> Spec:
 def needs_ladder(err: InputError) -> bool:
     """The sensitivity file lists one value per width (MixDQ's layout) and no ladder names
     them."""
-    return LIST_LAYOUT in err.problem
+    return NEEDS_LADDER in err.problem
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
