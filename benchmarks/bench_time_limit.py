@@ -6,7 +6,7 @@
     python benchmarks/bench_time_limit.py --max_layers 20000   # skip the larger cases
 
 Target (issue 19, hazard 2): a solve given ``time_limit`` seconds returns within the limit
-plus ``max(0.5 s, 10% of it)`` (as ``mpq_core.deadline.allowed_overrun``), set-up included:
+plus ``max(0.5 s, 10% of it)`` (as ``mpq_core.solving.deadline.allowed_overrun``), set-up included:
 the clock starts before the limits are resolved, as the command line's solve does. Ratio =
 (worst wall time - limit) / allowed overrun; at most 1 meets the target (0 when the solve
 ended before its limit).
@@ -50,7 +50,7 @@ def near_equal_problem(n: int, *, scale: float = 1.0, seed: int = 3):
     from factory import make_problem
 
     from mpq_core import Spec
-    from mpq_core.constraints import Constraints, Group
+    from mpq_core.model.constraints import Constraints, Group
 
     rng = np.random.default_rng(seed)
     macs = rng.integers(1, 10**9, n)
@@ -88,7 +88,7 @@ def cases(quick: bool) -> list[Case]:
     ]
     if quick:
         return short
-    from mpq_core.spec import DEFAULT_TIME_LIMIT
+    from mpq_core.model.spec import DEFAULT_TIME_LIMIT
 
     default = [
         Case("tiny", 100_000, DEFAULT_TIME_LIMIT),

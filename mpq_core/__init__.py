@@ -12,9 +12,9 @@ __version__ = "0.2.0"
 from typing import Any
 
 _EXPORTS = {
-    "arithmetic": ("ExactValues", "exact_values"),
-    "blocks": ("Block", "block_of", "group_blocks"),
-    "constraints": (
+    "model.arithmetic": ("ExactValues", "exact_values"),
+    "model.blocks": ("Block", "block_of", "group_blocks"),
+    "model.constraints": (
         "BUILTIN_RESOURCES",
         "Constraints",
         "Group",
@@ -24,11 +24,11 @@ _EXPORTS = {
         "parse_limit_flag",
         "parse_tie_flag",
     ),
-    "differences": ("width_changes",),
-    "display": ("bits_size", "gap_percent", "gbops", "percent"),
+    "report.differences": ("width_changes",),
+    "report.display": ("bits_size", "gap_percent", "gbops", "percent"),
     "errors": ("InputError", "Stopped"),
-    "exact": ("ExactSolver", "solve_exact"),
-    "export": (
+    "solving.exact": ("ExactSolver", "solve_exact"),
+    "io.export": (
         "SCHEMA_VERSION",
         "SavedConfig",
         "config_filename",
@@ -44,14 +44,21 @@ _EXPORTS = {
         "write_bytes_atomic",
         "write_text_atomic",
     ),
-    "greedy": ("solve_greedy",),
-    "limits": ("Bound", "LimitResolver", "resolve_limits"),
-    "loading": ("Inputs", "LayerTable", "SensitivityTable", "load_inputs"),
-    "problem": ("DEFAULT_WIDTHS", "GIGA", "Problem", "abit_for", "build_problem", "load_problem"),
-    "reading": ("InputFile", "read_data"),
-    "resources": ("ResourceTable", "load_resources", "parse_resources"),
-    "samples": ("SAMPLES", "Sample", "sample_inputs", "sample_paths"),
-    "solution": (
+    "solving.greedy": ("solve_greedy",),
+    "model.limits": ("Bound", "LimitResolver", "resolve_limits"),
+    "io.loading": ("Inputs", "LayerTable", "SensitivityTable", "load_inputs"),
+    "model.problem": (
+        "DEFAULT_WIDTHS",
+        "GIGA",
+        "Problem",
+        "abit_for",
+        "build_problem",
+        "load_problem",
+    ),
+    "io.reading": ("InputFile", "read_data"),
+    "io.resources": ("ResourceTable", "load_resources", "parse_resources"),
+    "io.samples": ("SAMPLES", "Sample", "sample_inputs", "sample_paths"),
+    "solving.solution": (
         "LimitUse",
         "Solution",
         "WidthShare",
@@ -62,7 +69,7 @@ _EXPORTS = {
         "smallest_grid_multiplier",
         "summarize",
     ),
-    "solvers": (
+    "solving.solvers": (
         "SOLVERS",
         "SOLVER_LABELS",
         "check_multiplier",
@@ -70,9 +77,9 @@ _EXPORTS = {
         "solve_spec",
         "sweep_solvers",
     ),
-    "spec": ("ABIT_RULES", "DEFAULT_LADDER", "Pin", "Spec", "parse_pin_file"),
-    "spec_url": ("spec_from_query", "spec_to_query"),
-    "sweep": (
+    "model.spec": ("ABIT_RULES", "DEFAULT_LADDER", "Pin", "Spec", "parse_pin_file"),
+    "model.spec_url": ("spec_from_query", "spec_to_query"),
+    "solving.sweep": (
         "BudgetSweep",
         "DEFAULT_MULTIPLIERS",
         "pareto_front",

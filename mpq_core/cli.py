@@ -7,7 +7,7 @@ latency limits.
       --budget_multiplier 0.5
 
 Argument parsing and printing only: every figure comes from ``mpq_core`` (the same functions
-as the dashboard), the report text from ``mpq_core.text_report``. The engine is imported after
+as the dashboard), the report text from ``mpq_core.report.text``. The engine is imported after
 the flags are parsed, so ``--help`` and ``--version`` answer at once.
 """
 
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mpq_core import __version__
-from mpq_core.constraints import Constraints, Limit, parse_limit_flag, parse_tie_flag
 from mpq_core.errors import InputError
-from mpq_core.report_formats import DEFAULT_FORMATS, REPORT_FORMATS
-from mpq_core.spec import ABIT_RULES, SENSES, SOLVER_NAMES, Spec, width_of_text
+from mpq_core.model.constraints import Constraints, Limit, parse_limit_flag, parse_tie_flag
+from mpq_core.model.spec import ABIT_RULES, SENSES, SOLVER_NAMES, Spec, width_of_text
+from mpq_core.report.formats import DEFAULT_FORMATS, REPORT_FORMATS
 
 if TYPE_CHECKING:
     import mpq_core as mpq
@@ -374,9 +374,9 @@ def _check_combinations(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace, prog: str) -> int:
     import mpq_core as mpq
-    from mpq_core import text_report
-    from mpq_core.export import save_exports
-    from mpq_core.reading import read_data
+    from mpq_core.io.export import save_exports
+    from mpq_core.io.reading import read_data
+    from mpq_core.report.text import json_summary, report_lines
 
     flops, sensitivity, fallback_note = _resolve_inputs(args.flops_file, args.sensitivity_file)
     spec = _spec(args, read_data)
@@ -412,7 +412,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
 
     if not args.quiet:
         _print_notices(problem, fallback_note, report)
-        _print_lines(text_report.report_lines(solution, greedy), report)
+        _print_lines(report_lines(solution, greedy), report)
     else:
         _print_lines([f"warning: {w}" for w in problem.inputs.warnings], report)
     _print_lines(notes, report)
@@ -423,7 +423,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         print(f"Report saved to: {report_files[0].parent} ({len(report_files)} files)", file=report)
     if args.json:
         config_file = next((p for p in saved if not Path(p).name.startswith("wbits_")), None)
-        summary = text_report.json_summary(solution, config_file, greedy)
+        summary = json_summary(solution, config_file, greedy)
         print(json.dumps(summary, indent=2, allow_nan=False))
     return EXIT_OK
 
@@ -459,7 +459,7 @@ def _constraints(args: argparse.Namespace, read_data) -> tuple[Constraints, list
     """The constraints file with the --tie, --limit and --budget_multiplier flags added
     (the budget first, then the file's limits, then the flags'), and where each limit came
     from: (source, field) as :func:`_bounds` names it."""
-    from mpq_core.constraints import parse_constraints
+    from mpq_core.model.constraints import parse_constraints
 
     constraints = Constraints()
     if args.constraints:
@@ -498,7 +498,7 @@ def _spec(args: argparse.Namespace, read_data) -> Spec:
     """The flags (and the constraints and pin files) as one validated Spec, each value checked
     under the name of the flag or file it came from; ``args.origins`` records those names for
     the errors the engine raises later (:func:`_build_problem`, :func:`_bounds`)."""
-    from mpq_core.spec import check_discount, check_ladder, check_pins, parse_pin_file
+    from mpq_core.model.spec import check_discount, check_ladder, check_pins, parse_pin_file
 
     constraints, limit_origins = _constraints(args, read_data)
     flagged = check_pins(args.pin, "--pin")  # a layer pinned twice, a repeated width
@@ -564,7 +564,7 @@ def _run_sweep(
     fallback_note: str | None,
 ) -> int:
     import mpq_core as mpq
-    from mpq_core import text_report
+    from mpq_core.report.text import sweep_lines
 
     solvers = mpq.sweep_solvers(spec.solver)
     if spec.constraints.limits:
@@ -582,7 +582,7 @@ def _run_sweep(
         csv_file = str(mpq.write_text_atomic(path, sweep.to_csv(index=False, lineterminator="\n")))
     if not args.quiet:
         _print_notices(problem, fallback_note, report)
-        _print_lines(text_report.sweep_lines(sweep, problem, solvers), report)
+        _print_lines(sweep_lines(sweep, problem, solvers), report)
     if csv_file is not None:
         print(f"Sweep saved to: {csv_file}", file=report)
     return EXIT_OK
@@ -593,7 +593,7 @@ def _write_report(
 ) -> list[Path]:
     """The report of this budget: the same charts as the dashboard's main page."""
     import mpq_core as mpq
-    from mpq_core.report import write_view_report
+    from mpq_core.report.html import write_view_report
 
     limits = [b.limit for b in solution.bounds]
     if len(limits) > 1:  # the other limits held; the greedy's curves, as the app draws them
@@ -645,10 +645,10 @@ def _where(path: Path) -> str:
 
 def _print_notices(problem: mpq.Problem, fallback_note: str | None, stream: TextIO) -> None:
     """Lines shown before the report: sample fallback, dropped layers, synthetic scores."""
-    from mpq_core import text_report
+    from mpq_core.report.text import synthetic_notice
 
     notices = [fallback_note, *(f"warning: {w}" for w in problem.inputs.warnings)]
-    notices.append(text_report.synthetic_notice(problem.inputs))
+    notices.append(synthetic_notice(problem.inputs))
     _print_lines([line for line in notices if line], stream)
 
 

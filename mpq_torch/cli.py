@@ -259,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 def install_hint() -> str:
     """How to install torch and the models: the clone's requirements file where there is one,
     else the package's extra."""
-    from mpq_core.samples import REPO_ROOT
+    from mpq_core.io.samples import REPO_ROOT
 
     if (REPO_ROOT / "requirements-torch.txt").is_file():
         return "pip install -r requirements-torch.txt"

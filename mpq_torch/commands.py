@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from mpq_core import InputError, load_config, write_text_atomic
-from mpq_core.loading import read_json
+from mpq_core.io.loading import read_json
 
 from .cases import ModelCase, load_case
 from .jsonio import dumps, write_json

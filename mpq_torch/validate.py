@@ -1,10 +1,10 @@
 """Phase 4: measure allocations with every layer at its width at once.
 
 ``evaluate`` measures one exported config. ``validate`` solves each budget with each solver
-(through ``mpq_core``), measures every distinct allocation once, and writes the long-form CSV of
-:mod:`mpq_core.validation`; its summary gives the rank correlation between predicted objective and
-measured quality, where the sum of one-layer losses stops predicting the measured loss, and the
-budgets where the greedy and the exact allocation measure differently.
+(through ``mpq_core``), measures every distinct allocation once, and writes the long-form CSV
+of :mod:`mpq_core.report.agreement`; its summary gives the rank correlation between predicted
+objective and measured quality, where the sum of one-layer losses stops predicting the measured
+loss, and the budgets where the greedy and the exact allocation measure differently.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import torch
 
 import mpq_core as mpq
 from mpq_core import InputError
-from mpq_core.loading import read_json
-from mpq_core.validation import (
+from mpq_core.io.loading import read_json
+from mpq_core.report.agreement import (
     ValidationResults,
     additivity,
     agreement,

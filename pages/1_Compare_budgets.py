@@ -4,8 +4,8 @@ import streamlit as st
 
 from mpq_core import DEFAULT_MULTIPLIERS
 from mpq_core.charts import budget_label, plot_bit_heatmap, plot_distribution_compare
-from mpq_core.differences import width_changes
-from mpq_core.display import gbops
+from mpq_core.report.differences import width_changes
+from mpq_core.report.display import gbops
 from ui import app_page, compare, render, state
 from ui.layers import CHANGE_COLUMNS, change_columns, layer_frame, table_height
 from ui.text import multiplier, plain

@@ -4,7 +4,7 @@ import streamlit as st
 
 from mpq_core import solver_gap
 from mpq_core.charts import plot_solver_gap
-from mpq_core.differences import width_changes
+from mpq_core.report.differences import width_changes
 from ui import app_page, render
 from ui.gap import gap_summary, solver_pair
 from ui.layers import LAYER_COLUMNS, layer_frame

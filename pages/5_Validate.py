@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mpq_core.charts.validation import plot_validation_budgets, plot_validation_scatter
-from mpq_core.validation import solver_differences
+from mpq_core.report.agreement import solver_differences
 from ui import app_page, render
 from ui.text import plain
 from ui.validation import (

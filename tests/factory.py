@@ -9,8 +9,8 @@ import pandas as pd
 
 import mpq_core as mc
 from mpq_core import Problem, build_problem
-from mpq_core.loading import align_inputs, parse_layers, parse_sensitivity
-from mpq_core.resources import parse_resources
+from mpq_core.io.loading import align_inputs, parse_layers, parse_sensitivity
+from mpq_core.io.resources import parse_resources
 
 
 def make_problem(

@@ -19,7 +19,7 @@ from app_views import (
 )
 
 import mpq_core as mc
-from mpq_core.display import gap_percent
+from mpq_core.report.display import gap_percent
 
 # a layer the greedy leaves at 4 bits at 0.50 on the sample (checked in the pin test)
 LOW_LAYER = "up_blocks.2.resnets.0.conv1"

@@ -16,7 +16,7 @@ from support import needs_chromium
 
 import mpq_core as mc
 from mpq_core.charts import images
-from mpq_core.report import build_report_figures
+from mpq_core.report.html import build_report_figures
 from ui import export
 
 

@@ -113,7 +113,7 @@ def test_weight_cards_and_groups_chart_follow_the_slider_too():
     at the committed budget, so while dragging they showed another budget than the rest."""
     from fnmatch import fnmatch
 
-    from mpq_core.constraints import parse_constraints
+    from mpq_core.model.constraints import parse_constraints
 
     raw = json.loads(mc.SAMPLES["sd14"].flops_path.read_text())["layers"]
     at = run_app({"group": "content:*.attn2.*|*.ff.*"})

@@ -14,9 +14,9 @@ import pytest
 from support import REPO
 
 import mpq_core as mc
-from mpq_core import export
-from mpq_core.constraints import MAX_LIMITS, Constraints, Limit
-from mpq_core.spec_url import spec_from_query
+from mpq_core.io import export
+from mpq_core.model.constraints import MAX_LIMITS, Constraints, Limit
+from mpq_core.model.spec_url import spec_from_query
 
 OPT = "--optimize_mixed_precision"
 DIGITS = "9" * 5000  # past Python's 4,300-digit limit of int("...")

@@ -14,7 +14,7 @@ from factory import expected_shares, make_problem, sample, sample_sweep
 
 import mpq_core as mc
 from mpq_core import charts
-from mpq_core.display import gbops, percent
+from mpq_core.report.display import gbops, percent
 
 
 def _heatmap_cells(fig):
@@ -166,7 +166,7 @@ def test_heatmap_marks_pinned_layers_with_one_trace():
 def test_heatmap_outlines_each_group_that_does_not_hold_every_layer():
     from fnmatch import fnmatch
 
-    from mpq_core.constraints import parse_constraints
+    from mpq_core.model.constraints import parse_constraints
 
     raw = {
         "groups": {"content": ["*.attn2.*", "*.ff.*"], "convs": ["*conv*"], "rest": ["*"]},
@@ -414,7 +414,7 @@ def test_context_names_settings_and_falls_back_to_the_file_name():
 
 
 def test_model_names_from_files_are_plain_text_in_the_subtitle():
-    from mpq_core.loading import align_inputs, parse_layers, parse_sensitivity
+    from mpq_core.io.loading import align_inputs, parse_layers, parse_sensitivity
 
     raw = {"model": "<a href='http://e.x'>Evil</a> & co", "layers": {"a": {"macs": 10}}}
     layers = parse_layers(raw, "evil.json")

@@ -21,8 +21,8 @@ import mpq_core as mc
 from mpq_core import charts
 from mpq_core.charts import layout as chart_layout
 from mpq_core.charts.validation import plot_validation_budgets, plot_validation_scatter
-from mpq_core.constraints import Limit, parse_constraints
-from mpq_core.validation import agreement, read_validation
+from mpq_core.model.constraints import Limit, parse_constraints
+from mpq_core.report.agreement import agreement, read_validation
 
 TEXT_WIDTH_PT = 6.5 * 72  # a page-wide figure is printed 6.5 in wide
 HALF_WIDTH_PT = TEXT_WIDTH_PT / 2  # assumed: a half-page figure, half of it (3.25 in)

@@ -10,7 +10,7 @@ from factory import expected_shares, make_problem, sample, sample_sweep
 
 import mpq_core as mc
 from mpq_core import charts
-from mpq_core.display import gap_percent, percent
+from mpq_core.report.display import gap_percent, percent
 
 
 def _trace(fig, name: str, yaxis: str | None = None):

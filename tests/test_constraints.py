@@ -10,9 +10,9 @@ from factory import make_problem
 
 import mpq_core as mc
 from mpq_core import InputError, Limit
-from mpq_core.constraints import Constraints, Group, limit_value, parse_constraints
-from mpq_core.resources import parse_resources
-from mpq_core.spec import Spec
+from mpq_core.io.resources import parse_resources
+from mpq_core.model.constraints import Constraints, Group, limit_value, parse_constraints
+from mpq_core.model.spec import Spec
 
 SOLVERS = ("greedy", "exact")
 _KEYWORD = {"greedy": mc.solve_greedy, "exact": mc.solve_exact}  # budget= form

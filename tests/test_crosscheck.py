@@ -31,9 +31,9 @@ from hypothesis import strategies as st
 from scipy import sparse
 
 from mpq_core import Limit, solve_exact, solve_greedy
-from mpq_core.constraints import Constraints, Group
-from mpq_core.limits import resolve_limits
-from mpq_core.spec import Spec
+from mpq_core.model.constraints import Constraints, Group
+from mpq_core.model.limits import resolve_limits
+from mpq_core.model.spec import Spec
 
 LADDER_POOL = (2, 3, 4, 5, 6, 8, 16)
 # MPQ_STRESS=10 runs ten times as many examples (a longer check than CI's)
@@ -270,7 +270,7 @@ def _base_cap(bound, cap: float) -> float:
     """The cap on the engine's sum: mean_wbits caps the params x width sum (see limits.py)."""
     if bound.resource != "mean_wbits":
         return cap
-    from mpq_core.limits import _mean_cap
+    from mpq_core.model.limits import _mean_cap
 
     return _mean_cap(cap, bound.scale)
 
@@ -386,8 +386,8 @@ def test_exact_matches_an_independent_milp(seed, size):
 def test_the_sorted_greedy_is_the_heap_greedy(inst):
     """With any number of limits, the global-sort path returns the heap's allocation and
     upgrade order whenever it applies (ratios not rising, uses not falling)."""
-    from mpq_core import greedy
-    from mpq_core.instance import make_instance
+    from mpq_core.solving import greedy
+    from mpq_core.solving.instance import make_instance
 
     allocations = list(_allocations(inst))
     if not allocations:

@@ -20,8 +20,8 @@ from factory import make_problem
 from streamlit.testing.v1 import AppTest
 from support import REPO
 
-from mpq_core.constraints import Limit
-from mpq_core.limits import _mean_cap, limit_reach, resolve_limit
+from mpq_core.model.constraints import Limit
+from mpq_core.model.limits import _mean_cap, limit_reach, resolve_limit
 
 GUARD_SECONDS = 20
 

@@ -11,10 +11,10 @@ import pytest
 from support import IN_CI, REPO
 
 from mpq_core import InputError
-from mpq_core import loading_layers as layers_mod
-from mpq_core import loading_sensitivity as sens_mod
-from mpq_core.loading import parse_layers, parse_sensitivity
-from mpq_core.resources import parse_resources
+from mpq_core.io import loading_layers as layers_mod
+from mpq_core.io import loading_sensitivity as sens_mod
+from mpq_core.io.loading import parse_layers, parse_sensitivity
+from mpq_core.io.resources import parse_resources
 
 SWAPPED = "are the two files swapped?"
 
@@ -289,7 +289,7 @@ def test_resources_rejections(data, message):
 
 
 def test_public_names_stay_importable_from_loading():
-    from mpq_core import loading
+    from mpq_core.io import loading
 
     for name in ("Inputs", "LayerTable", "SensitivityTable", "InputFile", "SWAPPED",
                  "align_inputs", "check_losses", "load_inputs", "number_field", "parse_layers",
@@ -307,7 +307,7 @@ def test_loading_functions_are_small(name):
         pytest.importorskip("radon")
     from radon.complexity import cc_visit
 
-    source = (Path(REPO) / "mpq_core" / name).read_text(encoding="utf-8")
+    source = (Path(REPO) / "mpq_core" / "io" / name).read_text(encoding="utf-8")
     for block in cc_visit(source):
         lines = block.endline - block.lineno + 1
         assert block.complexity <= 10, f"{name}:{block.lineno} {block.name}: {block.complexity}"

@@ -47,7 +47,7 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     assert run.returncode == 0, run.stderr
     assert (work / "results/mixed_precision/quantization_config_0.30.json").is_file()
     located = subprocess.run(
-        [str(python), "-c", "import mpq_core.samples as s; print(s.sample_paths()[0])"],
+        [str(python), "-c", "import mpq_core.io.samples as s; print(s.sample_paths()[0])"],
         capture_output=True, text=True, cwd=work,
     )  # fmt: skip
     assert "site-packages/mpq_core/sample_data/sd14_unet/" in located.stdout

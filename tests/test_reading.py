@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from mpq_core import InputError, load_inputs, load_problem
-from mpq_core.loading import parse_sensitivity
-from mpq_core.reading import InputFile, read_data
+from mpq_core.io.loading import parse_sensitivity
+from mpq_core.io.reading import InputFile, read_data
 
 FLOPS = {"layers": {"a": {"macs": 10, "params": 4}, "b": {"macs": 20, "params": 8}}}
 SENS = {"sensitivity": {"a": 0.5, "b": 0.25}}

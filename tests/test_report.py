@@ -19,8 +19,8 @@ import pytest
 from support import needs_chromium
 
 import mpq_core as mc
-from mpq_core import report
 from mpq_core.charts import images
+from mpq_core.report import html as report
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_one_mean_weight_bits_the_params_weighted_one_in_report_cli_and_app(
     """Issue 19, item 12: the report showed 13.25 per layer / 7.61 MAC-weighted at m = 0.37
     while the card, the mean_wbits limit and the CLI meant the params-weighted 8.73; its
     objective read "105"."""
-    from mpq_core import text_report
+    from mpq_core.report import text as text_report
     from ui.render import headline_items, weight_items
 
     solution = mc.solve(problem, 0.37)

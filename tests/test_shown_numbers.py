@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 from support import REPO
 
 import mpq_core as mc
-from mpq_core import charts, text_report
+from mpq_core import charts
+from mpq_core.report import text as text_report
 
 OPT = "--optimize_mixed_precision"
 SD14 = mc.SAMPLES["sd14"]

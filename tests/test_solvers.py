@@ -139,7 +139,7 @@ def test_solvers_share_one_signature():
     as written; the keyword forms give the same answer."""
     import inspect
 
-    from mpq_core.limits import bops_bound
+    from mpq_core.model.limits import bops_bound
 
     p = hand_problem()
     keyword = {"greedy": solve_greedy, "exact": solve_exact}
@@ -239,7 +239,7 @@ def test_per_bit_exact_brute_force():
 @pytest.mark.parametrize("seed", range(8))
 def test_highs_fallback_matches_brute_force(monkeypatch, seed):
     """With the Pareto state cap at 1 every core goes to HiGHS: still the proven optimum."""
-    import mpq_core.exact as exact_module
+    import mpq_core.solving.exact as exact_module
 
     monkeypatch.setattr(exact_module, "_STATE_CAP", 1)
     rng = np.random.default_rng(100 + seed)

@@ -11,9 +11,9 @@ from app_runs import run_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mpq_core.constraints import Constraints, Form, Group, Limit
-from mpq_core.spec import ABIT_RULES, SENSES, SOLVER_NAMES, Spec
-from mpq_core.spec_url import SPEC_PARAMETERS, is_pin_parameter
+from mpq_core.model.constraints import Constraints, Form, Group, Limit
+from mpq_core.model.spec import ABIT_RULES, SENSES, SOLVER_NAMES, Spec
+from mpq_core.model.spec_url import SPEC_PARAMETERS, is_pin_parameter
 
 NAMES = st.text("abcdefghij_.-0123456789", min_size=1, max_size=12).filter(
     lambda s: s[0].isalpha() or s[0] == "_"

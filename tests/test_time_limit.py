@@ -18,14 +18,14 @@ import pytest
 import scipy.optimize
 from factory import make_problem
 
-import mpq_core.exact as exact_module
-import mpq_core.milp as milp_module
+import mpq_core.solving.exact as exact_module
+import mpq_core.solving.milp as milp_module
 from mpq_core import ExactSolver, Limit, Spec, solve_exact, solve_greedy, sweep_budgets
-from mpq_core.constraints import Constraints, Group
-from mpq_core.deadline import Deadline
-from mpq_core.instance import make_instance
-from mpq_core.limits import resolve_limits
-from mpq_core.milp import Relaxation
+from mpq_core.model.constraints import Constraints, Group
+from mpq_core.model.limits import resolve_limits
+from mpq_core.solving.deadline import Deadline
+from mpq_core.solving.instance import make_instance
+from mpq_core.solving.milp import Relaxation
 
 LIMIT = 1.0  # fake seconds given to each solve
 LADDER = (2, 4, 8, 16)

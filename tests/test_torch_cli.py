@@ -232,7 +232,7 @@ def test_help_is_exit_0_and_does_not_import_torch():
 
 def test_engine_and_app_modules_do_not_import_torch():
     code = (
-        "import sys, mpq_core, mpq_core.cli, mpq_core.validation, mpq_core.charts.validation; "
+        "import sys, mpq_core, mpq_core.cli, mpq_core.report.agreement, mpq_core.charts.validation; "
         "import main; print('torch' in sys.modules)"
     )
     done = subprocess.run(

@@ -12,7 +12,7 @@ import pytest
 from support import REPO
 
 import mpq_core as mc
-from mpq_core.validation import read_validation
+from mpq_core.report.agreement import read_validation
 from mpq_torch.cli import main
 
 pytestmark = pytest.mark.slow  # runs the real MiniLM model

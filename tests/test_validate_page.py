@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from support import REPO
 
 import mpq_core as mc
-from mpq_core.validation import agreement, read_validation, solver_differences
+from mpq_core.report.agreement import agreement, read_validation, solver_differences
 
 PAGE = "pages/5_Validate.py"
 BUNDLED = REPO / "sample_data" / "minilm_l6" / "validation.csv"

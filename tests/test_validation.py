@@ -1,4 +1,4 @@
-"""mpq_core.validation and its figures: the CSV format, rejections verbatim, rank correlation,
+"""mpq_core.report.agreement and its figures: the CSV format, rejections verbatim, rank correlation,
 greedy/exact differences, additivity, and the Validate page's figures."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 import mpq_core as mc
 from mpq_core.charts.validation import plot_validation_budgets, plot_validation_scatter
-from mpq_core.validation import (
+from mpq_core.report.agreement import (
     additivity,
     agreement,
     read_validation,

@@ -31,9 +31,9 @@ from mpq_core import (
     parse_limit_flag,
     resolve_limits,
 )
-from mpq_core.constraints import Form, parse_value
-from mpq_core.display import bits_size, gbops
-from mpq_core.reading import decode
+from mpq_core.io.reading import decode
+from mpq_core.model.constraints import Form, parse_value
+from mpq_core.report.display import bits_size, gbops
 
 from .budget import current_multiplier, set_multiplier
 from .text import plain, shorten

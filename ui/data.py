@@ -36,10 +36,10 @@ from mpq_core import (
     sweep_budgets,
     sweep_limits,
 )
-from mpq_core.limits import limit_reach
-from mpq_core.loading_sensitivity import NEEDS_LADDER
-from mpq_core.reading import decode
-from mpq_core.solvers import sweep_solvers  # noqa: F401  (pages import it from here)
+from mpq_core.io.loading_sensitivity import NEEDS_LADDER
+from mpq_core.io.reading import decode
+from mpq_core.model.limits import limit_reach
+from mpq_core.solving.solvers import sweep_solvers  # noqa: F401  (pages import it from here)
 
 # Up to this many layers the Budget explorer's views follow the slider in the browser (ui.live):
 # their 101 steps take about 1.6 s to build and 3 MB to send at 2,000 layers, and the sweep's

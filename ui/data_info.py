@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from mpq_core import Inputs, Problem, feasibility_threshold
-from mpq_core.display import gbops
+from mpq_core.report.display import gbops
 
 from .text import plain
 

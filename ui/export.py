@@ -38,8 +38,8 @@ from mpq_core.charts.images import (
     figure_images,
     images_zip,
 )
-from mpq_core.export import export_mapping, mapping_filename, mapping_text
-from mpq_core.report import build_report_figures, view_report_html
+from mpq_core.io.export import export_mapping, mapping_filename, mapping_text
+from mpq_core.report.html import build_report_figures, view_report_html
 
 from .data import DataFiles, cached_problem, cached_sweep, sweep_key, sweep_solvers
 from .text import plain

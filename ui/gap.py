@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mpq_core import Solution, SolverGap
-from mpq_core.display import gap_percent, gbops
+from mpq_core.report.display import gap_percent, gbops
 
 from .text import plain, score
 

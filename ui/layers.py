@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from mpq_core.blocks import group_blocks
-from mpq_core.display import percent
+from mpq_core.model.blocks import group_blocks
+from mpq_core.report.display import percent
 
 from . import state
 from .sidebar import Pins

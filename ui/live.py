@@ -43,7 +43,7 @@ from streamlit.components.v2 import component
 from mpq_core import DEFAULT_MULTIPLIERS, BudgetSweep, Solution, Spec
 from mpq_core.charts.live import GROUPS_CHART, VIEW_CHARTS, pack_states, unpack_state, view_steps
 from mpq_core.errors import Stopped
-from mpq_core.report import chart_config
+from mpq_core.report.html import chart_config
 
 from . import data
 from .data import DataFiles, cached_budget_sweep, sweep_key, sweep_solvers

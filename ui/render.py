@@ -10,9 +10,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mpq_core import Problem, Solution, SolverGap
-from mpq_core.display import bits_size, gap_percent, gbops, mean_bits, percent
-from mpq_core.report import chart_config
-from mpq_core.solution import feasibility_threshold
+from mpq_core.report.display import bits_size, gap_percent, gbops, mean_bits, percent
+from mpq_core.report.html import chart_config
+from mpq_core.solving.solution import feasibility_threshold
 
 from . import state
 from .text import multiplier, plain, score

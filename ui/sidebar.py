@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from mpq_core import ABIT_RULES, SAMPLES, SOLVER_LABELS, SOLVERS, InputError, Inputs, Spec
-from mpq_core.spec import MAX_WIDTH
+from mpq_core.model.spec import MAX_WIDTH
 
 from . import constraints, state
 from .data import (

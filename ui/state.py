@@ -15,7 +15,7 @@ always has a ``ladder``) and is applied over the defaults; a shorter link that n
 (``?source=mixdq_sdxl_turbo``) is applied over the sample's settings. ``pins=sample`` stands
 for the sample's own pins (hundreds of layers for MixDQ).
 
-A link's settings are read by ``mpq_core.spec_url`` (the same reading as everywhere else) and
+A link's settings are read by ``mpq_core.model.spec_url`` (the same reading as everywhere else) and
 bounded here, before anything is computed, by what the app takes (at most ``APP_MAX_LADDER``
 widths, two to four compared budgets). Callbacks here only set state.
 """
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 import streamlit as st
 
 from mpq_core import DEFAULT_WIDTHS, SAMPLES, Limit, spec_from_query
-from mpq_core.spec_url import SPEC_PARAMETERS, is_pin_parameter
+from mpq_core.model.spec_url import SPEC_PARAMETERS, is_pin_parameter
 
 from . import budget
 from .budget import (  # the budget's state, as the pages have always called it

@@ -4,7 +4,7 @@ Streamlit reads the body of ``st.markdown``, ``st.caption``, the alert boxes, bu
 and tooltips as Markdown: ``[Click](https://...)`` becomes a live link and ``![x](http://...)``
 an image every visitor's browser fetches. ``plain`` escapes such text so it reads literally,
 ``shorten`` keeps a 300 KB layer name from filling the page. Two kinds of number that
-``mpq_core.display`` has no formatter for are written here: multipliers, with the precision
+``mpq_core.report.display`` has no formatter for are written here: multipliers, with the precision
 that is kept (``multiplier``), and sensitivity scores (``score``).
 """
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from mpq_core import SAMPLES, InputError, InputFile, Spec
-from mpq_core.validation import Agreement, ValidationResults, agreement, read_validation
+from mpq_core.report.agreement import Agreement, ValidationResults, agreement, read_validation
 
 from .data import DataFiles, cached_problem
 from .text import plain

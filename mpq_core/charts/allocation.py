@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from ..blocks import group_blocks
-from ..display import percent
-from ..solution import Solution
+from ..model.blocks import group_blocks
+from ..report.display import percent
+from ..solving.solution import Solution
 from .colors import CURRENT, width_colors
 from .layout import (
     HALF,

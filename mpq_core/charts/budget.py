@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..display import gbops, percent
-from ..problem import GIGA
-from ..solution import Solution
+from ..model.problem import GIGA
+from ..report.display import gbops, percent
+from ..solving.solution import Solution
 from .colors import AXIS_LINE, CURRENT, MUTED, SOLVER_DASH, SOLVER_SYMBOL, solver_color
 from .layout import (
     HALF,

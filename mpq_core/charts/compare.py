@@ -7,8 +7,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ..display import percent
-from ..solution import Solution
+from ..report.display import percent
+from ..solving.solution import Solution
 from .allocation import width_label
 from .colors import INFEASIBLE, width_colors
 from .layout import (

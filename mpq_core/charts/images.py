@@ -29,7 +29,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ..report_formats import IMAGE_FORMATS
+from ..report.formats import IMAGE_FORMATS
 
 ARCHIVE_FORMATS = ("png", "svg")  # what the app's charts ZIP holds
 PNG_SCALE = 2  # PNGs at twice the layout size: sharp enough for a paper

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import shorten
-from ..solution import Solution, Threshold, feasibility_threshold
+from ..solving.solution import Solution, Threshold, feasibility_threshold
 from .colors import (
     AXIS_LINE,
     CURRENT,
@@ -293,7 +293,7 @@ def infeasible_region(
     threshold: Threshold, xaxes: Sequence[str] = ("x",), *, width: int = HALF
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Shapes shading every multiplier below the infeasibility threshold (see
-    :func:`~mpq_core.solution.feasibility_threshold`) on each multiplier axis, and the label
+    :func:`~mpq_core.solving.solution.feasibility_threshold`) on each multiplier axis, and the label
     "infeasible / m < 0.125" written up the strip of the first one (an annotation named
     "infeasible") when the strip is wide enough for it in a figure ``width`` px wide."""
     if threshold.multiplier <= 0:

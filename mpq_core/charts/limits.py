@@ -11,9 +11,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ..display import gbops, percent
-from ..problem import GIGA
-from ..solution import Solution
+from ..model.problem import GIGA
+from ..report.display import gbops, percent
+from ..solving.solution import Solution
 from .colors import CURRENT, FLOOR, INFEASIBLE, MUTED, SPENT, TEXT
 from .layout import (
     HALF,

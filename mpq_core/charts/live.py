@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..solution import Solution
+from ..solving.solution import Solution
 from .allocation import bit_heatmap_spec, distribution_by_group_spec, distribution_spec
 from .budget import budget_curve_specs, slack_specs
 from .limits import budget_use_spec
@@ -42,7 +42,7 @@ GROUPS_CHART = "groups"  # with groups in the constraints: the widths per group
 def view_specs(sweep: pd.DataFrame, solution: Solution) -> dict[str, dict[str, Any]]:
     """The Budget explorer's charts at ``solution`` (and the widths per group when the
     constraints define groups), as plain figure dicts keyed as in the app
-    (the figures of :func:`mpq_core.report.build_report_figures`, without validation)."""
+    (the figures of :func:`mpq_core.report.html.build_report_figures`, without validation)."""
     return view_steps(sweep, [solution])[0]
 
 

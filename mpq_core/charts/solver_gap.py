@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..display import gap_percent
-from ..solution import Solution
+from ..report.display import gap_percent
+from ..solving.solution import Solution
 from .budget import MULTIPLIER_AXIS
 from .colors import SOLVER_COLORS, SOLVER_DASH, SOLVER_SYMBOL
 from .layout import (

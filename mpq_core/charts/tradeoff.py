@@ -4,7 +4,7 @@
 resource with every layer (of its scope) at its cheapest allowed width, 1 at its dearest (the
 ``r`` scale), so limits in GBOPs, bits and milliseconds sit side by side; the cap is a line,
 and the label says whether the limit binds. ``plot_tradeoff_map`` shows the objective over a
-grid of two limits (from :func:`mpq_core.sweep.sweep_grid`) with the binding limits of each
+grid of two limits (from :func:`mpq_core.solving.sweep.sweep_grid`) with the binding limits of each
 cell on hover and the current setting marked.
 """
 
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import plotly.graph_objects as go
 
-from ..constraints import RESOURCE_UNITS, Limit
-from ..display import gbops, percent
-from ..solution import Solution
+from ..model.constraints import RESOURCE_UNITS, Limit
+from ..report.display import gbops, percent
+from ..solving.solution import Solution
 from .colors import CURRENT, FLOOR, INFEASIBLE, INFEASIBLE_FILL, MUTED, SPENT
 from .layout import (
     HALF,

@@ -1,6 +1,6 @@
 """Plotly figures of Phase 4 results: measured quality against the predicted objective.
 
-Pure functions of an :class:`~mpq_core.validation.Agreement` (no Streamlit), drawn like the
+Pure functions of an :class:`~mpq_core.report.agreement.Agreement` (no Streamlit), drawn like the
 other figures (``colors``, ``layout``): one colour per solver, the current budget as a dotted
 line or a star, the print size and export name in the layout.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from ..validation import Agreement
+from ..report.agreement import Agreement
 from .colors import CURRENT, OTHER_SOLVER, SOLVER_COLORS, SOLVER_DASH, SOLVER_SYMBOL
 from .layout import (
     HALF,

@@ -24,7 +24,7 @@ from browser_page import (
 from support import cli_config
 
 import mpq_core as mc
-from mpq_core.display import gbops
+from mpq_core.report.display import gbops
 
 pytestmark = pytest.mark.browser
 

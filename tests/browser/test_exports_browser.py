@@ -23,7 +23,7 @@ from browser_page import (
 )
 
 import mpq_core as mc
-from mpq_core.report import build_report_figures, chart_config
+from mpq_core.report.html import build_report_figures, chart_config
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ from PIL import Image, ImageChops
 from support import cli_config
 
 import mpq_core as mc
-from mpq_core.display import gbops
+from mpq_core.report.display import gbops
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .limits import Bound
-from .problem import Problem
+from ..model.limits import Bound
+from ..model.problem import Problem
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,10 +15,10 @@ from functools import cached_property
 
 import numpy as np
 
-from .constraints import Limit
-from .display import bops, decimal_multiplier
-from .limits import Bound
-from .problem import GIGA, Problem
+from ..model.constraints import Limit
+from ..model.limits import Bound
+from ..model.problem import GIGA, Problem
+from ..report.display import bops, decimal_multiplier
 
 FEASIBLE_STATUSES = ("optimal", "feasible")
 
@@ -296,7 +296,7 @@ def bops_infeasible_message(problem: Problem, budget: float) -> str:
 def greedy_gap(optimum: Solution, greedy: Solution) -> tuple[float, float]:
     """(optimum - greedy objective, that as % of the optimum); NaN when either is infeasible.
 
-    The same definition as :func:`~mpq_core.sweep.solver_gap` uses for a whole sweep. A
+    The same definition as :func:`~mpq_core.solving.sweep.solver_gap` uses for a whole sweep. A
     negative gap means the "optimum" was not: the exact solver never returns one (a greedy
     allocation is its first incumbent), so this is checked, not assumed.
     """

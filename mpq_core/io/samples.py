@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .constraints import Constraints, parse_constraints, parse_limit_flag
+from ..model.constraints import Constraints, parse_constraints, parse_limit_flag
+from ..model.spec import Spec, parse_pin_file
 from .reading import InputFile, decode
-from .spec import Spec, parse_pin_file
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-_INSTALLED = Path(__file__).resolve().parent / "sample_data"
+_PACKAGE = Path(__file__).resolve().parent.parent  # mpq_core/
+REPO_ROOT = _PACKAGE.parent
+_INSTALLED = _PACKAGE / "sample_data"
 
 
 def _root() -> Path:

@@ -25,8 +25,8 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
-from .display import significant
-from .errors import InputError
+from ..errors import InputError
+from ..report.display import significant
 
 BUILTIN_RESOURCES = ("bops", "wbits", "mean_wbits")
 RESOURCE_UNITS = {"bops": "GBOPs", "wbits": "bits", "mean_wbits": "bits"}

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constraints import Limit
+from ..model.constraints import Limit
+from ..model.limits import Bound, as_bounds, resolve_limits
+from ..model.problem import Problem
 from .instance import Instance, make_instance
-from .limits import Bound, as_bounds, resolve_limits
-from .problem import Problem
 from .results import infeasibility, infeasible_solution, make_solution, unknown_solution, violated
 from .solution import Solution
 

@@ -46,17 +46,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constraints import Limit
+from ..model.constraints import Limit
+from ..model.limits import Bound, as_bounds, resolve_limits
+from ..model.problem import Problem
+from ..model.spec import DEFAULT_TIME_LIMIT
 from .deadline import Clock, Deadline
 from .greedy import greedy_on
 from .instance import Instance, make_instance
-from .limits import Bound, as_bounds, resolve_limits
 from .milp import solve_core_milp, solve_relaxation
-from .problem import Problem
 from .results import infeasibility, infeasible_solution, make_solution, unknown_solution
 from .search import approx_float, branch_and_bound
 from .solution import Solution
-from .spec import DEFAULT_TIME_LIMIT
 
 _STATE_CAP = 200_000  # Pareto states per item before the core goes to HiGHS instead
 _STATE_SECONDS = 0.3e-6  # an item's work per (state, option) pair, int64 uses (measured ~0.15)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 DEFAULT_MAX_INPUT_MB = 256
 MAX_DEPTH = 200

@@ -17,9 +17,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..errors import InputError
 from .arithmetic import ExactValues, exact_values
 from .constraints import Form, Limit
-from .errors import InputError
 from .problem import GIGA, Problem
 
 

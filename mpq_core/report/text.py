@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..io.export import export_config
+from ..io.loading import Inputs
+from ..model.problem import GIGA, Problem
+from ..solving.solution import Solution, feasibility_threshold, greedy_gap
+from ..solving.solvers import SOLVER_LABELS
+from ..solving.sweep import solver_gap
 from .display import original_gbops
-from .export import export_config
-from .loading import Inputs
-from .problem import GIGA, Problem
-from .solution import Solution, feasibility_threshold, greedy_gap
-from .solvers import SOLVER_LABELS
-from .sweep import solver_gap
 
 RULE = "=" * 70
 PROGRESS_EVERY = 50

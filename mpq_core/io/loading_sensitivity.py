@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .loading_fields import SWAPPED, named_entries, number_field, shown, width_key
 
 _Rows = Iterable[tuple[str, Any]]

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .blocks import block_of
-from .solution import Solution
+from ..model.blocks import block_of
+from ..solving.solution import Solution
 
 
 def width_changes(solutions: Sequence[Solution], labels: Sequence[str]) -> pd.DataFrame:

@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+from ..io.loading import Inputs, check_losses, load_inputs
+from ..io.reading import InputFile
+from ..io.resources import ResourceTable
 from .constraints import BUILTIN_RESOURCES, RESOURCE_UNITS, Constraints, Group
-from .errors import InputError
-from .loading import Inputs, check_losses, load_inputs
-from .reading import InputFile
-from .resources import ResourceTable
 from .spec import ABIT_RULES, DEFAULT_LADDER, Pin, Spec, pins_from_mapping
 
 DEFAULT_WIDTHS = DEFAULT_LADDER

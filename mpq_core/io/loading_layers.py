@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .loading_fields import SWAPPED, named_entries, number_field
 
 _MAC_UNITS = {"mac", "macs"}

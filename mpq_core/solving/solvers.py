@@ -2,9 +2,10 @@
 
 Every solver in ``SOLVERS`` has one signature (:class:`Solver`): ``solver(problem, bounds, *,
 time_limit=None) -> Solution``, where ``bounds`` are the limits, resolved
-(:class:`~mpq_core.limits.Bound`) or as written (:class:`~mpq_core.constraints.Limit`, then
-resolved within the solver's time). :func:`solve_spec` is the one entry from a
-:class:`~mpq_core.spec.Spec`; :func:`solve` is the short form for a BOPs multiplier.
+(:class:`~mpq_core.model.limits.Bound`) or as written
+(:class:`~mpq_core.model.constraints.Limit`, then resolved within the solver's time).
+:func:`solve_spec` is the one entry from a :class:`~mpq_core.model.spec.Spec`; :func:`solve` is
+the short form for a BOPs multiplier.
 ``solve_greedy`` and ``solve_exact`` keep the keyword form (``budget=``, ``multiplier=``,
 ``limits=``) for scripts.
 """
@@ -14,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from .constraints import Limit
-from .errors import InputError
+from ..errors import InputError
+from ..model.constraints import Limit
+from ..model.limits import Bound, bops_bound
+from ..model.problem import Problem
+from ..model.spec import Spec
 from .exact import exact_solver
 from .greedy import greedy_solver
-from .limits import Bound, bops_bound
-from .problem import Problem
 from .solution import Solution
-from .spec import Spec
 
 
 class Solver(Protocol):

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .constraints import BUILTIN_RESOURCES, check_name
-from .errors import InputError
+from ..errors import InputError
+from ..model.constraints import BUILTIN_RESOURCES, check_name
 from .loading import number_field, width_key
 from .reading import InputFile, read_data
 

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from .display import gbops
+from ..model.limits import Bound
+from ..report.display import gbops
 from .instance import Instance
-from .limits import Bound
 from .solution import Solution, bops_infeasible_message
 
 

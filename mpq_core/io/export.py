@@ -35,13 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .blocks import block_labels
-from .constraints import Limit
-from .errors import InputError
-from .problem import GIGA, Problem, abit_for, with_spec
+from ..errors import InputError
+from ..model.blocks import block_labels
+from ..model.constraints import Limit
+from ..model.problem import GIGA, Problem, abit_for, with_spec
+from ..model.spec import DEFAULT_LADDER, SOLVER_NAMES, Spec
+from ..solving.solution import Solution
 from .reading import InputFile, read_data
-from .solution import Solution
-from .spec import DEFAULT_LADDER, SOLVER_NAMES, Spec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -442,9 +442,9 @@ def evaluate_config(
     its metadata, or read off its per-layer activation widths); per-layer activation widths
     that follow neither rule are refused. The budget is the file's own multiplier unless one
     is given."""
-    from .instance import make_instance
-    from .limits import as_bounds
-    from .results import make_solution
+    from ..model.limits import as_bounds
+    from ..solving.instance import make_instance
+    from ..solving.results import make_solution
 
     problem = _problem_for(problem, saved)
     missing = [n for n in problem.names if n not in saved.wbits]

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..errors import InputError
 from .constraints import Constraints, Group, Limit, check_name, parse_limit_flag
-from .errors import InputError
 from .spec import (
     ABIT_RULES,
     DEFAULT_DISCOUNT,

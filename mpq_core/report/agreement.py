@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from .errors import InputError
-from .loading import InputFile
-from .problem import GIGA, Problem
-from .solvers import SOLVERS, solve
+from ..errors import InputError
+from ..io.loading import InputFile
+from ..model.problem import GIGA, Problem
+from ..solving.solvers import SOLVERS, solve
 
 REQUIRED = ("budget", "solver", "metric", "value")
 OPTIONAL = ("cost_gbops", "predicted_objective", "predicted_loss", "higher_is_better")

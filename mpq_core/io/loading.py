@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .loading_fields import SWAPPED, number_field, width_key
 from .loading_layers import LayerTable, parse_layers
 from .loading_sensitivity import SensitivityTable, check_losses, parse_sensitivity

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..errors import InputError
 from .constraints import Constraints, Limit, parse_constraints
-from .errors import InputError
 
 ABIT_RULES = ("plus4", "match")
 SENSES = ("loss", "score")

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .constraints import Limit, limit_value
+from ..errors import Stopped
+from ..model.constraints import Limit, limit_value
+from ..model.limits import LimitResolver
+from ..model.problem import Problem
+from ..model.spec import DEFAULT_TIME_LIMIT
 from .deadline import Deadline
-from .errors import Stopped
 from .exact import ExactSolver
-from .limits import LimitResolver
-from .problem import Problem
 from .solution import Solution, summarize
 from .solvers import SOLVERS, check_multiplier, check_solver
-from .spec import DEFAULT_TIME_LIMIT
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from .charts.images import (
+from ..charts.images import (
     IMAGE_FORMATS,
     PNG_SCALE,
     ImageExportError,
@@ -29,16 +29,16 @@ from .charts.images import (
     image_options,
     image_stem,
 )
+from ..io.export import write_bytes_atomic, write_text_atomic
+from ..solving.solution import Solution, greedy_gap
 from .display import bits_size, gap_percent, gbops, mean_bits, objective_value, percent
-from .export import write_bytes_atomic, write_text_atomic
-from .report_formats import DEFAULT_FORMATS, REPORT_FORMATS
-from .solution import Solution, greedy_gap
+from .formats import DEFAULT_FORMATS, REPORT_FORMATS
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from .problem import Problem
+    from ..model.problem import Problem
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -243,8 +243,8 @@ def build_report_figures(
     ``sweep`` is a :func:`~mpq_core.sweep_budgets` table of ``problem`` (for the budget curve
     and the slack chart and, with both solvers, the gap chart).
     """
-    from . import charts
-    from .sweep import solver_gap
+    from .. import charts
+    from ..solving.sweep import solver_gap
 
     if solution.problem is not problem:
         raise ValueError("the solution was not computed for this problem")

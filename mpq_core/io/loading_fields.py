@@ -12,9 +12,9 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
+from ..model.spec import MAX_WIDTH, width_of_text
 from .reading import HugeNumber
-from .spec import MAX_WIDTH, width_of_text
 
 SWAPPED = "are the two files swapped?"
 

@@ -1,0 +1,1 @@
+"""Files in and out: the user's tables, resources, the bundled samples, exported configs."""

@@ -1,0 +1,1 @@
+"""Solving: the solver registry, the greedy and exact solvers and their parts, sweeps, solutions."""
