@@ -11,6 +11,7 @@ import pytest
 from factory import make_problem
 
 import mpq_core as m
+import mpq_core.io.export as export_module
 from mpq_core import InputError
 
 SAMPLE_FLOPS = m.SAMPLES["sd14"].flops_path
@@ -135,7 +136,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(m.export.os, "replace", broken)
+    monkeypatch.setattr(export_module.os, "replace", broken)
     with pytest.raises(OSError, match="disk full"):
         m.write_text_atomic(target, "new")
     assert target.read_text() == "old"
