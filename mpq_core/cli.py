@@ -268,6 +268,19 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="width ladder, e.g. 4,8,16 (default 4,8,16, or the widths of a per-bit file)",
     )
     parser.add_argument(
+        "--formats",
+        metavar="NAME,...",
+        help="quantization formats a layer may take instead of widths, e.g. "
+        "int4_g128,nvfp4,fp8,bf16 (the catalog is in docs/formats.md; needs per-format "
+        "sensitivity)",
+    )
+    parser.add_argument(
+        "--formats_file",
+        metavar="F",
+        help="JSON/YAML: {formats: {NAME: {weight: {type, bits, group_size, scale_bits}, "
+        "activation_bits}}}; its formats are used, or the ones --formats names",
+    )
+    parser.add_argument(
         "--sensitivity_sense",
         choices=SENSES,
         help="read a per-bit file as losses (lower is better) or scores (higher is better), "
@@ -370,6 +383,8 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise UsageError("--report writes files and --no_save writes none: drop one of them")
     if args.no_save and args.export_format != "config":
         raise UsageError("--export_format writes files and --no_save writes none: drop one")
+    if args.bits is not None and (args.formats is not None or args.formats_file is not None):
+        raise UsageError("--bits and --formats both choose the options of a layer: drop one")
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:
@@ -510,7 +525,9 @@ def _spec(args: argparse.Namespace, read_data) -> Spec:
         kept = [(name, w) for name, w in pins.items() if name not in by_flag]
         check_pins(kept, args.pin_file, field="pins")  # --pin overrides the file's layer
     pins.update((pin.layer, list(pin.widths)) for pin in flagged)
+    formats = _chosen_formats(args, read_data)
     fields = {"ladder": "--bits", "upgrade_discount": "--upgrade_discount"}
+    fields |= {"formats": "--formats" if args.formats is not None else str(args.formats_file)}
     fields |= {"sensitivity_sense": "--sensitivity_sense"}
     fields |= dict.fromkeys(_CONSTRAINT_FIELDS, args.constraints or "--tie/--limit")
     args.origins = _Origins(fields, by_flag, args.pin_file, tuple(limit_origins))
@@ -523,7 +540,24 @@ def _spec(args: argparse.Namespace, read_data) -> Spec:
         constraints=constraints,
         solver=args.solver,
         time_limit=args.time_limit or 20.0,
+        formats=formats,
     )
+
+
+def _chosen_formats(args: argparse.Namespace, read_data) -> tuple | None:
+    """The formats of --formats (catalog names, or names of --formats_file), else every
+    format of --formats_file, else None (plain widths)."""
+    from mpq_core.model.formats import CATALOG, catalog_formats, parse_formats, pick
+
+    if args.formats is None and args.formats_file is None:
+        return None
+    if args.formats_file is None:
+        return catalog_formats(args.formats)
+    label, _, data = read_data(args.formats_file)
+    own = parse_formats(data, label)
+    if args.formats is None:
+        return tuple(own.values())
+    return pick(args.formats, CATALOG | own, "--formats")
 
 
 def _build_problem(inputs, spec: Spec, resources, args: argparse.Namespace) -> mpq.Problem:

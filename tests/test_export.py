@@ -13,6 +13,7 @@ from factory import make_problem
 import mpq_core as m
 import mpq_core.io.export as export_module
 from mpq_core import InputError
+from mpq_core.io.export import WIDTHS_SCHEMA_VERSION
 
 SAMPLE_FLOPS = m.SAMPLES["sd14"].flops_path
 
@@ -60,7 +61,7 @@ def test_metadata_keys(sample):
     assert set(original + added) <= set(meta)
     assert meta["num_layers"] == 314
     assert meta["flops_file"] == "sample_data/sd14_unet/flops_analysis_unet.json"
-    assert meta["schema_version"] == m.SCHEMA_VERSION
+    assert meta["schema_version"] == WIDTHS_SCHEMA_VERSION == 2  # 3 only for formats
     assert meta["ladder"] == [4, 8, 16]
     import hashlib
 
@@ -94,7 +95,7 @@ def test_infeasible_cannot_be_exported(sample):
     [
         ({"metadata": {}}, "field 'bit_allocation': missing or not a mapping of layer to width"),
         ({"bit_allocation": {"a": 4.5}}, "field 'bit_allocation', layer 'a': not a positive whole number (4.5)"),
-        ({"metadata": {"schema_version": 99}, "bit_allocation": {}}, "field 'metadata.schema_version': unsupported schema version 99 (this tool reads up to 2)"),
+        ({"metadata": {"schema_version": 99}, "bit_allocation": {}}, "field 'metadata.schema_version': unsupported schema version 99 (this tool reads up to 3)"),
         ({"bit_allocation": {"a": 4}, "quantization_config": {"a": {"wbit": 8, "abit": 12}}}, "field 'quantization_config', layer 'a': wbit differs from bit_allocation"),
     ],
 )  # fmt: skip

@@ -46,7 +46,10 @@ from .reading import InputFile, read_data
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # the newest this writes and reads
+# configs of plain widths are written as they always were (version 2); version 3 adds formats:
+# each layer's format name beside wbit/abit, and the formats' fields in the metadata
+WIDTHS_SCHEMA_VERSION = 2
 CONFIG_DIR = "mixed_precision"
 _MAPPING_FORMATS = {"mapping": "yaml", "mapping-json": "json", "both": "yaml"}
 _LIMITS_PART_MAX = 60
@@ -132,7 +135,7 @@ def export_config(solution: Solution) -> dict[str, Any]:
         "num_layers": problem.n_layers,
         "flops_file": inputs.layers.source,
         "sensitivity_file": inputs.sensitivity.source,
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": WIDTHS_SCHEMA_VERSION if problem.formats is None else SCHEMA_VERSION,
         "solver": solution.solver,
         "status": solution.status,
         "abit_rule": problem.abit_rule,
@@ -173,12 +176,26 @@ def export_config(solution: Solution) -> dict[str, Any]:
         "sensitivity_sha256": inputs.sensitivity.sha256,
     }
     names = problem.names
+    layers = [{"wbit": w, "abit": a} for w, a in zip(wbits, abits, strict=True)]
+    if problem.formats is not None:
+        metadata |= _format_metadata(solution)
+        for entry, j in zip(layers, solution.choice.tolist(), strict=True):
+            entry["format"] = problem.formats[j].name
     return {
         "metadata": metadata,
         "bit_allocation": dict(zip(names, wbits, strict=True)),
-        "quantization_config": {
-            name: {"wbit": w, "abit": a} for name, w, a in zip(names, wbits, abits, strict=True)
-        },
+        "quantization_config": dict(zip(names, layers, strict=True)),
+    }
+
+
+def _format_metadata(solution: Solution) -> dict[str, Any]:
+    """What a config of formats adds: the formats' fields, the effective bits per weight and
+    the weight memory, scales included."""
+    problem = solution.problem
+    return {
+        "formats": {f.name: f.to_dict() for f in problem.formats},
+        "effective_bits": _number(solution.effective_bits()),
+        "weight_bytes": _number(solution.stored_weight_bits() / 8),
     }
 
 
@@ -380,6 +397,7 @@ class SavedConfig:
     metadata: Mapping[str, Any]
     wbits: Mapping[str, int]
     abits: Mapping[str, int] = field(default_factory=dict)
+    formats: Mapping[str, str] = field(default_factory=dict)  # layer -> format (version 3)
 
 
 def load_config(source: str | Path | InputFile, *, name_prefix: str = "") -> SavedConfig:
@@ -414,6 +432,7 @@ def load_config(source: str | Path | InputFile, *, name_prefix: str = "") -> Sav
         for name, w in data["bit_allocation"].items()
     }
     abits: dict[str, int] = {}
+    formats: dict[str, str] = {}
     quant = data.get("quantization_config", {})
     if not isinstance(quant, dict):
         raise InputError(label, "not a mapping", field="quantization_config")
@@ -424,13 +443,23 @@ def load_config(source: str | Path | InputFile, *, name_prefix: str = "") -> Sav
                 label, "needs 'wbit' and 'abit'", field="quantization_config", layer=name
             )
         abits[name] = _width(entry["abit"], label, "quantization_config.abit", name)
+        if "format" in entry:
+            formats[name] = _format_name(entry["format"], label, name)
         if "wbit" in entry and _width(
             entry["wbit"], label, "quantization_config.wbit", name
         ) != wbits.get(name):
             raise InputError(
                 label, "wbit differs from bit_allocation", field="quantization_config", layer=name
             )
-    return SavedConfig(source=label, metadata=metadata, wbits=wbits, abits=abits)
+    return SavedConfig(source=label, metadata=metadata, wbits=wbits, abits=abits, formats=formats)
+
+
+def _format_name(value: Any, label: str, layer: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InputError(
+            label, "must be a format name", field="quantization_config.format", layer=layer
+        )
+    return value
 
 
 def evaluate_config(
@@ -455,18 +484,7 @@ def evaluate_config(
             field="bit_allocation",
             layer=missing[0],
         )
-    choice = np.empty(problem.n_layers, dtype=np.intp)
-    ladder = "/".join(map(str, problem.widths))
-    for i, name in enumerate(problem.names):
-        width = saved.wbits[name]
-        if width not in problem.widths:
-            raise InputError(
-                saved.source,
-                f"width {width} is not in the ladder {ladder}",
-                field="bit_allocation",
-                layer=name,
-            )
-        choice[i] = problem.widths.index(width)
+    choice = _saved_choice(problem, saved)
     stated = saved.metadata.get("spec")
     if multiplier is None and isinstance(stated, dict):
         bounds = as_bounds(problem, limits=Spec.from_dict(stated, saved.source).limits)
@@ -486,6 +504,51 @@ def evaluate_config(
     )
 
 
+def _saved_choice(problem: Problem, saved: SavedConfig) -> np.ndarray:
+    """Each layer's option: its format (a config of formats), else its width."""
+    if problem.formats is not None:
+        return _format_choice(problem, saved)
+    choice = np.empty(problem.n_layers, dtype=np.intp)
+    ladder = "/".join(map(str, problem.widths))
+    for i, name in enumerate(problem.names):
+        width = saved.wbits[name]
+        if width not in problem.widths:
+            raise InputError(
+                saved.source,
+                f"width {width} is not in the ladder {ladder}",
+                field="bit_allocation",
+                layer=name,
+            )
+        choice[i] = problem.widths.index(width)
+    return choice
+
+
+def _format_choice(problem: Problem, saved: SavedConfig) -> np.ndarray:
+    names = problem.option_names
+    choice = np.empty(problem.n_layers, dtype=np.intp)
+    for i, layer in enumerate(problem.names):
+        fmt = saved.formats.get(layer)
+        if fmt not in names:
+            problem_text = (
+                "has no format"
+                if fmt is None
+                else f"format {fmt!r} is not one of {', '.join(names)}"
+            )
+            raise InputError(
+                saved.source, problem_text, field="quantization_config.format", layer=layer
+            )
+        j = names.index(fmt)
+        if saved.wbits[layer] != problem.widths[j]:
+            raise InputError(
+                saved.source,
+                f"wbit {saved.wbits[layer]} differs from format {fmt!r} ({problem.widths[j]} bits)",
+                field="bit_allocation",
+                layer=layer,
+            )
+        choice[i] = j
+    return choice
+
+
 def _problem_for(problem: Problem, saved: SavedConfig) -> Problem:
     """The problem under the config's own settings: its spec (schema 2), else its activation
     rule and ladder, else the rule its per-layer activation widths follow."""
@@ -503,6 +566,8 @@ def _problem_for(problem: Problem, saved: SavedConfig) -> Problem:
         if isinstance(ladder, list):
             spec = replace(spec, ladder=tuple(ladder))
     problem = with_spec(problem, spec)
+    if problem.formats is not None:
+        return problem  # each layer's activation bits are its format's
     for name, abit in saved.abits.items():
         wbit = saved.wbits.get(name)
         if wbit is not None and abit != abit_for(wbit, problem.abit_rule):

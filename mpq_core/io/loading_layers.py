@@ -41,6 +41,16 @@ class LayerTable:
     params: np.ndarray  # float64 (n,), NaN where the file does not say
     model: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    channels: np.ndarray | None = None  # (n,) output channels, NaN where unknown; None: none
+
+    @property
+    def out_channels(self) -> np.ndarray:
+        """Output channels of each layer (a per-channel scale's count), NaN where unknown:
+        ``out_channels`` / ``out_features``, else ``weight_shape[0]``, else the channel axis
+        of ``output_shape`` (axis 1 for a convolution, the last axis otherwise)."""
+        if self.channels is None:
+            return np.full(len(self.names), np.nan)
+        return self.channels
 
 
 @dataclass(frozen=True)
@@ -100,16 +110,18 @@ def _header(data: dict, source: str) -> _Header:
 
 def _layer_table(entries: Any, source: str, sha256: str, header: _Header) -> LayerTable:
     """Read every layer of ``entries`` (a mapping or a list of records), in file order."""
-    names, macs, types, params = [], [], [], []
+    names, macs, types, params, channels = [], [], [], [], []
     for name, value in named_entries(entries, source, "layers"):
         if isinstance(value, dict):
-            amount, kind, count = _record(value, source, name, header.unit)
+            amount, kind, count, outs = _record(value, source, name, header.unit)
         else:
-            amount, kind, count = _bare_macs(value, source, name, header.unit), "", math.nan
+            amount, kind = _bare_macs(value, source, name, header.unit), ""
+            count = outs = math.nan
         names.append(name)
         macs.append(amount)
         types.append(kind)
         params.append(count)
+        channels.append(outs)
     if not names:
         raise InputError(source, "no layers", field="layers")
     return LayerTable(
@@ -121,18 +133,39 @@ def _layer_table(entries: Any, source: str, sha256: str, header: _Header) -> Lay
         params=np.asarray(params, dtype=np.float64),
         model=header.model,
         metadata=header.metadata,
+        channels=np.asarray(channels, dtype=np.float64),
     )
 
 
-def _record(value: dict, source: str, name: str, unit: str | None) -> tuple[float, str, float]:
-    """(MACs, type, params) of a layer record; params is NaN when the record does not say."""
+def _record(
+    value: dict, source: str, name: str, unit: str | None
+) -> tuple[float, str, float, float]:
+    """(MACs, type, params, output channels) of a layer record; params and channels are NaN
+    when the record does not say."""
     record = _lower_keys(value, source, name)
     amount = _record_macs(record, source, name, unit)
     kind = record.get("type", "")
     kind = kind if isinstance(kind, str) else str(kind)
     raw_params = record.get("params")
     params = math.nan if raw_params is None else number_field(raw_params, source, "params", name)
-    return amount, kind, params
+    return amount, kind, params, _channels(record, kind, source, name)
+
+
+def _channels(record: dict[str, Any], kind: str, source: str, name: str) -> float:
+    """Output channels: stated (``out_channels``, ``out_features``), else read off a shape; a
+    shape that is not a list of whole numbers says nothing (NaN)."""
+    for key in ("out_channels", "out_features"):
+        if key in record:
+            return number_field(record[key], source, key, name)
+    shape, axis = record.get("weight_shape"), 0
+    if shape is None:
+        shape = record.get("output_shape")
+        axis = 1 if kind.lower().startswith("conv") else -1
+    if not isinstance(shape, list) or len(shape) < 2:
+        return math.nan
+    size = shape[axis]
+    ok = isinstance(size, int) and not isinstance(size, bool) and size > 0
+    return float(size) if ok else math.nan
 
 
 def _record_macs(record: dict[str, Any], source: str, name: str, unit: str | None) -> float:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -39,13 +38,14 @@ class SensitivityTable:
     source: str
     sha256: str
     names: tuple[str, ...]
-    kind: str  # "scalar" or "per_bit"
+    kind: str  # "scalar", "per_bit" or "per_format"
     scores: np.ndarray  # (n,) scalar scores; for per_bit the loss at the lowest width in the file
     widths: tuple[int, ...]  # widths present in a per-bit table; () for scalar
     losses: np.ndarray  # (n, len(widths)) per-bit losses; (n, 0) for scalar
     metadata: Mapping[str, Any] = field(default_factory=dict)
     higher_is_better: bool = False  # per-bit scores (SQNR, SSIM, accuracy) rather than losses
     synthetic: bool = False
+    formats: tuple[str, ...] = ()  # format names of a per-format table (columns of ``losses``)
 
     @property
     def sense(self) -> str:
@@ -86,12 +86,14 @@ def parse_sensitivity(
         higher_is_better=flag(metadata, "higher_is_better", source),
     )
     found = named_entries(entries, source, "sensitivity", value_keys=("sensitivity", "score"))
-    rows = _without_prefix(found, source, name_prefix)
-    first = next(rows, None)
+    rows = list(_without_prefix(found, source, name_prefix))
+    first = rows[0] if rows else None
     if first is None:
         raise InputError(source, "no layers", field="sensitivity")
     layout = _layout_of(first[1])
-    return _PARSERS[layout](_same_layout(chain([first], rows), layout, source), header, ladder)
+    if layout == "per_format" and any(_layout_of(value) == "per_bit" for _, value in rows):
+        layout = "per_bit"  # a file with a width key anywhere is per-bit; its parser says why
+    return _PARSERS[layout](_same_layout(rows, layout, source), header, ladder)
 
 
 def _entries_and_metadata(data: Any, source: str) -> tuple[Any, Mapping[str, Any]]:
@@ -128,7 +130,8 @@ def _without_prefix(rows: _Rows, source: str, prefix: str) -> Iterator[tuple[str
 
 def _layout_of(value: Any) -> str:
     if isinstance(value, dict):
-        return "per_bit"
+        named = any(any(ch.isalpha() for ch in str(key)) for key in value)
+        return "per_format" if named else "per_bit"  # a format's name has a letter
     if isinstance(value, list):
         return "list"
     return "scalar"
@@ -140,6 +143,7 @@ NEEDS_LADDER = "gives a list of values per layer: name their widths with the lad
 _KIND_WORDS = {
     "scalar": "scalar scores",
     "per_bit": "per-bit tables",
+    "per_format": "per-format tables",
     "list": "lists of values per width",
 }
 
@@ -148,6 +152,8 @@ def _same_layout(rows: _Rows, layout: str, source: str) -> Iterator[tuple[str, A
     """The rows, each checked to follow ``layout`` (the first layer's) when it is reached."""
     for name, value in rows:
         this_kind = _layout_of(value)
+        if {this_kind, layout} == {"per_bit", "per_format"}:
+            this_kind = layout  # read as the file's layout: a bad key is named by its parser
         if this_kind != layout:
             both = " and ".join(w for k, w in _KIND_WORDS.items() if k in (layout, this_kind))
             raise InputError(
@@ -204,9 +210,59 @@ def _parse_lists(rows: _Rows, header: _Header, ladder: tuple[int, ...] | None) -
     return _width_table(names, tables, header, higher_is_better=higher_is_better)
 
 
+def _parse_per_format(
+    rows: _Rows, header: _Header, ladder: tuple[int, ...] | None
+) -> SensitivityTable:
+    """``{name: {format: value}}``: a loss (or a score) per quantization format."""
+    names: list[str] = []
+    tables: list[dict[str, float]] = []
+    for name, value in rows:
+        names.append(name)
+        tables.append(_per_format_row(value, header.source, name))
+    _check_unique(names, header.source)
+    formats = tuple(dict.fromkeys(f for row in tables for f in row))
+    losses = np.full((len(names), len(formats)), np.nan)
+    for i, row in enumerate(tables):
+        for j, f in enumerate(formats):
+            if f in row:
+                losses[i, j] = row[f]
+    if not header.higher_is_better:
+        check_losses(losses, names, formats, header.source)
+    return SensitivityTable(
+        source=header.source,
+        sha256=header.sha256,
+        names=tuple(names),
+        kind="per_format",
+        scores=np.zeros(len(names)),
+        widths=(),
+        losses=losses,
+        metadata=header.metadata,
+        higher_is_better=header.higher_is_better,
+        synthetic=header.synthetic,
+        formats=formats,
+    )
+
+
+def _per_format_row(value: dict, source: str, name: str) -> dict[str, float]:
+    if not value:
+        raise InputError(source, "empty per-format table", field="sensitivity", layer=name)
+    row = {}
+    for key, loss in value.items():
+        if not any(ch.isalpha() for ch in str(key)):
+            raise InputError(
+                source,
+                f"mixes a width ({key!r}) with format names; a layer's table is keyed by one",
+                field="sensitivity",
+                layer=name,
+            )
+        row[str(key)] = number_field(loss, source, f"sensitivity.{key}", name, signed=True)
+    return row
+
+
 _PARSERS: dict[str, Callable[[_Rows, _Header, tuple[int, ...] | None], SensitivityTable]] = {
     "scalar": _parse_scalar,
     "per_bit": _parse_per_bit,
+    "per_format": _parse_per_format,
     "list": _parse_lists,
 }
 
@@ -260,7 +316,10 @@ def _check_unique(names: list[str], source: str) -> None:
 
 
 def check_losses(
-    losses: np.ndarray, names: tuple[str, ...] | list[str], widths: tuple[int, ...], source: str
+    losses: np.ndarray,
+    names: tuple[str, ...] | list[str],
+    widths: tuple[int, ...] | tuple[str, ...],
+    source: str,
 ) -> None:
     """Losses (lower is better) cannot be negative; scores may be."""
     negative = np.nan_to_num(losses, nan=0.0) < 0

@@ -29,7 +29,15 @@ from ..errors import InputError
 from ..report.display import significant
 
 BUILTIN_RESOURCES = ("bops", "wbits", "mean_wbits")
-RESOURCE_UNITS = {"bops": "GBOPs", "wbits": "bits", "mean_wbits": "bits"}
+FORMAT_RESOURCES = ("bpw", "weight_bytes")  # resources of a problem whose options are formats
+MEAN_RESOURCES = ("mean_wbits", "bpw")  # params-weighted means over a scope, not sums
+RESOURCE_UNITS = {
+    "bops": "GBOPs",
+    "wbits": "bits",
+    "mean_wbits": "bits",
+    "bpw": "bits",
+    "weight_bytes": "bytes",
+}
 FORMS = {"x": "times the all-top-width value", "r": "of the way from cheapest to dearest"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _NUMBER = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")

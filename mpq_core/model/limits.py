@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from .arithmetic import ExactValues, exact_values
-from .constraints import Form, Limit
+from .constraints import MEAN_RESOURCES, Form, Limit
 from .problem import GIGA, Problem
 
 
@@ -169,12 +169,13 @@ def _reach(problem: Problem, limit: Limit, scope: np.ndarray, values: np.ndarray
     scale, unit = 1.0, problem.unit_of(limit.resource)
     if limit.resource == "bops":
         scale = GIGA
-    elif limit.resource == "mean_wbits":
+    elif limit.resource in MEAN_RESOURCES:
         scale = math.fsum(problem.params[scope].tolist())
         if not scale > 0:
             where = f"group {limit.group!r}" if limit.group else "the model"
             raise InputError(
-                "limits", f"mean_wbits of {where} is undefined: its layers have no parameters"
+                "limits",
+                f"{limit.resource} of {where} is undefined: its layers have no parameters",
             )
     return Reach(
         low=math.fsum(masked_low.tolist()),
@@ -199,16 +200,16 @@ def _cap(limit: Limit, low: float, high: float, top: float, scale: float) -> flo
     absolute -> the written number in the shown unit. Past the largest float: +inf."""
     if limit.form is Form.TOP:
         m = float(limit.number)
-        if limit.resource == "mean_wbits":
+        if limit.resource in MEAN_RESOURCES:
             return _mean_cap(m * (top / scale), scale)
         return m * top
     if limit.form is Form.RANGE:
         r = Fraction(float(limit.number))
-        if limit.resource == "mean_wbits":
+        if limit.resource in MEAN_RESOURCES:
             mean = Fraction(low / scale) + r * (Fraction(high / scale) - Fraction(low / scale))
             return _mean_cap(_float(mean), scale)
         return _float(Fraction(low) + r * (Fraction(high) - Fraction(low)))
-    if limit.resource == "mean_wbits":
+    if limit.resource in MEAN_RESOURCES:
         return _mean_cap(_float(limit.number), scale)
     if limit.resource == "bops":
         return _float(limit.number * int(GIGA))

@@ -16,6 +16,12 @@ Besides BOPs a problem knows the resources limits can cap: ``wbits`` (params x w
 memory in bits), ``mean_wbits`` (its params-weighted mean over a scope) and any resource of a
 resources file. Groups and ties are resolved here: a tie's layers keep only the widths all of
 them allow.
+
+With ``formats`` (``formats.py``) option j is format ``formats[j]`` (cheapest first): its
+weight bits are ``widths[j]`` (widths may repeat), its activation bits ``abits[j]``, and its
+value the loss recovered (or score gained) relative to option 0, from a per-format table.
+Two more resources count the scales: ``bpw`` (the params-weighted mean of the effective bits
+per weight over a scope) and ``weight_bytes`` (the weight memory, scales included).
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ from ..errors import InputError
 from ..io.loading import Inputs, check_losses, load_inputs
 from ..io.reading import InputFile
 from ..io.resources import ResourceTable
-from .constraints import BUILTIN_RESOURCES, RESOURCE_UNITS, Constraints, Group
+from .constraints import BUILTIN_RESOURCES, FORMAT_RESOURCES, RESOURCE_UNITS, Constraints, Group
+from .formats import Format
 from .spec import ABIT_RULES, DEFAULT_LADDER, Pin, Spec, pins_from_mapping
 
 DEFAULT_WIDTHS = DEFAULT_LADDER
@@ -79,6 +86,14 @@ class Problem:
     groups: tuple[GroupMembers, ...] = ()
     ties: tuple[np.ndarray, ...] = ()  # layer indices of each tie
     resource_table: ResourceTable | None = None
+    formats: tuple[Format, ...] | None = None  # None: the options are plain widths
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        """Each option's name: the format's, else the width as text."""
+        if self.formats is not None:
+            return tuple(f.name for f in self.formats)
+        return tuple(str(w) for w in self.widths)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -122,8 +137,10 @@ class Problem:
 
     @cached_property
     def min_cost(self) -> float:
-        """BOPs with every layer at its lowest allowed width (pins respected)."""
-        return self.cost_of(self.lowest)
+        """BOPs with every layer at its cheapest allowed option (pins respected): its lowest
+        allowed width on a ladder, where BOPs grow with the width."""
+        cheapest = np.where(self.allowed, self.costs, np.inf).min(axis=1)
+        return math.fsum(cheapest.tolist())
 
     @cached_property
     def max_cost(self) -> float:
@@ -167,7 +184,8 @@ class Problem:
     def resource_names(self) -> tuple[str, ...]:
         """Every resource a limit can cap on this problem."""
         extra = self.resource_table.names if self.resource_table is not None else ()
-        return (*BUILTIN_RESOURCES, *extra)
+        formats = FORMAT_RESOURCES if self.formats is not None else ()
+        return (*BUILTIN_RESOURCES, *formats, *extra)
 
     def unit_of(self, resource: str) -> str:
         if resource in RESOURCE_UNITS:
@@ -190,18 +208,17 @@ class Problem:
         if name == "bops":
             return self.costs
         if name in ("wbits", "mean_wbits"):
-            missing = np.isnan(self.params)
-            if missing.any():
-                layer = self.names[int(np.argmax(missing))]
-                raise InputError(
-                    self.inputs.layers.source,
-                    f"missing; a limit on {name} needs the parameter count of every layer "
-                    f"({int(missing.sum())} layer(s) lack it)",
-                    field="params",
-                    layer=layer,
-                )
+            self._need_params(name)
             values = self.params[:, None] * np.asarray(self.widths, dtype=np.float64)[None, :]
             _check_finite(values, self.names, self.inputs.layers.source, "params x width")
+            _check_total(values, self.inputs.layers.source)
+            return values
+        if name in FORMAT_RESOURCES and self.formats is not None:
+            self._need_params(name)
+            values = format_weight_bits(self.formats, self.inputs.layers)
+            if name == "weight_bytes":
+                values = values / 8
+            _check_finite(values, self.names, self.inputs.layers.source, "weight bits")
             _check_total(values, self.inputs.layers.source)
             return values
         if self.resource_table is None or name not in self.resource_table.tables:
@@ -214,6 +231,18 @@ class Problem:
         _check_finite(values, self.names, self.resource_table.source, name)
         _check_total(values, self.resource_table.source)
         return values
+
+    def _need_params(self, name: str) -> None:
+        missing = np.isnan(self.params)
+        if missing.any():
+            layer = self.names[int(np.argmax(missing))]
+            raise InputError(
+                self.inputs.layers.source,
+                f"missing; a limit on {name} needs the parameter count of every layer "
+                f"({int(missing.sum())} layer(s) lack it)",
+                field="params",
+                layer=layer,
+            )
 
     def group_mask(self, group: str | None) -> np.ndarray:
         """True for the layers of ``group`` (every layer for None)."""
@@ -255,6 +284,15 @@ def build_problem(
             pins=pins_from_mapping(pins),
         )
     sens = inputs.sensitivity
+    if spec.formats is not None:
+        return _format_problem(inputs, spec, resources)
+    if sens.kind == "per_format":
+        raise InputError(
+            sens.source,
+            "gives a loss per format: choose the formats to allocate (--formats, or formats in "
+            "the settings)",
+            field="sensitivity",
+        )
     widths = spec.ladder or (sens.widths if sens.kind == "per_bit" else DEFAULT_WIDTHS)
     abits = tuple(abit_for(w, spec.abit_rule) for w in widths)
     discount = spec.upgrade_discount
@@ -276,11 +314,7 @@ def build_problem(
     _check_finite(values, inputs.layers.names, sens.source, "sensitivity gain")
     _check_total(values, sens.source)
 
-    factors = np.array([w * a for w, a in zip(widths, abits, strict=True)], dtype=np.float64)
-    with np.errstate(over="ignore"):  # an overflow is reported just below, with its layer
-        costs = inputs.layers.macs[:, None] * factors[None, :]
-    _check_finite(costs, inputs.layers.names, inputs.layers.source, "MACs x wbit x abit")
-    _check_total(costs, inputs.layers.source)
+    costs = _bops(inputs, widths, abits)
     pin_items, allowed = _pins(spec.pins, inputs.layers.names, widths)
     groups = _groups(spec.constraints.groups, inputs.layers.names)
     ties = _ties(spec.constraints.ties, inputs.layers.names, widths, allowed)
@@ -302,6 +336,118 @@ def build_problem(
         resource_table=resources,
     )
     return problem
+
+
+def _bops(inputs: Inputs, widths: tuple[int, ...], abits: tuple[int, ...]) -> np.ndarray:
+    factors = np.array([w * a for w, a in zip(widths, abits, strict=True)], dtype=np.float64)
+    with np.errstate(over="ignore"):  # an overflow is reported just below, with its layer
+        costs = inputs.layers.macs[:, None] * factors[None, :]
+    _check_finite(costs, inputs.layers.names, inputs.layers.source, "MACs x wbit x abit")
+    _check_total(costs, inputs.layers.source)
+    return costs
+
+
+def _format_problem(inputs: Inputs, spec: Spec, resources: ResourceTable | None) -> Problem:
+    """The instance whose options are ``spec.formats`` (cheapest first)."""
+    formats = spec.formats
+    if spec.pins:
+        raise InputError("pins", "pins name widths; with formats, a layer cannot be pinned yet")
+    if resources is not None:
+        raise InputError(
+            resources.source, "a resources file is keyed by width; with formats it cannot be used"
+        )
+    widths = tuple(f.bits for f in formats)
+    abits = tuple(f.activation_bits for f in formats)
+    sense = _format_sense(inputs.sensitivity, spec.sense)
+    table = _format_table(inputs, formats, sense)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by layer
+        values = table[:, :1] - table if sense == "loss" else table - table[:, :1]
+    _check_finite(values, inputs.layers.names, inputs.sensitivity.source, "sensitivity gain")
+    _check_total(values, inputs.sensitivity.source)
+    steps = np.zeros_like(values)
+    steps[:, 1:] = np.diff(values, axis=1)
+    names = inputs.layers.names
+    allowed = np.ones(values.shape, dtype=bool)
+    return Problem(
+        inputs=inputs,
+        widths=widths,
+        abits=abits,
+        abit_rule=spec.abit_rule,
+        upgrade_discount=spec.upgrade_discount,
+        pins=(),
+        costs=_bops(inputs, widths, abits),
+        values=values,
+        step_gains=steps,
+        allowed=allowed,
+        spec=spec.problem_key(),
+        sense=sense,
+        groups=_groups(spec.constraints.groups, names),
+        ties=_ties(spec.constraints.ties, names, widths, allowed),
+        formats=formats,
+    )
+
+
+def _format_sense(sens, override: str | None) -> str:
+    if sens.kind != "per_format":
+        kind = sens.kind.replace("_", "-")
+        raise InputError(
+            sens.source,
+            f"gives {kind} sensitivity; formats need a loss (or score) per format for every "
+            'layer, as {"layer": {"int4_g128": 0.012, "fp8": 0.003, ...}}',
+            field="sensitivity",
+        )
+    sense = override or sens.sense
+    if sense == "loss" and sens.higher_is_better:
+        check_losses(sens.losses, sens.names, sens.formats, sens.source)
+    return sense
+
+
+def _format_table(inputs: Inputs, formats: tuple[Format, ...], sense: str) -> np.ndarray:
+    """Per-format values in option order. A loss of the unquantized reference (16-bit float
+    weights and activations) may be left out: it is 0. Any other gap is an error."""
+    sens = inputs.sensitivity
+    out = np.zeros((len(sens.names), len(formats)))
+    for j, fmt in enumerate(formats):
+        column = np.full(len(sens.names), np.nan)
+        if fmt.name in sens.formats:
+            column = sens.losses[:, sens.formats.index(fmt.name)]
+        missing = np.isnan(column)
+        reference = sense == "loss" and _is_reference(fmt)
+        if missing.any() and not reference:
+            layer = sens.names[int(np.argmax(missing))]
+            given = ", ".join(sens.formats)
+            raise InputError(
+                sens.source,
+                f"has no value for format {fmt.name!r} ({int(missing.sum())} layer(s) lack it; "
+                f"the file gives {given})",
+                field="sensitivity",
+                layer=layer,
+            )
+        out[:, j] = np.where(missing, 0.0, column)
+    return out
+
+
+def _is_reference(fmt: Format) -> bool:
+    w = fmt.weight
+    return w.type == "float" and w.bits == 16 and fmt.activation_bits == 16
+
+
+def format_weight_bits(formats: tuple[Format, ...], layers) -> np.ndarray:
+    """(n, k) weight memory in bits, scales included, of each layer at each format."""
+    params, channels = layers.params, layers.out_channels
+    columns = []
+    for fmt in formats:
+        if fmt.needs_channels and np.isnan(channels).any():
+            i = int(np.argmax(np.isnan(channels)))
+            raise InputError(
+                layers.source,
+                f"missing; format {fmt.name!r} has a scale per output channel, which needs the "
+                "layer's output channels (out_channels, weight_shape or output_shape)",
+                field="out_channels",
+                layer=layers.names[i],
+            )
+        columns.append(fmt.weight_bits(params, channels))
+    return np.stack(columns, axis=1)
 
 
 def load_problem(
@@ -336,7 +482,10 @@ def load_problem(
 
 def with_spec(problem: Problem, spec: Spec) -> Problem:
     """The same inputs and resources under another spec (rebuilt only when it shapes them)."""
-    if replace(spec.problem_key(), ladder=spec.ladder or problem.widths) == problem.spec:
+    key = spec.problem_key()
+    if spec.formats is None:
+        key = replace(key, ladder=spec.ladder or problem.widths)
+    if key == problem.spec:
         return problem
     return build_problem(problem.inputs, spec, resources=problem.resource_table)
 

@@ -3,8 +3,9 @@
 The command line, the app's URL, the cache keys and the export metadata all carry a
 :class:`Spec`; ``Spec.to_dict`` / ``Spec.from_dict`` round-trip it. Field names are the one
 name of each idea: ``ladder`` (the weight widths a layer may take; the CLI's ``--bits``),
-``abit_rule``, ``upgrade_discount``, ``pins``, ``sense``, ``constraints`` (groups, ties,
-limits), ``solver``, ``time_limit``.
+``formats`` (quantization formats a layer may take instead of plain widths; the CLI's
+``--formats``; ``formats.py``), ``abit_rule``, ``upgrade_discount``, ``pins``, ``sense``,
+``constraints`` (groups, ties, limits), ``solver``, ``time_limit``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..errors import InputError
 from .constraints import Constraints, Limit, parse_constraints
+from .formats import Format, formats_from_dicts, order
 
 ABIT_RULES = ("plus4", "match")
 SENSES = ("loss", "score")
@@ -50,9 +52,14 @@ class Spec:
     constraints: Constraints = field(default_factory=Constraints)
     solver: str = "greedy"
     time_limit: float = DEFAULT_TIME_LIMIT
+    formats: tuple[Format, ...] | None = None  # None: the options are the ladder's widths
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ladder", check_ladder(self.ladder))
+        if self.formats is not None:
+            if self.ladder is not None:
+                raise InputError("formats", "the ladder and formats both choose the options")
+            object.__setattr__(self, "formats", order(self.formats))
         object.__setattr__(self, "abit_rule", check_abit_rule(self.abit_rule))
         object.__setattr__(self, "upgrade_discount", check_discount(self.upgrade_discount))
         object.__setattr__(self, "pins", check_pins(self.pins))
@@ -120,6 +127,7 @@ class Spec:
             **self.constraints.to_dict(),
             "solver": self.solver,
             "time_limit": self.time_limit,
+            **({} if self.formats is None else {"formats": _formats_dict(self.formats)}),
         }
 
     @classmethod
@@ -137,6 +145,7 @@ class Spec:
             "limits",
             "solver",
             "time_limit",
+            "formats",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -156,7 +165,14 @@ class Spec:
             constraints=constraints,
             solver=data.get("solver", "greedy"),
             time_limit=data.get("time_limit", DEFAULT_TIME_LIMIT),
+            formats=None
+            if data.get("formats") is None
+            else formats_from_dicts(data["formats"], source),
         )
+
+
+def _formats_dict(formats: tuple[Format, ...]) -> dict[str, Any]:
+    return {f.name: f.to_dict() for f in formats}
 
 
 def check_ladder(ladder: Iterable[Any] | None, source: str = "ladder") -> tuple[int, ...] | None:

@@ -67,6 +67,11 @@ def total_upgrades(problem: Problem) -> int:
 
 
 def settings_line(problem: Problem, solver: str) -> str:
+    if problem.formats is not None:
+        return (
+            f"Solver: {SOLVER_LABELS.get(solver, solver)} | formats "
+            f"{'/'.join(problem.option_names)} | sensitivity {_kind(problem)}"
+        )
     rule = "min(wbit + 4, 16)" if problem.abit_rule == "plus4" else "wbit"
     ladder = "/".join(map(str, problem.widths))
     return (
@@ -97,6 +102,8 @@ def progress_lines(solution: Solution, every: int = PROGRESS_EVERY) -> list[str]
 def distribution_lines(solution: Solution) -> list[str]:
     """Layers and percentage per width, plus each width's share of the BOPs."""
     n = solution.problem.n_layers
+    if solution.problem.formats is not None:
+        return format_lines(solution)
     lines = ["Bit-width Distribution:"]
     for share in solution.width_shares():
         lines.append(
@@ -106,15 +113,49 @@ def distribution_lines(solution: Solution) -> list[str]:
     return lines
 
 
+def format_lines(solution: Solution) -> list[str]:
+    """Layers and percentage per format, each format's share of the BOPs and its effective
+    bits per weight over the layers that take it."""
+    problem = solution.problem
+    n = problem.n_layers
+    bops = solution.layer_bops()
+    total = math.fsum(bops.tolist())
+    bits = problem.resource("bpw") if not np.isnan(problem.params).any() else None
+    lines = ["Format Distribution:"]
+    for j, fmt in enumerate(problem.formats):
+        mask = solution.choice == j
+        share = math.fsum(bops[mask].tolist()) / total if total > 0 else 0.0
+        line = f"{fmt.name}: {int(mask.sum())} layers ({mask.sum() / n * 100:4.1f}%), "
+        line += f"{share * 100:4.1f}% of BOPs"
+        if bits is not None and mask.any():
+            mean = math.fsum(bits[mask, j].tolist()) / math.fsum(problem.params[mask].tolist())
+            line += f", {mean:.4f} bits per weight"
+        lines.append(line)
+    return lines
+
+
+def widths_word(problem: Problem) -> str:
+    """What the minimum cost is made of: ``4-bit``, or the cheapest formats."""
+    return "at their cheapest format" if problem.formats is not None else _option_word(problem, 0)
+
+
+def _option_word(problem: Problem, j: int) -> str:
+    """``4-bit`` for a width, the name for a format."""
+    if problem.formats is not None:
+        return problem.formats[j].name
+    return f"{problem.widths[j]}-bit"
+
+
 def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str]:
     """The full report of one feasible solution; ``greedy`` adds the gap line to an exact one.
 
     With the one BOPs budget of the original command line the lines are the original ones
     (plus the weight line); other limits add a line each."""
     problem = solution.problem
-    widths = problem.widths
     pins = dict(problem.pins)
-    low = f"all {widths[0]}-bit" if not pins else f"lowest allowed widths, {len(pins)} pinned"
+    low = (
+        f"all {widths_word(problem)}" if not pins else f"lowest allowed widths, {len(pins)} pinned"
+    )
     lines = [
         RULE,
         BANNERS.get(solution.solver, f"{solution.solver.upper()} OPTIMIZATION"),
@@ -134,7 +175,7 @@ def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str
         ]
     lines += [
         f"Min cost ({low}): {original_gbops(problem.min_cost)}",
-        f"Max cost (all {widths[-1]}-bit): {original_gbops(problem.max_cost)}",
+        f"Max cost (all {_option_word(problem, -1)}): {original_gbops(problem.max_cost)}",
         f"Total possible upgrades: {total_upgrades(problem)}",
     ]
     if solution.solver == "greedy":
@@ -169,10 +210,11 @@ def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str
 
 def objective_words(problem: Problem) -> str:
     """What the objective adds up, in words (losses or scores are said, never assumed)."""
+    lowest = "the lowest widths" if problem.formats is None else problem.formats[0].name
     if problem.sense == "score":
-        return "score gained over the lowest widths, higher is better"
+        return f"score gained over {lowest}, higher is better"
     if problem.sense == "loss":
-        return "loss recovered from the lowest widths"
+        return f"loss recovered from {lowest}"
     return "recovered sensitivity"
 
 
@@ -222,6 +264,12 @@ def weight_line(solution: Solution) -> str:
     mean = solution.param_mean_wbits()
     if math.isnan(mean):
         return "Mean weight bits: unknown (the Phase 1 file gives no parameter counts)"
+    if solution.problem.formats is not None:
+        mib = solution.stored_weight_bits() / 8 / 2**20
+        return (
+            f"Effective bits per weight: {solution.effective_bits():.4f} (scales included; "
+            f"nominal {mean:.2f}); weight memory {mib:,.2f} MiB"
+        )
     mib = solution.weight_bits() / 8 / 2**20
     groups = "".join(
         f"; {g.name} {solution.param_mean_wbits(g.name):.2f}" for g in solution.problem.groups
@@ -269,6 +317,11 @@ def json_summary(
         ],
         "config_file": config_file,
     }
+    if solution.problem.formats is not None:
+        summary["format_distribution"] = [
+            {"format": fmt.name, "layers": int((solution.choice == j).sum())}
+            for j, fmt in enumerate(solution.problem.formats)
+        ]
     if greedy is not None and greedy.feasible:
         summary["greedy_objective"] = greedy.objective
         summary["greedy_cost_gbops"] = greedy.cost / GIGA
@@ -286,7 +339,8 @@ def sweep_lines(
         f"BUDGET SWEEP ({', '.join(solvers)}), every {step / 100:.2f} of the multiplier",
         RULE,
         settings_line(problem, solvers[-1]),
-        f"Max cost (all {widths[-1]}-bit): {original_gbops(problem.max_cost)}; smallest feasible "
+        f"Max cost (all {_option_word(problem, -1)}): {original_gbops(problem.max_cost)}; "
+        f"smallest feasible "
         f"multiplier {feasibility_threshold(problem).text}",
     ]
     if "exact" in solvers:

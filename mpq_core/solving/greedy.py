@@ -37,6 +37,7 @@ import numpy as np
 from ..model.constraints import Limit
 from ..model.limits import Bound, as_bounds, resolve_limits
 from ..model.problem import Problem
+from .hull_greedy import hull_greedy_on
 from .instance import Instance, make_instance
 from .results import infeasibility, infeasible_solution, make_solution, unknown_solution, violated
 from .solution import Solution
@@ -93,6 +94,8 @@ def greedy_solver(
 
 
 def greedy_on(inst: Instance) -> Solution:
+    if inst.problem.formats is not None:  # no ladder to walk: the greedy of formats
+        return hull_greedy_on(inst)
     start = inst.lowest.copy()
     if not inst.fits(start):
         why = infeasibility(inst)

@@ -189,6 +189,26 @@ class Solution:
             return math.nan
         return math.fsum((p * self.wbits[mask]).tolist())
 
+    def stored_weight_bits(self, group: str | None = None) -> float:
+        """Weight memory in bits, scales and zero points included (formats); params x width
+        for plain widths. NaN without parameter counts."""
+        if self.problem.formats is None:
+            return self.weight_bits(group)
+        mask = self.problem.group_mask(group)
+        if np.isnan(self.problem.params[mask]).any():
+            return math.nan
+        bits = self.problem.resource("bpw")
+        rows = np.flatnonzero(mask)
+        return math.fsum(bits[rows, self.choice[rows]].tolist())
+
+    def effective_bits(self, group: str | None = None) -> float:
+        """Params-weighted mean of the effective bits per weight, scales included (``bpw``);
+        the params-weighted mean width for plain widths."""
+        params = self.problem.params[self.problem.group_mask(group)]
+        if np.isnan(params).any() or not params.sum() > 0:
+            return math.nan
+        return self.stored_weight_bits(group) / math.fsum(params.tolist())
+
 
 def count_upgrades(problem: Problem, choice: np.ndarray) -> int:
     """Steps up the allowed ladder from each layer's lowest allowed width, summed."""
