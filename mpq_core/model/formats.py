@@ -174,14 +174,16 @@ def pick(
     names: Iterable[str] | str, known: Mapping[str, Format], source: str
 ) -> tuple[Format, ...]:
     """The formats of ``names`` among ``known`` (the catalog and a file's), in option order."""
-    return order(_lookup(_names(names, source), known, source))
+    return order(_lookup(_names(names, source), known, source), source)
 
 
-def order(formats: Iterable[Format]) -> tuple[Format, ...]:
+def order(formats: Iterable[Format], source: str = "formats") -> tuple[Format, ...]:
     """Formats as the options of a problem: cheapest first, each name once."""
     out = tuple(sorted(formats, key=lambda f: f.order_key))
     if len(out) < 2:
-        raise InputError("formats", "choose at least two formats (one option leaves no choice)")
+        raise InputError(source, "choose at least two formats (one option leaves no choice)")
+    if len({f.name for f in out}) != len(out):
+        raise InputError(source, "a format name is given twice")
     return out
 
 
