@@ -95,7 +95,7 @@ def test_the_effective_bits_floor_is_explained(run, files):
     assert code == 3
     assert err.strip() == (
         "main.py: error: infeasible: bpw <= 4 cannot be met: with every layer at its least use "
-        "it is 4.125 bits against a limit of 4 bits"
+        "it is 4.125 bits (every layer at int4_g128) against a limit of 4 bits"
     )
 
 

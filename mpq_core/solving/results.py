@@ -66,9 +66,24 @@ def infeasibility(inst: Instance) -> str | None:
         need = bound.exact.to_float(least) / bound.scale
         reasons.append(
             f"{bound.limit.label()} cannot be met: with every layer at its least "
-            f"use it is {_amount(need, bound)} against a limit of {_amount(bound.shown_cap, bound)}"
+            f"use it is {_amount(need, bound)}{_least_formats(inst, r)} against a limit of "
+            f"{_amount(bound.shown_cap, bound)}"
         )
     return "; ".join(reasons) or None
+
+
+def _least_formats(inst: Instance, r: int) -> str:
+    """`` (every layer at int2_g64)``: the formats that reach the least use of limit ``r``."""
+    formats = inst.problem.formats
+    if formats is None:
+        return ""
+    scope = inst.bounds[r].scope if inst.layer_item is None else np.ones(inst.n_items, bool)
+    use = np.where(inst.allowed, inst.rows[r], np.inf)[scope]
+    least = np.argmin(use, axis=1)
+    names = sorted({formats[j].name for j in least.tolist()}, key=[f.name for f in formats].index)
+    if len(names) == 1:
+        return f" (every layer at {names[0]})"
+    return f" (each layer at its least-using format: {', '.join(names)})"
 
 
 def infeasible_solution(inst: Instance, solver: str, message: str) -> Solution:
