@@ -281,6 +281,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "activation_bits}}}; its formats are used, or the ones --formats names",
     )
     parser.add_argument(
+        "--search_spaces",
+        metavar="F",
+        help='JSON/YAML: {"search_spaces": {"*.attn*": ["fp8", "bf16"], "*": [...]}}: the '
+        "formats a layer may take, by the first pattern it matches",
+    )
+    parser.add_argument(
         "--sensitivity_sense",
         choices=SENSES,
         help="read a per-bit file as losses (lower is better) or scores (higher is better), "
@@ -385,6 +391,8 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise UsageError("--export_format writes files and --no_save writes none: drop one")
     if args.bits is not None and (args.formats is not None or args.formats_file is not None):
         raise UsageError("--bits and --formats both choose the options of a layer: drop one")
+    if args.search_spaces is not None and args.formats is None and args.formats_file is None:
+        raise UsageError("--search_spaces chooses among formats: give --formats too")
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:
@@ -462,12 +470,13 @@ class _Origins:
         where = self.fields.get(exc.source)
         if where is None:
             return exc
-        if exc.source in _CONSTRAINT_FIELDS:  # the file's record or the flag's index
+        if exc.source in _RECORD_FIELDS:  # the file's record or the flag's index
             return InputError(where, exc.problem, field=exc.field, layer=exc.layer)
         return InputError(where, exc.problem)
 
 
 _CONSTRAINT_FIELDS = ("ties", "constraints", "limits")
+_RECORD_FIELDS = (*_CONSTRAINT_FIELDS, "search_spaces")  # errors keep the record's field
 
 
 def _constraints(args: argparse.Namespace, read_data) -> tuple[Constraints, list]:
@@ -528,6 +537,8 @@ def _spec(args: argparse.Namespace, read_data) -> Spec:
     formats = _chosen_formats(args, read_data)
     fields = {"ladder": "--bits", "upgrade_discount": "--upgrade_discount"}
     fields |= {"formats": "--formats" if args.formats is not None else str(args.formats_file)}
+    fields |= {"search_spaces": str(args.search_spaces)}
+    spaces = _search_spaces(args, read_data)
     fields |= {"sensitivity_sense": "--sensitivity_sense"}
     fields |= dict.fromkeys(_CONSTRAINT_FIELDS, args.constraints or "--tie/--limit")
     args.origins = _Origins(fields, by_flag, args.pin_file, tuple(limit_origins))
@@ -541,7 +552,17 @@ def _spec(args: argparse.Namespace, read_data) -> Spec:
         solver=args.solver,
         time_limit=args.time_limit or 20.0,
         formats=formats,
+        search_spaces=spaces,
     )
+
+
+def _search_spaces(args: argparse.Namespace, read_data) -> tuple:
+    from mpq_core.model.formats import parse_search_spaces
+
+    if args.search_spaces is None:
+        return ()
+    label, _, data = read_data(args.search_spaces)
+    return parse_search_spaces(data, label)
 
 
 def _chosen_formats(args: argparse.Namespace, read_data) -> tuple | None:

@@ -145,3 +145,48 @@ def test_widths_runs_are_untouched_by_the_new_flags(run, workdir):
     code, out, _ = run(OPT, "--budget_multiplier", "0.5", "--no_save")
     assert code == 0
     assert "Bit-width Distribution:" in out and "Format" not in out
+
+
+def test_search_spaces_fix_and_restrict_layers(run, files):
+    (files / "ss.json").write_text(
+        json.dumps({"search_spaces": {"a": ["fp8"], "*": ["int4_g128", "nvfp4", "bf16"]}})
+    )
+    code, out, err = run(OPT, *FILES, "--formats", "int4_g128,nvfp4,fp8,bf16", "--search_spaces",
+                         "ss.json", "--limit", "bpw<=6", "--solver", "exact", "--json",
+                         "--no_save")  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    formats = {}
+    for name, entry in summary["metadata"]["spec"]["search_spaces"].items():
+        formats[name] = entry
+    assert formats == {"a": ["fp8"], "*": ["int4_g128", "nvfp4", "bf16"]}
+    # a is fixed at fp8 (32,800 bits, counted in the limit); b and c share 86,016 - 32,800
+    # bits: b nvfp4 (36,896) + c nvfp4 (9,248) = 46,144 fits, gain .02 + .2; c at bf16
+    # (32,768) with b at int4 (33,792) is over. Hand optimum: a fp8, b nvfp4, c nvfp4.
+    assert summary["format_distribution"] == [
+        {"format": "int4_g128", "layers": 0},
+        {"format": "nvfp4", "layers": 2},
+        {"format": "fp8", "layers": 1},
+        {"format": "bf16", "layers": 0},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spaces", "message"),
+    [
+        ({"search_spaces": {"a": ["fp4"]}},
+         "ss.json: field 'search_spaces.a': format 'fp4' is not among the chosen formats "
+         "(int4_g128, nvfp4, fp8, bf16)"),
+        ({"search_spaces": {"zz*": ["fp8"]}},
+         "ss.json: field 'search_spaces.zz*': matches no layer not matched before"),
+        ({"search_spaces": {"a": []}},
+         "ss.json: field 'search_spaces.a': must be a list of format names"),
+        ([1], "ss.json: field 'search_spaces': expected a mapping of layer pattern to formats"),
+    ],
+)  # fmt: skip
+def test_bad_search_spaces_name_the_file_and_pattern(run, files, spaces, message):
+    (files / "ss.json").write_text(json.dumps(spaces))
+    code, _, err = run(OPT, *FILES, "--formats", "int4_g128,nvfp4,fp8,bf16", "--search_spaces",
+                       "ss.json", "--no_save")  # fmt: skip
+    assert code == 2
+    assert err.strip() == f"main.py: error: {message}"

@@ -214,6 +214,8 @@ def brute_force(problem, bounds):
     k = problem.values.shape[1]
     for combo in itertools.product(range(k), repeat=problem.n_layers):
         choice = np.asarray(combo)
+        if not problem.allowed[np.arange(problem.n_layers), choice].all():
+            continue
         if all(b.fits(choice) for b in bounds):
             value = problem.objective_of(choice)
             if value > best:
@@ -339,3 +341,49 @@ def test_a_saved_format_that_is_not_offered_is_named(files, tmp_path):
         f"{tmp_path / 'c.json'}: field 'quantization_config.format', layer 'c': format 'mxfp4' "
         "is not one of int4_g128, nvfp4, fp8, bf16"
     )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_equals_brute_force_with_search_spaces_and_ties(tmp_path, seed):
+    rng = np.random.default_rng(100 + seed)
+    names = FORMAT_SETS[seed % len(FORMAT_SETS)]
+    files = random_files(tmp_path, rng, 5, names)
+    spaces = (
+        ("l0", (names[-1],)),  # a fixed layer, counted in every limit
+        ("l1", tuple(rng.choice(names, 2, replace=False).tolist())),
+    )
+    ties = (("l2", "l3"),)
+    spec = mc.Spec(
+        formats=catalog_formats(names),
+        search_spaces=spaces,
+        constraints=mc.Constraints(ties=ties),
+    )
+    problem = mc.load_problem(*files, spec=spec)
+    assert problem.allowed[0].sum() == 1
+    for texts in ([f"bpw<={rng.uniform(4, 12):.2f}"], ["bpw<=9", "bops<=0.5x"]):
+        limits = [mc.parse_limit_flag(t) for t in texts]
+        bounds = mc.resolve_limits(problem, limits)
+        best, _ = brute_force_tied(problem, bounds)
+        exact = mc.solve_exact(problem, limits=limits)
+        greedy = mc.solve_greedy(problem, limits=limits)
+        if best == -math.inf:
+            assert exact.status == "infeasible"
+            continue
+        assert exact.status == "optimal"
+        assert exact.objective == pytest.approx(best, abs=1e-9)
+        assert exact.choice[2] == exact.choice[3]
+        if greedy.feasible:
+            assert greedy.choice[2] == greedy.choice[3]
+            assert problem.allowed[np.arange(5), greedy.choice].all()
+            assert greedy.objective <= exact.objective + 1e-9
+
+
+def brute_force_tied(problem, bounds):
+    best = -math.inf
+    for value_choice in itertools.product(range(problem.values.shape[1]), repeat=4):
+        choice = np.asarray([*value_choice[:3], value_choice[2], value_choice[3]])
+        if not problem.allowed[np.arange(5), choice].all():
+            continue
+        if all(b.fits(choice) for b in bounds):
+            best = max(best, problem.objective_of(choice))
+    return best, None

@@ -281,3 +281,23 @@ def _bits(value: Any, source: str, where: str, *, low: int = 0, top: int = MAX_B
         raise InputError(source, f"must be a whole number from {low} to {top}, not {value!r}",
                          field=where)  # fmt: skip
     return value
+
+
+def parse_search_spaces(data: Any, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``{"search_spaces": {PATTERN: [FORMAT, ...]}}`` (or the inner mapping) -> (pattern,
+    formats) pairs in file order; a layer takes the formats of the first pattern it matches."""
+    raw = data.get("search_spaces", data) if isinstance(data, dict) else data
+    if not isinstance(raw, dict) or not raw:
+        raise InputError(source, "expected a mapping of layer pattern to formats",
+                         field="search_spaces")  # fmt: skip
+    out = []
+    for pattern, names in raw.items():
+        where = f"search_spaces.{pattern}"
+        if not isinstance(pattern, str) or not pattern:
+            raise InputError(source, "a pattern must be non-empty text", field="search_spaces")
+        if isinstance(names, str):
+            names = [names]
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise InputError(source, "must be a list of format names", field=where)
+        out.append((pattern, tuple(names)))
+    return tuple(out)

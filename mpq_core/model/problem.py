@@ -367,7 +367,7 @@ def _format_problem(inputs: Inputs, spec: Spec, resources: ResourceTable | None)
     steps = np.zeros_like(values)
     steps[:, 1:] = np.diff(values, axis=1)
     names = inputs.layers.names
-    allowed = np.ones(values.shape, dtype=bool)
+    allowed = _search_spaces(spec.search_spaces, formats, names)
     return Problem(
         inputs=inputs,
         widths=widths,
@@ -385,6 +385,34 @@ def _format_problem(inputs: Inputs, spec: Spec, resources: ResourceTable | None)
         ties=_ties(spec.constraints.ties, names, widths, allowed),
         formats=formats,
     )
+
+
+def _search_spaces(
+    spaces: tuple[tuple[str, tuple[str, ...]], ...],
+    formats: tuple[Format, ...],
+    names: tuple[str, ...],
+) -> np.ndarray:
+    """(n, k) the formats each layer may take: those of the first pattern it matches (every
+    format for a layer no pattern matches). A layer with one format is fixed, and counts."""
+    allowed = np.ones((len(names), len(formats)), dtype=bool)
+    offered = [f.name for f in formats]
+    free = np.ones(len(names), dtype=bool)
+    for pattern, chosen in spaces:
+        where = f"search_spaces.{pattern}"
+        unknown = [c for c in chosen if c not in offered]
+        if unknown:
+            raise InputError(
+                "search_spaces",
+                f"format {unknown[0]!r} is not among the chosen formats ({', '.join(offered)})",
+                field=where,
+            )
+        regex = re.compile(fnmatch.translate(pattern))
+        hits = np.array([bool(free[i]) and bool(regex.match(n)) for i, n in enumerate(names)])
+        if not hits.any():
+            raise InputError("search_spaces", "matches no layer not matched before", field=where)
+        allowed[hits] = np.isin(offered, chosen)
+        free &= ~hits
+    return allowed
 
 
 def _format_sense(sens, override: str | None) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import InputError
 from .constraints import Constraints, Limit, parse_constraints
-from .formats import Format, formats_from_dicts, order
+from .formats import Format, formats_from_dicts, order, parse_search_spaces
 
 ABIT_RULES = ("plus4", "match")
 SENSES = ("loss", "score")
@@ -53,6 +53,7 @@ class Spec:
     solver: str = "greedy"
     time_limit: float = DEFAULT_TIME_LIMIT
     formats: tuple[Format, ...] | None = None  # None: the options are the ladder's widths
+    search_spaces: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (pattern, formats) pairs
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ladder", check_ladder(self.ladder))
@@ -60,6 +61,11 @@ class Spec:
             if self.ladder is not None:
                 raise InputError("formats", "the ladder and formats both choose the options")
             object.__setattr__(self, "formats", order(self.formats))
+        if self.search_spaces and self.formats is None:
+            raise InputError("search_spaces", "choose among formats: give formats too")
+        object.__setattr__(
+            self, "search_spaces", tuple((p, tuple(n)) for p, n in self.search_spaces)
+        )
         object.__setattr__(self, "abit_rule", check_abit_rule(self.abit_rule))
         object.__setattr__(self, "upgrade_discount", check_discount(self.upgrade_discount))
         object.__setattr__(self, "pins", check_pins(self.pins))
@@ -128,6 +134,11 @@ class Spec:
             "solver": self.solver,
             "time_limit": self.time_limit,
             **({} if self.formats is None else {"formats": _formats_dict(self.formats)}),
+            **(
+                {"search_spaces": {p: list(n) for p, n in self.search_spaces}}
+                if self.search_spaces
+                else {}
+            ),
         }
 
     @classmethod
@@ -146,6 +157,7 @@ class Spec:
             "solver",
             "time_limit",
             "formats",
+            "search_spaces",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -168,6 +180,9 @@ class Spec:
             formats=None
             if data.get("formats") is None
             else formats_from_dicts(data["formats"], source),
+            search_spaces=parse_search_spaces(data["search_spaces"], source)
+            if data.get("search_spaces")
+            else (),
         )
 
 
