@@ -28,8 +28,9 @@ def budget(view: View, export_area) -> None:
     with live.fragment_guard(TITLE):
         if live.fragment_rerun():  # re-assign the app's widget keys, as every run does
             state.keep_widget_state()  # (else the sidebar's choices are lost on a page switch)
-        m = render.budget_controls(view.problem)
-        solution = view.solve(m)
+        # a fragment rerun keeps the view of the last whole-page run: take it to the budget
+        view = view.at(render.budget_controls(view.problem))
+        solution = view.solve()
         render.infeasible_notice(solution)
         live.budget_state(view, solution)
         with export_area:
@@ -65,13 +66,14 @@ def live_page(view: View) -> None:
 def server_page(view: View) -> None:
     """Several limits, none on BOPs, or a large problem: the server draws every view at the
     committed values."""
-    m = render.budget_controls(view.problem) if view.has_budget else view.multiplier
+    if view.has_budget:
+        render.budget_controls(view.problem)
     if view.budget_only:  # then too large for the live views
         st.caption(
             f"{view.problem.n_layers:,} layers: the charts follow the budget when the slider is "
             f"released (they follow it while it moves up to {data.LIVE_MAX_LAYERS:,} layers)."
         )
-    solution = view.solve(m)
+    solution = view.solve()
     render.infeasible_notice(solution)
     render.headline_metrics(solution, view.gap_at(solution) if view.solver == "exact" else None)
     limits_view.limits_panel(view, solution)

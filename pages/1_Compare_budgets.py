@@ -14,7 +14,7 @@ with app_page("Compare budgets") as view:
     st.title("Compare budgets")
     st.caption(plain(f"{view.data.origin} · solver: {view.solver}"))
 
-    limits = view.spec_at(view.multiplier).limits
+    limits = view.spec.limits
     vary = compare.vary_choice(view, limits)
     if vary == 0 and view.has_budget:
         chosen = state.compare_choices()

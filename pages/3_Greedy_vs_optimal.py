@@ -12,7 +12,7 @@ from ui.text import multiplier, plain
 
 with app_page("Greedy vs optimal") as view:
     st.title("Greedy vs optimal")
-    limits = view.spec_at(view.multiplier).limits
+    limits = view.spec.limits
     swept = "every multiplier from 0.00 to 1.00 in steps of 0.01"
     if not view.budget_only:
         held = ", ".join(limit.label() for limit in limits[1:]) or "no other limit"

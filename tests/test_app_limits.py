@@ -110,14 +110,13 @@ def test_a_tie_keeps_layers_together():
 def test_a_limit_that_cannot_be_resolved_keeps_the_last_good_setup():
     at = _app({"budget": "0.5", "limit": "mean_wbits<=6"})
     _ok(at)
-    rows = list(at.session_state["limit_rows"])
-    bad = type(rows[0])("speed", "all layers", "abs", 1.0)
-    at.session_state["limit_rows"] = [rows[0], bad]
+    spec = at.session_state["spec"]  # the settings: their limits are the table's rows
+    at.session_state["spec"] = spec.with_limits((spec.limits[0], mc.Limit("speed", "1")))
     at.run()
     assert not at.exception
     errors = [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]  # as shown (unescaped)
     assert any("unknown resource 'speed'" in e and "last working limits" in e for e in errors)
-    assert [r.resource for r in at.session_state["limit_rows"]] == ["bops", "mean_wbits"]
+    assert [limit.resource for limit in at.session_state["spec"].limits] == ["bops", "mean_wbits"]
     at.run()  # the next run is clean again
     _ok(at)
 

@@ -11,6 +11,8 @@ from app_runs import no_failure, run_app
 from app_views import app_charts
 from streamlit.testing.v1 import AppTest
 
+import mpq_core as mc
+
 # Measured in Chromium (Streamlit 1.67, the sidebar at its default 300 px): the limits table
 # is 238 px wide, 32 px of it the row handles of an editable table; at 800 px the Compare table
 # is 758 px wide (the sidebar collapsed) and an unconfigured width column about 50 px. Header
@@ -62,8 +64,8 @@ def test_a_limit_set_back_is_what_the_table_shows():
     the limit in force in the same run, not the one that was refused."""
     at = _app({"budget": "0.5", "limit": "mean_wbits<=6"})
     _ok(at)
-    rows = list(at.session_state["limit_rows"])
-    at.session_state["limit_rows"] = [rows[0], type(rows[0])("speed", "all layers", "abs", 1.0)]
+    spec = at.session_state["spec"]  # the settings: their limits are the table's rows
+    at.session_state["spec"] = spec.with_limits((spec.limits[0], mc.Limit("speed", "1")))
     at.run()
     assert not at.exception
     errors = [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]

@@ -136,7 +136,7 @@ def test_parse_query_notes_what_it_ignores():
             "nope": ["1"],
         }
     )
-    assert values == {"budget_exact": 0.42, "compare": [0.3, 0.5], "pin_16": ["conv_in"]}
+    assert values == {"budget": 0.42, "compare": [0.3, 0.5], "pin_16": ["conv_in"]}
     assert notes == [
         "pin99999: the width must be from 1 to 64",
         "ladder: the app takes at most 8 widths, got 10",
@@ -161,7 +161,7 @@ def test_parse_query_reads_each_setting_as_the_engine_does():
     )
     assert notes == []
     assert values == {
-        "budget_exact": 0.123457,
+        "budget": 0.123457,
         "solver": "exact",
         "abit_rule": "match",
         "discount": 0.35,

@@ -49,7 +49,8 @@ def test_measured_sample_shows_its_bundled_results():
 
 def test_the_current_budget_is_marked():
     at = _validate_page()
-    at.session_state["budget_exact"] = 0.3
+    spec = at.session_state["spec"]  # the settings: the budget is their first limit
+    at.session_state["spec"] = spec.with_limits((mc.Limit.budget(0.3), *spec.limits[1:]))
     at.run()
     charts = _charts(at)
     lines = charts["validation_budgets"]["layout"]["shapes"]

@@ -1,10 +1,12 @@
-"""The budget in use: one float (``budget_exact``) and the one function that writes it.
+"""The budget's two widgets: the slider (``budget``) and the exact box (``budget_text``).
 
-The slider (``budget``) and the exact box (``budget_text``) only propose values; their
-callbacks and every other writer (a link, a sample, the limits table) go through
-:func:`set_multiplier`, which sets the budget and both widgets from it, so they always show
-the budget in use. ``ui.constraints`` reads it for its budget row; nothing here imports the
-other ``ui`` modules (no import circle). Callbacks only set state.
+The budget is the first limit of the settings' spec (``ui.settings``) when that is the BOPs
+budget. Both widgets are set from it just before they are drawn (:func:`show`), so they always
+show the budget in use; they only propose values. Their callbacks, and every other writer of the
+budget alone (the "smallest feasible" button), go through :func:`set_multiplier`, which writes
+the spec with ``ui.settings.set_spec``. A value typed into the exact box that is not a
+multiplier leaves the budget as it is and says why (:func:`budget_note`). Nothing here imports
+``ui`` modules but ``ui.settings`` and ``ui.text`` (no import circle). Callbacks only set state.
 """
 
 from __future__ import annotations
@@ -13,24 +15,29 @@ import math
 
 import streamlit as st
 
+from . import settings
 from .text import MULTIPLIER_DECIMALS, multiplier
 
-EXACT, SLIDER, TEXT = "budget_exact", "budget", "budget_text"
-DEFAULT = 0.5
-DEFAULTS: dict[str, object] = {SLIDER: DEFAULT, EXACT: DEFAULT, TEXT: multiplier(DEFAULT)}
+SLIDER, TEXT = "budget", "budget_text"
 _NOTE = "_budget_note"
 
 
-def current_multiplier() -> float:
-    return float(st.session_state.get(EXACT, DEFAULT))
+def show() -> float:
+    """Set the slider and the exact box from the budget in use (call it just before they
+    are drawn); returns that budget."""
+    value = settings.multiplier()
+    st.session_state[SLIDER] = min(max(round(value, 2), 0.0), 1.0)
+    st.session_state[TEXT] = multiplier(value)
+    return value
 
 
 def set_multiplier(value: float) -> None:
-    """The one writer of the budget: the value in use and the two widgets that show it."""
-    value = round(float(value), MULTIPLIER_DECIMALS)
-    st.session_state[EXACT] = value
-    st.session_state[SLIDER] = round(value, 2)
-    st.session_state[TEXT] = multiplier(value)
+    """Put the budget at ``value`` (6 decimals kept) and drop the exact box's last note."""
+    settings.set_spec(settings.at_budget(settings.current(), value))
+    clear_note()
+
+
+def clear_note() -> None:
     st.session_state.pop(_NOTE, None)
 
 
@@ -58,12 +65,12 @@ def sync_from_slider() -> None:
 
 
 def sync_from_text() -> None:
-    """Use what was typed into the exact box if it is a multiplier; else keep the last one."""
+    """Use what was typed into the exact box if it is a multiplier; else keep the budget (the
+    box shows it again on the next run)."""
     try:
         value = parse_multiplier(st.session_state.get(TEXT, ""))
     except ValueError as err:
-        kept = multiplier(current_multiplier())
-        st.session_state[TEXT] = kept
+        kept = multiplier(settings.multiplier())
         st.session_state[_NOTE] = f"Not used: {err}. The budget stays at {kept}."
         return
     set_multiplier(value)

@@ -1,9 +1,10 @@
 """The Constraints section: limits (a table, and one slider each), groups, ties and their file.
 
-The limits in use are rows in ``st.session_state[ROWS]`` (resource, scope, form, value). The
-first row, when it is the BOPs budget over every layer as a multiple of the all-top-width cost
-(the original budget), takes its value from the budget (``ui.budget``, which the slider sets);
-every other row has a slider on the Budget explorer. The table edits the rows; a slider edits
+The limits, groups and ties in use are the settings' ``Spec.constraints`` (``ui.settings``);
+every edit here writes them through ``ui.settings.set_spec``. The first limit, when it is the
+BOPs budget over every layer as a multiple of the all-top-width cost (the original budget), is
+the budget of the slider and the exact box (``ui.budget``), kept to 6 decimals and from 0 to 1;
+every other limit has a slider on the Budget explorer. The table edits the limits; a slider edits
 one value and re-keys the table so that it shows the new value. Every change is checked
 against the loaded problem (``resolve_limits``): a setup that cannot be resolved is reported
 with ``st.error`` and the last good one stays in force, and the page is drawn again at once so
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -32,16 +33,13 @@ from mpq_core import (
     resolve_limits,
 )
 from mpq_core.io.reading import decode
-from mpq_core.model.constraints import Form, parse_value
 from mpq_core.report.display import bits_size, gbops
 
-from .budget import current_multiplier, set_multiplier
+from . import settings
+from .budget import clear_note
 from .text import plain, shorten
 
-ROWS = "limit_rows"
-GROUP_ROWS = "group_rows"
-TIES = "tie_rows"
-GOOD = "_constraints_good"  # the last rows, groups and ties that resolved
+GOOD = "_constraints_good"  # the last constraints that resolved
 VERSION = "_constraints_version"
 ALL = "all layers"
 FORMS = {"x": "× all-top-width", "r": "cheapest→dearest", "abs": "absolute"}
@@ -60,71 +58,49 @@ _APPLIED = "_constraints_applied"  # the uploaded constraints file last applied
 _PENDING = "_constraints_errors"  # why the last run restored the setup (shown after the redraw)
 
 
-@dataclass(frozen=True)
-class Row:
-    resource: str
-    scope: str  # ALL or a group name
-    form: str  # "x", "r" or "abs"
-    value: float
-
-    def limit(self) -> Limit:
-        group = None if self.scope == ALL else self.scope
-        number, _ = parse_value(float(self.value), "limits", "value")
-        return Limit(self.resource, group=group, number=number, form=Form(self.form))
-
-    @property
-    def is_budget(self) -> bool:
-        return self.resource == "bops" and self.scope == ALL and self.form == "x"
-
-
-DEFAULT_ROWS = (Row("bops", ALL, "x", 0.5),)
-
-
-def seed() -> None:
-    st.session_state.setdefault(ROWS, list(DEFAULT_ROWS))
-    st.session_state.setdefault(GROUP_ROWS, [])
-    st.session_state.setdefault(TIES, [])
-    st.session_state.setdefault(VERSION, 0)
-
-
-def rows() -> list[Row]:
-    """The limits in use; a first row that is the budget takes its value from the budget
-    (``ui.budget``: the slider's, the exact box's, a link's), whatever the row stored."""
-    out = list(st.session_state.get(ROWS, DEFAULT_ROWS))
-    if out and out[0].is_budget:
-        out[0] = Row(out[0].resource, out[0].scope, out[0].form, current_multiplier())
-    return out
-
-
-def row_of(limit: Limit) -> Row:
-    form = limit.form
-    return Row(limit.resource, limit.group or ALL, form, limit.multiplier)
+def current_constraints() -> Constraints:
+    return settings.current().constraints
 
 
 def current_limits() -> tuple[Limit, ...]:
-    """The limits in use (the budget row's value is the budget's)."""
-    return tuple(row.limit() for row in rows())
+    """The limits in use (never none: the budget alone by default)."""
+    return settings.current().limits
 
 
-def current_constraints() -> Constraints:
-    groups = tuple(
-        Group(g["name"], tuple(g["patterns"])) for g in st.session_state.get(GROUP_ROWS, [])
-    )
-    ties = tuple(tuple(t) for t in st.session_state.get(TIES, []))
-    return Constraints(groups=groups, ties=ties, limits=current_limits())
+def _budget_alone() -> tuple[Limit, ...]:
+    """The budget as the only limit, at the budget in use (else the default)."""
+    return (settings.budget_limit(settings.multiplier()),)
+
+
+def _bounded(limits: tuple[Limit, ...]) -> tuple[Limit, ...]:
+    """At most ``MAX_ROWS`` limits (the budget alone when none); a first limit that is the
+    budget kept to 6 decimals and, outside 0 to 1, at the budget in use."""
+    limits = limits[:MAX_ROWS] or _budget_alone()
+    first = limits[0]
+    if not first.is_budget:
+        return limits
+    value = first.multiplier if 0 <= first.multiplier <= 1 else settings.multiplier()
+    return (settings.budget_limit(value), *limits[1:])
+
+
+def _use(constraints: Constraints, *, refresh: bool = True) -> None:
+    """Put ``constraints`` in force (limits bounded); ``refresh`` re-keys the tables so that
+    they show them. A changed budget drops the exact box's last note."""
+    before = settings.current()
+    limits = _bounded(constraints.limits)
+    settings.set_spec(replace(before, constraints=replace(constraints, limits=limits)))
+    if settings.budget_of(settings.current()) != settings.budget_of(before):
+        clear_note()
+    if refresh:
+        _bump()
 
 
 def apply_constraints(constraints: Constraints) -> None:
-    """Set the rows, groups and ties from a constraints file or a link (callback-safe)."""
-    limits = constraints.limits or tuple(r.limit() for r in DEFAULT_ROWS)
-    st.session_state[ROWS] = [row_of(limit) for limit in limits[:MAX_ROWS]]
-    st.session_state[GROUP_ROWS] = [
-        {"name": g.name, "patterns": list(g.patterns)} for g in constraints.groups
-    ]
-    st.session_state[TIES] = [list(t) for t in constraints.ties]
-    if limits and row_of(limits[0]).is_budget:
-        set_multiplier(limits[0].multiplier)
-    _bump()
+    """Set the limits, groups and ties from a constraints file, a sample or a link
+    (callback-safe)."""
+    _use(constraints)
+    if settings.budget_of(settings.current()) is not None:  # the budget was set anew
+        clear_note()
 
 
 def _bump() -> None:
@@ -132,26 +108,16 @@ def _bump() -> None:
 
 
 def remember_good() -> None:
-    st.session_state[GOOD] = (
-        list(rows()),
-        list(st.session_state.get(GROUP_ROWS, [])),
-        list(st.session_state.get(TIES, [])),
-    )
+    st.session_state[GOOD] = current_constraints()
 
 
 def restore_good() -> None:
-    good = st.session_state.get(GOOD)
-    if good is None:
-        st.session_state[ROWS] = list(DEFAULT_ROWS)
-        st.session_state[GROUP_ROWS] = []
-        st.session_state[TIES] = []
-    else:
-        st.session_state[ROWS], st.session_state[GROUP_ROWS], st.session_state[TIES] = (
-            list(good[0]),
-            list(good[1]),
-            list(good[2]),
-        )
-    _bump()
+    """Back to the last constraints that resolved, the budget where it is now."""
+    good = st.session_state.get(GOOD) or Constraints(limits=_budget_alone())
+    limits = good.limits
+    if limits and limits[0].is_budget:
+        limits = (settings.budget_limit(settings.multiplier()), *limits[1:])
+    _use(replace(good, limits=limits))
 
 
 # --- the sidebar section ---------------------------------------------------------------------
@@ -168,7 +134,8 @@ def constraints_section(names: tuple[str, ...], resources: tuple[str, ...]) -> l
         "A first row bops …x is the budget slider."
     )
     errors += _limits_table(resources)  # the sidebar's whole width: no expander around it
-    groups = bool(st.session_state.get(GROUP_ROWS) or st.session_state.get(TIES))
+    spec = settings.current()
+    groups = bool(spec.constraints.groups or spec.constraints.ties)
     with st.expander("Groups, ties and files", icon=":material/rule:", expanded=groups):
         errors += _groups_editor(names)
         _ties_editor(names)
@@ -186,9 +153,9 @@ def constraints_section(names: tuple[str, ...], resources: tuple[str, ...]) -> l
 def _limits_table(resources: tuple[str, ...]) -> list[str]:
     """The limits as the command line writes them (``mean_wbits@content`` at most ``4.08``);
     an edit that cannot be read leaves the limits in force as they are."""
-    groups = [g["name"] for g in st.session_state.get(GROUP_ROWS, [])]
-    current = rows()
-    cells = [_cells(row) for row in current]
+    constraints = current_constraints()
+    current = current_limits()
+    cells = [_cells(limit) for limit in current]
     shown = dict(zip(cells, current, strict=True))  # rows left as they are keep their value
     frame = pd.DataFrame(cells, columns=["limit", "at_most"])
     edited = st.data_editor(
@@ -197,41 +164,32 @@ def _limits_table(resources: tuple[str, ...]) -> list[str]:
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
-        column_config=_limit_columns(resources, groups),
+        column_config=_limit_columns(resources, [g.name for g in constraints.groups]),
     )
     try:
-        new_rows = [
-            shown.get(cells) or _row_of_cells(*cells)
+        new = tuple(
+            shown.get(cells) or _limit_of_cells(*cells)
             for cells in edited.itertuples(index=False, name=None)
             if all(isinstance(v, str) and v.strip() for v in cells)  # else still being filled in
-        ]
+        )
     except InputError as err:
         return [f"{err}. The limits in force stay."]
-    if len(new_rows) > MAX_ROWS:
+    if len(new) > MAX_ROWS:
         return [f"At most {MAX_ROWS} limits; the rows beyond are not used."]
-    if new_rows != rows():
-        _use_rows(new_rows)
+    if new != current:  # the table's own edit: it keeps its key (and what is being typed)
+        _use(replace(constraints, limits=new), refresh=False)
     return []
 
 
-def _use_rows(new_rows: list[Row]) -> None:
-    """Put the table's rows in force (the default budget when it is empty)."""
-    first = new_rows[0] if new_rows else None
-    budget = first is not None and first.is_budget and 0 <= first.value <= 1
-    if budget and first.value != current_multiplier():
-        set_multiplier(first.value)
-    st.session_state[ROWS] = new_rows or list(DEFAULT_ROWS)
+def _cells(limit: Limit) -> tuple[str, str]:
+    """A limit as the table shows it: ``resource[@group]`` and ``value[x|r]`` (6 digits)."""
+    target = limit.resource if limit.group is None else f"{limit.resource}@{limit.group}"
+    return target, f"{limit.multiplier:.6g}" + limit.form.suffix
 
 
-def _cells(row: Row) -> tuple[str, str]:
-    """A row as the table shows it: ``resource[@group]`` and ``value[x|r]`` (6 digits)."""
-    target = row.resource if row.scope == ALL else f"{row.resource}@{row.scope}"
-    return target, f"{row.value:.6g}" + ("" if row.form == "abs" else row.form)
-
-
-def _row_of_cells(target: str, at_most: str) -> Row:
+def _limit_of_cells(target: str, at_most: str) -> Limit:
     """A row typed into the table, read as the command line reads ``--limit``."""
-    return row_of(parse_limit_flag(f"{target.strip()}<={at_most.strip()}", "limits table"))
+    return parse_limit_flag(f"{target.strip()}<={at_most.strip()}", "limits table")
 
 
 def _limit_columns(resources: tuple[str, ...], groups: list[str]) -> dict:
@@ -253,9 +211,9 @@ def _limit_columns(resources: tuple[str, ...], groups: list[str]) -> dict:
 
 def _groups_editor(names: tuple[str, ...]) -> list[str]:
     st.markdown("**Groups** · a layer belongs to the first group whose pattern matches it")
-    current = st.session_state.get(GROUP_ROWS, [])
+    constraints = current_constraints()
     frame = pd.DataFrame(
-        [{"name": g["name"], "patterns": " ".join(g["patterns"])} for g in current],
+        [{"name": g.name, "patterns": " ".join(g.patterns)} for g in constraints.groups],
         columns=["name", "patterns"],
     )
     edited = st.data_editor(
@@ -271,14 +229,13 @@ def _groups_editor(names: tuple[str, ...]) -> list[str]:
             ),
         },
     )
-    groups = []
-    for record in edited.to_dict("records"):
-        name, patterns = record.get("name"), record.get("patterns")
-        if not name or not patterns:
-            continue
-        groups.append({"name": str(name).strip(), "patterns": str(patterns).split()})
-    if groups != current:
-        st.session_state[GROUP_ROWS] = groups
+    groups = tuple(
+        Group(str(record["name"]).strip(), tuple(str(record["patterns"]).split()))
+        for record in edited.to_dict("records")
+        if record.get("name") and record.get("patterns")
+    )
+    if groups != constraints.groups:
+        _use(replace(constraints, groups=groups), refresh=False)
     members = group_members(names, groups)
     if groups:
         counts = " · ".join(f"{plain(g)}: {len(m)}" for g, m in members.items() if g)
@@ -290,16 +247,16 @@ def _groups_editor(names: tuple[str, ...]) -> list[str]:
     return []
 
 
-def group_members(names: tuple[str, ...], groups: list[dict]) -> dict[str, list[str]]:
+def group_members(names: tuple[str, ...], groups: tuple[Group, ...]) -> dict[str, list[str]]:
     """Group name -> its layers (first matching group wins); "" -> layers in no group."""
     import fnmatch
 
-    out: dict[str, list[str]] = {g["name"]: [] for g in groups}
+    out: dict[str, list[str]] = {g.name: [] for g in groups}
     out[""] = []
     for name in names:
         for g in groups:
-            if any(fnmatch.fnmatchcase(name, p) for p in g["patterns"]):
-                out[g["name"]].append(name)
+            if any(fnmatch.fnmatchcase(name, p) for p in g.patterns):
+                out[g.name].append(name)
                 break
         else:
             out[""].append(name)
@@ -308,8 +265,7 @@ def group_members(names: tuple[str, ...], groups: list[dict]) -> dict[str, list[
 
 def _ties_editor(names: tuple[str, ...]) -> None:
     st.markdown("**Ties** · layers that must take the same width")
-    ties = st.session_state.get(TIES, [])
-    for i, tie in enumerate(ties):
+    for i, tie in enumerate(current_constraints().ties):
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.caption(plain(", ".join(shorten(n, word=40) for n in tie)))
         right.button("✕", key=f"untie_{i}", on_click=_untie, args=(i,), help="Remove this tie")
@@ -331,17 +287,17 @@ def _ties_editor(names: tuple[str, ...]) -> None:
 
 
 def _tie() -> None:
-    picked = list(st.session_state.get(TIE_PICK, []))
+    picked = tuple(st.session_state.get(TIE_PICK, []))
     if len(picked) >= 2:
-        st.session_state[TIES] = [*st.session_state.get(TIES, []), picked]
+        constraints = current_constraints()
+        _use(replace(constraints, ties=(*constraints.ties, picked)), refresh=False)
         st.session_state[TIE_PICK] = []
 
 
 def _untie(index: int) -> None:
-    ties = list(st.session_state.get(TIES, []))
-    if 0 <= index < len(ties):
-        ties.pop(index)
-    st.session_state[TIES] = ties
+    constraints = current_constraints()
+    ties = constraints.ties[:index] + constraints.ties[index + 1 :]
+    _use(replace(constraints, ties=ties), refresh=False)
 
 
 def _apply_uploaded_file() -> list[str]:
@@ -387,11 +343,10 @@ def checked(problem: Problem, constraints: Constraints) -> tuple[Constraints, li
     try:
         resolve_limits(problem, constraints.limits)
     except InputError as err:
-        failed = rows()
+        failed = current_limits()
         restore_good()
-        if rows() == failed:  # the last good limits fail too (other data): the budget alone
-            st.session_state[ROWS] = list(DEFAULT_ROWS)
-            _bump()
+        if current_limits() == failed:  # the last good limits fail too (other data)
+            _use(replace(current_constraints(), limits=_budget_alone()))
         st.session_state[_PENDING] = [f"{err}. The last working limits stay in force."]
         st.rerun()
     return constraints, st.session_state.pop(_PENDING, [])
@@ -433,35 +388,32 @@ def meaning(problem: Problem, limit: Limit) -> str:
 
 def limit_controls(problem: Problem) -> None:
     """A slider and an exact box for every limit but the budget (which has its own)."""
-    for i, row in enumerate(rows()):
-        if i == 0 and row.is_budget:
+    for i, limit in enumerate(current_limits()):
+        if i == 0 and limit.is_budget:
             continue
-        limit = row.limit()
         low, high, step = slider_range(problem, limit)
-        scope = "" if row.scope == ALL else f" of {row.scope}"
-        label = f"{row.resource}{scope} ({FORMS[row.form]})"
+        scope = "" if limit.group is None else f" of {limit.group}"
+        label = f"{limit.resource}{scope} ({FORMS[limit.form]})"
         key = f"limit_slider_{i}"
-        value = float(np.clip(row.value, low, high)) if high > low else low
+        value = float(np.clip(limit.multiplier, low, high)) if high > low else low
         st.session_state[key] = value
         with st.container(key=f"limit_row_{i}"):
             left, right = st.columns([4, 1], vertical_alignment="bottom")
             left.slider(  # resource and group names are letters, digits, _ . - only
                 label, min_value=low, max_value=max(high, low + step), step=step,
                 key=key, on_change=_from_slider, args=(i,),
-                format="%.2f" if row.form != "abs" else "%.4g",
+                format="%.2f" if limit.form != "abs" else "%.4g",
             )  # fmt: skip
-            st.session_state[f"limit_text_{i}"] = f"{row.value:.6g}"
+            st.session_state[f"limit_text_{i}"] = f"{limit.multiplier:.6g}"
             right.text_input("Exact value", key=f"limit_text_{i}", on_change=_from_text, args=(i,))
         st.caption(plain(f"{limit.label()}: {meaning(problem, limit)}"))
 
 
 def _set_value(index: int, value: float) -> None:
-    current = rows()
-    if 0 <= index < len(current):
-        row = current[index]
-        current[index] = Row(row.resource, row.scope, row.form, float(value))
-        st.session_state[ROWS] = current
-        _bump()
+    limits = list(current_limits())
+    if 0 <= index < len(limits):
+        limits[index] = replace(limits[index], number=float(value))
+        _use(replace(current_constraints(), limits=tuple(limits)))
 
 
 def _from_slider(index: int) -> None:

@@ -124,8 +124,14 @@ def downloads(view: View, solution: Solution, sweep: pd.DataFrame) -> None:
 
     Everything is off at an infeasible budget (there is no allocation to export).
     """
+    _data_row(solution)
+    _figures_row(view, solution, sweep)
+    _mapping_download(view, solution)
+
+
+def _data_row(solution: Solution) -> None:
+    """The config (JSON) and the layer table (CSV), with the config's file name."""
     ok = solution.feasible
-    m = solution.multiplier
     name = config_filename(solution)
     first, second, note = st.columns([1, 1, 1.15], vertical_alignment="center")
     first.download_button(
@@ -156,6 +162,11 @@ def downloads(view: View, solution: Solution, sweep: pd.DataFrame) -> None:
     else:
         note.caption("Nothing to export at an infeasible budget.")
 
+
+def _figures_row(view: View, solution: Solution, sweep: pd.DataFrame) -> None:
+    """The HTML report and the charts ZIP (or why chart images cannot be made here)."""
+    ok = solution.feasible
+    m = solution.multiplier
     first, second, note = st.columns([1, 1, 1.15], vertical_alignment="center")
     first.download_button(
         "Download report (HTML)",
@@ -200,7 +211,6 @@ def downloads(view: View, solution: Solution, sweep: pd.DataFrame) -> None:
         note.caption(f"Every chart of this view with the settings and headline figures{images}")
     if asked:
         st.error(problem, icon=":material/hide_image:")
-    _mapping_download(view, solution)
 
 
 def _mapping_download(view: View, solution: Solution) -> None:

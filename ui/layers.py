@@ -9,7 +9,7 @@ from pandas.io.formats.style import Styler
 from mpq_core.model.blocks import group_blocks
 from mpq_core.report.display import percent
 
-from . import state
+from .pins import pin_layers, unpin_layers
 from .sidebar import Pins
 from .text import plain, shorten
 
@@ -129,7 +129,7 @@ def pin_controls(
         st.button(
             f"Pin {len(selected)} selected",
             key="layers_pin",
-            on_click=state.pin_layers,
+            on_click=pin_layers,
             args=(selected, width),
             disabled=not selected,
             icon=":material/push_pin:",
@@ -137,14 +137,14 @@ def pin_controls(
         st.button(
             f"Unpin {len(selected)} selected",
             key="layers_unpin",
-            on_click=state.unpin_layers,
+            on_click=unpin_layers,
             args=(selected,),
             disabled=not selected,
         )
         st.button(
             f"Unpin all ({len(pins)})",
             key="layers_unpin_all",
-            on_click=state.unpin_layers,
+            on_click=unpin_layers,
             args=(None,),
             disabled=not pins,
         )
@@ -155,7 +155,7 @@ def pin_controls(
                     f"to {width} bits"
                 ),
                 key="layers_pin_matches",
-                on_click=state.pin_layers,
+                on_click=pin_layers,
                 args=(matches, width),
                 help="Every layer the search finds, whether selected or not.",
             )

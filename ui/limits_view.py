@@ -100,7 +100,7 @@ def _map_spec(spec: Spec, axes: tuple[int, int]) -> Spec:
 def tradeoff_section(view: View) -> None:
     """The objective over a grid of two limits, the current setting marked; the greedy fills
     it at once, the exact solver on request (with a progress bar, then kept for the session)."""
-    limits = view.spec_at(view.multiplier).limits
+    limits = view.spec.limits
     st.subheader("Trade-off of two limits")
     if len(limits) < 2:
         st.caption(
@@ -115,7 +115,7 @@ def tradeoff_section(view: View) -> None:
     y = middle.selectbox("Up", others, format_func=labels.__getitem__, key="map_y")
     problem = view.problem
     values = (axis_values(problem, limits[x]), axis_values(problem, limits[y]))
-    spec = _map_spec(view.spec_at(view.multiplier, "greedy"), (x, y))
+    spec = _map_spec(view.spec_at(solver="greedy"), (x, y))
     exact_maps: dict[str, pd.DataFrame] = st.session_state.setdefault(_EXACT_MAPS, {})
     key = _map_key(view.files, spec, (x, y), values)
     use_exact = right.toggle(

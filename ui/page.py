@@ -18,7 +18,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from mpq_core import InputError, Problem, Solution, SolverGap, Spec, solve_spec
 from mpq_core.errors import Stopped
 
-from . import constraints, preload, state
+from . import constraints, preload, settings, state
 from .data import DataFiles, budget_limit, cached_problem, cached_sweep, sweep_key, sweep_solvers
 from .render import page_style
 from .sidebar import LoadedData, Settings, remember_good, sidebar
@@ -64,7 +64,8 @@ _COLLAPSE_ON_NARROW_SCREENS = f"""
 
 @dataclass(frozen=True)
 class View:
-    """What a page works on: the settings in use, the data and the problem built from them."""
+    """What a page works on: the settings in use (the spec of ``ui.settings`` as the loaded
+    data takes it), the data and the problem built from them."""
 
     settings: Settings
     data: LoadedData
@@ -76,7 +77,8 @@ class View:
 
     @property
     def spec(self) -> Spec:
-        """The spec in use: cost model, pins, groups, ties, limits (budget: the slider's)."""
+        """The spec in use: cost model, pins, groups, ties, limits (the first may be the
+        budget of the slider)."""
         return self.settings.spec
 
     @property
@@ -85,7 +87,8 @@ class View:
 
     @property
     def multiplier(self) -> float:
-        return state.current_multiplier()
+        """The budget's multiplier (the default one when the first limit is not the budget)."""
+        return settings.multiplier(self.spec)
 
     @property
     def has_budget(self) -> bool:
@@ -98,15 +101,20 @@ class View:
         return self.has_budget and len(self.spec.limits) == 1
 
     def spec_at(self, multiplier: float | None = None, solver: str | None = None) -> Spec:
-        """The spec with the budget set to ``multiplier`` (the other limits held)."""
+        """The spec at another budget (the other limits held) or with another solver (for
+        sweeps, compared setups and the other solver's answer)."""
         spec = self.spec if solver is None else replace(self.spec, solver=solver)
         if multiplier is None or not self.has_budget:
             return spec
         return spec.with_limits((budget_limit(multiplier), *spec.limits[1:]))
 
+    def at(self, multiplier: float) -> View:
+        """This view at another budget: a rerun of the budget's fragment moves the budget
+        in the settings without drawing the page, whose view it was given, again."""
+        return replace(self, settings=replace(self.settings, spec=self.spec_at(multiplier)))
+
     def solve(self, multiplier: float | None = None, solver: str | None = None) -> Solution:
-        m = self.multiplier if multiplier is None else multiplier
-        return solve_spec(self.problem, self.spec_at(m, solver))
+        return solve_spec(self.problem, self.spec_at(multiplier, solver))
 
     def sweep(self, solvers: tuple[str, ...] | None = None) -> pd.DataFrame:
         """The cached sweep of the first limit over its slider's values, the other limits held

@@ -14,7 +14,7 @@ from mpq_core.report.display import bits_size, gap_percent, gbops, mean_bits, pe
 from mpq_core.report.html import chart_config
 from mpq_core.solving.solution import feasibility_threshold
 
-from . import state
+from . import budget
 from .text import multiplier, plain, score
 
 METRICS_PER_ROW = 4
@@ -86,8 +86,9 @@ def chart(fig: go.Figure, key: str) -> None:
 
 
 def budget_controls(problem: Problem) -> float:
-    """The slider and the exact box (they only propose a multiplier; callbacks keep the one in
-    use); returns the multiplier in use."""
+    """The slider and the exact box, set from the budget in use (they only propose a
+    multiplier; their callbacks write it); returns the multiplier in use."""
+    value = budget.show()
     with st.container(key="budget_row"):
         left, right = st.columns([4, 1], vertical_alignment="bottom")
         left.slider(
@@ -96,18 +97,18 @@ def budget_controls(problem: Problem) -> float:
             max_value=1.0,
             step=0.01,
             format="%.2f",
-            key="budget",
-            on_change=state.sync_from_slider,
+            key=budget.SLIDER,
+            on_change=budget.sync_from_slider,
             help="Budget = multiplier x the cost with every layer at the top width.",
         )
         right.text_input(
             "Exact multiplier",
-            key="budget_text",
-            on_change=state.sync_from_text,
+            key=budget.TEXT,
+            on_change=budget.sync_from_text,
             help="A multiplier from 0 to 1 with up to 6 decimals; press Enter to use it. "
             "Anything else leaves the budget as it is.",
         )
-    note = state.budget_note()
+    note = budget.budget_note()
     if note:
         st.warning(plain(note), icon=":material/edit_off:")
     top = problem.widths[-1]
@@ -119,7 +120,7 @@ def budget_controls(problem: Problem) -> float:
         f"Multipliers below **{threshold.text}** are infeasible: every layer at its lowest "
         f"allowed width already costs {gbops(problem.min_cost)}."
     )
-    return state.current_multiplier()
+    return value
 
 
 def infeasible_notice(solution: Solution) -> None:
@@ -131,7 +132,7 @@ def infeasible_notice(solution: Solution) -> None:
     st.button(
         f"Use the smallest feasible slider value ({target:.2f})",
         key="use_min_multiplier",
-        on_click=state.set_multiplier,
+        on_click=budget.set_multiplier,
         args=(target,),
         icon=":material/arrow_forward:",
     )

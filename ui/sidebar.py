@@ -1,12 +1,16 @@
 """The shared sidebar: data source, solver, cost model, pins and constraints, as one Spec.
 
-Every setting the widgets propose is checked against the loaded data here, before any page
-uses it; what a page receives is what was used (a ladder the data cannot fill falls back, and
-the pin boxes then offer the widths of the fallback). Uploaded files are parsed once: a pair
-that is rejected is remembered by the hash of everything its reading depends on (contents,
-names, prefix, ladder) and not read again on the next rerun, and only data that has drawn a
-whole page becomes the data to fall back on. A bundled sample opens with its own settings
-(``state.choose_source``); an uploaded resources file applies to whatever data is in use.
+Each widget shows a field of the settings chosen (``ui.settings``: one Spec in session state),
+set from them just before it is drawn, and its callback writes them back. The settings are
+checked against the loaded data here, before any page uses them; what a page receives is the
+spec in use (a ladder the data cannot fill falls back, and the pin boxes then offer the widths
+of the fallback; pins of layers not in the data are left out).
+
+Uploaded files are parsed once: a pair that is rejected is remembered by the hash of
+everything its reading depends on (contents, names, prefix, ladder) and not read again on the
+next rerun, and only data that has drawn a whole page becomes the data to fall back on. A
+bundled sample opens with its own settings (``state.choose_source``); an uploaded resources
+file applies to whatever data is in use.
 """
 
 from __future__ import annotations
@@ -18,10 +22,20 @@ from dataclasses import dataclass, field, replace
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from mpq_core import ABIT_RULES, SAMPLES, SOLVER_LABELS, SOLVERS, InputError, Inputs, Spec
+from mpq_core import (
+    ABIT_RULES,
+    SAMPLES,
+    SOLVER_LABELS,
+    SOLVERS,
+    Constraints,
+    InputError,
+    Inputs,
+    Pin,
+    Spec,
+)
 from mpq_core.model.spec import MAX_WIDTH
 
-from . import constraints, state
+from . import constraints, pins, settings, state
 from .data import (
     MAX_UPLOAD_LAYERS,
     DataFiles,
@@ -109,77 +123,75 @@ def sidebar() -> tuple[Settings, LoadedData, tuple[str, ...]]:
         _synthetic_notice(loaded.inputs)
 
         st.subheader("Solver")
-        solver = st.radio(
+        st.radio(
             "Solver",
             list(SOLVERS),
             format_func=lambda s: SOLVER_LABELS.get(s, s),
-            key="solver",
             label_visibility="collapsed",
+            **settings.bind("solver"),
         )
 
         st.subheader("Cost model")
-        rule, discount, sense = _cost_model(loaded.inputs)
-        ladder, problems = _ladder(loaded, rule, discount)
-        pins = _pins(loaded.inputs.layers.names, ladder)
-        base = Spec(
-            ladder=ladder,
-            abit_rule=rule,
-            upgrade_discount=discount,
-            pins=pins,
-            sense=sense,
-            solver=solver,
-        )
+        sense = _cost_model(loaded.inputs)
+        ladder, problems = _ladder(loaded)
+        pinned = _pins(loaded.inputs.layers.names, ladder)
+        # the spec in use but its constraints: what the data takes of the one chosen
+        chosen = settings.current()
+        base = replace(chosen, ladder=ladder, pins=pinned, sense=sense, constraints=Constraints())
         try:
             check = cached_problem(loaded.files, base)
             names, resources = check.names, check.resource_names()
         except InputError:
             names = loaded.inputs.layers.names
             resources = ("bops", "wbits", "mean_wbits")
-        problems = problems + tuple(constraints.constraints_section(names, resources))
+        problems = (*settings.refused(), *problems)
+        problems += tuple(constraints.constraints_section(names, resources))
 
-    settings = Settings(source, replace(base, constraints=constraints.current_constraints()))
-    return settings, loaded, problems
+    in_use = replace(base, constraints=constraints.current_constraints())
+    return Settings(source, in_use), loaded, problems
 
 
-def _cost_model(inputs: Inputs) -> tuple[str, float, str | None]:
-    """The activation rule, the upgrade discount and how per-bit values are read."""
+def _cost_model(inputs: Inputs) -> str | None:
+    """The activation rule, the upgrade discount and how per-bit values are read (returned:
+    None for as the file says)."""
     sens = inputs.sensitivity
-    rule = st.radio(
+    st.radio(
         "Activation bits",
         ABIT_RULES,
         format_func=RULE_LABELS.get,
-        key="abit_rule",
         horizontal=True,
         help="Activation width that goes with each weight width; cost = MACs x W x A.",
+        **settings.bind("abit_rule"),
     )
-    discount = st.slider(
+    st.slider(
         "Upgrade discount",
         min_value=0.0,
         max_value=1.0,
         step=0.05,
-        key="discount",
         disabled=sens.kind == "per_bit",
         help="Scalar scores only: the step to the j-th width gains score x discount^(j-1) "
         "(4->8 gains the score, 8->16 gains 0.2 x score by default).",
+        **settings.bind("discount"),
     )
-    return rule, round(float(discount), 4), _sense(sens)
+    return _sense(sens)
 
 
 def _sense(sens) -> str | None:
     """How per-bit values are read: as the file says (its "higher_is_better"), or forced."""
     if sens.kind != "per_bit":
-        st.session_state["sense"] = "file"
+        if settings.current().sense is not None:  # a scalar file has no sense to force
+            settings.update(sense=None)
         return None
-    choice = st.radio(
+    st.radio(
         "Per-bit values are",
         tuple(SENSE_LABELS),
         format_func=SENSE_LABELS.get,
-        key="sense",
         help="Losses: the gain of a width is loss(lowest) - loss(width). Scores (SQNR, SSIM, "
         "accuracy): score(width) - score(lowest). 'As the file says' follows its metadata "
         f"(this file: {sens.sense}es).",
+        **settings.bind("sense"),
     )
-    return None if choice == "file" else choice
+    return settings.current().sense
 
 
 def remember_good(data: LoadedData) -> None:
@@ -322,13 +334,9 @@ def _read_upload(files: DataFiles, ladder: tuple[int, ...]) -> tuple[DataFiles, 
 
 
 def _chosen_ladder() -> tuple[int, ...]:
-    """The widths of the ladder widget (empty when none or too many are chosen)."""
-    try:
-        ladder = tuple(sorted({int(w) for w in st.session_state.get("ladder") or ()}))
-    except (TypeError, ValueError):
-        return ()
-    fits = 0 < len(ladder) <= state.APP_MAX_LADDER and all(1 <= w <= MAX_WIDTH for w in ladder)
-    return ladder if fits else ()
+    """The widths of the ladder chosen (empty when none or too many are chosen)."""
+    ladder = settings.current().ladder or ()
+    return ladder if len(ladder) <= state.APP_MAX_LADDER else ()
 
 
 def _with_resources(loaded: LoadedData) -> LoadedData:
@@ -430,24 +438,25 @@ def _own_ladder(files: DataFiles, rule: str, discount: float) -> tuple[int, ...]
     return tuple(widths[: state.APP_MAX_LADDER])
 
 
-def _ladder(loaded: LoadedData, rule: str, discount: float) -> tuple[tuple[int, ...], tuple]:
+def _ladder(loaded: LoadedData) -> tuple[tuple[int, ...], tuple]:
     """The ladder widget and the ladder in use, with why it differs from the chosen one."""
     sens = loaded.inputs.sensitivity
+    chosen = settings.current()
     known = [w for w in (*state.LADDER_CHOICES, *sens.widths) if w <= MAX_WIDTH]
-    options = sorted({*known, *st.session_state.get("ladder", [])})
-    chosen = st.pills(
+    st.pills(
         "Width ladder (bits)",
-        options,
+        sorted({*known, *(chosen.ladder or ())}),
         selection_mode="multi",
-        key="ladder",
         help=f"The weight widths each layer may take (at most {state.APP_MAX_LADDER}).",
+        **settings.bind("ladder"),
     )
+    rule, discount = chosen.abit_rule, chosen.upgrade_discount
     own = _own_ladder(loaded.files, rule, discount)
     instead = f"Using {'/'.join(map(str, own))} instead."
-    if not chosen:
+    ladder = chosen.ladder
+    if not ladder:
         st.caption(f"No width chosen: using {'/'.join(map(str, own))}.")
         return own, ()
-    ladder = tuple(sorted(int(w) for w in chosen))
     if len(ladder) > state.APP_MAX_LADDER:
         most = state.APP_MAX_LADDER
         why = f"A ladder has at most {most} widths ({len(ladder)} chosen). {instead}"
@@ -459,19 +468,11 @@ def _ladder(loaded: LoadedData, rule: str, discount: float) -> tuple[tuple[int, 
     return ladder, ()
 
 
-def _pins(names: tuple[str, ...], ladder: tuple[int, ...]) -> Pins:
-    """One box per width of the ladder in use. Enter adds the first match only (the exact
-    name when there is one): no "select all matches" row that Enter would pick."""
-    known = set(names)
-    dropped: list[str] = []
-    for width in ladder:
-        key = state.pin_key(width)
-        current = st.session_state.get(key, [])
-        valid = [n for n in current if n in known]
-        dropped += [n for n in current if n not in known]
-        if valid != current or key not in st.session_state:
-            st.session_state[key] = valid
-    allowed: dict[str, list[int]] = {}
+def _pins(names: tuple[str, ...], ladder: tuple[int, ...]) -> tuple[Pin, ...]:
+    """One box per width of the ladder in use; returns the pins in use. Enter adds the first
+    match only (the exact name when there is one): no "select all matches" row that Enter
+    would pick."""
+    dropped = pins.show(names, ladder)
     with st.expander("Pinned layers", icon=":material/push_pin:"):
         st.caption(
             "Force layers to a width. A layer listed under several widths may use any of them. "
@@ -479,21 +480,18 @@ def _pins(names: tuple[str, ...], ladder: tuple[int, ...]) -> Pins:
             "layer that matches a search, use the Layers page."
         )
         for width in ladder:
-            chosen = st.multiselect(
+            st.multiselect(
                 f"Pin to {width} bits",
                 names,
-                key=state.pin_key(width),
+                key=pins.pin_key(width),
+                on_change=pins.from_box,
+                args=(width,),
                 placeholder="Type a layer name",
                 format_func=shorten,
                 select_all=False,
             )
-            for name in chosen:
-                allowed.setdefault(name, []).append(width)
         if dropped:
             listed = ", ".join(shorten(n, word=40) for n in dropped[:5])
             more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
             st.caption(plain(f"Dropped pins of layers not in these files: {listed}{more}"))
-    order = {name: i for i, name in enumerate(names)}
-    return tuple(
-        (name, tuple(sorted(allowed[name]))) for name in sorted(allowed, key=order.__getitem__)
-    )
+    return pins.in_use(settings.current(), names, ladder)

@@ -1,17 +1,23 @@
-"""The app's state: widget keys, their defaults, the URL query string, page-switch survival.
+"""The app's state: the settings, the app's own widget keys, the URL query string, samples.
 
-The widgets own the state (each has a key). Four rules keep it consistent:
+Four rules keep it consistent:
 
-- on the first run of a session the query string seeds the keys (a link reproduces a view);
-- every run re-assigns the keys still in ``st.session_state``: a widget with the same key on
-  another page is another widget, and without this its value would fall back to the default;
-- the budget in use is one float (``ui.budget``), not a widget: the slider and the exact
-  box only propose values, and a proposal that is not a multiplier leaves it unchanged;
-- after the page is built, the settings *in use* are written back to the query string.
+- the settings are one frozen ``Spec`` in ``st.session_state["spec"]`` with one writer,
+  ``ui.settings.set_spec``; the widgets that show them (solver, cost model, ladder, pin
+  boxes, the budget's slider and exact box, the limits table and sliders) are set from it just
+  before they are drawn, and their callbacks write it (a value it refuses leaves it as it was);
+- on the first run of a session the query string seeds the spec and the app's own keys (a
+  link reproduces a view);
+- every run re-assigns the app's own widget keys still in ``st.session_state`` (data source,
+  name prefix, compared budgets, ...): a widget with the same key on another page is another
+  widget, and without this its value would fall back to the default;
+- after the page is built, the spec *in use* (the settings as the loaded data takes them) is
+  written back to the query string with ``Spec.to_query``, with the app's own parameters
+  (:func:`query_state`, the one place).
 
-Choosing a bundled sample sets every setting to the sample's own (``apply_sample``: ladder,
-cost model, pins, constraints, solver). A link written by the app holds every setting (it
-always has a ``ladder``) and is applied over the defaults; a shorter link that names a sample
+Choosing a bundled sample sets the spec to the sample's own (``apply_sample``: ladder, cost
+model, pins, constraints, solver). A link written by the app holds every setting (it always
+has a ``ladder``) and is applied over the defaults; a shorter link that names a sample
 (``?source=mixdq_sdxl_turbo``) is applied over the sample's settings. ``pins=sample`` stands
 for the sample's own pins (hundreds of layers for MixDQ).
 
@@ -22,38 +28,24 @@ widths, two to four compared budgets). Callbacks here only set state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 import streamlit as st
 
-from mpq_core import DEFAULT_WIDTHS, SAMPLES, Limit, spec_from_query
+from mpq_core import DEFAULT_WIDTHS, SAMPLES, spec_from_query
 from mpq_core.model.spec_url import SPEC_PARAMETERS, is_pin_parameter
 
-from . import budget
-from .budget import (  # the budget's state, as the pages have always called it
-    budget_note,
-    current_multiplier,
-    parse_multiplier,
-    set_multiplier,
-    sync_from_slider,
-    sync_from_text,
-)
+from . import pins, settings
+from .budget import parse_multiplier
 from .constraints import apply_constraints
 from .text import MULTIPLIER_DECIMALS
 
 if TYPE_CHECKING:
-    from mpq_core import Pin, Spec
+    from mpq_core import Spec
 
-__all__ = [
-    "budget_note",
-    "current_multiplier",
-    "parse_multiplier",
-    "set_multiplier",
-    "sync_from_slider",
-    "sync_from_text",
-]
+__all__ = ["parse_multiplier"]  # read by the tests from here, where links are read
 
 
 class Settings(Protocol):
@@ -70,18 +62,11 @@ LADDER_CHOICES = (2, 3, 4, 6, 8, 16)
 # every view grows fast with the ladder's length
 APP_MAX_LADDER = 8
 COMPARE_MIN, COMPARE_MAX = 2, 4
-PIN_PREFIX = "pin_"
-DEFAULTS: dict[str, object] = {
+DEFAULTS: dict[str, object] = {  # the app's own widget keys (the settings are a Spec)
     "source": "sd14",
-    **budget.DEFAULTS,
-    "solver": "greedy",
-    "abit_rule": "plus4",
-    "discount": 0.2,
-    "ladder": list(DEFAULT_WIDTHS),
     "intersect": False,
     "layer_search": "",
     "layer_gains": False,
-    "sense": "file",
     "name_prefix": "",
 }
 LIMIT_PARAMS = ("limit", "group", "tie")  # read together: a limit may name a group
@@ -94,21 +79,9 @@ UPLOAD_FROM_LINK = "_upload_from_link"  # the first run's link asked for uploade
 SAMPLE_PINS = "sample"  # ``pins=sample``: the bundled sample's own pins
 
 
-def pin_key(width: int) -> str:
-    return f"{PIN_PREFIX}{width}"
-
-
-def _pin_keys() -> list[str]:
-    return [
-        k
-        for k in st.session_state
-        if isinstance(k, str) and k.startswith(PIN_PREFIX) and k[len(PIN_PREFIX) :].isdigit()
-    ]
-
-
 def keep_widget_state() -> None:
-    """Re-assign every app key so that this page's widgets start from the shared value."""
-    for key in [*KEPT, *_pin_keys()]:
+    """Re-assign the app's own keys so that this page's widgets start from the shared value."""
+    for key in KEPT:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 
@@ -116,36 +89,54 @@ def keep_widget_state() -> None:
 def seed_defaults() -> None:
     for key, value in DEFAULTS.items():
         if key not in st.session_state:
-            st.session_state[key] = list(value) if isinstance(value, list) else value
+            st.session_state[key] = value
 
 
 def seed_from_url() -> None:
-    """On the first run of a session, copy valid query parameters into the widget keys."""
+    """On the first run of a session, set the spec and the app's keys from the query string."""
     if st.session_state.get(_SEEDED):
         return
     st.session_state[_SEEDED] = True
     params = {key: st.query_params.get_all(key) for key in st.query_params}
     values, notes = parse_query(params)
-    source = values.get("source")
+    source = values.pop("source", None)
     if source in SAMPLES and not params.get("ladder"):  # not written by the app: a short link
         apply_sample(str(source))
     if values.pop("pins", None) == SAMPLE_PINS:
         if source in SAMPLES:
-            set_pins(_sample_spec(str(source)).pins)
+            pins.set_pins(_sample_spec(str(source)).pins)
         else:
             notes.append("pins: 'sample' needs a bundled sample as the data source")
     constraints = values.pop("constraints", None)
     if constraints is not None:
         apply_constraints(constraints)
-    budget_value = values.pop(budget.EXACT, None)
+    settings.set_spec(_link_spec(settings.current(), values))
+    _seed_app_keys(source, values)
+    st.session_state[_URL_NOTES] = notes
+
+
+def _seed_app_keys(source: object, values: dict[str, object]) -> None:
+    """The app's own keys a link sets: data source, compared budgets, name prefix."""
     for key, value in values.items():
         st.session_state[key] = value
-    if budget_value is not None:
-        set_multiplier(budget_value)
+    if source is not None:
+        st.session_state["source"] = source
     if "compare" in values:
         st.session_state[_COMPARE_CHOSEN] = True
-    st.session_state[UPLOAD_FROM_LINK] = values.get("source") == UPLOAD
-    st.session_state[_URL_NOTES] = notes
+    st.session_state[UPLOAD_FROM_LINK] = source == UPLOAD
+
+
+def _link_spec(spec: Spec, values: dict[str, object]) -> Spec:
+    """``spec`` with what a link's values set, as their widgets would set it: each pin box
+    replaces its width's layers, and the budget its value (the values used are taken out)."""
+    for key in [k for k in values if k in settings.BINDINGS]:
+        spec = settings.changed(spec, key, values.pop(key))
+    for key in [k for k in values if pins.width_of_key(k) is not None]:
+        width = pins.width_of_key(key)
+        spec = replace(spec, pins=pins.with_width(spec.pins, width, values.pop(key)))
+    if "budget" in values:
+        spec = settings.at_budget(spec, float(values.pop("budget")))
+    return spec
 
 
 def url_notes() -> list[str]:
@@ -154,7 +145,8 @@ def url_notes() -> list[str]:
 
 
 def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], list[str]]:
-    """Query parameters -> (widget key -> value, notes about the ignored ones).
+    """Query parameters -> (the value each sets, by the key of the widget that shows it, and
+    ``constraints`` for the limits, groups and ties; notes about the ignored ones).
 
     Each setting is read on its own by :func:`mpq_core.spec_from_query` (one unreadable
     setting leaves the others applied); the limits, groups and ties are read together.
@@ -180,8 +172,8 @@ def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], lis
 
 
 def _read_parameter(name: str, raw: list[str], notes: list[str]) -> dict[str, object]:
-    """The widget keys one parameter sets: a Spec's (read by ``Spec.from_query``, each on
-    its own) or the app's own (source, compare, prefix, pins=sample)."""
+    """The values one parameter sets: a Spec's (read by ``Spec.from_query``, each on its own)
+    or the app's own (source, compare, prefix, pins=sample)."""
     if name in SPEC_PARAMETERS or is_pin_parameter(name):
         spec, spec_notes = spec_from_query({name: raw})
         notes += spec_notes
@@ -214,9 +206,10 @@ _APP_PARAMETERS = {  # the app's own parameters (not a Spec's): the widget keys 
 
 
 def _widget_values(name: str, spec: Spec) -> dict[str, object]:
-    """The widget keys a spec read from the single parameter ``name`` sets."""
+    """The value a spec read from the single parameter ``name`` sets, by the key of the
+    widget that shows it (``budget``: the multiplier, 6 decimals kept)."""
     if name == "budget":
-        return {budget.EXACT: round(float(spec.multiplier), MULTIPLIER_DECIMALS)}
+        return {"budget": round(float(spec.limits[0].multiplier), MULTIPLIER_DECIMALS)}
     if name == "solver":
         return {"solver": spec.solver}
     if name == "rule":
@@ -232,7 +225,7 @@ def _widget_values(name: str, spec: Spec) -> dict[str, object]:
             )
         return {"ladder": list(spec.ladder)}
     width = int(name[3:])  # pin<width>
-    return {pin_key(width): [pin.layer for pin in spec.pins]}
+    return {pins.pin_key(width): [pin.layer for pin in spec.pins]}
 
 
 def _compare(value: str) -> list[float]:
@@ -252,22 +245,21 @@ def compare_default(current: float) -> list[float]:
 def compare_choices() -> list[float]:
     """Seed the compared budgets from the current one until the user picks their own."""
     if not st.session_state.get(_COMPARE_CHOSEN) or "compare" not in st.session_state:
-        st.session_state["compare"] = compare_default(current_multiplier())
+        st.session_state["compare"] = compare_default(settings.multiplier())
     return list(st.session_state["compare"])
 
 
-def query_state(settings: Settings) -> dict[str, str | list[str]]:
+def query_state(settings_in_use: Settings) -> dict[str, str | list[str]]:
     """The settings in use as query parameters: the spec's as ``Spec.to_query`` writes them
     (with its defaults: an app link always holds the ladder), and the app's own (source,
     ``pins=sample``, prefix, compared budgets)."""
     state = st.session_state
-    spec = spec_in_use(settings)
-    if _sample_pins(settings):
-        spec = replace(spec, pins=())
-    written = spec.to_query(full=True)
-    out: dict[str, str | list[str]] = {"source": settings.source}
+    spec, source = settings_in_use.spec, settings_in_use.source
+    sample_pins = _sample_pins(source, spec)
+    written = (replace(spec, pins=()) if sample_pins else spec).to_query(full=True)
+    out: dict[str, str | list[str]] = {"source": source}
     out |= {k: v if k in _REPEATED or is_pin_parameter(k) else v[-1] for k, v in written.items()}
-    if not spec.pins and settings.spec.pins:
+    if sample_pins:
         out["pins"] = SAMPLE_PINS
     if state.get("name_prefix"):
         out["prefix"] = str(state["name_prefix"])
@@ -276,28 +268,17 @@ def query_state(settings: Settings) -> dict[str, str | list[str]]:
     return out
 
 
-def spec_in_use(settings: Settings) -> Spec:
-    """The settings' spec with the budget in use: a rerun of the budget's fragment moves the
-    budget without drawing the sidebar again, so its spec may hold an earlier one."""
-    spec = settings.spec
-    limits = spec.constraints.limits
-    if limits and limits[0].is_budget:
-        return spec.with_limits((Limit.budget(current_multiplier()), *limits[1:]))
-    return spec
-
-
-def _sample_pins(settings: Settings) -> bool:
+def _sample_pins(source: str, spec: Spec) -> bool:
     """The pins in use are the bundled sample's own (and there are some)."""
-    pins = settings.spec.pins
-    if settings.source not in SAMPLES or not pins:
+    if source not in SAMPLES or not spec.pins:
         return False
-    own = {pin.layer: pin.widths for pin in _sample_spec(settings.source).pins}
-    return {pin.layer: pin.widths for pin in pins} == own
+    own = {pin.layer: pin.widths for pin in _sample_spec(source).pins}
+    return {pin.layer: pin.widths for pin in spec.pins} == own
 
 
-def write_url(settings: Settings) -> None:
+def write_url(settings_in_use: Settings) -> None:
     """Write the settings in use to the query string when it differs from what the URL holds."""
-    wanted = query_state(settings)
+    wanted = query_state(settings_in_use)
     current = {key: st.query_params.get_all(key) for key in st.query_params}
     normal = {k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}
     if current != normal:
@@ -318,46 +299,18 @@ def choose_source() -> None:
 def apply_sample(key: str) -> None:
     """Set the ladder, cost model, pins, constraints and solver to what the bundled sample
     ``key`` opens with (its command in the README)."""
+    spec = _sample_settings(key)
+    settings.set_spec(spec)
+    apply_constraints(spec.constraints)  # bounded as the app takes them, the tables re-keyed
+
+
+def _sample_settings(key: str) -> Spec:
+    """The bundled sample's spec as the app opens it (its ladder, else the default one)."""
     spec = _sample_spec(key)
-    st.session_state["ladder"] = list(spec.ladder or DEFAULT_WIDTHS)
-    st.session_state["abit_rule"] = spec.abit_rule
-    st.session_state["discount"] = spec.upgrade_discount
-    st.session_state["sense"] = spec.sense or "file"
-    st.session_state["solver"] = spec.solver
-    set_pins(spec.pins)
-    apply_constraints(spec.constraints)
-
-
-def set_pins(pins: Iterable[Pin]) -> None:
-    """Replace every pin with ``pins`` (a layer with several widths is listed under each)."""
-    unpin_layers(None)
-    lists: dict[str, list[str]] = {}
-    for pin in pins:
-        for width in pin.widths:
-            lists.setdefault(pin_key(width), []).append(pin.layer)
-    for key, names in lists.items():
-        st.session_state[key] = names
+    return replace(spec, ladder=spec.ladder or tuple(DEFAULT_WIDTHS))
 
 
 def _sample_spec(key: str) -> Spec:
     from .data import sample_spec  # not at import: ui.data sets up Streamlit's caches
 
     return sample_spec(key)
-
-
-def pin_layers(names: Iterable[str], width: int) -> None:
-    """Pin ``names`` to ``width`` alone (removing them from every other width's list)."""
-    chosen = list(names)
-    picked = set(chosen)
-    key = pin_key(width)
-    for other in {*_pin_keys(), key}:
-        kept = [n for n in st.session_state.get(other, []) if n not in picked]
-        st.session_state[other] = kept + chosen if other == key else kept
-
-
-def unpin_layers(names: Iterable[str] | None) -> None:
-    """Unpin ``names`` (every layer when None), whatever width they are pinned to."""
-    chosen = None if names is None else set(names)
-    for key in _pin_keys():
-        current = st.session_state.get(key, [])
-        st.session_state[key] = [] if chosen is None else [n for n in current if n not in chosen]
