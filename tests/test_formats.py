@@ -387,3 +387,25 @@ def brute_force_tied(problem, bounds):
         if all(b.fits(choice) for b in bounds):
             best = max(best, problem.objective_of(choice))
     return best, None
+
+
+def test_a_link_carries_the_formats_and_search_spaces():
+    spec = mc.Spec(
+        formats=catalog_formats("bf16,nvfp4,int4_g128"),
+        search_spaces=(("*.attn*", ("bf16",)), ("*", ("nvfp4", "int4_g128"))),
+        constraints=mc.Constraints(limits=(mc.parse_limit_flag("bpw<=5.4"),)),
+    )
+    query = spec.to_query()
+    assert query["formats"] == ["int4_g128,nvfp4,bf16"]
+    assert query["space"] == ["*.attn*:bf16", "*:nvfp4|int4_g128"]
+    again, notes = mc.Spec.from_query(query)
+    assert notes == [] and again == spec
+    # over a base with a ladder, the formats replace it; a link with both keeps the base
+    based, notes = mc.Spec.from_query(query, mc.Spec(ladder=(4, 8)))
+    assert notes == [] and based.formats == spec.formats and based.ladder is None
+    kept, notes = mc.Spec.from_query({**query, "ladder": ["4,8"]})
+    assert kept == mc.Spec() and notes == [
+        "formats: the ladder and formats both choose the options"
+    ]
+    _, notes = mc.Spec.from_query({"formats": ["int4_g128,fp9"]})
+    assert notes[0].startswith("formats: unknown format 'fp9'")

@@ -4,6 +4,7 @@
      &pin16=conv_in&pin8=conv_out&pin16=conv_out
      &limit=mean_wbits@quality<=4.08&limit=latency_ms<=0.5r
      &group=content:*.attn2.*|*.ff.*&group=quality:*&tie=conv_in,conv_out
+    ?formats=int4_g128,nvfp4,fp8,bf16&space=*.attn*:fp8|bf16&limit=bpw<=5.4
 
 One table, :data:`PARAMETERS`, holds a row per parameter: its name, how it is written from a
 Spec and how it is read back (each reading bounds its value). :func:`spec_to_query` and
@@ -25,6 +26,7 @@ from typing import Any
 
 from ..errors import InputError
 from .constraints import Constraints, Group, Limit, check_name, parse_limit_flag
+from .formats import catalog_formats
 from .spec import (
     ABIT_RULES,
     DEFAULT_DISCOUNT,
@@ -39,7 +41,8 @@ from .spec import (
 
 MAX_PARAMETER = 2_000  # characters of one parameter value
 MAX_VALUES = 400  # values of one repeated parameter (pins, limits, groups, ties)
-_LISTS = ("pins", "limits", "groups", "ties")  # read from repeated parameters, added up
+# read from repeated parameters, added up
+_LISTS = ("pins", "limits", "groups", "ties", "search_spaces")
 PIN = "pin"  # pin<width>: the layers pinned to that width (one parameter per width)
 
 
@@ -106,6 +109,15 @@ def _group(text: str) -> Group:
     return Group(name, parts)
 
 
+def _space(text: str) -> tuple[str, tuple[str, ...]]:
+    """``PATTERN:FORMAT|FORMAT``: the formats the layers of a pattern may take."""
+    pattern, sep, names = text.rpartition(":")
+    formats = tuple(n for n in names.split("|") if n)
+    if not sep or not pattern or not formats:
+        raise ValueError(f"expected PATTERN:FORMAT|FORMAT, got {_shown(text)}")
+    return pattern, formats
+
+
 def _tie(text: str) -> tuple[str, ...]:
     tie = tuple(part.strip() for part in text.split(","))
     if len(tie) < 2 or not all(tie):
@@ -160,6 +172,16 @@ PARAMETERS: tuple[Parameter, ...] = (
         "tie",
         lambda spec, full: [",".join(t) for t in spec.constraints.ties],
         lambda values: {"ties": [_tie(v) for v in values]},
+    ),
+    Parameter(
+        "formats",
+        lambda spec, full: [",".join(f.name for f in spec.formats)] if spec.formats else [],
+        lambda values: {"formats": catalog_formats(values[-1], "formats")},
+    ),
+    Parameter(
+        "space",
+        lambda spec, full: [f"{p}:{'|'.join(names)}" for p, names in spec.search_spaces],
+        lambda values: {"search_spaces": [_space(v) for v in values]},
     ),
 )
 BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
@@ -229,6 +251,11 @@ def _apply(spec: Spec, read: dict[str, Any], notes: list[str]) -> tuple[Spec, li
         pins.setdefault(layer, []).append(width)
     if pins:
         read["pins"] = tuple(Pin(layer, tuple(sorted(set(w)))) for layer, w in pins.items())
+    spaces = read.pop("search_spaces")
+    if spaces:
+        read["search_spaces"] = tuple(spaces)
+    if "formats" in read and "ladder" not in read:
+        read["ladder"] = None  # the options are the formats
     budget = read.pop("budget", None)
     limits = ([budget] if budget is not None else []) + read.pop("limits")
     constraints = _constraints(spec.constraints, limits, read.pop("groups"), read.pop("ties"))
