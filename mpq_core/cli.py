@@ -174,6 +174,16 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _input_flags(parser)
+    _limit_flags(parser)
+    _solver_flags(parser)
+    _option_flags(parser)
+    _output_flags(parser)
+    return parser
+
+
+def _input_flags(parser: argparse.ArgumentParser) -> None:
+    """The inputs and what to optimise."""
     parser.add_argument("--version", action="version", version=f"mpq {__version__}")
     parser.add_argument(
         "--optimize_mixed_precision",
@@ -191,6 +201,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"Phase 2 JSON or YAML (default {DEFAULT_SENSITIVITY}, else the bundled sample)",
     )
+
+
+def _limit_flags(parser: argparse.ArgumentParser) -> None:
+    """The limits: the budget, --limit, ties, constraints and resources files."""
     parser.add_argument(
         "--budget_multiplier",
         type=_multiplier,
@@ -227,6 +241,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help='JSON {"resources": {NAME: {layer: {width: value}}}}: resources limits can cap, '
         "e.g. a measured latency table",
     )
+
+
+def _solver_flags(parser: argparse.ArgumentParser) -> None:
+    """Where results go, the solver and the cost model."""
     parser.add_argument(
         "--output_dir", default="results", metavar="DIR", help="output directory (default results)"
     )
@@ -267,6 +285,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         metavar="W,W,...",
         help="width ladder, e.g. 4,8,16 (default 4,8,16, or the widths of a per-bit file)",
     )
+
+
+def _option_flags(parser: argparse.ArgumentParser) -> None:
+    """The options of a layer: widths or formats, pins, the sensitivity's reading."""
     parser.add_argument(
         "--formats",
         metavar="NAME,...",
@@ -311,6 +333,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--pin_file", metavar="F", help="JSON object: layer name -> width or list of widths"
     )
+
+
+def _output_flags(parser: argparse.ArgumentParser) -> None:
+    """What is written: the export format, a sweep, the report, JSON."""
     parser.add_argument(
         "--on_mismatch",
         choices=("error", "intersect"),
@@ -350,7 +376,6 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         action="store_true",
         help="print a JSON summary on stdout (the report then goes to stderr)",
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:

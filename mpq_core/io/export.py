@@ -156,16 +156,7 @@ def export_config(solution: Solution) -> dict[str, Any]:
         "gap": solution.gap,
         "lp_bound": solution.lp_bound,
         "num_upgrades": solution.num_upgrades,
-        "limits": [
-            {
-                **use.limit.to_dict(),
-                "cap": _number(use.cap),
-                "unit": use.unit,
-                "use": _number(use.use),
-                "binds": use.binds,
-            }
-            for use in solution.limit_uses
-        ],
+        "limits": _limits_metadata(solution),
         "mean_wbits": _number(solution.param_mean_wbits()),
         "mean_wbits_by_group": {
             g.name: _number(solution.param_mean_wbits(g.name)) for g in problem.groups
@@ -186,6 +177,20 @@ def export_config(solution: Solution) -> dict[str, Any]:
         "bit_allocation": dict(zip(names, wbits, strict=True)),
         "quantization_config": dict(zip(names, layers, strict=True)),
     }
+
+
+def _limits_metadata(solution: Solution) -> list[dict[str, Any]]:
+    """Each limit as written, with its cap, unit, the allocation's use and whether it binds."""
+    return [
+        {
+            **use.limit.to_dict(),
+            "cap": _number(use.cap),
+            "unit": use.unit,
+            "use": _number(use.use),
+            "binds": use.binds,
+        }
+        for use in solution.limit_uses
+    ]
 
 
 def _format_metadata(solution: Solution) -> dict[str, Any]:
