@@ -409,3 +409,20 @@ def test_a_link_carries_the_formats_and_search_spaces():
     ]
     _, notes = mc.Spec.from_query({"formats": ["int4_g128,fp9"]})
     assert notes[0].startswith("formats: unknown format 'fp9'")
+
+
+def test_the_greedy_of_formats_by_hand(files):
+    """bpw <= 6 (a sum of at most 86,016 bits). Each layer starts at its least-bits format
+    (int4_g128: 16,896 + 33,792 + 8,448 = 59,136 bits). Hull steps, gain per bit of the cap:
+    c int4->nvfp4 .2/800, a int4->nvfp4 .1/1568, c nvfp4->fp8 .28/7168, a nvfp4->fp8
+    .15/14336, b int4->nvfp4 .02/3104, b nvfp4->fp8 .07/28672, a fp8->bf16 .05/32736,
+    c fp8->bf16 .02/16352, b fp8->bf16 .01/65504. Taken while they fit: c, a, c, a
+    (59,136 + 800 + 1,568 + 7,168 + 14,336 = 83,008); b int4->nvfp4 (+3,104: 86,112) does
+    not fit and ends b; a fp8->bf16 and c fp8->bf16 do not fit either.
+    Result a fp8, b int4_g128, c fp8: 0.73, here also the optimum."""
+    problem = problem_of(files)
+    greedy = mc.solve_greedy(problem, limits=[mc.parse_limit_flag("bpw<=6")])
+    assert greedy.choice.tolist() == [2, 0, 2]
+    assert greedy.upgrade_layers.tolist() == [2, 0, 2, 0]
+    assert greedy.upgrade_options.tolist() == [1, 1, 2, 2]
+    assert greedy.objective == pytest.approx(0.73)
