@@ -296,24 +296,8 @@ def build_problem(
     widths = spec.ladder or (sens.widths if sens.kind == "per_bit" else DEFAULT_WIDTHS)
     abits = tuple(abit_for(w, spec.abit_rule) for w in widths)
     discount = spec.upgrade_discount
-    n, k = len(inputs.layers.names), len(widths)
     sense = _sense(sens, spec.sense)
-
-    if sense == "scalar":
-        steps = np.zeros((n, k))
-        with np.errstate(over="ignore"):
-            for j in range(1, k):
-                steps[:, j] = sens.scores * discount ** (j - 1)
-            values = np.cumsum(steps, axis=1)
-    else:
-        table = _ladder_table(inputs, widths, sense)
-        steps = np.zeros((n, k))
-        with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by layer
-            values = table[:, :1] - table if sense == "loss" else table - table[:, :1]
-            steps[:, 1:] = np.diff(values, axis=1)
-    _check_finite(values, inputs.layers.names, sens.source, "sensitivity gain")
-    _check_total(values, sens.source)
-
+    values, steps = _ladder_values(inputs, widths, discount, sense)
     costs = _bops(inputs, widths, abits)
     pin_items, allowed = _pins(spec.pins, inputs.layers.names, widths)
     groups = _groups(spec.constraints.groups, inputs.layers.names)
@@ -336,6 +320,30 @@ def build_problem(
         resource_table=resources,
     )
     return problem
+
+
+def _ladder_values(
+    inputs: Inputs, widths: tuple[int, ...], discount: float, sense: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(values, step gains) of every layer's options on the ladder ``widths``, by ``sense``
+    (see the module docstring); a value that is not finite is an InputError naming its layer."""
+    sens = inputs.sensitivity
+    n, k = len(inputs.layers.names), len(widths)
+    if sense == "scalar":
+        steps = np.zeros((n, k))
+        with np.errstate(over="ignore"):
+            for j in range(1, k):
+                steps[:, j] = sens.scores * discount ** (j - 1)
+            values = np.cumsum(steps, axis=1)
+    else:
+        table = _ladder_table(inputs, widths, sense)
+        steps = np.zeros((n, k))
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by layer
+            values = table[:, :1] - table if sense == "loss" else table - table[:, :1]
+            steps[:, 1:] = np.diff(values, axis=1)
+    _check_finite(values, inputs.layers.names, sens.source, "sensitivity gain")
+    _check_total(values, sens.source)
+    return values, steps
 
 
 def _bops(inputs: Inputs, widths: tuple[int, ...], abits: tuple[int, ...]) -> np.ndarray:

@@ -53,7 +53,7 @@ from ..model.spec import DEFAULT_TIME_LIMIT
 from .deadline import Clock, Deadline
 from .greedy import greedy_on
 from .instance import Instance, make_instance
-from .milp import solve_core_milp, solve_relaxation
+from .milp import Relaxation, solve_core_milp, solve_relaxation
 from .results import infeasibility, infeasible_solution, make_solution, unknown_solution
 from .search import approx_float, branch_and_bound
 from .solution import Solution
@@ -284,13 +284,7 @@ def _several(inst: Instance, greedy: Solution, deadline: Deadline) -> Solution:
     eps = _epsilon(inst, abs(weighted_caps))
     valid_upper = lagrange + eps
 
-    candidates = [_item_choice(inst, greedy.choice)] if greedy.feasible else []
-    if relaxation.rounded is not None and inst.fits(relaxation.rounded):
-        candidates.append(relaxation.rounded)
-    incumbent = max(candidates, key=inst.objective) if candidates else None
-    best = inst.objective(incumbent) if incumbent is not None else -math.inf
-    if incumbent is not None and not deadline.passed():
-        incumbent, best = _improve_in_small_core(inst, gaps, incumbent, best, deadline)
+    incumbent, best = _several_incumbent(inst, greedy, relaxation, gaps, deadline)
     keep = (
         inst.allowed & (gaps <= valid_upper - best + eps) if incumbent is not None else inst.allowed
     )
@@ -301,6 +295,38 @@ def _several(inst: Instance, greedy: Solution, deadline: Deadline) -> Solution:
         if proven or relaxation.infeasible:
             return _conflict(inst, deadline)
         return unknown_solution(inst, "exact", note or "no allocation found in the time limit")
+    return _several_solution(inst, incumbent, proven, note, valid_upper, relaxation)
+
+
+def _several_incumbent(
+    inst: Instance,
+    greedy: Solution,
+    relaxation: Relaxation,
+    gaps: np.ndarray,
+    deadline: Deadline,
+) -> tuple[np.ndarray | None, float]:
+    """The better of the greedy's allocation and the rounded LP solution (those that fit),
+    improved in a small core while there is time; (None, -inf) when neither fits."""
+    candidates = [_item_choice(inst, greedy.choice)] if greedy.feasible else []
+    if relaxation.rounded is not None and inst.fits(relaxation.rounded):
+        candidates.append(relaxation.rounded)
+    incumbent = max(candidates, key=inst.objective) if candidates else None
+    best = inst.objective(incumbent) if incumbent is not None else -math.inf
+    if incumbent is not None and not deadline.passed():
+        incumbent, best = _improve_in_small_core(inst, gaps, incumbent, best, deadline)
+    return incumbent, best
+
+
+def _several_solution(
+    inst: Instance,
+    incumbent: np.ndarray,
+    proven: bool,
+    note: str,
+    valid_upper: float,
+    relaxation: Relaxation,
+) -> Solution:
+    """The result for ``incumbent``: optimal when the core search proved it or it reaches the
+    Lagrangian bound ``valid_upper``, else feasible with that bound."""
     objective = inst.objective(incumbent)
     if not proven and valid_upper - objective <= _PROOF * inst.value_scale:
         proven, note = True, "optimal: the incumbent reaches the Lagrangian bound"
@@ -625,8 +651,44 @@ def _build_hulls(costs: np.ndarray, values: np.ndarray, allowed: np.ndarray) -> 
     """Each item's options reduced to the upper convex hull of (use, value), as increments
     sorted by slope. Items whose uses grow along the ladder are done for all items at once
     (a monotone chain per item, vectorised over items); the others one by one."""
-    n, k = costs.shape
+    rows = np.arange(costs.shape[0])
     unordered = (np.diff(costs, axis=1) < 0).any(axis=1)
+    stack, size = _monotone_hulls(costs, values, allowed, unordered)
+    for i in np.flatnonzero(unordered).tolist():
+        hull = _hull_of_row(costs[i].tolist(), values[i].tolist(), allowed[i].tolist())
+        stack[i, : len(hull)] = hull
+        size[i] = len(hull)
+    base = stack[:, 0].copy()
+    layer, frm, to = _hull_increments(stack, size)
+    dc = costs[layer, to] - costs[layer, frm]
+    dv = values[layer, to] - values[layer, frm]
+    with np.errstate(over="ignore", divide="ignore"):
+        slope = dv / dc if len(dc) else np.zeros(0)
+    order = np.lexsort((np.arange(len(dc)), -slope))
+    layer, frm, to = layer[order], frm[order], to[order]
+    dc, dv, slope = dc[order], dv[order], slope[order]
+    return _Hulls(
+        base=base,
+        layer=layer,
+        frm=frm,
+        to=to,
+        dc=dc,
+        dv=dv,
+        slope=slope,
+        cum_dc=np.cumsum(dc),
+        cum_dv=np.cumsum(dv),
+        base_value=math.fsum(values[rows, base].tolist()),
+        base_cost=math.fsum(costs[rows, base].tolist()),
+    )
+
+
+def _monotone_hulls(
+    costs: np.ndarray, values: np.ndarray, allowed: np.ndarray, unordered: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(stack, size): the hull options of every item not ``unordered`` (its uses never fall
+    along the ladder), ``stack[i, :size[i]]`` in order of use; a monotone chain over the
+    options, one option for all items at a time. The ``unordered`` items are left empty."""
+    n, k = costs.shape
     stack = np.full((n, k), -1, dtype=np.intp)
     size = np.zeros(n, dtype=np.intp)
     rows = np.arange(n)
@@ -651,11 +713,16 @@ def _build_hulls(costs: np.ndarray, values: np.ndarray, allowed: np.ndarray) -> 
             size[pop] -= 1
         stack[rows[cand], size[cand]] = j
         size[cand] += 1
-    for i in np.flatnonzero(unordered).tolist():
-        hull = _hull_of_row(costs[i].tolist(), values[i].tolist(), allowed[i].tolist())
-        stack[i, : len(hull)] = hull
-        size[i] = len(hull)
-    base = stack[:, 0].copy()
+    return stack, size
+
+
+def _hull_increments(
+    stack: np.ndarray, size: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(item, from option, to option) of every step between consecutive hull options,
+    ordered by item, then along the item's hull."""
+    n, k = stack.shape
+    rows = np.arange(n)
     pairs = [(rows[size > t + 1], t) for t in range(k - 1)]
     layer = np.concatenate([r for r, _ in pairs]) if pairs else np.zeros(0, dtype=np.intp)
     frm = np.concatenate([stack[r, t] for r, t in pairs]) if pairs else layer
@@ -665,27 +732,7 @@ def _build_hulls(costs: np.ndarray, values: np.ndarray, allowed: np.ndarray) -> 
         if pairs
         else layer
     )
-    layer, frm, to = layer[order_items], frm[order_items], to[order_items]
-    dc = costs[layer, to] - costs[layer, frm]
-    dv = values[layer, to] - values[layer, frm]
-    with np.errstate(over="ignore", divide="ignore"):
-        slope = dv / dc if len(dc) else np.zeros(0)
-    order = np.lexsort((np.arange(len(dc)), -slope))
-    layer, frm, to = layer[order], frm[order], to[order]
-    dc, dv, slope = dc[order], dv[order], slope[order]
-    return _Hulls(
-        base=base,
-        layer=layer,
-        frm=frm,
-        to=to,
-        dc=dc,
-        dv=dv,
-        slope=slope,
-        cum_dc=np.cumsum(dc),
-        cum_dv=np.cumsum(dv),
-        base_value=math.fsum(values[rows, base].tolist()),
-        base_cost=math.fsum(costs[rows, base].tolist()),
-    )
+    return layer[order_items], frm[order_items], to[order_items]
 
 
 def _hull_of_row(c: list[float], v: list[float], ok: list[bool]) -> list[int]:

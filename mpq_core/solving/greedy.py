@@ -242,39 +242,15 @@ def _sorted_greedy(inst: Instance, e: _Entries) -> tuple[list[int], list[int], l
     rooms = [
         cap - total for cap, total in zip(inst.thresholds, inst.totals(inst.lowest), strict=True)
     ]
-    # the prefix: every upgrade applies until the first that does not fit some limit
-    first_fail = len(item)
-    used = []
-    for delta, room in zip(deltas, rooms, strict=True):
-        if delta.dtype == np.int64 and 0 <= room < (1 << 62):
-            running = np.cumsum(delta)
-            fail = int(np.searchsorted(running, room, side="right"))
-        else:
-            running = np.asarray(list(itertools.accumulate(delta.tolist())), dtype=object)
-            over = [p for p, total in enumerate(running.tolist()) if total > room]
-            fail = over[0] if over else len(item)
-        first_fail = min(first_fail, fail)
-        used.append(running)
-    spent = [int(run[first_fail - 1]) if first_fail else 0 for run in used]
-    rooms = [room - s for room, s in zip(rooms, spent, strict=True)]
+    first_fail, rooms = _prefix_end(deltas, rooms, len(item))
     state_a = inst.lowest.copy()
     np.maximum.at(state_a, item[:first_fail], to[:first_fail])  # options rise along a chain
     state = state_a.tolist()
     steps_done = np.bincount(item[:first_fail], minlength=inst.n_items).tolist()
     layers, options = item[:first_fail].tolist(), to[:first_fail].tolist()
     if first_fail < len(item):
-        # after it, only upgrades no larger than the room left of every limit can apply
-        tail = np.arange(first_fail + 1, len(item))
-        keep = np.ones(len(tail), dtype=bool)
-        for delta, room in zip(deltas, rooms, strict=True):
-            part = delta[first_fail + 1 :]
-            keep &= (
-                (part <= room)
-                if part.dtype == np.int64
-                else np.asarray([v <= room for v in part.tolist()], dtype=bool)
-            )
         lists = [d.tolist() for d in deltas]
-        for p in tail[keep].tolist():
+        for p in _tail_candidates(deltas, rooms, first_fail, len(item)):
             i = int(item[p])
             if steps_done[i] != step[p]:
                 continue
@@ -285,6 +261,48 @@ def _sorted_greedy(inst: Instance, e: _Entries) -> tuple[list[int], list[int], l
                 layers.append(i)
                 options.append(state[i])
     return state, layers, options
+
+
+def _prefix_end(deltas: list[np.ndarray], rooms: list[int], n: int) -> tuple[int, list[int]]:
+    """The prefix: in sorted order every upgrade applies until the first that does not fit
+    some limit. (That upgrade's position, ``n`` when all fit; each limit's room left after
+    the prefix), exact integers."""
+    first_fail = n
+    used = []
+    for delta, room in zip(deltas, rooms, strict=True):
+        running, fail = _running_use(delta, room, n)
+        first_fail = min(first_fail, fail)
+        used.append(running)
+    spent = [int(run[first_fail - 1]) if first_fail else 0 for run in used]
+    return first_fail, [room - s for room, s in zip(rooms, spent, strict=True)]
+
+
+def _running_use(delta: np.ndarray, room: int, n: int) -> tuple[np.ndarray, int]:
+    """(the cumulative use of the sorted upgrades of one limit, the position of the first
+    over ``room``, ``n`` when none is); int64 when no sum can overflow, else Python ints."""
+    if delta.dtype == np.int64 and 0 <= room < (1 << 62):
+        running = np.cumsum(delta)
+        return running, int(np.searchsorted(running, room, side="right"))
+    running = np.asarray(list(itertools.accumulate(delta.tolist())), dtype=object)
+    over = [p for p, total in enumerate(running.tolist()) if total > room]
+    return running, (over[0] if over else n)
+
+
+def _tail_candidates(
+    deltas: list[np.ndarray], rooms: list[int], first_fail: int, n: int
+) -> list[int]:
+    """After the first upgrade that does not fit, only upgrades no larger than the room left
+    of every limit can apply: their positions, in sorted order."""
+    tail = np.arange(first_fail + 1, n)
+    keep = np.ones(len(tail), dtype=bool)
+    for delta, room in zip(deltas, rooms, strict=True):
+        part = delta[first_fail + 1 :]
+        keep &= (
+            (part <= room)
+            if part.dtype == np.int64
+            else np.asarray([v <= room for v in part.tolist()], dtype=bool)
+        )
+    return tail[keep].tolist()
 
 
 def _multi_ratio(inst: Instance, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
