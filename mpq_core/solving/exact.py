@@ -649,15 +649,13 @@ def _item_choice(inst: Instance, layer_choice: np.ndarray) -> np.ndarray:
 
 def _build_hulls(costs: np.ndarray, values: np.ndarray, allowed: np.ndarray) -> _Hulls:
     """Each item's options reduced to the upper convex hull of (use, value), as increments
-    sorted by slope. Items whose uses grow along the ladder are done for all items at once
-    (a monotone chain per item, vectorised over items); the others one by one."""
+    sorted by slope: a monotone chain per item, vectorised over items. Items whose uses fall
+    somewhere along their options (formats: a 4-bit format with 4-bit activations costs fewer
+    BOPs than one with 16-bit activations) have their options sorted by use first."""
     rows = np.arange(costs.shape[0])
     unordered = (np.diff(costs, axis=1) < 0).any(axis=1)
     stack, size = _monotone_hulls(costs, values, allowed, unordered)
-    for i in np.flatnonzero(unordered).tolist():
-        hull = _hull_of_row(costs[i].tolist(), values[i].tolist(), allowed[i].tolist())
-        stack[i, : len(hull)] = hull
-        size[i] = len(hull)
+    _sorted_hulls(costs, values, allowed, np.flatnonzero(unordered), stack, size)
     base = stack[:, 0].copy()
     layer, frm, to = _hull_increments(stack, size)
     dc = costs[layer, to] - costs[layer, frm]
@@ -735,19 +733,25 @@ def _hull_increments(
     return layer[order_items], frm[order_items], to[order_items]
 
 
-def _hull_of_row(c: list[float], v: list[float], ok: list[bool]) -> list[int]:
-    """One item's upper hull, options walked in order of use (for uses that fall somewhere)."""
-    stack: list[int] = []
-    for j in sorted((j for j in range(len(c)) if ok[j]), key=lambda j: (c[j], -v[j])):
-        if stack and v[j] <= v[stack[-1]]:
-            continue
-        if stack and c[j] == c[stack[-1]]:
-            stack.pop()
-        while len(stack) >= 2:
-            a, b = stack[-2], stack[-1]
-            if (v[b] - v[a]) * (c[j] - c[b]) <= (v[j] - v[b]) * (c[b] - c[a]):
-                stack.pop()
-            else:
-                break
-        stack.append(j)
-    return stack
+def _sorted_hulls(
+    costs: np.ndarray,
+    values: np.ndarray,
+    allowed: np.ndarray,
+    items: np.ndarray,
+    stack: np.ndarray,
+    size: np.ndarray,
+) -> None:
+    """Fill ``stack`` and ``size`` for ``items``: each item's options sorted by use (the best
+    value first among equal uses, then by index), the monotone chain over them, the hull
+    mapped back to option indices."""
+    if not items.size:
+        return
+    perm = np.lexsort((-values[items], costs[items]), axis=-1)
+    hull, count = _monotone_hulls(
+        np.take_along_axis(costs[items], perm, 1),
+        np.take_along_axis(values[items], perm, 1),
+        np.take_along_axis(allowed[items], perm, 1),
+        np.zeros(items.size, dtype=bool),
+    )
+    stack[items] = np.where(hull >= 0, np.take_along_axis(perm, np.maximum(hull, 0), 1), -1)
+    size[items] = count
