@@ -10,8 +10,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..model.blocks import group_blocks
+from ..model.problem import Problem
 from ..report.display import percent
-from ..solving.solution import Solution
+from ..solving.solution import Solution, WidthShare
 from .colors import CURRENT, width_colors
 from .layout import (
     HALF,
@@ -119,7 +120,7 @@ def _group_outlines(solution: Solution, grid: _Grid, *, compact: bool) -> list[d
     if not groups:
         return []
     cell_w = _cell_width(grid)
-    cell_h = (_ROW_PX_COMPACT if compact else _ROW_PX) - 3  # less its ygap
+    cell_h = _row_px(compact) - 3  # less its ygap
     size = max(5.0, min(cell_w, cell_h) - 1)
     traces = []
     for g, group in enumerate(groups):
@@ -141,6 +142,11 @@ def _group_outlines(solution: Solution, grid: _Grid, *, compact: bool) -> list[d
             }
         )
     return traces
+
+
+def _row_px(compact: bool) -> int:
+    """The px height of one block row of the heatmap."""
+    return _ROW_PX_COMPACT if compact else _ROW_PX
 
 
 def _cell_width(grid: _Grid) -> float:
@@ -171,6 +177,117 @@ def _width_scale(widths: tuple[int, ...]) -> list[list[Any]]:
     return scale
 
 
+def _heatmap_trace(grid: _Grid, widths: tuple[int, ...], *, cell_text: bool) -> dict[str, Any]:
+    """The single heatmap trace: each cell's option index, layer name, hover text and width."""
+    return {
+        "type": "heatmap",
+        "name": "layers",
+        "z": grid.z,
+        "x": list(range(1, grid.columns + 1)),
+        "y": grid.rows,
+        "customdata": grid.names,
+        "hovertext": grid.hover,
+        "text": grid.text,
+        "texttemplate": "%{text}" if cell_text and _cell_text_fits(grid, widths) else "",
+        "textfont": {"size": TEXT_PX, "family": MONO},
+        "hovertemplate": "%{hovertext}<extra></extra>",
+        "colorscale": _width_scale(widths),
+        "zmin": -0.5,
+        "zmax": len(widths) - 0.5,
+        "showscale": False,
+        "xgap": 2,
+        "ygap": 3,
+        "hoverongaps": False,
+        "showlegend": False,
+    }
+
+
+def _width_swatches(solution: Solution) -> list[dict[str, Any]]:
+    """One legend entry per width (its W · A bits in its colour); none when infeasible."""
+    if not solution.feasible:
+        return []
+    problem = solution.problem
+    colors = width_colors(problem.widths)
+    return [
+        legend_swatch(f"W{w} · A{a}", colors[w])
+        for w, a in zip(problem.widths, problem.abits, strict=True)
+    ]
+
+
+def _pin_marks(grid: _Grid) -> list[dict[str, Any]]:
+    """The "pinned" trace: a dot on each pinned layer's cell (no trace without pins)."""
+    if not grid.pins:
+        return []
+    return [
+        {
+            "type": "scatter",
+            "name": "pinned",
+            "x": [c for c, _ in grid.pins],
+            "y": [row for _, row in grid.pins],
+            "mode": "markers",
+            "marker": {
+                "symbol": "circle",
+                "size": 8,
+                "color": CURRENT,
+                "line": {"color": "white", "width": 1.5},
+            },
+            "hoverinfo": "skip",
+        }
+    ]
+
+
+def _heatmap_xaxis(grid: _Grid, *, compact: bool) -> dict[str, Any]:
+    """The layer-position axis, titled unless compact."""
+    x_title = None if compact else axis_title("layer position in the block (file order)")
+    return axis(
+        title=x_title,
+        range=[0.5, grid.columns + 0.5],
+        showgrid=False,
+        **_x_ticks(grid.columns),
+    )
+
+
+def _heatmap_yaxis(grid: _Grid) -> dict[str, Any]:
+    """The block axis: one category per row, in network order from the top."""
+    return axis(
+        type="category",
+        categoryorder="array",
+        categoryarray=grid.rows,
+        range=[len(grid.rows) - 0.5, -0.5],  # first block on top, also with no cell drawn
+        showgrid=False,
+        ticks="",
+        tickfont={"family": MONO, "size": TEXT_PX},
+    )
+
+
+def _heatmap_layout(
+    solution: Solution, grid: _Grid, legend_names: list[str], *, title: str | None, compact: bool
+) -> dict[str, Any]:
+    """The heatmap's layout: a height that fits the header, legend rows and block rows."""
+    feasible = solution.feasible
+    reserved = legend_rows(legend_names, _LEGEND_TITLE)
+    legend = feasible or bool(grid.pins)
+    subtitle = context_line(solution)
+    header = header_px(legend=legend, rows=reserved, title=title, subtitle=subtitle, width=WIDE)
+    plot_px = _row_px(compact) * len(grid.rows)
+    bottom = 40 if compact else 70
+    layout = figure_layout(
+        file=file_stem("heatmap", [solution.multiplier]),
+        width=WIDE,
+        height=header + plot_px + bottom,
+        title=title,
+        subtitle=subtitle,
+        legend=legend,
+        rows=reserved,
+        xaxis=_heatmap_xaxis(grid, compact=compact),
+        yaxis=_heatmap_yaxis(grid),
+        # no empty list when feasible: the validated figure has none either
+        **({} if feasible else {"annotations": [infeasible_notice(solution, width=WIDE)]}),
+    )
+    layout["legend"]["title"] = {"text": _LEGEND_TITLE, "font": {"size": TEXT_PX}}
+    return layout
+
+
 def bit_heatmap_spec(
     solution: Solution,
     *,
@@ -189,95 +306,16 @@ def bit_heatmap_spec(
     group of the constraints that does not hold every layer outlines its layers' cells in an
     ink of its own (first group: a square, then other shapes), named in the legend.
     """
-    problem = solution.problem
-    feasible = solution.feasible
-    grid = _grid(solution, show=feasible)
-    widths = problem.widths
-    colors = width_colors(widths)
-    k = len(widths)
-    data: list[dict[str, Any]] = [
-        {
-            "type": "heatmap",
-            "name": "layers",
-            "z": grid.z,
-            "x": list(range(1, grid.columns + 1)),
-            "y": grid.rows,
-            "customdata": grid.names,
-            "hovertext": grid.hover,
-            "text": grid.text,
-            "texttemplate": "%{text}" if cell_text and _cell_text_fits(grid, widths) else "",
-            "textfont": {"size": TEXT_PX, "family": MONO},
-            "hovertemplate": "%{hovertext}<extra></extra>",
-            "colorscale": _width_scale(widths),
-            "zmin": -0.5,
-            "zmax": k - 0.5,
-            "showscale": False,
-            "xgap": 2,
-            "ygap": 3,
-            "hoverongaps": False,
-            "showlegend": False,
-        }
+    grid = _grid(solution, show=solution.feasible)
+    legend = [
+        *_width_swatches(solution),
+        *_group_outlines(solution, grid, compact=compact),
+        *_pin_marks(grid),
     ]
-    if feasible:
-        data += [
-            legend_swatch(f"W{w} · A{a}", colors[w])
-            for w, a in zip(widths, problem.abits, strict=True)
-        ]
-    data += _group_outlines(solution, grid, compact=compact)
-    if grid.pins:
-        data.append(
-            {
-                "type": "scatter",
-                "name": "pinned",
-                "x": [c for c, _ in grid.pins],
-                "y": [row for _, row in grid.pins],
-                "mode": "markers",
-                "marker": {
-                    "symbol": "circle",
-                    "size": 8,
-                    "color": CURRENT,
-                    "line": {"color": "white", "width": 1.5},
-                },
-                "hoverinfo": "skip",
-            }
-        )
-    rows = len(grid.rows)
-    plot_px = (_ROW_PX_COMPACT if compact else _ROW_PX) * rows
-    names = [t["name"] for t in data[1:]]
-    reserved = legend_rows(names, _LEGEND_TITLE)
-    x_title = None if compact else axis_title("layer position in the block (file order)")
-    bottom = 40 if compact else 70
-    legend = feasible or bool(grid.pins)
-    subtitle = context_line(solution)
-    header = header_px(legend=legend, rows=reserved, title=title, subtitle=subtitle, width=WIDE)
-    layout = figure_layout(
-        file=file_stem("heatmap", [solution.multiplier]),
-        width=WIDE,
-        height=header + plot_px + bottom,
-        title=title,
-        subtitle=subtitle,
-        legend=legend,
-        rows=reserved,
-        xaxis=axis(
-            title=x_title,
-            range=[0.5, grid.columns + 0.5],
-            showgrid=False,
-            **_x_ticks(grid.columns),
-        ),
-        yaxis=axis(
-            type="category",
-            categoryorder="array",
-            categoryarray=grid.rows,
-            range=[len(grid.rows) - 0.5, -0.5],  # first block on top, also with no cell drawn
-            showgrid=False,
-            ticks="",
-            tickfont={"family": MONO, "size": TEXT_PX},
-        ),
-        # no empty list when feasible: the validated figure has none either
-        **({} if feasible else {"annotations": [infeasible_notice(solution, width=WIDE)]}),
-    )
-    layout["legend"]["title"] = {"text": _LEGEND_TITLE, "font": {"size": TEXT_PX}}
-    return {"data": data, "layout": layout}
+    names = [t["name"] for t in legend]
+    layout = _heatmap_layout(solution, grid, names, title=title, compact=compact)
+    heatmap = _heatmap_trace(grid, solution.problem.widths, cell_text=cell_text)
+    return {"data": [heatmap, *legend], "layout": layout}
 
 
 def plot_bit_heatmap(
@@ -291,48 +329,84 @@ def plot_bit_heatmap(
     return go.Figure(bit_heatmap_spec(solution, title=title, compact=compact, cell_text=cell_text))
 
 
+def _distribution_bars(solution: Solution) -> list[dict[str, Any]]:
+    """The two bar traces: layers per width (left panel), each width's BOPs share (right)."""
+    colors = width_colors(solution.problem.widths)
+    rows = solution.width_shares()
+    common = {
+        "type": "bar",
+        "x": [width_label(r.width) for r in rows],
+        "marker": {"color": [colors[r.width] for r in rows]},
+        "textposition": "outside",
+        "cliponaxis": False,
+        "textfont": {"size": TEXT_PX},
+    }
+    return [
+        common | _layer_counts(rows, feasible=solution.feasible),
+        common | _bops_shares(rows, feasible=solution.feasible),
+    ]
+
+
+def _layer_counts(rows: tuple[WidthShare, ...], *, feasible: bool) -> dict[str, Any]:
+    """The left panel's values, labels and hover text: how many layers took each width."""
+    counts = [r.layers if feasible else None for r in rows]
+    return {
+        "name": "layers",
+        "y": counts,
+        "text": [f"{c:,}" if c is not None else "" for c in counts],
+        "hovertemplate": "%{x}: %{y:,} layers<extra></extra>",
+        "xaxis": "x",
+        "yaxis": "y",
+    }
+
+
+def _bops_shares(rows: tuple[WidthShare, ...], *, feasible: bool) -> dict[str, Any]:
+    """The right panel's values, labels and hover text: each width's percent of the BOPs."""
+    return {
+        "name": "share of BOPs",
+        "y": [r.bops_share * 100 if feasible else None for r in rows],
+        "text": [percent(r.bops_share, 2) if feasible else "" for r in rows],
+        "hovertemplate": "%{x}: %{text} of the BOPs<extra></extra>",
+        "xaxis": "x2",
+        "yaxis": "y2",
+    }
+
+
+def _distribution_axes(top_count: int, *, feasible: bool) -> dict[str, dict[str, Any]]:
+    """Both panels' axes: layer counts (left) and percent of the BOPs (right)."""
+    return {
+        "xaxis": axis(domain=[0, 0.44], type="category", anchor="y"),
+        "yaxis": axis(  # the panel titles name both axes
+            range=[0, top_count * 1.18],
+            showticklabels=feasible,
+            anchor="x",
+        ),
+        "xaxis2": axis(domain=[0.58, 1], type="category", anchor="y2"),
+        "yaxis2": axis(
+            range=[0, 118],
+            dtick=20,
+            ticksuffix="%",
+            showticklabels=feasible,
+            anchor="x2",
+        ),
+    }
+
+
+def _panel_notes(
+    solution: Solution, left: tuple[str, float], right: tuple[str, float]
+) -> list[dict[str, Any]]:
+    """Both panels' titles (text, x), then the notice of an infeasible budget."""
+    notice = [] if solution.feasible else [infeasible_notice(solution, width=HALF)]
+    return [panel_title(*left), panel_title(*right), *notice]
+
+
 def distribution_spec(
     solution: Solution, *, title: str | None = "Bit-width distribution"
 ) -> dict[str, Any]:
     """Layers per width (left) and each width's share of the BOPs (right), in the widths'
     colours. At an infeasible budget the bars are empty and a notice says why."""
-    problem = solution.problem
-    colors = width_colors(problem.widths)
-    feasible = solution.feasible
-    rows = solution.width_shares()
-    labels = [width_label(r.width) for r in rows]
-    bar_colors = [colors[r.width] for r in rows]
-    counts = [r.layers if feasible else None for r in rows]
-    shares = [r.bops_share * 100 if feasible else None for r in rows]
-    common = {
-        "type": "bar",
-        "x": labels,
-        "marker": {"color": bar_colors},
-        "textposition": "outside",
-        "cliponaxis": False,
-        "textfont": {"size": TEXT_PX},
-    }
-    data = [
-        common
-        | {
-            "name": "layers",
-            "y": counts,
-            "text": [f"{c:,}" if c is not None else "" for c in counts],
-            "hovertemplate": "%{x}: %{y:,} layers<extra></extra>",
-            "xaxis": "x",
-            "yaxis": "y",
-        },
-        common
-        | {
-            "name": "share of BOPs",
-            "y": shares,
-            "text": [percent(r.bops_share, 2) if feasible else "" for r in rows],
-            "hovertemplate": "%{x}: %{text} of the BOPs<extra></extra>",
-            "xaxis": "x2",
-            "yaxis": "y2",
-        },
-    ]
-    top_count = max([c or 0 for c in counts] + [1])
+    data = _distribution_bars(solution)
+    top_count = max([c or 0 for c in data[0]["y"]] + [1])  # the layers panel's highest bar
     layout = figure_layout(
         file=file_stem("distribution", [solution.multiplier]),
         width=HALF,
@@ -343,25 +417,8 @@ def distribution_spec(
         top=28,
         bargap=0.3,
         uniformtext={"mode": "show", "minsize": TEXT_PX},  # labels never shrink to fit a bar
-        xaxis=axis(domain=[0, 0.44], type="category", anchor="y"),
-        yaxis=axis(  # the panel titles name both axes
-            range=[0, top_count * 1.18],
-            showticklabels=feasible,
-            anchor="x",
-        ),
-        xaxis2=axis(domain=[0.58, 1], type="category", anchor="y2"),
-        yaxis2=axis(
-            range=[0, 118],
-            dtick=20,
-            ticksuffix="%",
-            showticklabels=feasible,
-            anchor="x2",
-        ),
-        annotations=[
-            panel_title("Layers per width", 0.22),
-            panel_title("Share of the BOPs", 0.79),
-            *([] if feasible else [infeasible_notice(solution, width=HALF)]),
-        ],
+        **_distribution_axes(top_count, feasible=solution.feasible),
+        annotations=_panel_notes(solution, ("Layers per width", 0.22), ("Share of the BOPs", 0.79)),
     )
     return {"data": data, "layout": layout}
 
@@ -395,20 +452,22 @@ def _group_mean(solution: Solution, key: str, owner: np.ndarray) -> float | None
     return None if math.isnan(mean) else mean
 
 
-def distribution_by_group_spec(
-    solution: Solution, *, title: str | None = "Widths per group"
-) -> dict[str, Any]:
-    """For each group of the constraints (and the layers in no group): how many of its layers
-    took each width (left) and its params-weighted mean width (right, when the Phase 1 file
-    gives parameter counts)."""
-    problem = solution.problem
-    colors = width_colors(problem.widths)
-    owner = problem.group_of()
-    names = [g.name for g in problem.groups] + (["(no group)"] if (owner == "").any() else [])
-    keys = [g.name for g in problem.groups] + ([""] if (owner == "").any() else [])
+def _group_columns(problem: Problem, owner: np.ndarray) -> tuple[list[str], list[str]]:
+    """The groups' keys and names, then ("", "(no group)") when some layer is in no group."""
+    rest = (owner == "").any()
+    keys = [g.name for g in problem.groups] + ([""] if rest else [])
+    names = [g.name for g in problem.groups] + (["(no group)"] if rest else [])
+    return keys, names
+
+
+def _group_width_bars(
+    solution: Solution, keys: list[str], names: list[str], owner: np.ndarray
+) -> list[dict[str, Any]]:
+    """One stacked bar trace per width: how many of each group's layers took it (left)."""
+    colors = width_colors(solution.problem.widths)
     wbits = solution.wbits
     data: list[dict[str, Any]] = []
-    for width in problem.widths:
+    for width in solution.problem.widths:
         counts = [
             int(((owner == key) & (wbits == width)).sum()) if solution.feasible else None
             for key in keys
@@ -423,24 +482,43 @@ def distribution_by_group_spec(
                 "hovertemplate": f"%{{x}}: %{{y}} layers at {width} bits<extra></extra>",
             }
         )
+    return data
+
+
+def _group_mean_bar(
+    solution: Solution, keys: list[str], names: list[str], owner: np.ndarray
+) -> dict[str, Any]:
+    """The bar trace of each group's params-weighted mean width, printed on it (right)."""
     means = [_group_mean(solution, key, owner) for key in keys]
-    data.append(
-        {
-            "type": "bar",
-            "name": "mean weight bits",
-            "x": [plain(n) for n in names],
-            "y": means,
-            "marker": {"color": "#52606d"},
-            "text": ["" if m is None else f"{m:.2f}" for m in means],
-            "textposition": "outside",
-            "textfont": {"size": TEXT_PX},
-            "cliponaxis": False,
-            "xaxis": "x2",
-            "yaxis": "y2",
-            "showlegend": False,
-            "hovertemplate": "%{x}: mean %{y:.3f} bits (params-weighted)<extra></extra>",
-        }
-    )
+    return {
+        "type": "bar",
+        "name": "mean weight bits",
+        "x": [plain(n) for n in names],
+        "y": means,
+        "marker": {"color": "#52606d"},
+        "text": ["" if m is None else f"{m:.2f}" for m in means],
+        "textposition": "outside",
+        "textfont": {"size": TEXT_PX},
+        "cliponaxis": False,
+        "xaxis": "x2",
+        "yaxis": "y2",
+        "showlegend": False,
+        "hovertemplate": "%{x}: mean %{y:.3f} bits (params-weighted)<extra></extra>",
+    }
+
+
+def distribution_by_group_spec(
+    solution: Solution, *, title: str | None = "Widths per group"
+) -> dict[str, Any]:
+    """For each group of the constraints (and the layers in no group): how many of its layers
+    took each width (left) and its params-weighted mean width (right, when the Phase 1 file
+    gives parameter counts)."""
+    owner = solution.problem.group_of()
+    keys, names = _group_columns(solution.problem, owner)
+    data = [
+        *_group_width_bars(solution, keys, names, owner),
+        _group_mean_bar(solution, keys, names, owner),
+    ]
     layout = figure_layout(
         file=file_stem("groups", [solution.multiplier]),
         width=HALF,
@@ -453,12 +531,8 @@ def distribution_by_group_spec(
         xaxis=axis(domain=[0, 0.55], type="category", anchor="y"),
         yaxis=axis(anchor="x", title=axis_title("layers")),
         xaxis2=axis(domain=[0.68, 1], type="category", anchor="y2"),
-        yaxis2=axis(anchor="x2", range=[0, max(problem.widths) * 1.15]),
-        annotations=[
-            panel_title("Layers per width", 0.275),
-            panel_title("Mean weight bits", 0.84),
-            *([] if solution.feasible else [infeasible_notice(solution, width=HALF)]),
-        ],
+        yaxis2=axis(anchor="x2", range=[0, max(solution.problem.widths) * 1.15]),
+        annotations=_panel_notes(solution, ("Layers per width", 0.275), ("Mean weight bits", 0.84)),
     )
     layout["legend"]["traceorder"] = "normal"  # 4/8/16, as everywhere (stacks reverse it)
     return {"data": data, "layout": layout}

@@ -11,7 +11,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ..model.problem import GIGA
+from ..model.problem import GIGA, Problem
 from ..report.display import gbops, percent
 from ..solving.solution import Solution
 from .colors import CURRENT, FLOOR, INFEASIBLE, MUTED, SPENT, TEXT
@@ -156,6 +156,57 @@ def _line_label(text: str, x: float, top: float, *, above: bool, color: str) -> 
     }
 
 
+def _reference_name(problem: Problem) -> str:
+    """The name and label of the all-top-width cost line (the axis end)."""
+    return f"all-{problem.widths[-1]}-bit cost"
+
+
+def _budget_lines(solution: Solution, ink: str) -> list[dict[str, Any]]:
+    """The vertical lines: the budget (the current-budget marker) and the all-top-width cost."""
+    problem = solution.problem
+    m = multiplier_text(solution.multiplier)
+    return [
+        _line(
+            "budget",
+            solution.budget / GIGA,
+            ink,
+            f"budget {gbops(solution.budget)} (m = {m})",
+        ),
+        _line(
+            _reference_name(problem),
+            problem.max_cost / GIGA,
+            MUTED,
+            f"every layer at {problem.widths[-1]} bits: {gbops(problem.max_cost)}",
+            width=1.5,
+            dash="dot",
+        ),
+    ]
+
+
+def _budget_use_notes(solution: Solution, ink: str) -> list[dict[str, Any]]:
+    """The annotations: the summary in words at the top left, then both lines' labels."""
+    problem = solution.problem
+    top = problem.max_cost / GIGA
+    m = multiplier_text(solution.multiplier)
+    return [
+        {
+            "name": "summary",
+            "text": _summary(solution),
+            "x": 0,
+            "y": 1,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "top",
+            "align": "left",
+            "showarrow": False,
+            "font": {"size": TEXT_PX, "color": ink},
+        },
+        _line_label(f"budget (m = {m})", solution.budget / GIGA, top, above=True, color=ink),
+        _line_label(_reference_name(problem), top, top, above=False, color=MUTED),
+    ]
+
+
 def budget_use_spec(solution: Solution, *, title: str | None = "Budget use") -> dict[str, Any]:
     """The current BOPs budget as floor + upgrades + unused, on 0..the all-top-width cost.
 
@@ -164,29 +215,7 @@ def budget_use_spec(solution: Solution, *, title: str | None = "Budget use") -> 
     all-top-width cost (the axis end), both labelled on the plot (no legend to wrap). At an
     infeasible budget the floor is drawn up to the budget and, hatched, beyond it.
     """
-    problem = solution.problem
-    top = problem.max_cost / GIGA
-    b = solution.budget / GIGA
     ink = INFEASIBLE if not solution.feasible else CURRENT
-    m = multiplier_text(solution.multiplier)
-    reference = f"all-{problem.widths[-1]}-bit cost"
-    data = [
-        *_segments(solution),
-        _line(
-            "budget",
-            b,
-            ink,
-            f"budget {gbops(solution.budget)} (m = {m})",
-        ),
-        _line(
-            reference,
-            top,
-            MUTED,
-            f"every layer at {problem.widths[-1]} bits: {gbops(problem.max_cost)}",
-            width=1.5,
-            dash="dot",
-        ),
-    ]
     layout = figure_layout(
         file=file_stem("budget_use", [solution.multiplier]),
         width=HALF,
@@ -201,30 +230,14 @@ def budget_use_spec(solution: Solution, *, title: str | None = "Budget use") -> 
         uniformtext={"mode": "hide", "minsize": TEXT_PX},
         xaxis=axis(
             title=axis_title("GBOPs (the axis ends at multiplier 1)"),
-            range=[0, top * 1.02],
+            range=[0, solution.problem.max_cost / GIGA * 1.02],
             tickformat=",.0f",
             showgrid=True,
         ),
         yaxis=axis(range=[-1.3, 2.8], visible=False, fixedrange=True),
-        annotations=[
-            {
-                "name": "summary",
-                "text": _summary(solution),
-                "x": 0,
-                "y": 1,
-                "xref": "paper",
-                "yref": "paper",
-                "xanchor": "left",
-                "yanchor": "top",
-                "align": "left",
-                "showarrow": False,
-                "font": {"size": TEXT_PX, "color": ink},
-            },
-            _line_label(f"budget (m = {m})", b, top, above=True, color=ink),
-            _line_label(reference, top, top, above=False, color=MUTED),
-        ],
+        annotations=_budget_use_notes(solution, ink),
     )
-    return {"data": data, "layout": layout}
+    return {"data": [*_segments(solution), *_budget_lines(solution, ink)], "layout": layout}
 
 
 def plot_budget_use(solution: Solution, *, title: str | None = "Budget use") -> go.Figure:
