@@ -42,7 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -68,6 +68,9 @@ _SEED_SHARE = 0.25  # ... and the share of the time left it may take
 _LP_SHARE = 0.5  # the LP relaxation (several limits) may take this share of the time left
 _DESCENT_PASSES = 4  # passes over the limits of the multipliers' coordinate descent
 _DESCENT_SHARE = 0.3  # ... and the share of the time left they may take
+_BRACKET_DOUBLINGS = 60  # two limits: doublings of l2 until limit 2 is met ...
+_BISECTIONS = 40  # ... then bisections, down to a relative width of
+_BISECTION_TOLERANCE = 1e-7
 _PROOF = 1e-9  # "optimal": within this fraction of the objective's scale
 _FLOAT = 2.0**-52
 
@@ -213,11 +216,16 @@ def _lagrangian(
 
 
 def _descent_multipliers(inst: Instance, deadline: Deadline) -> tuple[float, ...]:
-    """Multipliers for several limits without HiGHS: coordinate descent on the Lagrangian
-    dual. A step sets one limit's multiplier to its best value with the others held: the
-    single-limit LP (``_lp`` on the hulls) of the values less the other limits' priced uses.
-    It is kept only when it lowers the bound. Any multipliers >= 0 give a valid bound, so
-    stopping anywhere (``deadline``, ``_DESCENT_PASSES`` passes) is safe."""
+    """Multipliers for several limits without HiGHS: for two limits the dual's own search
+    (:func:`_two_limit_multipliers`), else coordinate descent on the Lagrangian dual. A step
+    sets one limit's multiplier to its best value with the others held: the single-limit LP
+    (``_lp`` on the hulls) of the values less the other limits' priced uses. It is kept only
+    when it lowers the bound. Any multipliers >= 0 give a valid bound, so stopping anywhere
+    (``deadline``, ``_DESCENT_PASSES`` passes) is safe."""
+    if len(inst.bounds) == 2:
+        found = _two_limit_multipliers(inst, deadline)
+        if found is not None:
+            return found
     lam = (0.0,) * len(inst.bounds)
     best = _lagrangian(inst, lam)[3]
     for _ in range(_DESCENT_PASSES):
@@ -231,6 +239,61 @@ def _descent_multipliers(inst: Instance, deadline: Deadline) -> tuple[float, ...
             if found == trial and value < best:
                 lam, best = trial, value
     return lam
+
+
+def _priced_rounding(inst: Instance, lam: tuple[float, ...]) -> np.ndarray | None:
+    """An allocation from the multipliers: the single-limit LP of the first limit on the values
+    less the other limits' priced uses, rounded down and filled (``_lp_rounded``); None when it
+    does not meet every limit."""
+    priced = [x * row for x, row in zip(lam[1:], inst.rows[1:], strict=True) if x > 0]
+    h = _build_hulls(inst.rows[0], inst.values - sum(priced), inst.allowed)
+    taken = _lp(h, inst.bounds[0].cap)[2]
+    choice = _lp_rounded(inst, h, taken, inst.bounds[0].cap)
+    return choice if choice is not None and inst.fits(choice) else None
+
+
+def _two_limit_multipliers(inst: Instance, deadline: Deadline) -> tuple[float, float] | None:
+    """The Lagrangian dual of two limits, min over l1, l2 >= 0 of L(l1, l2), as a search on
+    l2 alone: g(l2) = min over l1 of L = l2 cap2 + the single-limit LP of limit 1 on the values
+    less l2 x (limit 2's uses), whose slope is the best l1. g is convex, and cap2 less limit
+    2's use by that LP's solution is its slope in l2: l2 is bracketed by doubling and then
+    bisected on the sign of that slope (each step one set of hulls). None when a cap is
+    infinite; stopping early (``deadline``) leaves valid multipliers."""
+    caps = [bound.cap for bound in inst.bounds]
+    if not all(math.isfinite(c) and c > 0 for c in caps):
+        return None
+
+    def slope_and_excess(l2: float) -> tuple[float, float]:
+        h = _build_hulls(inst.rows[0], inst.values - l2 * inst.rows[1], inst.allowed)
+        _, slope, taken, fraction = _lp(h, caps[0])
+        use = inst.rows[1]
+        steps = use[h.layer, h.to] - use[h.layer, h.frm]
+        base = math.fsum(use[np.arange(inst.n_items), h.base].tolist())
+        used = base + math.fsum(steps[:taken].tolist())
+        if taken < len(steps):
+            used += fraction * float(steps[taken])
+        return slope, used - caps[1]
+
+    slope, excess = slope_and_excess(0.0)
+    if excess <= 0:
+        return slope, 0.0
+    low, high = 0.0, inst.value_scale / caps[1]
+    for _ in range(_BRACKET_DOUBLINGS):
+        slope, excess = slope_and_excess(high)
+        if excess <= 0 or deadline.passed():
+            break
+        low, high = high, high * 2
+    best = (slope, high) if excess <= 0 else None
+    for _ in range(_BISECTIONS):
+        if deadline.passed() or high - low <= _BISECTION_TOLERANCE * high:
+            break
+        middle = (low + high) / 2
+        slope, excess = slope_and_excess(middle)
+        if excess > 0:
+            low = middle
+        else:
+            high, best = middle, (slope, middle)
+    return best
 
 
 def solve_exact(
@@ -284,6 +347,8 @@ def _several(inst: Instance, greedy: Solution, deadline: Deadline) -> Solution:
     eps = _epsilon(inst, abs(weighted_caps))
     valid_upper = lagrange + eps
 
+    if relaxation.rounded is None and not deadline.passed():
+        relaxation = replace(relaxation, rounded=_priced_rounding(inst, lam))
     incumbent, best = _several_incumbent(inst, greedy, relaxation, gaps, deadline)
     keep = (
         inst.allowed & (gaps <= valid_upper - best + eps) if incumbent is not None else inst.allowed
@@ -450,8 +515,11 @@ def _best_incumbent(
 def _lp_rounded(inst: Instance, h: _Hulls, taken: int, cap: float) -> np.ndarray | None:
     """LP solution rounded down, then later increments that still fit, in slope order."""
     pos = h.base.copy()
-    if taken:
-        np.maximum.at(pos, h.layer[:taken], h.to[:taken])
+    if taken:  # each item's last increment taken (option numbers need not grow along a hull)
+        last = np.full(len(pos), -1)
+        np.maximum.at(last, h.layer[:taken], np.arange(taken))
+        moved = np.flatnonzero(last >= 0)
+        pos[moved] = h.to[last[moved]]
     if not inst.fits(pos):
         return None
     ints = inst.ints[0]

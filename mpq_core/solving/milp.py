@@ -55,6 +55,10 @@ _ROOT_LP_SECONDS, _ROOT_LP_COLUMNS = 25.0, 200_000  # ... and the root LP's, qua
 _LP_OUTSIDE_SECONDS_PER_COLUMN = 5e-6  # ... per LP column (HiGHS's simplex reads its clock)
 _FULL_HIGHS_COLUMNS = 1_000  # larger MILPs: no presolve, no sub-MIP heuristics
 _LP_PRESOLVE_COLUMNS = 100_000  # larger LPs: no presolve (about 3 us a column, unchecked)
+# larger LPs are not handed to HiGHS: its simplex overran a 10 s limit by 64 s on an LP of
+# 800,000 columns (100,000 layers x 8 formats, two limits); the multipliers then come from the
+# coordinate descent, which checks the deadline (exact.py)
+_LP_MAX_COLUMNS = 400_000
 _BOUNDED_MILP = {  # HiGHS options scipy passes on verbatim (with a RuntimeWarning)
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False,
@@ -141,7 +145,7 @@ def solve_relaxation(inst: Instance, deadline: Deadline) -> Relaxation:
     item, option = np.nonzero(inst.allowed)
     unsolved = Relaxation(False, math.inf, (0.0,) * len(inst.bounds), None)
     seconds = highs_seconds(deadline, len(item) * _LP_OUTSIDE_SECONDS_PER_COLUMN)
-    if seconds is None:
+    if seconds is None or len(item) > _LP_MAX_COLUMNS:
         return unsolved
     values = inst.values[item, option]
     v_scale = 1.0 / max(float(np.abs(values).max(initial=0.0)), 1e-300)
