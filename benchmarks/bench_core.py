@@ -123,7 +123,13 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="REV", help="git revision to time on the same files")
     args = parser.parse_args()
     reps = 5 if args.quick else 15
+    one_budget(args, reps)
+    large(args, reps)
+    two_limits(args)
 
+
+def one_budget(args: argparse.Namespace, reps: int) -> None:
+    """The original problem on the bundled sample, and on 2,000 random layers."""
     print("== one BOPs budget (the original problem)")
     sample = m.load_problem(*m.sample_inputs("sd14"))
     flops = sample.macs.tolist()
@@ -156,6 +162,9 @@ def main() -> None:
         row("literal reference, 2,000 layers", lit2k)
         ratio_row("  speed-up over it", lit2k / g2k, 200, True)
 
+
+def large(args: argparse.Namespace, reps: int) -> None:
+    """One limit at 100,000 layers: reading, greedy, exact (and a baseline revision's)."""
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         n = 20_000 if args.quick else 100_000
@@ -183,6 +192,9 @@ def main() -> None:
                 f"exact {before['exact'] * 1e3:.1f} ms)"
             )
 
+
+def two_limits(args: argparse.Namespace) -> None:
+    """bops and mean_wbits limits on 3 widths: exact at 794 and 20,000 layers, greedy at 100,000."""
     print("== two limits: bops <= 0.3x and mean_wbits <= 4.5, widths 2/4/8")
     for n, target in ((794, 1.0), (20_000, 20.0)):
         p = two_limit_problem(n, 3)
