@@ -221,13 +221,7 @@ def _parse_per_format(
         tables.append(_per_format_row(value, header.source, name))
     _check_unique(names, header.source)
     formats = tuple(dict.fromkeys(f for row in tables for f in row))
-    losses = np.full((len(names), len(formats)), np.nan)
-    for i, row in enumerate(tables):
-        for j, f in enumerate(formats):
-            if f in row:
-                losses[i, j] = row[f]
-    if not header.higher_is_better:
-        check_losses(losses, names, formats, header.source)
+    losses = _keyed_losses(names, tables, formats, header.source, header.higher_is_better)
     return SensitivityTable(
         source=header.source,
         sha256=header.sha256,
@@ -241,6 +235,21 @@ def _parse_per_format(
         synthetic=header.synthetic,
         formats=formats,
     )
+
+
+def _keyed_losses(
+    names: list[str], tables: list[dict], keys: tuple, source: str, higher_is_better: bool
+) -> np.ndarray:
+    """(n, len(keys)) values of the rows by key (a width or a format), NaN where a row lacks
+    one; losses (not scores) are checked to be >= 0."""
+    losses = np.full((len(names), len(keys)), np.nan)
+    for i, row in enumerate(tables):
+        for j, key in enumerate(keys):
+            if key in row:
+                losses[i, j] = row[key]
+    if not higher_is_better:
+        check_losses(losses, names, keys, source)
+    return losses
 
 
 def _per_format_row(value: dict, source: str, name: str) -> dict[str, float]:
@@ -285,13 +294,7 @@ def _width_table(
 ) -> SensitivityTable:
     """A per-bit table over every width any row gives (NaN where a row lacks one)."""
     widths = tuple(sorted({w for row in tables for w in row}))
-    losses = np.full((len(names), len(widths)), np.nan)
-    for i, row in enumerate(tables):
-        for j, w in enumerate(widths):
-            if w in row:
-                losses[i, j] = row[w]
-    if not higher_is_better:
-        check_losses(losses, names, widths, header.source)
+    losses = _keyed_losses(names, tables, widths, header.source, higher_is_better)
     return SensitivityTable(
         source=header.source,
         sha256=header.sha256,

@@ -442,25 +442,16 @@ def _format_table(inputs: Inputs, formats: tuple[Format, ...], sense: str) -> np
     """Per-format values in option order. A loss of the unquantized reference (16-bit float
     weights and activations) may be left out: it is 0. Any other gap is an error."""
     sens = inputs.sensitivity
-    out = np.zeros((len(sens.names), len(formats)))
-    for j, fmt in enumerate(formats):
-        column = np.full(len(sens.names), np.nan)
-        if fmt.name in sens.formats:
-            column = sens.losses[:, sens.formats.index(fmt.name)]
-        missing = np.isnan(column)
-        reference = sense == "loss" and _is_reference(fmt)
-        if missing.any() and not reference:
-            layer = sens.names[int(np.argmax(missing))]
-            given = ", ".join(sens.formats)
-            raise InputError(
-                sens.source,
-                f"has no value for format {fmt.name!r} ({int(missing.sum())} layer(s) lack it; "
-                f"the file gives {given})",
-                field="sensitivity",
-                layer=layer,
-            )
-        out[:, j] = np.where(missing, 0.0, column)
-    return out
+    given = ", ".join(sens.formats)
+    return _option_columns(
+        sens,
+        [sens.formats.index(f.name) if f.name in sens.formats else None for f in formats],
+        [sense == "loss" and _is_reference(f) for f in formats],
+        lambda j, count: (
+            f"has no value for format {formats[j].name!r} ({count} layer(s) "
+            f"lack it; the file gives {given})"
+        ),
+    )
 
 
 def _is_reference(fmt: Format) -> bool:
@@ -545,24 +536,32 @@ def _ladder_table(inputs: Inputs, widths: tuple[int, ...], sense: str) -> np.nda
     """Per-bit values on the ladder. Losses: a missing top width is 0, any other gap is an
     error. Scores: every width must be given."""
     sens = inputs.sensitivity
+    ladder = "/".join(map(str, widths))
+    return _option_columns(
+        sens,
+        [sens.widths.index(w) if w in sens.widths else None for w in widths],
+        [j == len(widths) - 1 and sense == "loss" for j in range(len(widths))],
+        lambda j, count: (
+            f"per-bit table has no width {widths[j]} (ladder {ladder}; {count} layer(s) lack it)"
+        ),
+    )
+
+
+def _option_columns(sens, columns: list[int | None], may_miss: list[bool], problem) -> np.ndarray:
+    """(n, k) the table's column of each option (None: absent), 0 where a value is missing and
+    may be (``may_miss``); any other gap is an error (``problem(j, count)`` says it) naming
+    the first layer that lacks it."""
     n = len(sens.names)
-    out = np.zeros((n, len(widths)))
-    for j, width in enumerate(widths):
-        top = j == len(widths) - 1 and sense == "loss"
-        if width in sens.widths:
-            column = sens.losses[:, sens.widths.index(width)]
-        else:
-            column = np.full(n, np.nan)
+    out = np.zeros((n, len(columns)))
+    for j, c in enumerate(columns):
+        column = sens.losses[:, c] if c is not None else np.full(n, np.nan)
         missing = np.isnan(column)
-        if missing.any() and not top:
-            layer = sens.names[int(np.argmax(missing))]
-            ladder = "/".join(map(str, widths))
+        if missing.any() and not may_miss[j]:
             raise InputError(
                 sens.source,
-                f"per-bit table has no width {width} (ladder {ladder}; "
-                f"{int(missing.sum())} layer(s) lack it)",
+                problem(j, int(missing.sum())),
                 field="sensitivity",
-                layer=layer,
+                layer=sens.names[int(np.argmax(missing))],
             )
         out[:, j] = np.where(missing, 0.0, column)
     return out

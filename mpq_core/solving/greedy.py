@@ -39,7 +39,7 @@ from ..model.limits import Bound, as_bounds, resolve_limits
 from ..model.problem import Problem
 from .hull_greedy import hull_greedy_on
 from .instance import Instance, make_instance
-from .results import infeasibility, infeasible_solution, make_solution, unknown_solution, violated
+from .results import make_solution, start_failure
 from .solution import Solution
 
 
@@ -97,17 +97,9 @@ def greedy_on(inst: Instance) -> Solution:
     if inst.problem.formats is not None:  # no ladder to walk: the greedy of formats
         return hull_greedy_on(inst)
     start = inst.lowest.copy()
-    if not inst.fits(start):
-        why = infeasibility(inst)
-        if why is not None:
-            return infeasible_solution(inst, "greedy", why)
-        return unknown_solution(
-            inst,
-            "greedy",
-            "the greedy starts with every layer at its lowest allowed width, which is over "
-            f"{'; '.join(violated(inst, start))}; the exact solver tells whether any "
-            "allocation meets every limit",
-        )
+    failed = start_failure(inst, start, "its lowest allowed width")
+    if failed is not None:
+        return failed
     if len(inst.bounds) == 1:
         nxt, delta, _, ratio = upgrade_table(inst, inst.rows[0])
     else:

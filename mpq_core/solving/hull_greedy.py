@@ -25,24 +25,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .instance import Instance
-from .results import infeasibility, infeasible_solution, make_solution, unknown_solution, violated
+from .results import make_solution, start_failure
 from .solution import Solution
 
 
 def hull_greedy_on(inst: Instance) -> Solution:
     use = _use(inst)
     start = _start(inst, use)
-    if not inst.fits(start):
-        why = infeasibility(inst)
-        if why is not None:
-            return infeasible_solution(inst, "greedy", why)
-        return unknown_solution(
-            inst,
-            "greedy",
-            "the greedy starts with every layer at its option of least use, which is over "
-            f"{'; '.join(violated(inst, start))}; the exact solver tells whether any "
-            "allocation meets every limit",
-        )
+    failed = start_failure(inst, start, "its option of least use")
+    if failed is not None:
+        return failed
     choice, items, tos, froms = _walk(inst, start, _hull_steps(inst, use, start))
     return make_solution(
         inst,

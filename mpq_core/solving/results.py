@@ -86,6 +86,24 @@ def _least_formats(inst: Instance, r: int) -> str:
     return f" (each layer at its least-using format: {', '.join(names)})"
 
 
+def start_failure(inst: Instance, start: np.ndarray, where: str) -> Solution | None:
+    """The greedy's answer when its starting allocation (``where``: every layer at its lowest
+    allowed width, or at its option of least use) is over a limit: infeasible when a limit
+    alone rules every allocation out, else unknown; None when the start fits."""
+    if inst.fits(start):
+        return None
+    why = infeasibility(inst)
+    if why is not None:
+        return infeasible_solution(inst, "greedy", why)
+    return unknown_solution(
+        inst,
+        "greedy",
+        f"the greedy starts with every layer at {where}, which is over "
+        f"{'; '.join(violated(inst, start))}; the exact solver tells whether any "
+        "allocation meets every limit",
+    )
+
+
 def infeasible_solution(inst: Instance, solver: str, message: str) -> Solution:
     return make_solution(inst, solver, "infeasible", inst.lowest.copy(), message)
 
