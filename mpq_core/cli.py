@@ -36,7 +36,7 @@ DEFAULT_SENSITIVITY = "results/sensitivity_analysis/sensitivity_100_prompts.json
 DEFAULT_MULTIPLIER = 0.5
 CONFIG_DIR = "mixed_precision"
 SWEEP_FILE = "budget_sweep.csv"
-EXPORT_FORMATS = ("config", "mapping", "mapping-json", "both")
+EXPORT_FORMATS = ("config", "mapping", "mapping-json", "both", "compressed_tensors", "torchao")
 
 EXIT_OK = 0
 EXIT_WRITE = 1
@@ -348,7 +348,9 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
         choices=EXPORT_FORMATS,
         default="config",
         help="config (the Phase 4 JSON), mapping (layer: wbit as YAML), mapping-json (the same "
-        "as JSON) or both (config and the YAML mapping) (default config)",
+        "as JSON), both (config and the YAML mapping), compressed_tensors (config, an "
+        "llm-compressor recipe and a compressed-tensors QuantizationConfig) or torchao (config, "
+        "a torchao JSON and a snippet that applies it) (default config)",
     )
     parser.add_argument(
         "--sweep",
@@ -465,8 +467,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         _print_lines([f"warning: {w}" for w in problem.inputs.warnings], report)
     _print_lines(notes, report)
     for path in saved:
-        label = "Mapping" if Path(path).name.startswith("wbits_") else "Config"
-        print(f"{label} saved to: {path}", file=report)
+        print(f"{_saved_label(Path(path).name)} saved to: {path}", file=report)
     if report_files:
         print(f"Report saved to: {report_files[0].parent} ({len(report_files)} files)", file=report)
     if args.json:
@@ -474,6 +475,21 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         summary = json_summary(solution, config_file, greedy)
         print(json.dumps(summary, indent=2, allow_nan=False))
     return EXIT_OK
+
+
+# what each exported file is, by the start of its name (the config: anything else)
+_SAVED_LABELS = {
+    "wbits_": "Mapping",
+    "llmcompressor_recipe_": "llm-compressor recipe",
+    "compressed_tensors_": "compressed-tensors config",
+    "torchao_": "torchao config",
+}
+
+
+def _saved_label(name: str) -> str:
+    if name.startswith("torchao_") and name.endswith(".py"):
+        return "torchao snippet"
+    return next((v for k, v in _SAVED_LABELS.items() if name.startswith(k)), "Config")
 
 
 @dataclass(frozen=True)

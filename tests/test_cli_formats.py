@@ -190,3 +190,14 @@ def test_bad_search_spaces_name_the_file_and_pattern(run, files, spaces, message
                        "ss.json", "--no_save")  # fmt: skip
     assert code == 2
     assert err.strip() == f"main.py: error: {message}"
+
+
+def test_each_saved_file_is_named_for_what_it_is():
+    from mpq_core.cli import _saved_label
+
+    assert _saved_label("quantization_config_0.50.json") == "Config"
+    assert _saved_label("wbits_0.50.yaml") == "Mapping"
+    assert _saved_label("llmcompressor_recipe_0.50.yaml") == "llm-compressor recipe"
+    assert _saved_label("compressed_tensors_0.50.json") == "compressed-tensors config"
+    assert _saved_label("torchao_0.50.json") == "torchao config"
+    assert _saved_label("torchao_0.50.py") == "torchao snippet"

@@ -349,22 +349,29 @@ def save_config_noted(solution: Solution, output_dir: str | Path) -> SavedFile:
 def save_exports(
     solution: Solution, output_dir: str | Path, export_format: str = "config", name_prefix: str = ""
 ) -> list[SavedFile]:
-    """The files of one ``export_format`` (``config``, ``mapping``, ``mapping-json`` or
-    ``both``) in ``<output_dir>/mixed_precision/``; ``both`` writes the config and the YAML
-    mapping as a pair (:func:`write_files_atomic`: the config first, and a mapping is only
-    ever found beside the config of the same run)."""
+    """The files of one ``export_format`` (``config``, ``mapping``, ``mapping-json``,
+    ``both``, ``compressed_tensors`` or ``torchao``) in ``<output_dir>/mixed_precision/``;
+    ``both`` writes the config and the YAML mapping as a pair (:func:`write_files_atomic`: the
+    config first, and a mapping is only ever found beside the config of the same run), a
+    Phase 4 target (:mod:`mpq_core.io.phase4`) the config and the target's files the same
+    way. A format the target cannot express raises InputError before anything is written."""
+    from .phase4 import PHASE4_TARGETS, phase4_files
+
     fmt = _MAPPING_FORMATS.get(export_format)
-    if fmt is None and export_format != "config":
+    if fmt is None and export_format not in ("config", *PHASE4_TARGETS):
         raise ValueError(f"unknown export format {export_format!r}")
     folder = Path(output_dir) / CONFIG_DIR
     files: list[tuple[Path, str, str | None]] = []
-    if export_format in ("config", "both"):
+    if export_format in ("config", "both", *PHASE4_TARGETS):
         path = folder / config_filename(solution)
         config = export_config(solution)
         files.append((path, config_json(config), _replacing(path, config["metadata"])))
     if fmt is not None:
         text = mapping_text(export_mapping(solution, name_prefix), fmt)
         files.append((folder / mapping_filename(solution, fmt), text, None))
+    if export_format in PHASE4_TARGETS:
+        named = phase4_files(solution, export_format, name_prefix)
+        files += [(folder / name, text, None) for name, text in named]
     write_files_atomic([(path, text.encode("utf-8")) for path, text, _ in files])
     return [SavedFile(path, note) for path, _, note in files]
 
