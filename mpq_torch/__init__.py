@@ -3,7 +3,10 @@ or requirements-torch.txt in a clone).
 
 - Phase 1 :func:`profile_model`: per-layer MACs, params, type and shapes in execution order;
 - Phase 2 :mod:`mpq_torch.sensitivity`: one layer quantized at a time, per width of a ladder;
-- Phase 4 :mod:`mpq_torch.validate`: solved allocations applied and measured.
+  :mod:`mpq_torch.formats_sensitivity`: per quantization format (emulated by
+  :mod:`mpq_torch.formats_quant`);
+- Phase 4 :mod:`mpq_torch.validate` (widths) and :mod:`mpq_torch.formats_validate` (formats):
+  solved allocations applied and measured.
 
 The command line is ``python -m mpq_torch --help``. ``mpq_core`` never imports this package.
 Names are imported on first use, so the command line answers ``--help`` without loading torch.
@@ -20,6 +23,8 @@ _EXPORTS = {
     "ModelCase": "cases",
     "TaskMetric": "cases",
     "load_case": "cases",
+    "emulation": "formats_quant",
+    "formatted": "formats_quant",
     "Metrics": "metrics",
     "measure": "metrics",
     "run_outputs": "metrics",

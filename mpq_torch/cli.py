@@ -1,4 +1,5 @@
-"""``python -m mpq_torch {profile,sensitivity,merge,evaluate,validate}``: Phases 1, 2 and 4.
+"""``python -m mpq_torch {profile,sensitivity,merge,evaluate,validate}``: Phases 1, 2 and 4,
+for widths or, with ``--formats``, for quantization formats.
 
 Argument parsing and printing only; torch is imported when a command runs, so ``--help`` and
 flag errors answer at once.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import mpq_core as mpq
 
@@ -16,7 +18,6 @@ PROG = "mpq_torch"
 EXIT_OK = 0
 EXIT_WRITE = 1
 EXIT_USAGE = 2
-DEFAULT_WIDTHS = (4, 8, 16)
 
 EPILOG = """\
 models:
@@ -30,6 +31,12 @@ models:
 workflow:
   profile -> sensitivity (or sensitivity --shard K/N on N machines, then merge) -> the solver
   (main.py or the dashboard) -> evaluate a config, or validate a whole budget sweep.
+
+formats:
+  profile --skip_matmuls --weight_shapes -> sensitivity --formats F,F,... (writes
+  sensitivity_formats.json) -> main.py --formats ... -> validate --formats F,F,... --limits
+  "bpw<=5" "bpw<=6". Formats are emulated (fake quantization on the CPU); the rules are in
+  docs/formats.md ("Measured files").
 
 determinism:
   --seed and --threads are set before the model is built; the same command on the same
@@ -79,6 +86,24 @@ def _solvers(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(chosen))
 
 
+def _formats(text: str) -> tuple:
+    from mpq_core.model.formats import catalog_formats
+
+    try:
+        return catalog_formats(text)
+    except mpq.InputError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.problem} in {text!r}") from None
+
+
+def _formats_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--formats",
+        type=_formats,
+        metavar="F,F,...",
+        help=f"catalog formats (int8,int4_g128,mxfp4,nvfp4,fp8,bf16,...; docs/formats.md) {what}",
+    )
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -121,14 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Measure a PyTorch model on the CPU: per-layer MACs (Phase 1), per-layer "
-        "sensitivity per width (Phase 2), and the quality of solved allocations (Phase 4).",
+        "sensitivity per width or format (Phase 2), and the quality of solved allocations "
+        "(Phase 4).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
+    for add in (_add_profile, _add_sensitivity, _add_merge, _add_evaluate, _add_validate):
+        add(sub)
+    return parser
 
+
+def _add_profile(sub: Any) -> None:
     profile = sub.add_parser(
         "profile",
         help="Phase 1: MACs, params, type and shapes of every Conv/Linear and attention matmul",
@@ -142,7 +173,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="where to write the flops file (default flops_analysis.json)",
     )
+    profile.add_argument(
+        "--skip_matmuls",
+        action="store_true",
+        help="leave attention matmul entries out (the layers sensitivity --formats measures)",
+    )
+    profile.add_argument(
+        "--weight_shapes",
+        action="store_true",
+        help="add each Conv/Linear layer's weight_shape (per-channel formats count its output "
+        "channels)",
+    )
 
+
+def _add_sensitivity(sub: Any) -> None:
     sens = sub.add_parser(
         "sensitivity",
         help="Phase 2: quantize one layer at a time at each width and measure",
@@ -156,15 +200,21 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument(
         "--bits",
         type=_widths,
-        default=DEFAULT_WIDTHS,
         metavar="W,W,...",
         help="width ladder (default 4,8,16)",
+    )
+    _formats_option(
+        sens,
+        "instead of widths: each Conv/Linear layer alone in each format; writes "
+        "sensitivity_formats.json (MSE, loss form), sensitivity_formats_sqnr.json and "
+        "sensitivity_formats_<task>.json (attention matmuls are left out)",
     )
     sens.add_argument(
         "--output_dir",
         default="sensitivity",
         metavar="DIR",
-        help="where the per-bit files (or the shard file) go (default sensitivity)",
+        help="where the per-bit files (the per-format files, or the shard file) go (default "
+        "sensitivity)",
     )
     sens.add_argument(
         "--shard",
@@ -179,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _progress_option(sens)
 
+
+def _add_merge(sub: Any) -> None:
     merge = sub.add_parser(
         "merge",
         help="join the shard files of one sensitivity run into the per-bit files",
@@ -193,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the per-bit files go (default sensitivity)",
     )
 
+
+def _add_evaluate(sub: Any) -> None:
     evaluate = sub.add_parser(
         "evaluate",
         help="Phase 4: measure one exported config (every layer at its width at once)",
@@ -206,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--output", metavar="PATH", help="also write the metrics as JSON here")
     _progress_option(evaluate)
 
+
+def _add_validate(sub: Any) -> None:
     val = sub.add_parser(
         "validate",
         help="Phase 4: solve, apply and measure a list of budgets with both solvers",
@@ -243,8 +299,19 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument(
         "--act_bits",
         choices=mpq.ABIT_RULES,
-        default="plus4",
         help="activation width in the cost: plus4 = min(w + 4, 16), match = w (default plus4)",
+    )
+    _formats_option(
+        val,
+        "instead of widths: the options are these formats (the sensitivity file is then "
+        "sensitivity_formats.json) and --limits replaces --budgets",
+    )
+    val.add_argument(
+        "--limits",
+        nargs="+",
+        metavar="LIMIT",
+        help="with --formats: limits as main.py's --limit, each solved on its own "
+        "(default bpw<=4.5 bpw<=5 bpw<=6 bpw<=8)",
     )
     val.add_argument(
         "--output",
@@ -253,7 +320,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the CSV (default validation.csv)",
     )
     _progress_option(val)
-    return parser
 
 
 def install_hint() -> str:
@@ -266,10 +332,26 @@ def install_hint() -> str:
     return 'pip install "mpq[torch]"'
 
 
+# flags that choose widths or budgets, which --formats replaces
+_NOT_WITH_FORMATS = {"sensitivity": ("bits", "shard"), "validate": ("budgets", "bits", "act_bits")}
+
+
+def _check_formats_flags(args: argparse.Namespace) -> None:
+    formats = getattr(args, "formats", None)
+    if formats is None:
+        if getattr(args, "limits", None):
+            raise UsageError("--limits is for --formats; without it give --budgets")
+        return
+    for name in _NOT_WITH_FORMATS.get(args.command, ()):
+        if getattr(args, name) is not None:
+            raise UsageError(f"--{name} and --formats cannot be combined")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        _check_formats_flags(args)
     except UsageError as exc:
         return _fail(f"{exc} (see {PROG} --help)", EXIT_USAGE)
     except SystemExit as exc:  # --help

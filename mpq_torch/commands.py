@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -13,9 +14,11 @@ from mpq_core import InputError, load_config, write_text_atomic
 from mpq_core.io.loading import read_json
 
 from .cases import ModelCase, load_case
+from .formats_sensitivity import format_documents, make_format_run, measure_format_items
+from .formats_validate import DEFAULT_LIMITS, formats_summary_lines, validate_formats
 from .jsonio import dumps, write_json
 from .metrics import run_outputs
-from .profiling import ATTENTION, Profile, flops_document, profile_case
+from .profiling import ATTENTION, Profile, flops_document, profile_case, with_weight_shapes
 from .progress import Progress
 from .quantize import split_allocation
 from .sensitivity import (
@@ -29,6 +32,8 @@ from .sensitivity import (
 from .validate import DEFAULT_BUDGETS, evaluate_config, summary_lines, validate
 
 EXIT_OK = 0
+DEFAULT_WIDTHS = (4, 8, 16)
+DEFAULT_ABIT_RULE = "plus4"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +44,14 @@ def _profile(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     case = _case(args)
     profile = _run_profile(case, args.model)
-    path = write_json(args.output, flops_document(case, profile))
+    if args.skip_matmuls:
+        profile = replace(profile, layers=tuple(r for r in profile.layers if r.type != ATTENTION))
+    if args.weight_shapes:
+        profile = with_weight_shapes(profile, case.model)
+    document = flops_document(case, profile)
+    if args.skip_matmuls:
+        document["metadata"]["left_out"] = "attention matmuls (--skip_matmuls)"
+    path = write_json(args.output, document)
     weights = len(profile.layers) - len(profile.of_type(ATTENTION))
     _say(
         f"{len(profile.layers)} layers ({weights} Conv/Linear, "
@@ -51,12 +63,14 @@ def _profile(args: argparse.Namespace) -> int:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
+    if args.formats is not None:
+        return _sensitivity_formats(args)
     start = time.perf_counter()
     shard = Shard.parse(args.shard) if args.shard else None
     case = _case(args)
     profile = _run_profile(case, args.model)
     layers = [r.name for r in profile.layers if not (args.skip_matmuls and r.type == ATTENTION)]
-    run_ = make_run(case, layers, args.bits, args.seed, args.threads)
+    run_ = make_run(case, layers, args.bits or DEFAULT_WIDTHS, args.seed, args.threads)
     items = run_.items
     if shard is not None:
         lo, hi = shard.bounds(len(items))
@@ -78,6 +92,27 @@ def _sensitivity(args: argparse.Namespace) -> int:
     _say(
         f"measured {len(results)} (layer, width) pair(s) of {len(run_.items)} on "
         f"{case.sample_count} calibration sample(s) in {_since(start)}"
+    )
+    for path in written:
+        _say(f"wrote {path}")
+    return EXIT_OK
+
+
+def _sensitivity_formats(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    case = _case(args)
+    profile = _run_profile(case, args.model)
+    layers = [r.name for r in profile.layers if r.type != ATTENTION]
+    if not layers:
+        raise InputError(args.model, "no Conv/Linear layer ran in the forward pass", field="model")
+    run_ = make_format_run(case, layers, args.formats, args.seed, args.threads)
+    reference = run_outputs(case)
+    results = measure_format_items(case, reference, run_.items, progress=not args.no_progress)
+    out = Path(args.output_dir)
+    written = [write_json(out / name, doc) for name, doc in format_documents(run_, results).items()]
+    _say(
+        f"measured {len(results)} (layer, format) pair(s) on {case.sample_count} calibration "
+        f"sample(s) in {_since(start)}"
     )
     for path in written:
         _say(f"wrote {path}")
@@ -115,6 +150,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if args.formats is not None:
+        return _validate_formats(args)
     start = time.perf_counter()
     case = _case(args)
     reference = run_outputs(case)
@@ -126,11 +163,32 @@ def _validate(args: argparse.Namespace) -> int:
         budgets=args.budgets or DEFAULT_BUDGETS,
         solvers=args.solvers,
         bits=args.bits,
-        abit_rule=args.act_bits,
+        abit_rule=args.act_bits or DEFAULT_ABIT_RULE,
         progress=not args.no_progress,
     )
     path = write_text_atomic(args.output, result.csv)
     for line in summary_lines(result):
+        print(line)
+    _say(f"wrote {path} in {_since(start)}")
+    return EXIT_OK
+
+
+def _validate_formats(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    case = _case(args)
+    reference = run_outputs(case)
+    result = validate_formats(
+        case,
+        reference,
+        args.flops_file,
+        args.sensitivity_file,
+        args.formats,
+        limits=args.limits or DEFAULT_LIMITS,
+        solvers=args.solvers,
+        progress=not args.no_progress,
+    )
+    path = write_text_atomic(args.output, result.csv)
+    for line in formats_summary_lines(result):
         print(line)
     _say(f"wrote {path} in {_since(start)}")
     return EXIT_OK

@@ -52,6 +52,7 @@ class LayerRecord:
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     calls: int = 1
+    weight_shape: tuple[int, ...] | None = None  # written when set (with_weight_shapes)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -61,6 +62,8 @@ class LayerRecord:
             "input_shape": list(self.input_shape),
             "output_shape": list(self.output_shape),
         }
+        if self.weight_shape is not None:
+            out["weight_shape"] = list(self.weight_shape)
         if self.calls > 1:
             out["calls"] = self.calls
         return out
@@ -150,6 +153,19 @@ def profile_model(model: nn.Module, inputs: Any) -> Profile:
             handle.remove()
     shapes = tuple(tuple(t.shape) for t in floating_tensors(output))
     return Profile(layers=tuple(records.values()), output_shapes=shapes)
+
+
+def with_weight_shapes(profile: Profile, model: nn.Module) -> Profile:
+    """The profile with each Conv/Linear record's ``weight_shape`` (dim 0: output channels),
+    which per-channel formats need."""
+    modules = dict(model.named_modules())
+    layers = tuple(
+        replace(r, weight_shape=tuple(modules[r.name].weight.shape))
+        if isinstance(modules.get(r.name), WEIGHT_TYPES)
+        else r
+        for r in profile.layers
+    )
+    return replace(profile, layers=layers)
 
 
 def profile_case(case: ModelCase) -> Profile:
