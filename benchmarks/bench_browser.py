@@ -1,6 +1,6 @@
 """Dashboard speed in a real browser: Debian's Chromium (through Playwright) on the SD 1.4 sample.
 
-    python benchmarks/bench_browser.py [--repeats 5]
+    python benchmarks/bench_browser.py [--repeats 5] [--switches]
 
 Starts the app on a free local port (a fresh server, warmed by one page load), measures, stops
 the server by its pid, and prints the median of each measure with its target and the ratio
@@ -19,6 +19,9 @@ the server by its pid, and prints the median of each measure with its target and
   one 3 s after the first load (a user looks at a page before leaving it);
 - bytes per step: websocket bytes (received + sent) of one keyboard step;
 - charts ZIP: click to file saved, at a budget not zipped before and again unchanged.
+
+``--switches`` measures the page switches only (about a minute: to compare routing changes
+in alternating runs).
 
 The machine's load average is printed with the table: the timings share the machine.
 """
@@ -310,7 +313,7 @@ def _row(name: str, values: list[float]) -> str:
     )
 
 
-async def measure(url: str, repeats: int) -> dict[str, list[float]]:
+async def measure(url: str, repeats: int, switches_only: bool = False) -> dict[str, list[float]]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -321,6 +324,9 @@ async def measure(url: str, repeats: int) -> dict[str, list[float]]:
             warm = await browser.new_context()
             await _open(await warm.new_page(), url)  # caches filled: a warm server
             await warm.close()
+            if switches_only:
+                there, back = await page_switches(browser, url, repeats)
+                return {"to_compare": there, "to_explorer": back}
             results: dict[str, list[float]] = {}
             results["pictures"] = []
             results["drag_900"] = await drag_rates(browser, url, 900, repeats, [])
@@ -344,6 +350,7 @@ async def measure(url: str, repeats: int) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--switches", action="store_true", help="the page switches only")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         raise SystemExit(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
@@ -354,13 +361,13 @@ def main() -> None:
     except AppNotStarted as err:
         raise SystemExit(f"the app did not start: {err}") from None
     try:
-        results = asyncio.run(measure(url, args.repeats))
+        results = asyncio.run(measure(url, args.repeats, args.switches))
     finally:
         stop_app(process)
     load_after = os.getloadavg()
     print("| measure | median | target | ratio | runs | min–max |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name in TARGETS:
+    for name in (name for name in TARGETS if name in results):
         print(_row(name, results[name]))
     for height, names in ON_SCREEN.items():
         print(f"\non screen while dragging at 1440 x {height}: {', '.join(names)}", end="")

@@ -11,15 +11,16 @@ from support import REPO
 
 import mpq_core as mc
 
-MAIN = "dashboard.py"
-# page: its title and the charts it must draw
+ENTRY = "dashboard.py"  # the router: AppTest opens the app from it
+MAIN = "app_pages/0_Budget_explorer.py"  # the default page, at the app's root
+# page (as ``at.switch_page`` names it): its title, its URL path and the charts it must draw
 PAGES = {
     MAIN: ("Budget explorer", {"heatmap", "distribution", "budget_use", "budget_curve", "slack"}),
-    "pages/1_Compare_budgets.py": ("Compare budgets", {"compare_distribution"}),
-    "pages/2_Layers.py": ("Layers", set()),
-    "pages/3_Greedy_vs_optimal.py": ("Greedy vs optimal", {"solver_gap"}),
-    "pages/4_Data.py": ("Data", set()),
-    "pages/5_Validate.py": ("Validate", set()),  # the SD 1.4 sample has no measured results
+    "app_pages/1_Compare_budgets.py": ("Compare budgets", {"compare_distribution"}),
+    "app_pages/2_Layers.py": ("Layers", set()),
+    "app_pages/3_Greedy_vs_optimal.py": ("Greedy vs optimal", {"solver_gap"}),
+    "app_pages/4_Data.py": ("Data", set()),
+    "app_pages/5_Validate.py": ("Validate", set()),  # the SD 1.4 sample has no measured results
 }
 
 
@@ -32,7 +33,7 @@ def load_sample(**settings) -> mc.Problem:
 
 def run_app(query: dict | None = None, timeout: float = 60) -> AppTest:
     """The Budget explorer after its first run (opened with ``query`` as the link's)."""
-    at = AppTest.from_file(str(REPO / MAIN), default_timeout=timeout)
+    at = AppTest.from_file(str(REPO / ENTRY), default_timeout=timeout)
     if query:
         at.query_params.update(query)
     return at.run()

@@ -13,7 +13,7 @@ import ui.compare
 def test_compare_page_shows_each_budget_and_the_layers_that_differ():
     problem = load_sample()
     at = run_app()
-    at.switch_page("pages/1_Compare_budgets.py").run()
+    at.switch_page("app_pages/1_Compare_budgets.py").run()
     no_failure(at)
     metrics = app_metrics(at)
     for m in (0.3, 0.5, 0.7):
@@ -31,7 +31,7 @@ def test_compare_page_shows_each_budget_and_the_layers_that_differ():
 
 def test_compare_page_says_which_budget_is_infeasible_on_every_chart():
     at = run_app()
-    at.switch_page("pages/1_Compare_budgets.py").run()
+    at.switch_page("app_pages/1_Compare_budgets.py").run()
     at.multiselect(key="compare").set_value([0.05, 0.5]).run()
     no_failure(at)
     charts = app_charts(at)
@@ -49,7 +49,7 @@ def test_compare_page_says_which_budget_is_infeasible_on_every_chart():
 def test_compare_starts_from_the_current_budget_and_keeps_the_choice_in_the_link():
     at = run_app()
     at.text_input(key="budget_text").input("0.83").run()
-    at.switch_page("pages/1_Compare_budgets.py").run()
+    at.switch_page("app_pages/1_Compare_budgets.py").run()
     no_failure(at)
     assert at.multiselect(key="compare").value == [0.43, 0.63, 0.83]  # 1.03 is beyond 1
     assert "compare" not in at.query_params  # not chosen yet: it follows the budget
@@ -57,7 +57,7 @@ def test_compare_starts_from_the_current_budget_and_keeps_the_choice_in_the_link
     no_failure(at)
     assert at.query_params["compare"] == "0.2,0.45"
     again = run_app(dict(at.query_params))
-    again.switch_page("pages/1_Compare_budgets.py").run()
+    again.switch_page("app_pages/1_Compare_budgets.py").run()
     assert again.multiselect(key="compare").value == [0.2, 0.45]
     assert set(app_metrics(again)) == {"m = 0.20", "m = 0.45"}
 
@@ -81,7 +81,7 @@ def solves(monkeypatch) -> list[str]:
 def test_compare_page_solves_each_budget_once_not_on_every_rerun(solves):
     """Regression (issue 20): the page solved its two to four budgets again on every rerun."""
     at = run_app()
-    at.switch_page("pages/1_Compare_budgets.py").run()
+    at.switch_page("app_pages/1_Compare_budgets.py").run()
     no_failure(at)
     budgets = ["bops<=0.3x", "bops<=0.5x", "bops<=0.7x"]
     assert sorted(solves) == budgets
@@ -101,7 +101,7 @@ def test_compare_page_solves_each_budget_once_not_on_every_rerun(solves):
 def test_compare_page_solves_each_value_of_another_limit_once(solves):
     """The same with two limits, comparing values of the second one."""
     at = run_app({"budget": "0.5", "limit": "mean_wbits<=6"})
-    at.switch_page("pages/1_Compare_budgets.py").run()
+    at.switch_page("app_pages/1_Compare_budgets.py").run()
     solves.clear()
     at.selectbox(key="compare_vary").set_value(1).run()
     no_failure(at)

@@ -58,7 +58,7 @@ def test_uploaded_files_stay_named_after_a_page_switch():
         assert not uploaders & {"upload_flops", "upload_sensitivity"}
         assert not any("Upload" in shown(i.value) for i in at.info)
         assert at.button(key="upload_replace").label == "Replace"
-    at.switch_page("pages/2_Layers.py").run()
+    at.switch_page("app_pages/2_Layers.py").run()
     assert sorted(at.main.dataframe[0].value["layer"]) == sorted(small.names)
 
 

@@ -31,7 +31,7 @@ def test_an_unexpected_error_becomes_one_short_message_on_every_page(monkeypatch
         for error in at.error:
             assert "secret" not in error.value and "/srv" not in error.value
         # the Data page solves nothing; Validate solves only when the sample has measurements
-        if page not in ("pages/4_Data.py", "pages/5_Validate.py"):
+        if page not in ("app_pages/4_Data.py", "app_pages/5_Validate.py"):
             assert any("unexpected error (RuntimeError)" in e.value for e in at.error), page
 
 
@@ -139,6 +139,6 @@ def test_file_contents_and_names_are_shown_as_plain_text():
         at.switch_page(page).run()
         no_failure(at)
         _assert_no_live_markup(at)
-    at.switch_page("pages/4_Data.py").run()
+    at.switch_page("app_pages/4_Data.py").run()
     text = " ".join(shown(el.value) for kind in ("markdown", "warning") for el in at.get(kind))
     assert HOSTILE["image"] in text and HOSTILE["link"] in text

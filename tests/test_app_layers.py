@@ -15,7 +15,7 @@ import mpq_core as mc
 def test_layers_page_lists_pins_and_unpins_them_all():
     at = run_app()
     at.multiselect(key="pin_8").set_value(["conv_in", "conv_out"]).run()
-    at.switch_page("pages/2_Layers.py").run()
+    at.switch_page("app_pages/2_Layers.py").run()
     no_failure(at)
     table = at.main.dataframe[0].value
     assert sorted(table.loc[table["pinned"], "layer"]) == ["conv_in", "conv_out"]
@@ -29,7 +29,7 @@ def test_layers_page_lists_pins_and_unpins_them_all():
 def test_layers_page_fits_its_columns_and_shows_gains_on_request():
     """Regression: the table was wider than the page (BOPs share and type cut off)."""
     at = run_app()
-    at.switch_page("pages/2_Layers.py").run()
+    at.switch_page("app_pages/2_Layers.py").run()
     no_failure(at)
     table = at.main.dataframe[0]
     shown = list(table.proto.column_order)
@@ -46,13 +46,13 @@ def test_layers_page_fits_its_columns_and_shows_gains_on_request():
     no_failure(at)
     assert list(at.main.dataframe[0].proto.column_order) == [*shown, "eff_4_8", "eff_8_16"]
     at.switch_page(MAIN).run()
-    at.switch_page("pages/2_Layers.py").run()
+    at.switch_page("app_pages/2_Layers.py").run()
     assert at.toggle(key="layer_gains").value is True  # kept across pages
 
 
 def test_layers_page_search_filters_rows():
     at = run_app()
-    at.switch_page("pages/2_Layers.py").run()
+    at.switch_page("app_pages/2_Layers.py").run()
     at.text_input(key="layer_search").input("ATTN2.TO_K").run()
     no_failure(at)
     layers = at.main.dataframe[0].value["layer"].tolist()
@@ -70,7 +70,7 @@ def test_pin_widths_come_from_the_ladder_in_use_on_every_page():
     pin_boxes = {m.key for m in at.sidebar.multiselect if m.key.startswith("pin_")}
     assert pin_boxes == {"pin_4", "pin_8", "pin_16"}
     assert at.query_params["ladder"] == "4,8,16"
-    at.switch_page("pages/2_Layers.py").run()
+    at.switch_page("app_pages/2_Layers.py").run()
     assert not at.exception
     (widths,) = [b for b in at.get("button_group") if b.key == "layers_pin_width"]
     assert widths.options == ["4 bits", "8 bits", "16 bits"]
@@ -83,7 +83,7 @@ def test_pin_widths_come_from_the_ladder_in_use_on_every_page():
 
 def test_bulk_pinning_is_one_labelled_action_on_the_layers_page():
     at = run_app()
-    at.switch_page("pages/2_Layers.py").run()
+    at.switch_page("app_pages/2_Layers.py").run()
     assert "layers_pin_matches" not in {b.key for b in at.button}  # no search, no bulk action
     at.text_input(key="layer_search").input("attn1.to_q").run()
     matches = [n for n in load_sample().names if "attn1.to_q" in n]
@@ -98,7 +98,7 @@ def test_bulk_pinning_is_one_labelled_action_on_the_layers_page():
 
 def test_tables_draw_the_layer_column_as_normal_text_and_tiny_shares_as_below_001():
     at = run_app()
-    at.switch_page("pages/2_Layers.py").run()
+    at.switch_page("app_pages/2_Layers.py").run()
     table = at.main.dataframe[0]
     columns = json.loads(table.proto.columns)
     assert not columns["layer"].get("pinned")  # a pinned column is drawn light grey
@@ -110,7 +110,7 @@ def test_tables_draw_the_layer_column_as_normal_text_and_tiny_shares_as_below_00
     tiny = row[(row > 0) & (row < 1e-4)].index
     assert len(tiny) and all(shares[name] == "<0.01%" for name in tiny)
     assert shares["conv_in"] == f"{row['conv_in'] * 100:.2f}%"
-    for page in ("pages/1_Compare_budgets.py", "pages/3_Greedy_vs_optimal.py"):
+    for page in ("app_pages/1_Compare_budgets.py", "app_pages/3_Greedy_vs_optimal.py"):
         at.switch_page(page).run()
         (changes,) = at.main.dataframe
         assert not json.loads(changes.proto.columns)["layer"].get("pinned")

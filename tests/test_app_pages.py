@@ -6,8 +6,31 @@ from __future__ import annotations
 import pytest
 from app_runs import MAIN, PAGES, no_failure, run_app
 from app_views import app_charts, app_metrics, expected_unused, shown, unused_gbops
+from support import REPO
 
 import mpq_core as mc
+
+# the sidebar's links in order: label and URL path. The paths are the app's URLs and must not
+# change: a link shared as /Compare_budgets?budget=0.4 opens its page ("" is the root)
+LINKS = [
+    ("Budget explorer", ""),
+    ("Compare budgets", "Compare_budgets"),
+    ("Layers", "Layers"),
+    ("Greedy vs optimal", "Greedy_vs_optimal"),
+    ("Data", "Data"),
+    ("Validate", "Validate"),
+]
+
+
+def _links(at) -> list[tuple[str, str]]:
+    return [(link.proto.label, link.proto.page) for link in at.sidebar.get("page_link")]
+
+
+def test_no_pages_folder_beside_the_entry():
+    """A folder named pages/ beside dashboard.py makes Streamlit find the pages itself in a
+    server's first run: a link to another page opened first then skips the routing (see
+    dashboard.py and the browser test of a new server)."""
+    assert not (REPO / "pages").exists()
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -20,6 +43,7 @@ def test_every_page_renders(page):
     assert at.title[0].value == title
     assert charts <= set(app_charts(at))
     assert any("synthetic" in w.value.lower() for w in at.sidebar.warning)
+    assert _links(at) == LINKS
 
 
 def test_query_params_reproduce_the_state():

@@ -11,17 +11,18 @@ import re
 
 import pytest
 import yaml
-from app_runs import no_failure, run_app
+from app_runs import MAIN, no_failure, run_app
 from streamlit.testing.v1 import AppTest
 from support import REPO
 
 import mpq_core as mc
+from mpq_core.io.samples import FORMAT_SAMPLE_FOLDERS
 
 SAMPLES = REPO / "sample_data"
 MIXDQ = SAMPLES / "mixdq_sdxl_turbo"
 HAWQ = {"hawq_resnet18": "hawq_v3_resnet18", "hawq_resnet50": "hawq_v3_resnet50"}
-PAGES = ["pages/1_Compare_budgets.py", "pages/2_Layers.py", "pages/3_Greedy_vs_optimal.py",
-         "pages/4_Data.py", "pages/5_Validate.py", "dashboard.py"]  # fmt: skip
+PAGES = ["app_pages/1_Compare_budgets.py", "app_pages/2_Layers.py", "app_pages/3_Greedy_vs_optimal.py",
+         "app_pages/4_Data.py", "app_pages/5_Validate.py", MAIN]  # fmt: skip
 
 
 def _app(query: dict | None = None) -> AppTest:
@@ -64,7 +65,8 @@ def test_every_bundled_sample_is_one_choice_of_the_selector():
     ]
     folders = {p.name for p in SAMPLES.iterdir() if p.is_dir()}
     used = {sample.flops.split("/")[1] for sample in mc.SAMPLES.values()}
-    assert used == folders  # every folder of sample_data/ has its entry
+    # every folder of sample_data/ has its entry, or is a sample of formats (command line only)
+    assert used | set(FORMAT_SAMPLE_FOLDERS) == folders
 
 
 @pytest.mark.parametrize("key", list(HAWQ))
@@ -103,7 +105,7 @@ def test_every_page_renders_with_a_sample_whose_limit_is_not_the_budget():
     for page in PAGES:
         at.switch_page(page).run()
         _ok(at)
-    at.switch_page("pages/1_Compare_budgets.py").run()
+    at.switch_page("app_pages/1_Compare_budgets.py").run()
     (table,) = at.main.dataframe
     assert list(table.value.columns)[1:4] == [
         "t4_latency <= 0.45r",
@@ -219,7 +221,7 @@ def test_a_mixdq_upload_is_read_with_the_ladder_chosen_when_it_was_uploaded():
     _ok(at)
     assert at.session_state["_upload_good"].files.ladder == (2, 4, 8)
     assert at.pills(key="ladder").value == [2, 4, 8]
-    at.switch_page("pages/4_Data.py").run()
+    at.switch_page("app_pages/4_Data.py").run()
     _ok(at)
     cards = {m.label: m.value for m in at.metric}
     assert cards["Layers used"] == "794"

@@ -9,7 +9,7 @@ from support import REPO
 
 import ui.data
 
-GAP_PAGE = "pages/3_Greedy_vs_optimal.py"
+GAP_PAGE = "app_pages/3_Greedy_vs_optimal.py"
 
 
 def test_session_gone_asks_the_runtime_about_this_run(monkeypatch):

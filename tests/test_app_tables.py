@@ -99,7 +99,7 @@ def test_the_compare_table_keeps_macs_within_an_800_px_window():
     """Regression: at 800 px the table of layers whose width differs lost its MACs column
     (the name, block and type came first)."""
     at = _app()
-    at.switch_page("pages/1_Compare_budgets.py").run()
+    at.switch_page("app_pages/1_Compare_budgets.py").run()
     _ok(at)
     (table,) = at.main.dataframe  # the layers whose width differs between the budgets
     columns = _columns(table)
@@ -117,7 +117,7 @@ def test_the_layers_table_lists_the_layers_in_the_heatmap_order():
     at = _app()
     heat = app_charts(at)["heatmap"]["data"][0]
     drawn = [n for row in heat["customdata"] for n in row if n is not None]
-    at.switch_page("pages/2_Layers.py").run()
+    at.switch_page("app_pages/2_Layers.py").run()
     _ok(at)
     assert at.main.dataframe[0].value["layer"].tolist() == drawn
     assert drawn[:3] == ["conv_in", "time_embedding.linear_1", "time_embedding.linear_2"]

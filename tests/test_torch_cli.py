@@ -242,7 +242,7 @@ def test_engine_and_app_modules_do_not_import_torch():
     assert done.stdout.strip() == "False"
     outside = [
         str(p.relative_to(REPO))
-        for folder in ("mpq_core", "ui", "pages")
+        for folder in ("mpq_core", "ui", "app_pages")
         for p in (REPO / folder).rglob("*.py")
         if _imports_torch(p.read_text())
     ]

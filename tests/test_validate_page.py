@@ -12,7 +12,7 @@ from support import REPO
 import mpq_core as mc
 from mpq_core.report.agreement import agreement, read_validation, solver_differences
 
-PAGE = "pages/5_Validate.py"
+PAGE = "app_pages/5_Validate.py"
 BUNDLED = REPO / "sample_data" / "minilm_l6" / "validation.csv"
 
 

@@ -26,16 +26,33 @@ from .text import plain
 
 _LOG = logging.getLogger("mpq.app")
 
-# path, browser-tab icon, navigation icon. The tab icon is an emoji: a Material tab icon makes
-# the browser fetch it from an external host (Material icons inside the page come with
-# Streamlit's own font).
+
+@dataclass(frozen=True)
+class Route:
+    """Where a page lives: its file (relative to dashboard.py, which routes), its URL path
+    ("" is the app's root: ``/?budget=0.4``) and its icons. The tab icon is an emoji: a
+    Material tab icon makes the browser fetch it from an external host (Material icons inside
+    the page come with Streamlit's own font)."""
+
+    path: str
+    url_path: str
+    tab_icon: str
+    nav_icon: str
+
+
+# title: route, in the order of the sidebar's list; dashboard.py declares the pages from it.
+# A URL path is the file's name without its number and stays fixed: shared links keep working.
 PAGES = {
-    "Budget explorer": ("dashboard.py", "🎚️", ":material/tune:"),
-    "Compare budgets": ("pages/1_Compare_budgets.py", "↔️", ":material/compare_arrows:"),
-    "Layers": ("pages/2_Layers.py", "📋", ":material/table_rows:"),
-    "Greedy vs optimal": ("pages/3_Greedy_vs_optimal.py", "⚖️", ":material/balance:"),
-    "Data": ("pages/4_Data.py", "🗂️", ":material/dataset:"),
-    "Validate": ("pages/5_Validate.py", "✅", ":material/fact_check:"),
+    "Budget explorer": Route("app_pages/0_Budget_explorer.py", "", "🎚️", ":material/tune:"),
+    "Compare budgets": Route(
+        "app_pages/1_Compare_budgets.py", "Compare_budgets", "↔️", ":material/compare_arrows:"
+    ),
+    "Layers": Route("app_pages/2_Layers.py", "Layers", "📋", ":material/table_rows:"),
+    "Greedy vs optimal": Route(
+        "app_pages/3_Greedy_vs_optimal.py", "Greedy_vs_optimal", "⚖️", ":material/balance:"
+    ),
+    "Data": Route("app_pages/4_Data.py", "Data", "🗂️", ":material/dataset:"),
+    "Validate": Route("app_pages/5_Validate.py", "Validate", "✅", ":material/fact_check:"),
 }
 NARROW_PX = 1100  # below this width the sidebar starts collapsed
 
@@ -133,16 +150,16 @@ class View:
 
 
 def navigation() -> None:
-    """Links to every page under their titles (the built-in list would call the entry page
-    "dashboard"; .streamlit/config.toml hides it)."""
+    """Links to every page, with Material icons (dashboard.py hides Streamlit's own list,
+    whose icons would be the pages' tab icons)."""
     with st.sidebar:
-        for label, (path, _, icon) in PAGES.items():
-            st.page_link(path, label=label, icon=icon)
+        for label, route in PAGES.items():
+            st.page_link(route.path, label=label, icon=route.nav_icon)
         st.divider()
 
 
 def configure_page(title: str) -> None:
-    icon = PAGES.get(title, PAGES["Budget explorer"])[1]
+    icon = PAGES.get(title, PAGES["Budget explorer"]).tab_icon
     st.set_page_config(
         page_title=f"{title} · mpq",
         page_icon=icon,

@@ -371,6 +371,6 @@ def current_budget_note(solution: Solution) -> None:
         f"At multiplier **{multiplier(solution.multiplier)}** ({gbops(solution.budget)}) with "
         f"the **{solution.solver}** solver: change the budget on the Budget explorer page."
     )
-    st.page_link("dashboard.py", label="Budget explorer", icon=":material/tune:")
+    st.page_link("app_pages/0_Budget_explorer.py", label="Budget explorer", icon=":material/tune:")
     if not solution.feasible:
         st.warning(plain(solution.message), icon=":material/block:")

@@ -167,6 +167,11 @@ SAMPLES: dict[str, Sample] = {
 }
 
 
+# bundled samples of formats (``--formats``): the command line opens them from their folder
+# (its README gives the command); the app's selector offers the samples above
+FORMAT_SAMPLE_FOLDERS = ("minilm_l6_formats",)
+
+
 def sample_paths(key: str = "sd14") -> tuple[Path, Path]:
     """Absolute paths of a bundled sample's two files."""
     sample = SAMPLES[key]

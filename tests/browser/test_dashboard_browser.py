@@ -21,9 +21,10 @@ from browser_page import (
     wait_for_requests,
     wait_for_viewport,
 )
-from support import cli_config
+from support import REPO, cli_config
 
 import mpq_core as mc
+from benchmarks.local_app import start_app, stop_app
 from mpq_core.report.display import gbops
 
 pytestmark = pytest.mark.browser
@@ -313,6 +314,48 @@ def test_the_main_page_cuts_nothing_feasible_or_not(
         assert page.evaluate(LAYOUT_FAULTS) == {"cut": [], "covered": [], "overflow": 0}
     finally:
         context.close()
+
+
+def test_a_link_to_a_page_opens_it_and_its_settings_go_along(page: Page, app_url: str) -> None:
+    """A shared link to another page opens that page with the link's settings, under its own
+    tab title, and the sidebar's link to the Budget explorer takes them to the app's root."""
+    _open_fully(page, f"{app_url}/Compare_budgets?budget=0.4&solver=exact", PLOT)
+    expect(page.get_by_role("heading", level=1).first).to_have_text("Compare budgets")
+    expect(page).to_have_title("Compare budgets · mpq")
+    query = parse_qs(urlparse(page.url).query)
+    assert (query["budget"], query["solver"]) == (["0.4"], ["exact"])
+    with rerun(page):
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Budget explorer").click()
+    expect(page.get_by_role("heading", level=1).first).to_have_text("Budget explorer")
+    expect(page).to_have_title("Budget explorer · mpq")
+    expect(page.locator(".st-key-budget_text input")).to_have_value("0.40")
+    link = urlparse(page.url)
+    assert link.path == "/"
+    assert (parse_qs(link.query)["budget"], parse_qs(link.query)["solver"]) == (["0.4"], ["exact"])
+    _assert_no_error(page)
+
+
+def test_a_new_server_opened_at_another_page_routes_it_too(browser: sync_api.Browser) -> None:
+    """Regression: with the page files in a pages/ folder beside dashboard.py, the first run
+    of a new server, opened at /Compare_budgets, ran that page without dashboard.py: Streamlit's
+    own page list appeared ("dashboard" first) and the Budget explorer's link went to
+    /Budget_explorer."""
+    process, url = start_app(REPO / "artifacts" / "streamlit-new-server.log")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        _open_fully(page, f"{url}/Compare_budgets?budget=0.4", PLOT)
+        expect(page.get_by_role("heading", level=1).first).to_have_text("Compare budgets")
+        expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_role("link")).to_have_count(6)
+        with rerun(page):
+            sidebar.get_by_role("link", name="Budget explorer").click()
+        expect(page.get_by_role("heading", level=1).first).to_have_text("Budget explorer")
+        assert urlparse(page.url).path == "/"
+    finally:
+        context.close()
+        stop_app(process)
 
 
 def _pins_in_url(page: Page, width: int, at_least: int) -> list[str]:
