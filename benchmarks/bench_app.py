@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "dashboard.py")
+APP = str(REPO / "mpq_app" / "dashboard.py")
 TARGETS = {  # seconds
     "first_render": 3.0,
     "slider_move": 0.150,
@@ -96,7 +96,7 @@ def _moves(at, key: str, values: list[float]) -> list[float]:
 
 def _card_labels(at) -> list[str]:
     """The labels of the live headline cards the page sends (ui.live)."""
-    from ui import live
+    from mpq_app.ui import live
 
     elements = {el.key: el for el in at.get("bidi_component")}
     state = elements[f"live_state_{live.BUDGET.name}"].proto.bytes
@@ -107,8 +107,8 @@ def _card_labels(at) -> list[str]:
 def first_exact(repeats: int) -> list[float]:
     from streamlit.testing.v1 import AppTest
 
-    from ui.data import cached_budget_sweep, cached_sweep
-    from ui.live import budget_tables_cache_clear
+    from mpq_app.ui.data import cached_budget_sweep, cached_sweep
+    from mpq_app.ui.live import budget_tables_cache_clear
 
     times = []
     for i in range(repeats):
@@ -142,7 +142,7 @@ def map_runs(repeats: int) -> tuple[list[float], list[float]]:
     same setting reads it from the cache."""
     from streamlit.testing.v1 import AppTest
 
-    from ui.limits_view import cached_map
+    from mpq_app.ui.limits_view import cached_map
 
     first, cached = [], []
     for _ in range(repeats):

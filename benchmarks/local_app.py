@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,27 +55,38 @@ def healthy(url: str) -> bool:
         return False
 
 
-def start_app(
-    log: Path | None = None, *, timeout: float = STARTUP_SECONDS
-) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``dashboard.py``; its output goes to ``log`` (discarded when None). Returns the
-    process and the app's URL once healthy; raises :class:`AppNotStarted` (the server stopped)
-    when it exits or is not healthy within ``timeout`` seconds."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "dashboard.py",
+def dashboard_command(port: int) -> list[str]:
+    """Streamlit serving the clone's dashboard on ``port`` (127.0.0.1, no file watcher)."""
+    return [
+        sys.executable, "-m", "streamlit", "run", "mpq_app/dashboard.py",
         "--server.headless", "true",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
     ]  # fmt: skip
+
+
+def start_app(
+    log: Path | None = None,
+    *,
+    timeout: float = STARTUP_SECONDS,
+    command: Callable[[int], list[str]] = dashboard_command,
+    cwd: Path = REPO,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the dashboard with ``command(port)`` in ``cwd``; its output goes to ``log``
+    (discarded when None). Returns the process and the app's URL once healthy; raises
+    :class:`AppNotStarted` (the server stopped) when it exits or is not healthy within
+    ``timeout`` seconds."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     out = log.open("wb") if log is not None else subprocess.DEVNULL
     try:
         process = subprocess.Popen(
-            command,
-            cwd=REPO,
+            command(port),
+            cwd=cwd,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -38,6 +38,13 @@ CONFIG_DIR = "mixed_precision"
 SWEEP_FILE = "budget_sweep.csv"
 EXPORT_FORMATS = ("config", "mapping", "mapping-json", "both", "compressed_tensors", "torchao")
 
+# the installed command's other use (the mpq package; main.py has no dashboard command)
+APP_EPILOG = """
+dashboard:
+  mpq app [--port N] [--address A] [FLOPS SENSITIVITY] serves the dashboard on this machine,
+  on the bundled sample or on the two files (see mpq app --help).
+"""
+
 EXIT_OK = 0
 EXIT_WRITE = 1
 EXIT_USAGE = 2
@@ -171,7 +178,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         prog=prog,
         description="Phase 3: choose a weight bit-width per layer within a BOPs budget "
         "(budget = multiplier x cost with every layer at the top width) or other limits.",
-        epilog=EPILOG,
+        epilog=EPILOG + (APP_EPILOG if prog == "mpq" else ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _input_flags(parser)

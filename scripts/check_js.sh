@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint the live view's JavaScript (ui/live_js) and run its node tests (tests/js); exits
+# Lint the live view's JavaScript (mpq_app/ui/live_js) and run its node tests (tests/js); exits
 # non-zero on any failure. Installs ESLint and its two packages from package-lock.json
 # (npm ci) when node_modules is missing or was installed from another lock file.
 set -euo pipefail
@@ -20,7 +20,7 @@ if ! cmp -s package-lock.json "$installed"; then
 fi
 
 echo "== eslint"
-npx --no -- eslint eslint.config.js ui/live_js tests/js
+npx --no -- eslint eslint.config.js mpq_app/ui/live_js tests/js
 
 echo "== node --test"
 node --test tests/js/

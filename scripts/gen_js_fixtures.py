@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 import mpq_core as mc  # noqa: E402
+from mpq_app.ui import live  # noqa: E402
 from mpq_core.charts.live import pack_states, unpack_state  # noqa: E402
-from ui import live  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "js" / "fixtures"
 

@@ -11,7 +11,7 @@ from support import REPO
 
 import mpq_core as mc
 
-ENTRY = "dashboard.py"  # the router: AppTest opens the app from it
+ENTRY = "mpq_app/dashboard.py"  # the router: AppTest opens the app from it
 MAIN = "app_pages/0_Budget_explorer.py"  # the default page, at the app's root
 # page (as ``at.switch_page`` names it): its title, its URL path and the charts it must draw
 PAGES = {

@@ -10,7 +10,7 @@ import re
 from streamlit.testing.v1 import AppTest
 
 import mpq_core as mc
-from ui import live
+from mpq_app.ui import live
 
 _CARD_VIEWS = (live.CARDS, live.WEIGHTS)
 

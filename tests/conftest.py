@@ -23,6 +23,14 @@ def per_bit_problem() -> mc.Problem:
     return mc.load_problem(*mc.sample_inputs("sd14_per_bit"))
 
 
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory):
+    """The package built as a wheel and installed in a fresh venv outside the repository."""
+    from wheel_env import install_wheel
+
+    return install_wheel(tmp_path_factory.mktemp("wheel"))
+
+
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     """An empty working directory: the default results/ inputs do not exist there."""

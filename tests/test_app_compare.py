@@ -6,8 +6,8 @@ import pytest
 from app_runs import load_sample, no_failure, run_app
 from app_views import app_charts, app_metrics
 
+import mpq_app.ui.compare
 import mpq_core as mc
-import ui.compare
 
 
 def test_compare_page_shows_each_budget_and_the_layers_that_differ():
@@ -67,14 +67,14 @@ def solves(monkeypatch) -> list[str]:
     """Every solve the Compare page asks the core for, by its limits (``bops<=0.3x``), the
     page's cache emptied first: what another test solved is not this test's."""
     calls: list[str] = []
-    original = ui.compare.solve_spec
+    original = mpq_app.ui.compare.solve_spec
 
     def counting(problem, spec, *args, **kwargs):
         calls.append(" ".join(limit.flag() for limit in spec.limits))
         return original(problem, spec, *args, **kwargs)
 
-    monkeypatch.setattr(ui.compare, "solve_spec", counting)
-    ui.compare._solved.clear()
+    monkeypatch.setattr(mpq_app.ui.compare, "solve_spec", counting)
+    mpq_app.ui.compare._solved.clear()
     return calls
 
 

@@ -10,7 +10,7 @@ from app_runs import PAGES, load_sample, no_failure, run_app, small_pair, upload
 from app_views import app_metrics, heatmap_widths, shown, sidebar_text
 
 import mpq_core as mc
-from ui import live
+from mpq_app.ui import live
 
 
 def test_bad_upload_shows_the_loader_message_and_keeps_the_previous_data():
@@ -78,16 +78,16 @@ def test_a_reloaded_upload_link_says_uploads_are_not_kept():
 def test_a_pair_that_parses_but_builds_no_problem_is_rejected_and_read_once(monkeypatch):
     """Regression: a file that parsed but failed later became the "previous data" (a sticky
     crash), and a rejected upload was parsed again on every rerun."""
-    import ui.data
+    import mpq_app.ui.data
 
     reads: list[str] = []
-    original = ui.data.load_inputs
+    original = mpq_app.ui.data.load_inputs
 
     def counting(*files, **kwargs):
         reads.append(files[1].name)
         return original(*files, **kwargs)
 
-    monkeypatch.setattr(ui.data, "load_inputs", counting)
+    monkeypatch.setattr(mpq_app.ui.data, "load_inputs", counting)
     flops = ("two_flops.json", json.dumps({"layers": {"a": {"macs": 1e9}, "b": {"macs": 2e9}}}))
     # per-bit losses where layer b lacks width 4: parses, but no problem can be built
     ragged = {"a": {"4": 0.5, "8": 0.1, "16": 0.0}, "b": {"8": 0.2, "16": 0.0}}

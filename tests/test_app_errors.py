@@ -14,15 +14,15 @@ from support import REPO
 
 def test_an_unexpected_error_becomes_one_short_message_on_every_page(monkeypatch):
     """No exception (with its server paths) reaches the page."""
-    import ui.compare
-    import ui.page
+    import mpq_app.ui.compare
+    import mpq_app.ui.page
 
     def broken(*args, **kwargs):
         raise RuntimeError("/srv/app/secret.py line 12: boom")
 
-    monkeypatch.setattr(ui.page, "solve_spec", broken)
-    monkeypatch.setattr(ui.page, "cached_sweep", broken)
-    monkeypatch.setattr(ui.compare, "solve_setups", broken)  # cached: above its cache
+    monkeypatch.setattr(mpq_app.ui.page, "solve_spec", broken)
+    monkeypatch.setattr(mpq_app.ui.page, "cached_sweep", broken)
+    monkeypatch.setattr(mpq_app.ui.compare, "solve_setups", broken)  # cached: above its cache
     for page in PAGES:
         at = run_app()
         if page != MAIN:
@@ -38,12 +38,12 @@ def test_an_unexpected_error_becomes_one_short_message_on_every_page(monkeypatch
 def test_an_error_in_the_budget_fragment_is_the_page_s_error(monkeypatch):
     """The controls and downloads rerun as a fragment; in a whole-page run an error there
     still reaches the page's guard (one short message, no data kept as the fallback)."""
-    import ui.export
+    import mpq_app.ui.export
 
     def broken(*args, **kwargs):
         raise RuntimeError("/srv/app/secret.py line 12: boom")
 
-    monkeypatch.setattr(ui.export, "downloads", broken)
+    monkeypatch.setattr(mpq_app.ui.export, "downloads", broken)
     at = run_app()
     assert not at.exception
     (error,) = at.error
@@ -55,7 +55,7 @@ def test_errors_show_no_details_in_the_browser():
     """Streamlit's own error box must not show tracebacks: "none", not false (= stacktrace)."""
     import tomllib
 
-    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    config = tomllib.loads((REPO / "mpq_app" / ".streamlit" / "config.toml").read_text())
     assert config["client"]["showErrorDetails"] == "none"
 
 

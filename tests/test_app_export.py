@@ -15,9 +15,9 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from support import needs_chromium
 
 import mpq_core as mc
+from mpq_app.ui import export
 from mpq_core.charts import images
 from mpq_core.report.html import build_report_figures
-from ui import export
 
 
 def test_downloaded_config_equals_the_core_export(stored_files):

@@ -11,8 +11,8 @@ from app_views import app_charts, app_metrics
 from streamlit.testing.v1 import AppTest
 
 import mpq_core as mc
+from mpq_app.ui import live
 from mpq_core.charts.live import unpack_state
-from ui import live
 
 
 def _live_data(at: AppTest) -> tuple[dict[str, bytes], bytes]:
@@ -92,9 +92,9 @@ def test_a_step_whose_swept_allocation_differs_sends_the_page_s_own(monkeypatch,
 def test_a_problem_above_the_live_size_is_drawn_by_the_server(monkeypatch):
     """Above ``LIVE_MAX_LAYERS`` layers the 101 live steps would be slow to build and send:
     the page draws its charts at the committed budget and says so."""
-    import ui.data
+    import mpq_app.ui.data
 
-    monkeypatch.setattr(ui.data, "LIVE_MAX_LAYERS", 100)  # the sample has 314
+    monkeypatch.setattr(mpq_app.ui.data, "LIVE_MAX_LAYERS", 100)  # the sample has 314
     at = run_app({"budget": "0.3"})
     no_failure(at)
     assert not at.get("bidi_component") or live.CARDS not in {

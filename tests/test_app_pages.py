@@ -4,7 +4,7 @@ page switches and in the link; a link or widget cannot ask for too long a ladder
 from __future__ import annotations
 
 import pytest
-from app_runs import MAIN, PAGES, no_failure, run_app
+from app_runs import ENTRY, MAIN, PAGES, no_failure, run_app
 from app_views import app_charts, app_metrics, expected_unused, shown, unused_gbops
 from support import REPO
 
@@ -30,7 +30,7 @@ def test_no_pages_folder_beside_the_entry():
     """A folder named pages/ beside dashboard.py makes Streamlit find the pages itself in a
     server's first run: a link to another page opened first then skips the routing (see
     dashboard.py and the browser test of a new server)."""
-    assert not (REPO / "pages").exists()
+    assert not (REPO / ENTRY).with_name("pages").exists()
 
 
 @pytest.mark.parametrize("page", list(PAGES))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from app_runs import ENTRY
 from streamlit.testing.v1 import AppTest
 from support import REPO
 
-import ui.data
+import mpq_app.ui.data
 
 GAP_PAGE = "app_pages/3_Greedy_vs_optimal.py"
 
@@ -24,27 +25,29 @@ def test_session_gone_asks_the_runtime_about_this_run(monkeypatch):
         def instance():
             return SimpleNamespace(is_active_session=lambda sid: active.get(sid, False))
 
-    monkeypatch.setattr(ui.data, "Runtime", FakeRuntime)
+    monkeypatch.setattr(mpq_app.ui.data, "Runtime", FakeRuntime)
     monkeypatch.setattr(
-        ui.data, "get_script_run_ctx", lambda suppress_warning: SimpleNamespace(session_id="abc")
+        mpq_app.ui.data,
+        "get_script_run_ctx",
+        lambda suppress_warning: SimpleNamespace(session_id="abc"),
     )
-    assert ui.data.session_gone() is False
+    assert mpq_app.ui.data.session_gone() is False
     active["abc"] = False  # the tab closed: its websocket session is no longer active
-    assert ui.data.session_gone() is True
+    assert mpq_app.ui.data.session_gone() is True
 
 
 def test_outside_a_server_nothing_is_gone():
-    assert ui.data.session_gone() is False  # no script run here, no runtime
+    assert mpq_app.ui.data.session_gone() is False  # no script run here, no runtime
 
 
 def _gap_page(monkeypatch, gone) -> AppTest:
     """The main page with a setup no other test uses (a fresh cache key), then the Greedy vs
     optimal page with ``gone`` as the session check."""
-    monkeypatch.setattr(ui.data, "session_gone", lambda: False)
-    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=60)
+    monkeypatch.setattr(mpq_app.ui.data, "session_gone", lambda: False)
+    at = AppTest.from_file(str(REPO / ENTRY), default_timeout=60)
     at.query_params["discount"] = "0.37"
     at.run()
-    monkeypatch.setattr(ui.data, "session_gone", gone)
+    monkeypatch.setattr(mpq_app.ui.data, "session_gone", gone)
     return at.switch_page(GAP_PAGE).run()
 
 

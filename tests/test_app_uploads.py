@@ -8,18 +8,19 @@ import math
 import re
 
 import pytest
+from app_runs import ENTRY
 from app_views import app_charts
 from streamlit.testing.v1 import AppTest
 from support import REPO
 
+import mpq_app.ui.data
 import mpq_core as mc
-import ui.data
 
 SD14 = json.loads((REPO / mc.SAMPLES["sd14"].flops).read_text())["layers"]
 
 
 def _app() -> AppTest:
-    return AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=120).run()
+    return AppTest.from_file(str(REPO / ENTRY), default_timeout=120).run()
 
 
 def _shown(text: str) -> str:
@@ -73,11 +74,11 @@ def test_an_upload_above_the_layer_cap_is_refused_and_the_last_data_stays():
     uploaders = {u.key: u for u in at.sidebar.get("file_uploader")}
     assert "At most 10,000 layers" in uploaders["upload_flops"].help
     assert "At most 10,000 layers" in uploaders["upload_sensitivity"].help
-    assert cap == ui.data.MAX_UPLOAD_LAYERS
+    assert cap == mpq_app.ui.data.MAX_UPLOAD_LAYERS
 
 
 def test_an_upload_at_the_cap_is_used(monkeypatch):
-    monkeypatch.setattr(ui.data, "MAX_UPLOAD_LAYERS", 40)
+    monkeypatch.setattr(mpq_app.ui.data, "MAX_UPLOAD_LAYERS", 40)
     flops, sens = _pair(40, "_at")
     at = _upload(_app(), flops, sens)
     _ok(at)

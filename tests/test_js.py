@@ -1,6 +1,6 @@
 """The live view's JavaScript from Python's side: node's tests of its modules (tests/js), the
 golden fixtures those tests read (a fresh Python run must write the same), and the scripts
-that ui/js_bundle.py joins for each component.
+that mpq_app/ui/js_bundle.py joins for each component.
 
 ESLint runs in scripts/check_js.sh (it needs the npm packages); node itself is enough here.
 Without node these tests are skipped, except under CI, where they fail.
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from support import IN_CI, REPO
 
-from ui.js_bundle import LIVE_JS, BundleError, bundle, read_module
+from mpq_app.ui.js_bundle import LIVE_JS, BundleError, bundle, read_module
 
 NODE = shutil.which("node")
 ENTRIES = ("view.js", "state.js", "plotly.js", "preload.js")  # one per component

@@ -16,6 +16,7 @@ import sys
 from contextlib import contextmanager
 
 import pytest
+from app_runs import ENTRY
 from factory import make_problem
 from streamlit.testing.v1 import AppTest
 from support import REPO
@@ -135,7 +136,7 @@ def test_the_command_line_answers_a_mean_limit_of_zero_at_once():
 def test_a_link_with_an_absolute_first_limit_opens():
     """``?limit=mean_wbits<=6`` (the README's example) made the sweep resolve mean_wbits<=0."""
     with no_hang(60):
-        at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=60)
+        at = AppTest.from_file(str(REPO / ENTRY), default_timeout=60)
         at.query_params["limit"] = "mean_wbits<=6"
         at.run()
     assert not at.exception

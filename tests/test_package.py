@@ -3,38 +3,16 @@ that works outside the repository."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
-from support import REPO
 
 
 @pytest.mark.slow
-def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
-    # built from a copy of the sources: an in-tree build/ could carry files of removed modules
-    source = tmp_path / "source"
-    junk = ("build", "dist", "artifacts", "results", ".git", "*.egg-info", "__pycache__", ".*cache")
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*junk, ".hypothesis"))
-    dist = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
-         "-w", str(dist), "-q"],
-        check=True, capture_output=True, cwd=tmp_path, timeout=300,
-    )  # fmt: skip
-    (wheel,) = dist.glob("mpq-*.whl")
-    env_dir = tmp_path / "env"
-    python = _venv_seeing_these_packages(env_dir)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    work = tmp_path / "elsewhere"
-    work.mkdir()
+def test_wheel_installs_and_runs_outside_the_repository(installed_wheel):
+    env_dir, work = installed_wheel.env, installed_wheel.elsewhere
+    python = installed_wheel.python
     version = subprocess.run(
         [str(env_dir / "bin" / "mpq"), "--version"], capture_output=True, text=True, cwd=work
     )
@@ -62,18 +40,34 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     assert hint.stdout.strip() == 'pip install "mpq[torch]"', hint.stderr
 
 
-def _venv_seeing_these_packages(env_dir: Path) -> Path:
-    """A fresh venv whose interpreter also sees the packages of the one running the tests
-    (numpy, pandas, ...: no download), through a ``.pth`` file naming its site-packages.
-
-    Not ``system_site_packages=True``: run from inside a venv, that exposes the base
-    interpreter's packages, not the venv's (where pandas is)."""
-    venv.create(env_dir, with_pip=True)
-    python = env_dir / "bin" / "python"
-    target = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    ours = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
-    (Path(target) / "_tests_parent.pth").write_text("\n".join(ours) + "\n")
-    return python
+@pytest.mark.slow
+def test_the_wheel_holds_the_dashboard(installed_wheel):
+    """``mpq app`` and ``python -m mpq app`` from the wheel, with the app's own files (the
+    Streamlit settings, the page files, the live view's scripts) installed beside it."""
+    work, python = installed_wheel.elsewhere, installed_wheel.python
+    where = subprocess.run(
+        [str(python), "-c", "import mpq_app; print(mpq_app.DASHBOARD)"],
+        capture_output=True, text=True, cwd=work,
+    )  # fmt: skip
+    dashboard = Path(where.stdout.strip())
+    assert "site-packages/mpq_app/dashboard.py" in str(dashboard), where.stderr
+    app = dashboard.parent
+    assert 'address = "localhost"' in (app / ".streamlit" / "config.toml").read_text()
+    assert len(list((app / "app_pages").glob("[0-9]_*.py"))) == 6
+    assert (app / "ui" / "live_js" / "view.js").is_file()
+    assert (app / "ui" / "live_js" / "view.css").is_file()
+    assert not (app / "pages").exists()
+    for command in ([str(installed_wheel.mpq)], [str(python), "-m", "mpq"]):
+        shown = subprocess.run(
+            [*command, "app", "--help"], capture_output=True, text=True, cwd=work, timeout=60
+        )
+        assert shown.returncode == 0 and shown.stdout.startswith("usage: mpq app"), shown.stderr
+    # a broken file is one line naming it, before any server starts
+    (work / "broken.json").write_text("{")
+    broken = subprocess.run(
+        [str(installed_wheel.mpq), "app", "broken.json", "broken.json"],
+        capture_output=True, text=True, cwd=work, timeout=60,
+    )  # fmt: skip
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("mpq app: error: ") and "broken.json" in broken.stderr
+    assert broken.stderr.count("\n") == 1, broken.stderr

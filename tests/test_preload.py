@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.preload import ELEMENTS, module_names
+from mpq_app.ui.preload import ELEMENTS, module_names
 
 
 def test_each_element_module_is_found_by_its_name(tmp_path):

@@ -88,8 +88,8 @@ def test_one_mean_weight_bits_the_params_weighted_one_in_report_cli_and_app(
     """Issue 19, item 12: the report showed 13.25 per layer / 7.61 MAC-weighted at m = 0.37
     while the card, the mean_wbits limit and the CLI meant the params-weighted 8.73; its
     objective read "105"."""
+    from mpq_app.ui.render import headline_items, weight_items
     from mpq_core.report import text as text_report
-    from ui.render import headline_items, weight_items
 
     solution = mc.solve(problem, 0.37)
     params = problem.params

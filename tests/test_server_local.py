@@ -1,5 +1,6 @@
-"""The dashboard served as the README says (`python -m streamlit run dashboard.py`) listens on
-this machine only and asks no other host for anything.
+"""The dashboard served as the README says (`python -m mpq app`, run here from a directory
+outside the clone) listens on this machine only and asks no other host for anything: the
+settings beside mpq_app/dashboard.py apply whatever the working directory.
 
 The server runs under a Python audit hook that writes down every socket bind and connect
 (``sys.addaudithook``: the ``socket.bind`` and ``socket.connect`` events, which every Python
@@ -10,6 +11,7 @@ interface (``:::8501``) and asked a web service for the machine's external IP at
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -40,22 +42,23 @@ _SERVE = textwrap.dedent(
             log.write(json.dumps([event, str(address)]) + "\\n")
 
     sys.addaudithook(hook)
-    from streamlit.web.cli import main
+    import runpy
 
-    sys.argv = ["streamlit", "run", "dashboard.py", "--server.port", sys.argv[2]]
-    main()
+    sys.argv = ["mpq", "app", "--port", sys.argv[2]]
+    runpy.run_module("mpq", run_name="__main__")
     """
 )
 
 
 def _serve_and_load(tmp_path):
-    """Start the server with the repository's own config (no address flag), load the page
+    """Start the server with the app's own config (no address flag), load the page
     and the health check, stop it; return the recorded events and the server's output."""
     events = tmp_path / "sockets.jsonl"
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-c", _SERVE, str(events), str(port)],
-        cwd=REPO,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -91,6 +94,6 @@ def test_the_server_listens_on_this_machine_only_and_calls_no_other_host(tmp_pat
 def test_usage_statistics_are_off():
     import tomllib
 
-    config = tomllib.loads((REPO / ".streamlit/config.toml").read_text())
+    config = tomllib.loads((REPO / "mpq_app/.streamlit/config.toml").read_text())
     assert config["browser"]["gatherUsageStats"] is False
     assert config["server"]["address"] == "localhost"

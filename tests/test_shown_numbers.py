@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from app_runs import ENTRY
 from app_views import app_charts
 from factory import make_problem, sample
 from streamlit.testing.v1 import AppTest
@@ -76,7 +77,7 @@ def test_one_threshold_in_charts_messages_and_the_command_line(run, problem, fil
 def test_the_caption_and_the_charts_of_the_app_name_the_threshold_the_cli_solves(run):
     """The number the app's caption gives, read off the page, is the one its charts shade up
     to, and the command line solves exactly it but not one unit of its last decimal below."""
-    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(REPO / ENTRY), default_timeout=60).run()
     assert not at.exception
     found = [re.search(r"below \*\*([0-9.]+)\*\* are infeasible", c.value) for c in at.caption]
     (caption,) = [m.group(1) for m in found if m]

@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from ui.state import APP_MAX_LADDER, compare_default, parse_multiplier, parse_query
-from ui.text import multiplier, plain, score, shorten
+from mpq_app.ui.state import APP_MAX_LADDER, compare_default, parse_multiplier, parse_query
+from mpq_app.ui.text import multiplier, plain, score, shorten
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from app_runs import ENTRY
 from streamlit.testing.v1 import AppTest
 from support import REPO
 
@@ -17,7 +18,7 @@ BUNDLED = REPO / "sample_data" / "minilm_l6" / "validation.csv"
 
 
 def _validate_page(source: str = "minilm") -> AppTest:
-    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(REPO / ENTRY), default_timeout=60).run()
     at.radio(key="source").set_value(source).run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.message for e in at.exception]

@@ -17,7 +17,7 @@ The packed form (``values`` and ``objects`` are shared by every step)::
 A field is an ``object`` (a dict: each of its keys' values is stored once), ``objects`` (a list
 of dicts, such as a figure's traces) or a ``value`` (anything else, stored whole).
 :func:`unpack_state` rebuilds one step; the browser does the same in a few lines (its twin
-``unpack`` in ui/live_js/packed.js, checked against this one by tests/js).
+``unpack`` in mpq_app/ui/live_js/packed.js, checked against this one by tests/js).
 """
 
 from __future__ import annotations

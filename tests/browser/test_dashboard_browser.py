@@ -432,7 +432,7 @@ def test_the_first_page_loads_the_other_pages_chart_code_while_idle(
     """Streamlit loads an element type's code the first time a page shows one; the Budget
     explorer asks for the other pages' (Plotly charts first) while idle, so the first switch
     to Compare budgets loads none of it."""
-    from ui.preload import module_names
+    from mpq_app.ui.preload import module_names
 
     wanted = set(module_names())
     assert any(name.startswith("PlotlyChart.") for name in wanted)

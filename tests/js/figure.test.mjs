@@ -1,10 +1,10 @@
-// What Plotly gets for a state (ui/live_js/figure.js): the layout at the page's width and the
+// What Plotly gets for a state (mpq_app/ui/live_js/figure.js): the layout at the page's width and the
 // config with our camera button.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { chartLayout, liveConfig } from "../../ui/live_js/figure.js";
-import { LIVE } from "../../ui/live_js/registry.js";
+import { chartLayout, liveConfig } from "../../mpq_app/ui/live_js/figure.js";
+import { LIVE } from "../../mpq_app/ui/live_js/registry.js";
 
 const TEMPLATE = { layout: { font: { size: 12 } } };
 const LAYOUT = {

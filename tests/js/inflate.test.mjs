@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 
-import { inflateText } from "../../ui/live_js/inflate.js";
-import { unpack } from "../../ui/live_js/packed.js";
+import { inflateText } from "../../mpq_app/ui/live_js/inflate.js";
+import { unpack } from "../../mpq_app/ui/live_js/packed.js";
 import { fixture } from "./fixtures.mjs";
 
 test("gzip bytes to the text they hold, UTF-8 included", async () => {

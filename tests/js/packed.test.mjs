@@ -1,8 +1,8 @@
-// unpack (ui/live_js/packed.js) rebuilds each step as mpq_core.charts.live.unpack_state does.
+// unpack (mpq_app/ui/live_js/packed.js) rebuilds each step as mpq_core.charts.live.unpack_state does.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { unpack } from "../../ui/live_js/packed.js";
+import { unpack } from "../../mpq_app/ui/live_js/packed.js";
 import { PROBLEMS, fixture } from "./fixtures.mjs";
 
 // The same state, and its keys in the same order.

@@ -1,10 +1,10 @@
-// The page's registry (ui/live_js/registry.js): one per page, groups made once, requests to
+// The page's registry (mpq_app/ui/live_js/registry.js): one per page, groups made once, requests to
 // redraw delivered to the views.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { LIVE, askRedraw, liveGroup, onRedraw } from "../../ui/live_js/registry.js";
-import { painted } from "../../ui/live_js/painted.js";
+import { LIVE, askRedraw, liveGroup, onRedraw } from "../../mpq_app/ui/live_js/registry.js";
+import { painted } from "../../mpq_app/ui/live_js/painted.js";
 
 test("the registry is the page's __mpqLive (tests and benchmarks read it)", () => {
   assert.equal(globalThis.__mpqLive, LIVE);

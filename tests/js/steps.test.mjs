@@ -1,9 +1,9 @@
-// nearest (ui/live_js/steps.js) picks the step that ui.live._nearest picks; wanted and stepKey
+// nearest (mpq_app/ui/live_js/steps.js) picks the step that ui.live._nearest picks; wanted and stepKey
 // decide what a view draws.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { SAME, nearest, stepKey, wanted } from "../../ui/live_js/steps.js";
+import { SAME, nearest, stepKey, wanted } from "../../mpq_app/ui/live_js/steps.js";
 import { PROBLEMS, fixture } from "./fixtures.mjs";
 
 function assertNearest({ grid, values, steps }, where) {

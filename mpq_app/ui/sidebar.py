@@ -43,6 +43,8 @@ from .data import (
     cached_problem,
     cached_resources,
     check_upload_size,
+    given_files,
+    given_paths,
     needs_ladder,
     sample_files,
 )
@@ -237,6 +239,11 @@ def _load_upload() -> LoadedData:
     """The uploaded pair in use: the last accepted one (shown by name, with a Replace button)
     or the two uploaders; a pair that cannot be used leaves the previous data in use."""
     good: _Good | None = st.session_state.get(_GOOD_UPLOAD)
+    if good is None and given_paths():
+        given = _load_given()
+        if given.errors:
+            return given
+        good = st.session_state[_GOOD_UPLOAD] = _Good(given.files, given.origin, True)
     if good is not None and not st.session_state.get(_REPLACING):
         with st.container(border=True, key="upload_in_use"):
             st.markdown(plain(f"Using {good.origin}"))
@@ -261,6 +268,18 @@ def _load_upload() -> LoadedData:
         name_prefix=str(st.session_state.get("name_prefix") or "").strip()[:64],
     )
     return _accept(files, f"{flops.name} + {sens.name} (uploaded)")
+
+
+def _load_given() -> LoadedData:
+    """The pair ``mpq app`` was started with, in use as an accepted upload until the user
+    replaces it (no size cap: the files are the user's own); unreadable now, the sample."""
+    try:
+        files = given_files()
+    except InputError as err:
+        return _fallback(errors=(str(err),))
+    assert files is not None  # given_paths() named them
+    return _accept(files, f"{files.flops_name} + {files.sensitivity_name} (given to mpq app)",
+                   capped=False)  # fmt: skip
 
 
 def _upload_widgets(good: _Good | None) -> tuple[UploadedFile | None, UploadedFile | None]:
@@ -300,15 +319,16 @@ def _upload_widgets(good: _Good | None) -> tuple[UploadedFile | None, UploadedFi
     return flops, sens
 
 
-def _accept(files: DataFiles, origin: str) -> LoadedData:
-    """The uploaded pair if it can be used, else the previous data and why (read once)."""
+def _accept(files: DataFiles, origin: str, *, capped: bool = True) -> LoadedData:
+    """The uploaded pair if it can be used, else the previous data and why (read once);
+    ``capped``: refuse more layers than an upload may have."""
     ladder = _chosen_ladder()
     digest = _digest(files, ladder)
     rejects: dict[str, str] = st.session_state.setdefault(_REJECTS, {})
     if digest in rejects:  # read once: a rejected pair is not parsed again on every rerun
         return _fallback(errors=(rejects[digest],))
     try:
-        files, inputs = _read_upload(files, ladder)
+        files, inputs = _read_upload(files, ladder, capped)
     except Exception as err:  # any failure to build a problem rejects the pair
         if not isinstance(err, InputError):
             _LOG.exception(
@@ -321,16 +341,18 @@ def _accept(files: DataFiles, origin: str) -> LoadedData:
     return LoadedData(files, inputs, origin, uploaded=True)
 
 
-def _read_upload(files: DataFiles, ladder: tuple[int, ...]) -> tuple[DataFiles, Inputs]:
+def _read_upload(
+    files: DataFiles, ladder: tuple[int, ...], capped: bool
+) -> tuple[DataFiles, Inputs]:
     """The pair as read: as it is, or, for one list of values per layer (MixDQ's layout), with
     the widths of the ladder chosen now (kept with the files)."""
     try:
-        return files, _usable(files, upload=True)
+        return files, _usable(files, upload=capped)
     except InputError as err:
         if not ladder or not needs_ladder(err):
             raise
     files = replace(files, ladder=ladder)
-    return files, _usable(files, upload=True)
+    return files, _usable(files, upload=capped)
 
 
 def _chosen_ladder() -> tuple[int, ...]:

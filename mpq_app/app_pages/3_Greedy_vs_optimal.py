@@ -2,13 +2,13 @@
 
 import streamlit as st
 
+from mpq_app.ui import app_page, render
+from mpq_app.ui.gap import gap_summary, solver_pair
+from mpq_app.ui.layers import LAYER_COLUMNS, layer_frame
+from mpq_app.ui.text import multiplier, plain
 from mpq_core import solver_gap
 from mpq_core.charts import plot_solver_gap
 from mpq_core.report.differences import width_changes
-from ui import app_page, render
-from ui.gap import gap_summary, solver_pair
-from ui.layers import LAYER_COLUMNS, layer_frame
-from ui.text import multiplier, plain
 
 with app_page("Greedy vs optimal") as view:
     st.title("Greedy vs optimal")

@@ -8,6 +8,8 @@ committed value (every slider would otherwise need all its steps again per value
 
 import streamlit as st
 
+from mpq_app.ui import app_page, data, export, limits_view, live, render, state
+from mpq_app.ui.page import View
 from mpq_core.charts import (
     plot_bit_heatmap,
     plot_budget_curve,
@@ -15,8 +17,6 @@ from mpq_core.charts import (
     plot_distribution,
     plot_slack,
 )
-from ui import app_page, data, export, limits_view, live, render, state
-from ui.page import View
 
 TITLE = "Budget explorer"
 

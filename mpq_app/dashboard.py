@@ -1,7 +1,7 @@
 """The app's entry: every page declared once, from ``ui.page.PAGES`` (file, title, tab icon,
 URL path, sidebar order), and the page the URL names run.
 
-    python -m streamlit run dashboard.py
+    mpq app                     (or: python -m streamlit run mpq_app/dashboard.py)
 
 The Budget explorer is the default page, at the app's root (``/?budget=0.4&solver=exact``).
 Streamlit's own page list is hidden: each page draws the sidebar's links (``ui.page``).
@@ -14,7 +14,7 @@ page list and a ``/Budget_explorer`` address.
 
 import streamlit as st
 
-from ui.page import PAGES
+from mpq_app.ui.page import PAGES
 
 pages = [
     st.Page(

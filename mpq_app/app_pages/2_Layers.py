@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from mpq_core import layer_table
-from ui import app_page, render
-from ui.layers import (
+from mpq_app.ui import app_page, render
+from mpq_app.ui.layers import (
     filter_layers,
     layer_columns,
     layer_frame,
@@ -12,6 +11,7 @@ from ui.layers import (
     pin_controls,
     table_height,
 )
+from mpq_core import layer_table
 
 with app_page("Layers") as view:
     st.title("Layers")

@@ -2,11 +2,9 @@
 
 import streamlit as st
 
-from mpq_core.charts.validation import plot_validation_budgets, plot_validation_scatter
-from mpq_core.report.agreement import solver_differences
-from ui import app_page, render
-from ui.text import plain
-from ui.validation import (
+from mpq_app.ui import app_page, render
+from mpq_app.ui.text import plain
+from mpq_app.ui.validation import (
     DIFFERENCE_COLUMNS,
     HOW_TO,
     cached_agreement,
@@ -14,6 +12,8 @@ from ui.validation import (
     metric_choice,
     results_file,
 )
+from mpq_core.charts.validation import plot_validation_budgets, plot_validation_scatter
+from mpq_core.report.agreement import solver_differences
 
 with app_page("Validate") as view:
     st.title("Validate")

@@ -9,7 +9,10 @@ copies by ``st.cache_data`` and never mutated.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,9 +40,11 @@ from mpq_core import (
     sweep_limits,
 )
 from mpq_core.io.loading_sensitivity import NEEDS_LADDER
-from mpq_core.io.reading import decode
+from mpq_core.io.reading import decode, read_bytes
 from mpq_core.model.limits import limit_reach
 from mpq_core.solving.solvers import sweep_solvers  # noqa: F401  (pages import it from here)
+
+from .. import FILES_ENV
 
 # Up to this many layers the Budget explorer's views follow the slider in the browser (ui.live):
 # their 101 steps take about 1.6 s to build and 3 MB to send at 2,000 layers, and the sweep's
@@ -99,6 +104,21 @@ def sample_files(key: str) -> DataFiles:
 def sample_spec(key: str) -> Spec:
     """The settings a bundled sample opens with (its constraints and pin files read)."""
     return SAMPLES[key].spec()
+
+
+def given_paths() -> tuple[str, ...]:
+    """The pair ``mpq app FLOPS SENSITIVITY`` was started with (none otherwise)."""
+    text = os.environ.get(FILES_ENV, "")
+    return tuple(json.loads(text)) if text else ()
+
+
+def given_files() -> DataFiles | None:
+    """The pair ``mpq app`` was started with, read now (an InputError names the file)."""
+    paths = given_paths()
+    if not paths:
+        return None
+    (flops, flops_bytes), (sens, sens_bytes) = (read_bytes(path) for path in paths)
+    return DataFiles(Path(flops).name, flops_bytes, Path(sens).name, sens_bytes)
 
 
 def needs_ladder(err: InputError) -> bool:

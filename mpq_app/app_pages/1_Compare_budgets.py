@@ -2,13 +2,13 @@
 
 import streamlit as st
 
+from mpq_app.ui import app_page, compare, render, state
+from mpq_app.ui.layers import CHANGE_COLUMNS, change_columns, layer_frame, table_height
+from mpq_app.ui.text import multiplier, plain
 from mpq_core import DEFAULT_MULTIPLIERS
 from mpq_core.charts import budget_label, plot_bit_heatmap, plot_distribution_compare
 from mpq_core.report.differences import width_changes
 from mpq_core.report.display import gbops
-from ui import app_page, compare, render, state
-from ui.layers import CHANGE_COLUMNS, change_columns, layer_frame, table_height
-from ui.text import multiplier, plain
 
 with app_page("Compare budgets") as view:
     st.title("Compare budgets")

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ui import app_page
-from ui.data_info import FORMATS_HELP, data_overview, synthetic_details
+from mpq_app.ui import app_page
+from mpq_app.ui.data_info import FORMATS_HELP, data_overview, synthetic_details
 
 with app_page("Data") as view:
     st.title("Data")

@@ -87,9 +87,17 @@ def keep_widget_state() -> None:
 
 
 def seed_defaults() -> None:
+    """The app's own keys a session starts with: the data source is the pair ``mpq app``
+    was given, if any, else the SD 1.4 sample (a link's source comes first)."""
     for key, value in DEFAULTS.items():
         if key not in st.session_state:
-            st.session_state[key] = value
+            st.session_state[key] = UPLOAD if key == "source" and _given() else value
+
+
+def _given() -> bool:
+    from .data import given_paths  # not at import: ui.data sets up Streamlit's caches
+
+    return bool(given_paths())
 
 
 def seed_from_url() -> None:
