@@ -42,6 +42,7 @@ from ..io.reading import InputFile
 from ..io.resources import ResourceTable
 from .constraints import BUILTIN_RESOURCES, FORMAT_RESOURCES, RESOURCE_UNITS, Constraints, Group
 from .formats import Format
+from .fused import fused_ties
 from .spec import ABIT_RULES, DEFAULT_LADDER, Pin, Spec, pins_from_mapping
 
 DEFAULT_WIDTHS = DEFAULT_LADDER
@@ -301,7 +302,7 @@ def build_problem(
     costs = _bops(inputs, widths, abits)
     pin_items, allowed = _pins(spec.pins, inputs.layers.names, widths)
     groups = _groups(spec.constraints.groups, inputs.layers.names)
-    ties = _ties(spec.constraints.ties, inputs.layers.names, widths, allowed)
+    ties = _ties(_all_ties(spec, inputs.layers.names), inputs.layers.names, widths, allowed)
     problem = Problem(
         inputs=inputs,
         widths=tuple(widths),
@@ -390,7 +391,7 @@ def _format_problem(inputs: Inputs, spec: Spec, resources: ResourceTable | None)
         spec=spec.problem_key(),
         sense=sense,
         groups=_groups(spec.constraints.groups, names),
-        ties=_ties(spec.constraints.ties, names, widths, allowed),
+        ties=_ties(_all_ties(spec, names), names, widths, allowed),
         formats=formats,
     )
 
@@ -637,6 +638,11 @@ def _groups(groups: tuple[Group, ...], names: tuple[str, ...]) -> tuple[GroupMem
             )
         out.append(GroupMembers(group.name, group.patterns, members))
     return tuple(out)
+
+
+def _all_ties(spec: Spec, names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """The constraints' ties, and with ``tie_fused`` each set of fused layers after them."""
+    return spec.constraints.ties + (fused_ties(names) if spec.tie_fused else ())
 
 
 def _ties(

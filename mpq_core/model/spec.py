@@ -54,6 +54,7 @@ class Spec:
     time_limit: float = DEFAULT_TIME_LIMIT
     formats: tuple[Format, ...] | None = None  # None: the options are the ladder's widths
     search_spaces: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (pattern, formats) pairs
+    tie_fused: bool = False  # tie the layers inference kernels fuse (model.fused)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ladder", check_ladder(self.ladder))
@@ -77,6 +78,8 @@ class Spec:
                 f"unknown solver {_shown(self.solver)} (choose from {', '.join(SOLVER_NAMES)})",
             )
         object.__setattr__(self, "time_limit", check_time_limit(self.time_limit))
+        if not isinstance(self.tie_fused, bool):
+            raise InputError("tie_fused", f"must be true or false, not {_shown(self.tie_fused)}")
 
     @property
     def limits(self) -> tuple[Limit, ...]:
@@ -139,6 +142,7 @@ class Spec:
                 if self.search_spaces
                 else {}
             ),
+            **({"tie_fused": True} if self.tie_fused else {}),
         }
 
     @classmethod
@@ -158,6 +162,7 @@ class Spec:
             "time_limit",
             "formats",
             "search_spaces",
+            "tie_fused",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -183,6 +188,7 @@ class Spec:
             search_spaces=parse_search_spaces(data["search_spaces"], source)
             if data.get("search_spaces")
             else (),
+            tie_fused=data.get("tie_fused", False),
         )
 
 

@@ -125,6 +125,12 @@ def _tie(text: str) -> tuple[str, ...]:
     return tie
 
 
+def _flag(text: str) -> bool:
+    if text not in ("0", "1"):
+        raise ValueError(f"expected 0 or 1, got {_shown(text)}")
+    return text == "1"
+
+
 def _scalar(
     name: str,
     field: str,
@@ -177,6 +183,11 @@ PARAMETERS: tuple[Parameter, ...] = (
         "formats",
         lambda spec, full: [",".join(f.name for f in spec.formats)] if spec.formats else [],
         lambda values: {"formats": catalog_formats(values[-1], "formats")},
+    ),
+    Parameter(
+        "tie_fused",
+        lambda spec, full: ["1"] if spec.tie_fused else [],
+        lambda values: {"tie_fused": _flag(values[-1])},
     ),
     Parameter(
         "space",
