@@ -36,7 +36,18 @@ DEFAULT_SENSITIVITY = "results/sensitivity_analysis/sensitivity_100_prompts.json
 DEFAULT_MULTIPLIER = 0.5
 CONFIG_DIR = "mixed_precision"
 SWEEP_FILE = "budget_sweep.csv"
-EXPORT_FORMATS = ("config", "mapping", "mapping-json", "both", "compressed_tensors", "torchao")
+EXPORT_FORMATS = (
+    "config",
+    "mapping",
+    "mapping-json",
+    "both",
+    "compressed_tensors",
+    "torchao",
+    "gguf",
+    "mlx",
+    "modelopt",
+    "autoround",
+)
 
 # the installed command's other use (the mpq package; main.py has no dashboard command)
 APP_EPILOG = """
@@ -237,6 +248,14 @@ def _limit_flags(parser: argparse.ArgumentParser) -> None:
         help="layers that must take the same width; repeatable; adds to --constraints",
     )
     parser.add_argument(
+        "--tie_fused",
+        action="store_true",
+        help="tie the layers inference kernels fuse, found by name: q/k/v projections "
+        "(q_proj.., query.., to_q..) and gate/up (gate_proj/up_proj, w1/w3); vLLM and "
+        "TensorRT-LLM need them in one format (the compressed_tensors, modelopt and "
+        "autoround exports refuse an allocation that splits them)",
+    )
+    parser.add_argument(
         "--constraints",
         metavar="FILE",
         help='JSON with "groups" (name -> names or patterns), "ties" and "limits" '
@@ -329,6 +348,14 @@ def _option_flags(parser: argparse.ArgumentParser) -> None:
         "and added to --export_format mapping",
     )
     parser.add_argument(
+        "--gguf_arch",
+        default=None,
+        metavar="ARCH",
+        help="--export_format gguf: the GGUF architecture whose tensor names to use (gguf's "
+        "names: llama, bert, qwen2, ...; default: llama for self_attn.q_proj names, bert for "
+        "attention.self.query names)",
+    )
+    parser.add_argument(
         "--pin",
         type=_pin,
         action="append",
@@ -356,8 +383,11 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
         default="config",
         help="config (the Phase 4 JSON), mapping (layer: wbit as YAML), mapping-json (the same "
         "as JSON), both (config and the YAML mapping), compressed_tensors (config, an "
-        "llm-compressor recipe and a compressed-tensors QuantizationConfig) or torchao (config, "
-        "a torchao JSON and a snippet that applies it) (default config)",
+        "llm-compressor recipe and a compressed-tensors QuantizationConfig), torchao (config, "
+        "a torchao JSON and a snippet that applies it), gguf (config, a llama-quantize "
+        "--tensor-type-file and its notes), mlx (config and an mlx-lm quantization block), "
+        "modelopt (config, a TensorRT-LLM hf_quant_config and a ModelOpt quant_cfg) or "
+        "autoround (config and an auto-round layer_config) (default config)",
     )
     parser.add_argument(
         "--sweep",
@@ -463,7 +493,14 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     saved: list[str] = []
     notes: list[str] = []
     if not args.no_save:
-        for result in save_exports(solution, args.output_dir, args.export_format, args.name_prefix):
+        exports = save_exports(
+            solution,
+            args.output_dir,
+            args.export_format,
+            args.name_prefix,
+            gguf_arch=args.gguf_arch,
+        )
+        for result in exports:
             saved.append(str(result.path))
             notes += [f"note: {result.note}"] if result.note else []
 
@@ -490,6 +527,12 @@ _SAVED_LABELS = {
     "llmcompressor_recipe_": "llm-compressor recipe",
     "compressed_tensors_": "compressed-tensors config",
     "torchao_": "torchao config",
+    "llamacpp_tensor_types_": "llama.cpp tensor types",
+    "llamacpp_notes_": "llama.cpp notes",
+    "mlx_quantization_": "MLX quantization block",
+    "hf_quant_config_": "TensorRT-LLM hf_quant_config",
+    "modelopt_quant_cfg_": "ModelOpt quant_cfg",
+    "autoround_layer_config_": "auto-round layer_config",
 }
 
 
@@ -601,6 +644,7 @@ def _spec(args: argparse.Namespace, read_data) -> Spec:
         time_limit=args.time_limit or 20.0,
         formats=formats,
         search_spaces=spaces,
+        tie_fused=args.tie_fused,
     )
 
 

@@ -159,7 +159,9 @@ def test_module_names_carry_the_name_prefix_as_the_mapping_does():
     import mpq_core as mc
     from mpq_core.io.phase4.compressed_tensors_export import compressed_tensors_export
 
-    problem = mc.load_problem(FLOPS, str(MINILM / "sensitivity_mse.json"))
+    problem = mc.load_problem(
+        FLOPS, str(MINILM / "sensitivity_mse.json"), spec=mc.Spec(tie_fused=True)
+    )
     solution = mc.solve(problem, 0.5)
     config, recipe = compressed_tensors_export(solution, "model.")
     mapping = mc.export_mapping(solution, "model.")
@@ -236,7 +238,7 @@ def test_widths_apply_to_minilm(run, workdir, minilm):
     """4, 8 and 16 bits: symmetric INT per output channel, weights only; 16 in ``ignore``."""
     sens = str(MINILM / "sensitivity_mse.json")
     argv = [OPT, "--flops_file", FLOPS, "--sensitivity_file", sens, "--budget_multiplier", "0.35",
-            *pins("encoder.layer.0.output.dense"), "--output_dir", "out"]  # fmt: skip
+            *pins("encoder.layer.0.output.dense"), "--tie_fused", "--output_dir", "out"]  # fmt: skip
     code, _, err = run(*argv, "--export_format", "compressed_tensors")
     assert code == 0, err
     files = written(workdir)
@@ -274,7 +276,9 @@ LOSS = {"int2_g64": 0.2, "int3_g128": 0.1, "int4_g128": 0.05, "int4_g64": 0.045,
         "mxfp8": 0.01, "w8a8": 0.01, "int8": 0.005, "mxfp6": 0.5}  # fmt: skip
 
 
-def formats_run(run, workdir: Path, formats: list[str], fixed: dict[str, str], target: str):
+def formats_run(
+    run, workdir: Path, formats: list[str], fixed: dict[str, str], target: str, *more: str
+):
     """A formats run on MiniLM: ``fixed`` layers at one format (a search space of one), the
     matmuls at bf16, the other layers free; made-up losses."""
     names = json.loads(Path(FLOPS).read_text())["layers"]
@@ -285,7 +289,13 @@ def formats_run(run, workdir: Path, formats: list[str], fixed: dict[str, str], t
     (workdir / "spaces.json").write_text(json.dumps({"search_spaces": spaces}))
     return run(OPT, "--flops_file", FLOPS, "--sensitivity_file", "s.json", "--formats",
                ",".join(formats), "--search_spaces", "spaces.json", "--budget_multiplier", "0.6",
-               "--export_format", target, "--output_dir", "out")  # fmt: skip
+               "--export_format", target, "--output_dir", "out", *more)  # fmt: skip
+
+
+def unfused(block: int) -> list[str]:
+    """The Linear layers of a block that no kernel fuses with another."""
+    return [f"encoder.layer.{block}.{p}.dense" for p in ("attention.output", "intermediate",
+                                                          "output")]  # fmt: skip
 
 
 def linears(block: int) -> list[str]:
@@ -297,8 +307,9 @@ def linears(block: int) -> list[str]:
 @needs_library
 def test_formats_apply_to_minilm(run, workdir, minilm):
     formats = [*sorted(EXPECTED), "bf16"]
-    fixed = dict(zip(linears(0) + linears(1) + linears(2), formats, strict=False))
-    code, _, err = formats_run(run, workdir, formats, fixed, "compressed_tensors")
+    # one format per unfused layer (vLLM runs q/k/v as one matmul: one format each block)
+    fixed = dict(zip([n for b in range(6) for n in unfused(b)], formats, strict=False))
+    code, _, err = formats_run(run, workdir, formats, fixed, "compressed_tensors", "--tie_fused")
     assert code == 0, err
     files = written(workdir)
     layers = json.loads(files["quantization_config"].read_text())["quantization_config"]
@@ -353,3 +364,31 @@ def test_an_attention_matmul_below_16_bits_is_refused(run, workdir):
         "operands); leave it in float (a pin or search space of 16 bits / bf16)\n"
     )
     assert not (workdir / "out").exists()
+
+
+def test_fused_layers_in_different_formats_are_refused(run, workdir):
+    """vLLM runs a block's query, key and value as one matmul: an allocation that splits them
+    writes nothing; the same run with --tie_fused gives them one format."""
+    formats = ["int4_g128", "int8", "bf16"]
+    fixed = {"encoder.layer.2.attention.self.query": "int8"}
+    fixed["encoder.layer.2.attention.self.key"] = "int4_g128"
+    code, _, err = formats_run(run, workdir, formats, fixed, "compressed_tensors")
+    assert code == 2
+    assert err.startswith(
+        "main.py: error: compressed-tensors: layer 'encoder.layer.2.attention.self.query': "
+        "fused layers take different formats (encoder.layer.2.attention.self.query int8, "
+        "encoder.layer.2.attention.self.key int4_g128, encoder.layer.2.attention.self.value "
+    )
+    assert err.endswith("): vLLM runs them as one matmul; solve with --tie_fused\n")
+    assert not (workdir / "out").exists()
+    del fixed["encoder.layer.2.attention.self.key"]
+    code, _, err = formats_run(run, workdir, formats, fixed, "compressed_tensors", "--tie_fused")
+    assert code == 0, err
+    config = json.loads(written(workdir)["quantization_config"].read_text())
+    chosen = {n: e["format"] for n, e in config["quantization_config"].items()}
+    for block in range(6):
+        qkv = {chosen[f"encoder.layer.{block}.attention.self.{p}"] for p in ("query", "key",
+                                                                            "value")}  # fmt: skip
+        assert len(qkv) == 1, (block, qkv)
+    assert chosen["encoder.layer.2.attention.self.value"] == "int8"
+    assert config["metadata"]["spec"]["tie_fused"] is True

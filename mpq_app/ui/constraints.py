@@ -33,6 +33,7 @@ from mpq_core import (
     resolve_limits,
 )
 from mpq_core.io.reading import decode
+from mpq_core.model.fused import fused_ties
 from mpq_core.report.display import bits_size, gbops
 
 from . import settings
@@ -269,6 +270,15 @@ def _ties_editor(names: tuple[str, ...]) -> None:
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.caption(plain(", ".join(shorten(n, word=40) for n in tie)))
         right.button("✕", key=f"untie_{i}", on_click=_untie, args=(i,), help="Remove this tie")
+    fused = fused_ties(names)
+    st.checkbox(
+        f"Tie fused layers ({len(fused)} sets here)",
+        help="The layers inference kernels run as one matmul, found by name: q/k/v "
+        "projections (q_proj.., query.., to_q..) and gate/up (gate_proj/up_proj, w1/w3). vLLM "
+        "and TensorRT-LLM need each set in one format (the command line's --tie_fused).",
+        disabled=not fused and not settings.current().tie_fused,
+        **settings.bind("tie_fused_box"),
+    )
     picked = st.multiselect(
         "Layers to tie",
         names,

@@ -38,7 +38,9 @@ from mpq_core.charts.images import (
     figure_images,
     images_zip,
 )
+from mpq_core.errors import InputError
 from mpq_core.io.export import export_mapping, mapping_filename, mapping_text
+from mpq_core.io.phase4 import PHASE4_TARGETS, phase4_archive
 from mpq_core.report.html import build_report_figures, view_report_html
 
 from .data import DataFiles, cached_problem, cached_sweep, sweep_key, sweep_solvers
@@ -127,6 +129,7 @@ def downloads(view: View, solution: Solution, sweep: pd.DataFrame) -> None:
     _data_row(solution)
     _figures_row(view, solution, sweep)
     _mapping_download(view, solution)
+    _phase4_download(view, solution)
 
 
 def _data_row(solution: Solution) -> None:
@@ -232,3 +235,52 @@ def _mapping_download(view: View, solution: Solution) -> None:
     )
     shown = f" with the prefix {prefix}" if prefix else ""
     note.caption(plain(f"One line per layer, layer: wbit{shown} (what MixDQ's loader reads)."))
+
+
+# the libraries of --export_format's Phase 4 targets, as the app names them
+PHASE4_LABELS = {
+    "compressed_tensors": "llm-compressor / compressed-tensors",
+    "torchao": "torchao",
+    "gguf": "llama.cpp (GGUF)",
+    "mlx": "MLX (mlx-lm)",
+    "modelopt": "ModelOpt / TensorRT-LLM",
+    "autoround": "auto-round",
+}
+
+
+def _phase4_download(view: View, solution: Solution) -> None:
+    """The allocation in a quantization library's files (a ZIP with the config), once a
+    library is chosen; an allocation the library cannot take says why instead."""
+    if not solution.feasible:
+        return
+    left, middle, note = st.columns([1, 1, 1.15], vertical_alignment="center")
+    target = left.selectbox(
+        "Phase 4 library",
+        PHASE4_TARGETS,
+        index=None,
+        format_func=PHASE4_LABELS.get,
+        key="phase4_target",
+        placeholder="Phase 4 library...",
+        label_visibility="collapsed",
+    )
+    if target is None:
+        note.caption("Choose a library for its own files (--export_format on the command line).")
+        return
+    try:
+        name, data = phase4_archive(solution, target, view.files.name_prefix)
+    except InputError as err:
+        middle.button("Download (ZIP)", key="download_phase4_refused", disabled=True,
+                      icon=":material/block:", width="stretch")  # fmt: skip
+        note.caption(plain(f"Not exported: {err}"))
+        return
+    middle.download_button(
+        "Download (ZIP)",
+        data=data,
+        file_name=name,
+        mime="application/zip",
+        key="download_phase4",
+        on_click="ignore",
+        icon=":material/deployed_code:",
+        width="stretch",
+    )
+    note.caption(plain(f"The config and the files of --export_format {target}, in {name}."))

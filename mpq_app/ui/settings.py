@@ -107,6 +107,7 @@ BINDINGS: dict[str, Binding] = {  # widget key -> the field it shows
         lambda spec: spec.sense or "file", lambda v: {"sense": None if v == "file" else v}
     ),
     "ladder": Binding(lambda spec: list(spec.ladder or ()), _ladder_changes),
+    "tie_fused_box": Binding(lambda spec: spec.tie_fused, lambda v: {"tie_fused": bool(v)}),
 }
 
 

@@ -347,7 +347,12 @@ def save_config_noted(solution: Solution, output_dir: str | Path) -> SavedFile:
 
 
 def save_exports(
-    solution: Solution, output_dir: str | Path, export_format: str = "config", name_prefix: str = ""
+    solution: Solution,
+    output_dir: str | Path,
+    export_format: str = "config",
+    name_prefix: str = "",
+    *,
+    gguf_arch: str | None = None,
 ) -> list[SavedFile]:
     """The files of one ``export_format`` (``config``, ``mapping``, ``mapping-json``,
     ``both``, ``compressed_tensors`` or ``torchao``) in ``<output_dir>/mixed_precision/``;
@@ -370,7 +375,7 @@ def save_exports(
         text = mapping_text(export_mapping(solution, name_prefix), fmt)
         files.append((folder / mapping_filename(solution, fmt), text, None))
     if export_format in PHASE4_TARGETS:
-        named = phase4_files(solution, export_format, name_prefix)
+        named = phase4_files(solution, export_format, name_prefix, gguf_arch=gguf_arch)
         files += [(folder / name, text, None) for name, text in named]
     write_files_atomic([(path, text.encode("utf-8")) for path, text, _ in files])
     return [SavedFile(path, note) for path, _, note in files]

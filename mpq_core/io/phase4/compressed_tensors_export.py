@@ -120,7 +120,7 @@ def _scales_text(w: WeightFormat) -> str:
     return " and ".join(parts)
 
 
-TARGET = Target(LABEL, MODULE_TYPES, quantization_scheme)
+TARGET = Target(LABEL, MODULE_TYPES, quantization_scheme, fused_by="vLLM")
 
 
 def compressed_tensors_export(solution: Solution, name_prefix: str = "") -> tuple[dict, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ...errors import InputError
 from ...model.formats import CHANNEL, Format, WeightFormat
+from ...model.fused import fused_split
 from ...solving.solution import Solution
 from ..export import config_filename
 
@@ -57,6 +58,9 @@ class Target:
     label: str
     module_types: tuple[str, ...]
     express: Callable[[Format], Any]
+    # who runs the target's q/k/v and gate/up as one matmul ("": none), so that they must
+    # share a format
+    fused_by: str = ""
 
 
 def width_format(width: int) -> Format:
@@ -104,7 +108,25 @@ def expressed(choices: tuple[LayerChoice, ...], target: Target) -> list[tuple[La
             except CannotExpress as exc:
                 raise _refusal(choice, target, str(exc)) from None
         out.append((choice, known[choice.format]))
+    if target.fused_by:
+        _check_fused(choices, target)
     return out
+
+
+def _check_fused(choices: tuple[LayerChoice, ...], target: Target) -> None:
+    """Refuse an allocation that gives the layers of one fused matmul different formats."""
+    options = {c.layer: c.label if c.label.startswith("width") else c.format.name for c in choices}
+    split = fused_split((c.layer for c in choices), options)
+    if split is None:
+        return
+    members, formats = split
+    shown = ", ".join(f"{name} {fmt}" for name, fmt in zip(members, formats, strict=True))
+    raise InputError(
+        target.label,
+        f"fused layers take different formats ({shown}): {target.fused_by} runs them as one "
+        "matmul; solve with --tie_fused",
+        layer=members[0],
+    )
 
 
 def _check_module(choice: LayerChoice, target: Target) -> None:
