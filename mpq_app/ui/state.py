@@ -232,6 +232,13 @@ def _widget_values(name: str, spec: Spec) -> dict[str, object]:
                 f"the app takes at most {APP_MAX_LADDER} widths, got {len(spec.ladder)}"
             )
         return {"ladder": list(spec.ladder)}
+    if name == "tie_fused":
+        return {"tie_fused_box": spec.tie_fused}
+    if name in ("formats", "space"):
+        raise ValueError(
+            "the app chooses among widths (a ladder); solve formats with the command line "
+            "(--formats, --search_spaces)"
+        )
     width = int(name[3:])  # pin<width>
     return {pins.pin_key(width): [pin.layer for pin in spec.pins]}
 
