@@ -265,7 +265,7 @@ def _limit_flags(parser: argparse.ArgumentParser) -> None:
         "--resources",
         metavar="FILE",
         help='JSON {"resources": {NAME: {layer: {width: value}}}}: resources limits can cap, '
-        "e.g. a measured latency table",
+        "e.g. a measured latency table (with --formats, keyed by format name)",
     )
 
 

@@ -201,3 +201,34 @@ def test_each_saved_file_is_named_for_what_it_is():
     assert _saved_label("compressed_tensors_0.50.json") == "compressed-tensors config"
     assert _saved_label("torchao_0.50.json") == "torchao config"
     assert _saved_label("torchao_0.50.py") == "torchao snippet"
+
+
+def test_a_resources_file_keyed_by_format(run, files):
+    """latency ms per layer and format; the fp8 layers cost 2 more each: at most one fits a
+    limit 2 above all-int4_g128, and c's gain at fp8 (.48) is the largest."""
+    latency = {n: {"int4_g128": 1, "nvfp4": 1, "fp8": 3, "int8": 4} for n in "abc"}
+    (files / "lat.json").write_text(json.dumps({"resources": {"latency_ms": latency},
+                                                "units": {"latency_ms": "ms"}}))  # fmt: skip
+    argv = (OPT, *FILES, "--formats", "int4_g128,nvfp4,fp8,int8", "--resources", "lat.json")
+    code, out, err = run(*argv, "--limit", "latency_ms<=5", "--solver", "exact", "--json")
+    assert code == 0, err
+    config = json.loads(Path(json.loads(out)["config_file"]).read_text())
+    chosen = {n: e["format"] for n, e in config["quantization_config"].items()}
+    assert chosen == {"a": "nvfp4", "b": "nvfp4", "c": "fp8"}
+    (limit,) = config["metadata"]["limits"]
+    assert (limit["resource"], limit["use"], limit["cap"], limit["unit"]) == (
+        "latency_ms",
+        5,
+        5,
+        "ms",
+    )
+    assert config["metadata"]["objective"] == pytest.approx(0.60)
+    by_width = {n: {"4": 1, "8": 2} for n in "abc"}
+    (files / "w.json").write_text(json.dumps({"latency_ms": by_width}))
+    code, _, err = run(OPT, *FILES, "--formats", "int4_g128,fp8", "--resources", "w.json",
+                       "--limit", "latency_ms<=5", "--no_save")  # fmt: skip
+    assert code == 2
+    assert err == (
+        "main.py: error: w.json: rows are keyed by width; with formats, key each row by format "
+        'name ({"int4_g128": 0.12, ...})\n'
+    )

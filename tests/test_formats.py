@@ -426,3 +426,96 @@ def test_the_greedy_of_formats_by_hand(files):
     assert greedy.upgrade_layers.tolist() == [2, 0, 2, 0]
     assert greedy.upgrade_options.tolist() == [1, 1, 2, 2]
     assert greedy.objective == pytest.approx(0.73)
+
+
+# --- resources keyed by format ---------------------------------------------------------------
+
+LATENCY = {  # ms per layer and format (made up, solved by hand below)
+    "a": {"int4_g128": 1, "nvfp4": 1, "fp8": 2, "bf16": 4},
+    "b": {"int4_g128": 2, "nvfp4": 2, "fp8": 3, "bf16": 6},
+    "c": {"int4_g128": 1, "nvfp4": 1, "fp8": 2, "bf16": 3},
+}
+
+
+def test_a_resource_keyed_by_format_solved_by_hand(files):
+    """Gains over int4_g128: a .10/.25/.30, b .02/.09/.10, c .20/.48/.50 (nvfp4/fp8/bf16).
+    nvfp4 costs what int4_g128 does, so the start is all nvfp4 (4 ms, .32); 3 ms more buy fp8
+    everywhere (.82) against c at bf16 and a at fp8 (.77): the optimum meets the limit
+    exactly."""
+    table = mc.parse_resources(
+        {"resources": {"latency_ms": LATENCY}, "units": {"latency_ms": "ms"}}, "lat.json"
+    )
+    problem = mc.load_problem(*files, spec=mc.Spec(formats=catalog_formats(FOUR)), resources=table)
+    limits = [mc.parse_limit_flag("latency_ms<=7")]
+    exact = mc.solve_exact(problem, limits=limits)
+    assert exact.status == "optimal"
+    assert [problem.option_names[j] for j in exact.choice] == ["fp8", "fp8", "fp8"]
+    assert exact.objective == pytest.approx(0.82)
+    bounds = mc.resolve_limits(problem, limits)
+    assert bounds[0].cap == 7 and brute_force(problem, bounds)[0] == pytest.approx(0.82)
+    greedy = mc.solve_greedy(problem, limits=limits)
+    assert greedy.feasible and greedy.objective <= exact.objective + 1e-12
+    assert problem.unit_of("latency_ms") == "ms"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_equals_brute_force_with_a_resource_keyed_by_format(tmp_path, seed):
+    rng = np.random.default_rng(100 + seed)
+    names = FORMAT_SETS[seed % len(FORMAT_SETS)]
+    files = random_files(tmp_path, rng, int(rng.integers(3, 6)), names)
+    layers = json.loads(files[0].read_text())
+    latency = {n: {f: float(rng.integers(1, 9)) for f in names} for n in layers}
+    table = mc.parse_resources({"latency": latency}, "lat.json")
+    problem = mc.load_problem(*files, spec=mc.Spec(formats=catalog_formats(names)), resources=table)
+    cheapest = problem.resource("latency").min(axis=1).sum()
+    for texts in (
+        [f"latency<={cheapest + rng.integers(0, 8)}"],
+        [f"latency<={cheapest + 3}", f"bpw<={rng.uniform(4, 10):.2f}"],
+        [f"latency<={cheapest}"],  # every layer at its cheapest: met exactly
+    ):
+        limits = [mc.parse_limit_flag(t) for t in texts]
+        best, _ = brute_force(problem, mc.resolve_limits(problem, limits))
+        exact = mc.solve_exact(problem, limits=limits)
+        if best == -math.inf:
+            assert exact.status == "infeasible", texts
+            continue
+        assert exact.status == "optimal" and exact.objective == pytest.approx(best, abs=1e-9)
+
+
+def test_resources_keyed_the_wrong_way_are_refused(files):
+    formats = mc.Spec(formats=catalog_formats(FOUR))
+    by_width = mc.parse_resources({"lat": {n: {"4": 1, "8": 2} for n in "abc"}}, "w.json")
+    problem = mc.load_problem(*files, spec=formats, resources=by_width)
+    with pytest.raises(mc.InputError) as info:
+        problem.resource("lat")
+    assert str(info.value) == (
+        "w.json: rows are keyed by width; with formats, key each row by format name "
+        '({"int4_g128": 0.12, ...})'
+    )
+    short = {n: dict(LATENCY[n]) for n in "abc"}
+    del short["b"]["bf16"]
+    problem = mc.load_problem(
+        *files, spec=formats, resources=mc.parse_resources({"lat": short}, "s.json")
+    )
+    with pytest.raises(mc.InputError) as info:
+        problem.resource("lat")
+    assert str(info.value) == (
+        "s.json: field 'lat', layer 'b': no value for format 'bf16' (the formats are "
+        "int4_g128/nvfp4/fp8/bf16; this layer gives fp8/int4_g128/nvfp4)"
+    )
+    with pytest.raises(mc.InputError) as info:
+        mc.parse_resources({"lat": {"a": {"fp8": 1}, "b": {"8": 2}}}, "m.json")
+    assert str(info.value) == (
+        "m.json: field 'lat', layer 'b': keyed by width (8) where the first row is keyed by "
+        "format name: key every row the same way"
+    )
+
+
+def test_a_resource_keyed_by_format_is_refused_for_widths():
+    table = mc.parse_resources({"lat": {"conv_in": {"fp8": 1}}}, "f.json")
+    problem = mc.load_problem(*mc.sample_inputs(), resources=table)
+    with pytest.raises(mc.InputError) as info:
+        problem.resource("lat")
+    assert str(info.value) == (
+        "f.json: rows are keyed by format name; they apply to a problem of formats (--formats)"
+    )

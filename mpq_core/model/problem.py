@@ -228,7 +228,8 @@ class Problem:
                 "limits",
                 f"unknown resource {name!r} (known: {known}; others come from a resources file)",
             )
-        values = self.resource_table.matrix(name, self.names, self.widths)
+        options = self.option_names if self.formats is not None else self.widths
+        values = self.resource_table.matrix(name, self.names, options)
         _check_finite(values, self.names, self.resource_table.source, name)
         _check_total(values, self.resource_table.source)
         return values
@@ -361,10 +362,6 @@ def _format_problem(inputs: Inputs, spec: Spec, resources: ResourceTable | None)
     formats = spec.formats
     if spec.pins:
         raise InputError("pins", "pins name widths; with formats, a layer cannot be pinned yet")
-    if resources is not None:
-        raise InputError(
-            resources.source, "a resources file is keyed by width; with formats it cannot be used"
-        )
     widths = tuple(f.bits for f in formats)
     abits = tuple(f.activation_bits for f in formats)
     sense = _format_sense(inputs.sensitivity, spec.sense)
@@ -393,6 +390,7 @@ def _format_problem(inputs: Inputs, spec: Spec, resources: ResourceTable | None)
         groups=_groups(spec.constraints.groups, names),
         ties=_ties(_all_ties(spec, names), names, widths, allowed),
         formats=formats,
+        resource_table=resources,
     )
 
 
