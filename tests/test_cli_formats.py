@@ -112,9 +112,9 @@ BAD = [
     (("--formats", "fp8,bf16", "--bits", "4,8"),
      "main.py: error: --bits and --formats both choose the options of a layer: drop one "
      "(see main.py --help)"),
-    (("--formats", "fp8,bf16", "--pin", "a=8"),
-     "main.py: error: --pin: field 'pins': pins name widths; with formats, a layer cannot be "
-     "pinned yet"),
+    (("--formats", "int4_g128,nvfp4,fp8,int8", "--pin", "a=3"),
+     "main.py: error: --pin: field 'pins', layer 'a': no chosen format has 3-bit weights (the "
+     "formats and their bits: int4_g128 4, nvfp4 4, fp8 8, int8 8)"),
     ((), "main.py: error: s.json: field 'sensitivity': gives a loss per format: choose the "
          "formats to allocate (--formats, or formats in the settings)"),
     (("--formats", "int8,bf16", "--limit", "bpw<=10"), None),  # channels given: fine
@@ -231,4 +231,24 @@ def test_a_resources_file_keyed_by_format(run, files):
     assert err == (
         "main.py: error: w.json: rows are keyed by width; with formats, key each row by format "
         'name ({"int4_g128": 0.12, ...})\n'
+    )
+
+
+def test_a_pin_keeps_a_layer_to_the_formats_of_its_bits(run, files):
+    """--pin a=8 leaves a the 8-bit formats (fp8, int8), b=4 the 4-bit ones; a pin that shares
+    no format with the layer's search space names both."""
+    argv = (OPT, *FILES, "--formats", "int4_g128,nvfp4,fp8,int8", "--limit", "bpw<=6",
+            "--solver", "exact", "--json")  # fmt: skip
+    code, out, err = run(*argv, "--pin", "a=8", "--pin", "b=4")
+    assert code == 0, err
+    config = json.loads(Path(json.loads(out)["config_file"]).read_text())
+    chosen = {n: e["format"] for n, e in config["quantization_config"].items()}
+    assert chosen["a"] in ("fp8", "int8") and chosen["b"] in ("int4_g128", "nvfp4")
+    assert config["metadata"]["pins"] == {"a": [8], "b": [4]}
+    (files / "sp.json").write_text(json.dumps({"search_spaces": {"a": ["fp8"]}}))
+    code, _, err = run(*argv, "--pin", "a=4", "--search_spaces", "sp.json")
+    assert code == 2
+    assert err == (
+        "main.py: error: --pin: field 'pins', layer 'a': the pin to 4 bits leaves none of the "
+        "layer's search space (fp8)\n"
     )

@@ -519,3 +519,31 @@ def test_a_resource_keyed_by_format_is_refused_for_widths():
     assert str(info.value) == (
         "f.json: rows are keyed by format name; they apply to a problem of formats (--formats)"
     )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_equals_brute_force_with_pins(tmp_path, seed):
+    """Pins name weight bits: a layer keeps the formats of those bits (with its search space)."""
+    rng = np.random.default_rng(200 + seed)
+    names = FORMAT_SETS[seed % len(FORMAT_SETS)]
+    files = random_files(tmp_path, rng, int(rng.integers(3, 6)), names)
+    formats = catalog_formats(names)
+    layers = list(json.loads(files[0].read_text()))
+    bits = sorted({f.bits for f in formats})
+    pins = ((layers[0], (int(rng.choice(bits)),)), (layers[1], tuple(bits[-2:])))
+    problem = mc.load_problem(*files, spec=mc.Spec(formats=formats, pins=pins))
+    for layer, allowed_bits in pins:
+        row = problem.allowed[layers.index(layer)]
+        assert [f.name for f, ok in zip(formats, row, strict=True) if ok] == [
+            f.name for f in formats if f.bits in allowed_bits
+        ]
+    for text in (f"bpw<={rng.uniform(3, 12):.2f}", f"bops<={rng.uniform(0.2, 0.9):.2f}x"):
+        limits = [mc.parse_limit_flag(text)]
+        best, _ = brute_force(problem, mc.resolve_limits(problem, limits))
+        exact = mc.solve_exact(problem, limits=limits)
+        greedy = mc.solve_greedy(problem, limits=limits)
+        if best == -math.inf:
+            assert exact.status == "infeasible" and not greedy.feasible, text
+            continue
+        assert exact.status == "optimal" and exact.objective == pytest.approx(best, abs=1e-9)
+        assert greedy.feasible and problem.allowed[np.arange(problem.n_layers), greedy.choice].all()

@@ -360,8 +360,6 @@ def _bops(inputs: Inputs, widths: tuple[int, ...], abits: tuple[int, ...]) -> np
 def _format_problem(inputs: Inputs, spec: Spec, resources: ResourceTable | None) -> Problem:
     """The instance whose options are ``spec.formats`` (cheapest first)."""
     formats = spec.formats
-    if spec.pins:
-        raise InputError("pins", "pins name widths; with formats, a layer cannot be pinned yet")
     widths = tuple(f.bits for f in formats)
     abits = tuple(f.activation_bits for f in formats)
     sense = _format_sense(inputs.sensitivity, spec.sense)
@@ -373,14 +371,17 @@ def _format_problem(inputs: Inputs, spec: Spec, resources: ResourceTable | None)
     steps = np.zeros_like(values)
     steps[:, 1:] = np.diff(values, axis=1)
     names = inputs.layers.names
+    pin_items, pinned = _pins(spec.pins, names, widths, formats)
     allowed = _search_spaces(spec.search_spaces, formats, names)
+    _check_pinned_spaces(allowed, pinned, names, formats)
+    allowed &= pinned
     return Problem(
         inputs=inputs,
         widths=widths,
         abits=abits,
         abit_rule=spec.abit_rule,
         upgrade_discount=spec.upgrade_discount,
-        pins=(),
+        pins=pin_items,
         costs=_bops(inputs, widths, abits),
         values=values,
         step_gains=steps,
@@ -586,26 +587,53 @@ def _check_total(values: np.ndarray, source: str) -> None:
 
 
 def _pins(
-    pins: tuple[Pin, ...], names: tuple[str, ...], widths: tuple[int, ...]
+    pins: tuple[Pin, ...],
+    names: tuple[str, ...],
+    widths: tuple[int, ...],
+    formats: tuple[Format, ...] | None = None,
 ) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], np.ndarray]:
+    """The pins, in file order, and the (n, k) options they leave each layer: a pin's widths
+    are the ladder's, or with formats the weight bits of the formats it allows (``8``: fp8,
+    int8, w8a8 among the chosen ones)."""
     allowed = np.ones((len(names), len(widths)), dtype=bool)
     if not pins:
         return (), allowed
     index = {name: i for i, name in enumerate(names)}
     items = []
-    ladder = "/".join(map(str, widths))
     for pin in pins:
         if pin.layer not in index:
             raise InputError("pins", _unknown_layer(pin.layer, names), layer=pin.layer)
         for width in pin.widths:
             if width not in widths:
-                raise InputError(
-                    "pins", f"width {width} is not in the ladder {ladder}", layer=pin.layer
-                )
+                raise InputError("pins", _no_option(width, widths, formats), layer=pin.layer)
         allowed[index[pin.layer]] = np.array([w in pin.widths for w in widths])
         items.append((pin.layer, pin.widths))
     items.sort(key=lambda item: index[item[0]])
     return tuple(items), allowed
+
+
+def _no_option(width: int, widths: tuple[int, ...], formats: tuple[Format, ...] | None) -> str:
+    if formats is None:
+        return f"width {width} is not in the ladder {'/'.join(map(str, widths))}"
+    shown = ", ".join(f"{f.name} {f.bits}" for f in formats)
+    return f"no chosen format has {width}-bit weights (the formats and their bits: {shown})"
+
+
+def _check_pinned_spaces(
+    spaces: np.ndarray, pinned: np.ndarray, names: tuple[str, ...], formats: tuple[Format, ...]
+) -> None:
+    """A layer whose pin and search space share no format is an error naming both."""
+    empty = np.flatnonzero(~(spaces & pinned).any(axis=1))
+    if empty.size:
+        i = int(empty[0])
+        space = ", ".join(f.name for f, ok in zip(formats, spaces[i], strict=True) if ok)
+        bits = sorted({f.bits for f, ok in zip(formats, pinned[i], strict=True) if ok})
+        raise InputError(
+            "pins",
+            f"the pin to {'/'.join(map(str, bits))} bits leaves none of the layer's search "
+            f"space ({space})",
+            layer=names[i],
+        )
 
 
 def _groups(groups: tuple[Group, ...], names: tuple[str, ...]) -> tuple[GroupMembers, ...]:
