@@ -85,6 +85,32 @@ def test_round_trip(tmp_path, sample):
     assert m.export_config(again)["bit_allocation"] == m.export_config(solution)["bit_allocation"]
 
 
+def test_round_trip_with_ties(tmp_path):
+    """Regression: a config saved from a problem with ties (--tie_fused) was re-costed with
+    one option per layer where the solver's instance takes one per tie: IndexError."""
+    tied = m.load_problem(*m.sample_inputs(), spec=m.Spec(tie_fused=True))
+    solution = m.solve(tied, 0.42, "exact")
+    saved = m.load_config(m.save_config(solution, tmp_path))
+    again = m.evaluate_config(tied, saved)
+    assert again.status == "feasible" and again.choice.tolist() == solution.choice.tolist()
+    assert again.objective == solution.objective
+    # the same config with one tied layer moved: re-costed as it is, and not feasible
+    data = json.loads((tmp_path / "mixed_precision" / saved.source.split("/")[-1]).read_text())
+    q = "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q"
+    width = data["bit_allocation"][q]
+    other = 16 if width != 16 else 4
+    data["bit_allocation"][q] = other
+    data["quantization_config"][q] = {"wbit": other, "abit": min(other + 4, 16)}
+    (tmp_path / "split.json").write_text(json.dumps(data))
+    split = m.evaluate_config(tied, m.load_config(tmp_path / "split.json"))
+    assert split.status == "infeasible"
+    assert split.message.endswith(
+        "(tied layers take different options: down_blocks.1.attentions.0.transformer_blocks.0."
+        "attn1.to_q, down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_k, "
+        "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_v)"
+    )
+
+
 def test_infeasible_cannot_be_exported(sample):
     with pytest.raises(ValueError, match="nothing to export: budget"):
         m.export_config(m.solve(sample, 0.05))

@@ -547,3 +547,22 @@ def test_exact_equals_brute_force_with_pins(tmp_path, seed):
             continue
         assert exact.status == "optimal" and exact.objective == pytest.approx(best, abs=1e-9)
         assert greedy.feasible and problem.allowed[np.arange(problem.n_layers), greedy.choice].all()
+
+
+def test_the_greedy_fills_what_its_walk_leaves(files):
+    """Layer a's hull from int4_g128 goes straight to fp8 (gain .25 for 2 ms; nvfp4's .10 for
+    1 ms lies under it), which a 1.5 ms limit cannot take: the walk leaves a at int4_g128,
+    and the fill gives it nvfp4, the exact optimum (b and c cost nothing: bf16)."""
+    latency = {
+        "a": {"int4_g128": 0, "nvfp4": 1, "fp8": 2, "bf16": 3},
+        "b": dict.fromkeys(FOUR.split(","), 0),
+        "c": dict.fromkeys(FOUR.split(","), 0),
+    }
+    table = mc.parse_resources({"latency": latency}, "lat.json")
+    problem = mc.load_problem(*files, spec=mc.Spec(formats=catalog_formats(FOUR)), resources=table)
+    limits = [mc.parse_limit_flag("latency<=1.5")]
+    greedy = mc.solve_greedy(problem, limits=limits)
+    names = [problem.option_names[j] for j in greedy.choice]
+    assert names == ["nvfp4", "bf16", "bf16"]
+    assert greedy.objective == pytest.approx(mc.solve_exact(problem, limits=limits).objective)
+    assert greedy.message == "1 steps applied"  # b and c start at bf16: it costs no more

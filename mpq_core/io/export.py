@@ -510,15 +510,17 @@ def evaluate_config(
             given = saved.metadata.get("budget_multiplier", 1.0)
             multiplier = float(given) if isinstance(given, int | float) else 1.0
         bounds = as_bounds(problem, problem.budget_for(multiplier), multiplier)
-    inst = make_instance(problem, bounds)
-    fits = inst.fits(choice)
+    # per layer, as saved: a config that splits tied layers is re-costed as it is, and said so
+    inst = make_instance(replace(problem, ties=()) if problem.ties else problem, bounds)
+    split = next((tie for tie in problem.ties if len(set(choice[tie].tolist())) > 1), None)
+    fits = inst.fits(choice) and split is None
+    why = "" if fits else " (over the budget)"
+    if split is not None:
+        why = f" (tied layers take different options: {', '.join(problem.names[i] for i in split)})"
     return make_solution(
-        inst,
-        "saved",
-        "feasible" if fits else "infeasible",
-        choice,
-        f"re-costed from {saved.source}" + ("" if fits else " (over the budget)"),
-    )
+        inst, "saved", "feasible" if fits else "infeasible", choice,
+        f"re-costed from {saved.source}{why}",
+    )  # fmt: skip
 
 
 def _saved_choice(problem: Problem, saved: SavedConfig) -> np.ndarray:

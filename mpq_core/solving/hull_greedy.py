@@ -9,7 +9,8 @@ convex hull of value against use from there, and the hull's steps, with their ga
 slope, are taken over all layers in decreasing slope (ties to the layer earliest in file
 order). A step applies when the allocation still meets every limit exactly
 (``arithmetic.py``); a step that does not fit ends its layer's walk. Steps of zero or negative
-gain are never taken.
+gain are never taken. What the limits still leave then goes to each layer's best upgrade that
+fits on its own (on its hull or not), the largest gains first (``_fill``).
 
 With one limit this is the classic greedy of the LP relaxation of the multiple-choice
 knapsack (Sinha and Zoltners, 1979), rounded down: the exact solver starts from it, so the
@@ -36,6 +37,7 @@ def hull_greedy_on(inst: Instance) -> Solution:
     if failed is not None:
         return failed
     choice, items, tos, froms = _walk(inst, start, _hull_steps(inst, use, start))
+    choice, items, tos, froms = _fill(inst, choice, (items, tos, froms))
     return make_solution(
         inst,
         "greedy",
@@ -156,6 +158,56 @@ def _walk(inst: Instance, start: np.ndarray, steps: _Steps) -> tuple:
             done[i] = True
     kept = np.asarray(applied, dtype=np.intp)
     return choice, steps.items[kept], steps.tos[kept], steps.froms[kept]
+
+
+def _fill(inst: Instance, choice: np.ndarray, walked: tuple) -> tuple:
+    """After the walk, what the limits still leave: each item's upgrade of largest gain that
+    fits on its own (any allowed option, on the hull or not), the largest gains first, each
+    applied if it still fits. The walk's steps come first in the returned trace."""
+    rows = np.arange(inst.n_items)
+    gain = inst.values - inst.values[rows, choice][:, None]
+    fits = inst.allowed & (gain > 0)
+    totals = inst.totals(choice)
+    for ints, total, cap in zip(inst.ints, totals, inst.thresholds, strict=True):
+        fits &= (ints - ints[rows, choice][:, None]) <= (cap - total)
+    best = np.argmax(np.where(fits, gain, -np.inf), axis=1)
+    candidates = np.flatnonzero(fits[rows, best])
+    order = candidates[np.lexsort((candidates, -gain[candidates, best[candidates]]))]
+    filled = _apply_in_order(inst, order, best[order] if order.size else order, choice, totals)
+    items, tos, walked_froms = walked
+    froms = choice[filled]
+    choice = choice.copy()
+    choice[filled] = best[filled]
+    return (
+        choice,
+        np.concatenate([items, filled]),
+        np.concatenate([tos, best[filled]]),
+        np.concatenate([walked_froms, froms]),
+    )
+
+
+def _apply_in_order(
+    inst: Instance, order: np.ndarray, to: np.ndarray, choice: np.ndarray, totals: list[int]
+) -> np.ndarray:
+    """The items of ``order`` whose move to ``to`` is applied, in order, each while the limits
+    still hold it: blocks of moves that fit together (exact cumulative sums), then the next
+    move is dropped and those that no longer fit on their own with it."""
+    applied = []
+    while order.size:
+        deltas = [ints[order, to] - ints[order, choice[order]] for ints in inst.ints]
+        first = order.size
+        for delta, total, cap in zip(deltas, totals, inst.thresholds, strict=True):
+            over = np.flatnonzero(np.cumsum(delta) + total > cap)
+            first = min(first, int(over[0])) if over.size else first
+        applied.append(order[:first])
+        totals = [t + sum(d[:first].tolist()) for t, d in zip(totals, deltas, strict=True)]
+        keep = np.ones(order.size - first - 1, dtype=bool) if first < order.size else None
+        if keep is None:
+            break
+        for delta, total, cap in zip(deltas, totals, inst.thresholds, strict=True):
+            keep &= delta[first + 1 :] <= cap - total
+        order, to = order[first + 1 :][keep], to[first + 1 :][keep]
+    return np.concatenate(applied) if applied else np.zeros(0, dtype=np.intp)
 
 
 def _first_layers(inst: Instance, items: np.ndarray) -> np.ndarray:
