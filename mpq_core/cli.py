@@ -415,6 +415,13 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print a JSON summary on stdout (the report then goes to stderr)",
     )
+    parser.add_argument(
+        "--compare",
+        metavar="FILE",
+        help="compare the allocation with a file's: a Phase 4 export (any --export_format "
+        "target's file, or one in the library's own schema) or an mpq config; prints the "
+        "layers that differ and both objectives and limit values (with --json: 'compare')",
+    )
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
@@ -449,6 +456,8 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise UsageError(
             "--json is for one budget; with --sweep, the CSV is the machine-readable form"
         )
+    if args.sweep and args.compare:
+        raise UsageError("--compare is for one budget; --sweep solves every budget")
     if args.no_save and args.report:
         raise UsageError("--report writes files and --no_save writes none: drop one of them")
     if args.no_save and args.export_format != "config":
@@ -488,6 +497,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         word = "infeasible" if solution.status == "infeasible" else "no allocation found"
         return _fail(f"{word}: {solution.message}", EXIT_INFEASIBLE, prog)
     greedy = mpq.solve_greedy(problem, limits=bounds) if spec.solver != "greedy" else None
+    comparison = _compare(args, solution)  # a bad FILE stops here: nothing written
     # the report first: when its images cannot be made, nothing else is written either
     report_files = _write_report(problem, solution, greedy, args) if args.report else []
     saved: list[str] = []
@@ -503,22 +513,44 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         for result in exports:
             saved.append(str(result.path))
             notes += [f"note: {result.note}"] if result.note else []
-
     if not args.quiet:
         _print_notices(problem, fallback_note, report)
         _print_lines(report_lines(solution, greedy), report)
     else:
         _print_lines([f"warning: {w}" for w in problem.inputs.warnings], report)
-    _print_lines(notes, report)
+    _print_lines(notes + _comparison_lines(comparison), report)
     for path in saved:
         print(f"{_saved_label(Path(path).name)} saved to: {path}", file=report)
     if report_files:
         print(f"Report saved to: {report_files[0].parent} ({len(report_files)} files)", file=report)
     if args.json:
         config_file = next((p for p in saved if not Path(p).name.startswith("wbits_")), None)
-        summary = json_summary(solution, config_file, greedy)
+        summary = json_summary(solution, config_file, greedy) | _compare_json(comparison)
         print(json.dumps(summary, indent=2, allow_nan=False))
     return EXIT_OK
+
+
+def _compare(args: argparse.Namespace, solution: mpq.Solution):
+    """The comparison with --compare FILE (None without it)."""
+    if args.compare is None:
+        return None
+    from mpq_core.io.phase4.compare import compare_file
+
+    return compare_file(
+        solution, args.compare, name_prefix=args.name_prefix, gguf_arch=args.gguf_arch
+    )
+
+
+def _comparison_lines(comparison) -> list[str]:
+    if comparison is None:
+        return []
+    from mpq_core.io.phase4.compare import comparison_lines
+
+    return comparison_lines(comparison)
+
+
+def _compare_json(comparison) -> dict[str, Any]:
+    return {} if comparison is None else {"compare": comparison.to_dict()}
 
 
 # what each exported file is, by the start of its name (the config: anything else)
