@@ -248,6 +248,19 @@ PHASE4_LABELS = {
 }
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def phase4_zip(
+    spec: Spec, choice: bytes, target: str, name_prefix: str, _solution: Solution
+) -> tuple[str, bytes] | str:
+    """The ZIP of ``target``'s files for this allocation (its settings and every layer's
+    option are the key), or why the target cannot take it: built once per allocation and
+    target, not at every rerun (about 0.2-1.9 s at 10,000 layers)."""
+    try:
+        return phase4_archive(_solution, target, name_prefix)
+    except InputError as err:
+        return str(err)
+
+
 def _phase4_download(view: View, solution: Solution) -> None:
     """The allocation in a quantization library's files (a ZIP with the config), once a
     library is chosen; an allocation the library cannot take says why instead."""
@@ -266,13 +279,14 @@ def _phase4_download(view: View, solution: Solution) -> None:
     if target is None:
         note.caption("Choose a library for its own files (--export_format on the command line).")
         return
-    try:
-        name, data = phase4_archive(solution, target, view.files.name_prefix)
-    except InputError as err:
+    spec = view.spec_at(solution.multiplier, solution.solver)
+    built = phase4_zip(spec, solution.choice.tobytes(), target, view.files.name_prefix, solution)
+    if isinstance(built, str):
         middle.button("Download (ZIP)", key="download_phase4_refused", disabled=True,
                       icon=":material/block:", width="stretch")  # fmt: skip
-        note.caption(plain(f"Not exported: {err}"))
+        note.caption(plain(f"Not exported: {built}"))
         return
+    name, data = built
     middle.download_button(
         "Download (ZIP)",
         data=data,

@@ -58,6 +58,7 @@ as its kernels need, whatever the file says: ``w8a8``, ``w4a8_g128``, ``fp8``, `
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -266,7 +267,10 @@ def block_count(names) -> int:
     return 1 + max((int(p) for n in names for p in n.split(".") if p.isdigit()), default=-1)
 
 
+@functools.lru_cache(maxsize=8)
 def _name_map(arch: str, n_blocks: int):
+    """gguf's tensor name map (built once per architecture and block count: it lists every
+    block's names)."""
     try:
         import gguf
     except ImportError as exc:
