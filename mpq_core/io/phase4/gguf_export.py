@@ -267,7 +267,6 @@ def block_count(names) -> int:
     return 1 + max((int(p) for n in names for p in n.split(".") if p.isdigit()), default=-1)
 
 
-@functools.lru_cache(maxsize=8)
 def _name_map(arch: str, n_blocks: int):
     """gguf's tensor name map (built once per architecture and block count: it lists every
     block's names)."""
@@ -284,7 +283,14 @@ def _name_map(arch: str, n_blocks: int):
         raise InputError(
             LABEL, f"unknown GGUF architecture {arch!r} (gguf's MODEL_ARCH_NAMES: bert, llama, ...)"
         )
-    return gguf.get_tensor_name_map(known[arch], n_blocks)
+    return _built_map(known[arch], n_blocks)
+
+
+@functools.lru_cache(maxsize=8)
+def _built_map(arch, n_blocks: int):
+    import gguf
+
+    return gguf.get_tensor_name_map(arch, n_blocks)
 
 
 def _tensor_name(names, choice: LayerChoice, arch: str, n_blocks: int) -> str:
