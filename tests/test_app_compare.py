@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from app_runs import load_sample, no_failure, run_app
-from app_views import app_charts, app_metrics
+from app_views import app_charts, app_metrics, shown
 
 import mpq_app.ui.compare
 import mpq_core as mc
@@ -112,3 +112,35 @@ def test_compare_page_solves_each_value_of_another_limit_once(solves):
     at.run()  # two reruns: nothing solved again
     no_failure(at)
     assert len(solves) == len(values)
+
+
+def test_compare_with_a_file_shows_the_layers_that_differ(tmp_path):
+    """An mpq config of the 0.4 budget against the page's allocation (0.5): the layers whose
+    width differs, counted independently, and both objectives; a broken file is one error."""
+    problem = mc.load_problem(*mc.sample_inputs())
+    ours, theirs = mc.solve(problem, 0.5), mc.solve(problem, 0.4)
+    path = mc.save_config(theirs, tmp_path)
+    differ = int((ours.wbits != theirs.wbits).sum())
+    assert differ > 0
+    at = run_app()
+    at.switch_page("app_pages/1_Compare_budgets.py").run()
+    at.file_uploader(key="compare_file").upload(path.name, path.read_bytes()).run()
+    no_failure(at)
+    assert f"Compared with {path.name} (config): {differ} of 314 layers differ" in [
+        shown(c.value) for c in at.caption
+    ]
+    tables = {tuple(d.value.columns): d.value for d in at.dataframe}
+    layers = tables[("layer", "mpq", "file")]
+    assert len(layers) == differ
+    for row in layers.itertuples():
+        i = problem.names.index(row.layer)
+        assert (row.mpq, row.file) == (str(ours.wbits[i]), str(theirs.wbits[i]))
+    totals = tables[("measure", "mpq", "file")]
+    assert totals.iloc[0].tolist() == ["objective", ours.objective, theirs.objective]
+    assert totals.iloc[1].tolist()[1:] == [ours.cost / mc.GIGA, theirs.cost / mc.GIGA]
+    at.file_uploader(key="compare_file").upload("broken.json", b"{").run()
+    assert not at.exception
+    assert [shown(e.value) for e in at.error] == [
+        "broken.json: not JSON: Expecting property name enclosed in double quotes at line 1 "
+        "column 2"
+    ]

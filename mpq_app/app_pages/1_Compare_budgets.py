@@ -67,3 +67,5 @@ with app_page("Compare budgets") as view:
             column_order=change_columns(changes),
             height=table_height(len(changes), max_rows=15),
         )
+
+    compare.file_section(view)

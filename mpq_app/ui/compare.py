@@ -1,5 +1,5 @@
 """The Compare page: its setups solved once each (not on every rerun); with several limits,
-which limit to vary, and its values."""
+which limit to vary, and its values; and the current allocation against a file's."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from mpq_core import Limit, Problem, Solution, Spec, limit_value, resolve_limits, solve_spec
+from mpq_core.errors import InputError
+from mpq_core.io.phase4.compare import compare_file, comparison_lines
+from mpq_core.io.reading import InputFile
 
 from . import state
 from .data import DataFiles
@@ -88,3 +92,50 @@ def other_limit(
         specs.append(view.spec.with_limits((*limits[:index], changed, *limits[index + 1 :])))
         labels.append(changed.label())
     return solve_setups(view, specs), labels
+
+
+def file_section(view: View) -> None:
+    """The current settings' allocation against a file's: a Phase 4 export or a library's own
+    file (a published recipe), or an mpq config (``--compare`` on the command line)."""
+    st.subheader("Compare with a file")
+    upload = st.file_uploader(
+        "A Phase 4 file or an mpq config",
+        type=["json", "yaml", "yml", "txt"],
+        key="compare_file",
+        help="An llm-compressor recipe or compressed-tensors config, a torchao JSON, a "
+        "llama-quantize tensor-type file, an MLX quantization block, a ModelOpt or auto-round "
+        "config (mpq's or the library's own), or an mpq config: compared with the allocation "
+        "of the current settings, layer by layer.",
+    )
+    if upload is None:
+        return
+    (solution,) = solve_setups(view, [view.spec])
+    if not solution.feasible:
+        st.info(plain(f"Nothing to compare: {solution.message}"), icon=":material/info:")
+        return
+    try:
+        compared = compare_file(
+            solution, InputFile(upload.name, upload.getvalue()), name_prefix=view.files.name_prefix
+        )
+    except InputError as err:
+        st.error(plain(str(err)), icon=":material/error:")
+        return
+    st.caption(plain("\n".join(comparison_lines(compared)[:1])))
+    rows = [
+        {"measure": "objective", "mpq": compared.ours_objective, "file": compared.theirs_objective}
+    ] + [
+        {"measure": f"{v.label} ({v.unit}, cap {v.cap:g})", "mpq": v.ours, "file": v.theirs}
+        for v in compared.limits
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="compare_file_totals")
+    over = [v.label for v in compared.limits if not v.theirs_fits]
+    if over:
+        st.warning(plain(f"The file's allocation is over: {', '.join(over)}."),
+                   icon=":material/warning:")  # fmt: skip
+    if compared.differences:
+        frame = pd.DataFrame(
+            [{"layer": d.layer, "mpq": d.ours, "file": d.theirs} for d in compared.differences]
+        )
+        st.dataframe(frame, hide_index=True, key="compare_file_layers")
+    for note in compared.notes:
+        st.caption(plain(f"Note: {note}"))
