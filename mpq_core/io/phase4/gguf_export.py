@@ -123,19 +123,20 @@ _SYMMETRIC = {2: "q2_k", 3: "q3_k", 4: "q4_0", 5: "q5_0", 6: "q6_k", 8: "q8_0"}
 _ASYMMETRIC = {4: "q4_1", 5: "q5_1"}
 
 
-def _group(kind: str, bits: int, size: int, scale: int, zero: int = 0) -> WeightFormat:
+def group_layout(kind: str, bits: int, size: int, scale: int, zero: int = 0) -> WeightFormat:
+    """A weight layout with a scale (and a zero point) per group of ``size``."""
     return WeightFormat(kind, bits, size, GROUP, scale_bits=scale, zero_bits=zero)
 
 
 # the weight format each type stores exactly (k-quants' scales of scales match no mpq format)
-_EXACT = {
-    "q4_0": _group("int", 4, 32, 16),
-    "q4_1": _group("int", 4, 32, 16, 16),
-    "q5_0": _group("int", 5, 32, 16),
-    "q5_1": _group("int", 5, 32, 16, 16),
-    "q8_0": _group("int", 8, 32, 16),
-    "mxfp4": _group("float", 4, 32, 8),
-    "nvfp4": _group("float", 4, 16, 8),
+GGML_EXACT = {
+    "q4_0": group_layout("int", 4, 32, 16),
+    "q4_1": group_layout("int", 4, 32, 16, 16),
+    "q5_0": group_layout("int", 5, 32, 16),
+    "q5_1": group_layout("int", 5, 32, 16, 16),
+    "q8_0": group_layout("int", 8, 32, 16),
+    "mxfp4": group_layout("float", 4, 32, 8),
+    "nvfp4": group_layout("float", 4, 16, 8),
 }
 # what llama-quantize does with a tensor whose rows are not a multiple of the type's block
 _FALLBACK = {"q2_k": "q4_0", "q3_k": "q4_0", "q6_k": "q8_0"}
@@ -163,7 +164,7 @@ def ggml_type(fmt: Format) -> TypeChoice:
             "llama.cpp quantizes activations as its kernels need, whatever the file says; only a "
             "weight-only format (16-bit activations) has a GGML type"
         )
-    return TypeChoice(GGML_TYPES[name], _EXACT.get(name) == w)
+    return TypeChoice(GGML_TYPES[name], GGML_EXACT.get(name) == w)
 
 
 def _int_type(w: WeightFormat) -> str:

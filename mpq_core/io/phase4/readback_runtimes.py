@@ -23,30 +23,19 @@ from typing import Any
 
 from ...errors import InputError
 from ...model.formats import CATALOG, CHANNEL, GROUP, TENSOR, Format, WeightFormat
+from .gguf_export import GGML_EXACT, WEIGHT_SUFFIX, block_count, group_layout, guess_arch
 from .gguf_export import LABEL as GGUF_LABEL
-from .gguf_export import WEIGHT_SUFFIX, block_count, guess_arch
 from .modelopt_export import MIXED, modelopt_layer
 from .readback_common import FLOAT, ReadContext, canonical, mapping, regex, texts, whole
 
-
-def _group(kind: str, bits: int, size: int, scale: int, zero: int = 0) -> WeightFormat:
-    return WeightFormat(kind, bits, size, GROUP, scale_bits=scale, zero_bits=zero)
-
-
 # GGML type -> the weight layout its block stores (k-quants: without the scale per 256)
 GGML_LAYOUTS = {
-    "q4_0": _group("int", 4, 32, 16),
-    "q4_1": _group("int", 4, 32, 16, 16),
-    "q5_0": _group("int", 5, 32, 16),
-    "q5_1": _group("int", 5, 32, 16, 16),
-    "q8_0": _group("int", 8, 32, 16),
-    "mxfp4": _group("float", 4, 32, 8),
-    "nvfp4": _group("float", 4, 16, 8),
-    "q2_k": _group("int", 2, 16, 4, 4),
-    "q3_k": _group("int", 3, 16, 6),
-    "q4_k": _group("int", 4, 32, 6, 6),
-    "q5_k": _group("int", 5, 32, 6, 6),
-    "q6_k": _group("int", 6, 16, 8),
+    **GGML_EXACT,
+    "q2_k": group_layout("int", 2, 16, 4, 4),
+    "q3_k": group_layout("int", 3, 16, 6),
+    "q4_k": group_layout("int", 4, 32, 6, 6),
+    "q5_k": group_layout("int", 5, 32, 6, 6),
+    "q6_k": group_layout("int", 6, 16, 8),
 }
 _SUPER = {"q2_k": 32, "q3_k": 16, "q4_k": 32, "q5_k": 32, "q6_k": 16}  # bits per 256 left out
 GGML_FLOATS = {
@@ -157,12 +146,12 @@ def mlx_format(entry: Any, ctx: ReadContext, where: str, layer: str) -> Format:
         if entry.get("quantize_input"):
             ctx.fail("mlx quantizes inputs in nvfp4 and mxfp8 only", f"{where}.quantize_input",
                      layer)  # fmt: skip
-        return canonical(Format("", _group("int", bits, size, 16, 16), 16))
+        return canonical(Format("", group_layout("int", bits, size, 16, 16), 16))
     if mode not in _MLX_FLOAT:
         ctx.fail(f"mode {mode!r}: mpq reads affine, mxfp4, nvfp4 and mxfp8", f"{where}.mode", layer)
     bits, size, scale = _MLX_FLOAT[mode]
     act = bits if entry.get("quantize_input") else 16
-    return canonical(Format("", _group("float", bits, size, scale), act))
+    return canonical(Format("", group_layout("float", bits, size, scale), act))
 
 
 # --- ModelOpt --------------------------------------------------------------------------------
