@@ -463,3 +463,23 @@ def test_figures_serialise_to_json_without_nan():
         for fig in _one_figure_per_builder(solution, sample_sweep()).values():
             text = fig.to_json()
             assert "NaN" not in text and math.isfinite(fig.layout.height)
+
+
+def test_a_transformer_s_heatmap_names_its_modules():
+    """MiniLM's six encoder layers repeat one list of modules: the columns are named by each
+    module's shortest distinct ending, a dotted part a line; the UNet's blocks differ, so its
+    columns stay positions (and so do ResNet's, whose first blocks add a downsample)."""
+    from mpq_core.charts.allocation import bit_heatmap_spec
+
+    def xaxis(key):
+        problem = mc.load_problem(*mc.sample_inputs(key))
+        return bit_heatmap_spec(mc.solve(problem, 0.5))["layout"]["xaxis"]
+
+    minilm = xaxis("minilm")
+    assert minilm["ticktext"] == ["query", "key", "value", "matmul", "attention<br>output<br>dense",
+                                  "intermediate<br>dense", "output<br>dense"]  # fmt: skip
+    assert minilm["tickvals"] == [1, 2, 3, 4, 5, 6, 7]
+    assert minilm["title"]["text"] == "module in the block"
+    for key in ("sd14", "hawq_resnet18"):
+        axis = xaxis(key)
+        assert "ticktext" not in axis and axis["title"]["text"].startswith("layer position"), key

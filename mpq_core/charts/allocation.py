@@ -60,6 +60,7 @@ class _Grid:
     pins: list[tuple[int, str]]  # (column, row label) of each pinned layer
     columns: int
     cells: dict[int, tuple[int, str]]  # layer index -> (column, row label)
+    modules: list[str] | None = None  # each column's module, when the blocks repeat one list
 
 
 def _grid(solution: Solution, *, show: bool) -> _Grid:
@@ -72,7 +73,7 @@ def _grid(solution: Solution, *, show: bool) -> _Grid:
     wbits, abits, choice = solution.wbits.tolist(), solution.abits.tolist(), solution.choice
     rows = [f"{plain(b.name)} ({len(b.layers)})" for b in blocks]
     pad: list[Any] = [None] * columns
-    grid = _Grid(rows, [], [], [], [], [], columns, {})
+    grid = _Grid(rows, [], [], [], [], [], columns, {}, _column_modules(problem.names, blocks))
     for label, block in zip(rows, blocks, strict=True):
         z, names, hover, text = list(pad), list(pad), [""] * columns, [""] * columns
         for c, i in enumerate(block.layers):
@@ -90,6 +91,30 @@ def _grid(solution: Solution, *, show: bool) -> _Grid:
         grid.hover.append(hover)
         grid.text.append(text)
     return grid
+
+
+def _column_modules(names: tuple[str, ...], blocks) -> list[str] | None:
+    """Each column's module, when at least half of the blocks list the same modules in the
+    same order (a transformer's layers: query, key, value, ...), each named by its shortest
+    distinct ending; else None (the columns are positions, as in a UNet's blocks)."""
+    lists = [
+        tuple(names[i].removeprefix(block.name + ".") for i in block.layers)
+        for block in blocks
+        if len(block.layers) > 1
+    ]
+    if not lists:
+        return None
+    common, count = max(((m, lists.count(m)) for m in set(lists)), key=lambda c: (c[1], c[0]))
+    if count < 2 or 2 * count < len(blocks) or len(common) != max(len(b.layers) for b in blocks):
+        return None
+    parts = [m.split(".") for m in common]
+    out = []
+    for mine in parts:
+        k = 1
+        while k < len(mine) and sum(p[-k:] == mine[-k:] for p in parts) > 1:
+            k += 1
+        out.append(".".join(mine[-k:]))
+    return out
 
 
 def _cell_hover(solution: Solution, i: int, share: float, wbit: int, abit: int) -> str:
@@ -237,14 +262,26 @@ def _pin_marks(grid: _Grid) -> list[dict[str, Any]]:
 
 
 def _heatmap_xaxis(grid: _Grid, *, compact: bool) -> dict[str, Any]:
-    """The layer-position axis, titled unless compact."""
-    x_title = None if compact else axis_title("layer position in the block (file order)")
-    return axis(
-        title=x_title,
-        range=[0.5, grid.columns + 0.5],
-        showgrid=False,
-        **_x_ticks(grid.columns),
-    )
+    """The layer-position axis (the module of each column, when the blocks repeat one list),
+    titled unless compact."""
+    if grid.modules is not None:
+        x_title = None if compact else axis_title("module in the block")
+        ticks = {"tickmode": "array", "tickvals": list(range(1, grid.columns + 1)),
+                 "ticktext": [_stacked(m) for m in grid.modules], "tickangle": 0}  # fmt: skip
+    else:
+        x_title = None if compact else axis_title("layer position in the block (file order)")
+        ticks = _x_ticks(grid.columns)
+    return axis(title=x_title, range=[0.5, grid.columns + 0.5], showgrid=False, **ticks)
+
+
+def _stacked(module: str) -> str:
+    """A module's name one dotted part a line (``attention<br>output<br>dense``): long names
+    stay upright under their column."""
+    return "<br>".join(plain(part) for part in module.split("."))
+
+
+def _module_lines(grid: _Grid) -> int:
+    return max((m.count(".") + 1 for m in grid.modules), default=1) if grid.modules else 1
 
 
 def _heatmap_yaxis(grid: _Grid) -> dict[str, Any]:
@@ -270,7 +307,7 @@ def _heatmap_layout(
     subtitle = context_line(solution)
     header = header_px(legend=legend, rows=reserved, title=title, subtitle=subtitle, width=WIDE)
     plot_px = _row_px(compact) * len(grid.rows)
-    bottom = 40 if compact else 70
+    bottom = (40 if compact else 70) + (_module_lines(grid) - 1) * (TEXT_PX + 4)
     layout = figure_layout(
         file=file_stem("heatmap", [solution.multiplier]),
         width=WIDE,
