@@ -29,6 +29,7 @@ PROG = "mpq app"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
+        usage=f"{PROG} [-h] [--port N] [--address A] [FLOPS SENSITIVITY]",
         description="Serve the dashboard on this machine (http://localhost:PORT), opened on "
         "the bundled SD 1.4 sample or on FLOPS and SENSITIVITY.",
     )
