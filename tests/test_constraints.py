@@ -320,7 +320,8 @@ def test_ties_sharing_a_layer_merge():
         ({"resources": {"bops": {"a": {"4": 1}}}}, "r.json: field 'resources.bops': 'bops' is computed from the Phase 1 file; name this resource otherwise"),
         ({"resources": {"lat": {"a": {"4": -1}}}}, "r.json: field 'lat.4', layer 'a': is negative (-1)"),
         ({"resources": {"lat": {"a": {"04": 1, "4": 2}}}}, "r.json: field 'lat', layer 'a': width 4 given twice ('4')"),
-        ({"resources": {"lat": {"a": {"four": 1}}}}, "r.json: field 'sensitivity', layer 'a': width key 'four' is not a whole number from 1 to 64"),
+        ({"resources": {"lat": {"a": {"4 bits": 1}}}}, "r.json: field 'lat', layer 'a': key '4 bits' is neither a width (a whole number from 1 to 64) nor a format name"),
+        ({"resources": {"lat": {"a": {"99": 1}}}}, "r.json: field 'lat', layer 'a': key '99' is neither a width (a whole number from 1 to 64) nor a format name"),
         ({"resources": []}, "r.json: field 'resources': must map resource names to per-layer tables"),
     ],
 )  # fmt: skip

@@ -275,7 +275,7 @@ def test_both_resources_layouts_give_the_same_tables():
         ({"lat": {"a": {"4": 1}}, "units": {"lat": 5}}, "r: field 'units': must map resource names to unit names"),
         ({"bops": {"a": {"4": 1}}}, "r: field 'resources.bops': 'bops' is computed from the Phase 1 file; name this resource otherwise"),
         ({"lat": {}}, "r: field 'resources.lat': must map layer names to {width: value}"),
-        ({"lat": {"a": []}}, "r: field 'lat', layer 'a': must map widths to values"),
+        ({"lat": {"a": []}}, "r: field 'lat', layer 'a': must map widths or format names to values"),
         ({"lat": {"a": {"4": 1, "04": 2}}}, "r: field 'lat', layer 'a': width 4 given twice ('04')"),
         ({"lat": {"a": {"4": -1}}}, "r: field 'lat.4', layer 'a': is negative (-1)"),
         ({"lat": {"a": {"4": 1}}, "units": {"watts": "W"}}, "r: field 'units': unit for a resource the file does not give"),

@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..model.constraints import BUILTIN_RESOURCES, check_name
-from .loading import number_field, width_key
+from ..model.spec import MAX_WIDTH, width_of_text
+from .loading import number_field
 from .reading import InputFile, read_data
 
 _FORMAT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
@@ -170,7 +171,7 @@ def _resource_row(resource: str, name: str, row: Any, source: str) -> dict[int |
         )
     values: dict[int | str, float] = {}
     for key, value in row.items():
-        option = _option_key(key, source, name)
+        option = _option_key(key, source, resource, name)
         if option in values:
             raise InputError(
                 source, f"width {option} given twice ({key!r})", field=resource, layer=name
@@ -181,9 +182,18 @@ def _resource_row(resource: str, name: str, row: Any, source: str) -> dict[int |
     return values
 
 
-def _option_key(key: Any, source: str, name: str) -> int | str:
+def _option_key(key: Any, source: str, resource: str, name: str) -> int | str:
     """A width (digits) or a format's name (a letter first: ``int4_g128``, ``fp8``)."""
     text = str(key)
     if text[:1].isalpha() and _FORMAT_NAME.fullmatch(text):
         return text
-    return width_key(key, source, name)
+    width = width_of_text(text)
+    if width is None or not 1 <= width <= MAX_WIDTH:
+        raise InputError(
+            source,
+            f"key {text[:40]!r} is neither a width (a whole number from 1 to {MAX_WIDTH}) nor "
+            "a format name",
+            field=resource,
+            layer=name,
+        )
+    return width
