@@ -231,8 +231,8 @@ def test_width_keys_of_a_resources_file_are_plain_whole_numbers(run, workdir, on
     line = fails(run, workdir, "--flops_file", "f.json", "--sensitivity_file", "s.json",
                  "--resources", "r.json")  # fmt: skip
     assert line == (
-        "main.py: error: r.json: field 'sensitivity', layer 'a': width key ' 8' is not a whole "
-        "number from 1 to 64"
+        "main.py: error: r.json: field 'lat', layer 'a': key ' 8' is neither a width (a whole "
+        "number from 1 to 64) nor a format name"
     )
 
 
