@@ -8,6 +8,10 @@ or requirements-torch.txt in a clone).
 - Phase 4 :mod:`mpq_torch.validate` (widths) and :mod:`mpq_torch.formats_validate` (formats):
   solved allocations applied and measured.
 
+Phases 2 and 4 quantize with a backend (:mod:`mpq_torch.backends`): ``rtn``, mpq's own emulation
+(the default), or ``compressed_tensors`` (:mod:`mpq_torch.ct_quant`), each format as the
+compressed-tensors export configures it.
+
 The command line is ``python -m mpq_torch --help``. ``mpq_core`` never imports this package.
 Names are imported on first use, so the command line answers ``--help`` without loading torch.
 """

@@ -38,6 +38,12 @@ formats:
   "bpw<=5" "bpw<=6". Formats are emulated (fake quantization on the CPU); the rules are in
   docs/formats.md ("Measured files").
 
+backends:
+  --backend rtn (the default) is mpq's own round-to-nearest emulation; --backend
+  compressed_tensors quantizes with compressed-tensors' functions, each format as the
+  compressed_tensors export configures it (Linear layers; what the export refuses, such as
+  mxfp6 or an attention matmul below 16 bits, is refused). Files then record "backend".
+
 determinism:
   --seed and --threads are set before the model is built; the same command on the same
   machine writes the same bytes (floats to 6 significant digits, no timestamps).
@@ -138,6 +144,20 @@ def _model_options(parser: argparse.ArgumentParser, *, calibration: bool = True)
     )
 
 
+def _backend_option(parser: argparse.ArgumentParser) -> None:
+    from .backends import DEFAULT, NAMES
+
+    parser.add_argument(
+        "--backend",
+        choices=NAMES,
+        default=DEFAULT,
+        help="who fake-quantizes each layer: rtn (mpq's round-to-nearest emulation, the "
+        "default) or compressed_tensors (compressed-tensors' own functions, each format as the "
+        "compressed_tensors export configures it; needs compressed-tensors; files record "
+        '"backend")',
+    )
+
+
 def _progress_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no_progress", action="store_true", help="no progress line on stderr")
 
@@ -227,6 +247,7 @@ def _add_sensitivity(sub: Any) -> None:
         action="store_true",
         help="leave attention matmul entries out (then pass on_mismatch=intersect to the solver)",
     )
+    _backend_option(sens)
     _progress_option(sens)
 
 
@@ -258,6 +279,7 @@ def _add_evaluate(sub: Any) -> None:
         "--config", required=True, metavar="PATH", help="quantization_config_<m>.json"
     )
     evaluate.add_argument("--output", metavar="PATH", help="also write the metrics as JSON here")
+    _backend_option(evaluate)
     _progress_option(evaluate)
 
 
@@ -319,6 +341,7 @@ def _add_validate(sub: Any) -> None:
         metavar="PATH",
         help="where to write the CSV (default validation.csv)",
     )
+    _backend_option(val)
     _progress_option(val)
 
 

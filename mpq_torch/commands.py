@@ -13,6 +13,7 @@ import torch
 from mpq_core import InputError, load_config, write_text_atomic
 from mpq_core.io.loading import read_json
 
+from .backends import get_backend
 from .cases import ModelCase, load_case
 from .formats_sensitivity import format_documents, make_format_run, measure_format_items
 from .formats_validate import DEFAULT_LIMITS, formats_summary_lines, validate_formats
@@ -67,17 +68,21 @@ def _sensitivity(args: argparse.Namespace) -> int:
         return _sensitivity_formats(args)
     start = time.perf_counter()
     shard = Shard.parse(args.shard) if args.shard else None
+    backend = get_backend(args.backend)
     case = _case(args)
     profile = _run_profile(case, args.model)
     layers = [r.name for r in profile.layers if not (args.skip_matmuls and r.type == ATTENTION)]
-    run_ = make_run(case, layers, args.bits or DEFAULT_WIDTHS, args.seed, args.threads)
+    widths = args.bits or DEFAULT_WIDTHS
+    run_ = make_run(case, layers, widths, args.seed, args.threads, backend)
     items = run_.items
     if shard is not None:
         lo, hi = shard.bounds(len(items))
         items = items[lo:hi]
     reference = run_outputs(case)
     label = f"sensitivity {shard.label}" if shard else "sensitivity"
-    results = measure_items(case, reference, items, progress=not args.no_progress, label=label)
+    results = measure_items(
+        case, reference, items, progress=not args.no_progress, label=label, backend=backend
+    )
     out = Path(args.output_dir)
     if shard is not None:
         path = write_json(
@@ -100,14 +105,17 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
 def _sensitivity_formats(args: argparse.Namespace) -> int:
     start = time.perf_counter()
+    backend = get_backend(args.backend)
     case = _case(args)
     profile = _run_profile(case, args.model)
     layers = [r.name for r in profile.layers if r.type != ATTENTION]
     if not layers:
         raise InputError(args.model, "no Conv/Linear layer ran in the forward pass", field="model")
-    run_ = make_format_run(case, layers, args.formats, args.seed, args.threads)
+    run_ = make_format_run(case, layers, args.formats, args.seed, args.threads, backend)
     reference = run_outputs(case)
-    results = measure_format_items(case, reference, run_.items, progress=not args.no_progress)
+    results = measure_format_items(
+        case, reference, run_.items, progress=not args.no_progress, backend=backend
+    )
     out = Path(args.output_dir)
     written = [write_json(out / name, doc) for name, doc in format_documents(run_, results).items()]
     _say(
@@ -134,14 +142,16 @@ def _merge(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     saved = load_config(args.config)
+    backend = get_backend(args.backend)
     case = _case(args)
     split_allocation(case.model, saved.wbits, saved.source)  # bad names fail before any run
     # the float pass, then the quantized one
     with Progress(2 * len(case.batches), "evaluate", enabled=not args.no_progress) as bar:
         reference = run_outputs(case, bar)
-        metrics = evaluate_config(case, reference, saved, bar)
+        metrics = evaluate_config(case, reference, saved, bar, backend)
     task = case.task_metric.name if case.task_metric else None
     document = {"config": args.config, "count": case.sample_count, **metrics.as_dict(task)}
+    document |= backend.metadata
     if args.output:
         _say(f"wrote {write_json(args.output, document)}")
     sys.stdout.write(dumps(document))
@@ -153,6 +163,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.formats is not None:
         return _validate_formats(args)
     start = time.perf_counter()
+    backend = get_backend(args.backend)
     case = _case(args)
     reference = run_outputs(case)
     result = validate(
@@ -165,6 +176,7 @@ def _validate(args: argparse.Namespace) -> int:
         bits=args.bits,
         abit_rule=args.act_bits or DEFAULT_ABIT_RULE,
         progress=not args.no_progress,
+        backend=backend,
     )
     path = write_text_atomic(args.output, result.csv)
     for line in summary_lines(result):
@@ -175,6 +187,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _validate_formats(args: argparse.Namespace) -> int:
     start = time.perf_counter()
+    backend = get_backend(args.backend)
     case = _case(args)
     reference = run_outputs(case)
     result = validate_formats(
@@ -186,6 +199,7 @@ def _validate_formats(args: argparse.Namespace) -> int:
         limits=args.limits or DEFAULT_LIMITS,
         solvers=args.solvers,
         progress=not args.no_progress,
+        backend=backend,
     )
     path = write_text_atomic(args.output, result.csv)
     for line in formats_summary_lines(result):

@@ -25,8 +25,8 @@ import torch
 
 from mpq_core.model.formats import Format
 
+from .backends import RTN, RTN_BACKEND, Backend
 from .cases import ModelCase
-from .formats_quant import emulation, formatted
 from .jsonio import rounded
 from .metrics import LOSS, SCORE, Metrics, compare, run_outputs
 from .progress import Progress
@@ -57,6 +57,7 @@ class FormatRun:
     task_metric: str | None
     task_higher_is_better: bool
     versions: tuple[tuple[str, str], ...]
+    backend: str = RTN
 
     @property
     def items(self) -> list[tuple[str, Format]]:
@@ -78,10 +79,11 @@ def make_format_run(
     formats: Sequence[Format],
     seed: int,
     threads: int,
+    backend: Backend = RTN_BACKEND,
 ) -> FormatRun:
-    """The run's identity; every format is checked for an emulation before anything runs."""
-    for fmt in formats:
-        emulation(fmt)
+    """The run's identity; every (layer, format) pair is checked with ``backend`` (for rtn:
+    every format for an emulation) before anything runs."""
+    backend.check_all(case.model, layers, formats)
     metric = case.task_metric
     return FormatRun(
         model=case.name,
@@ -93,7 +95,8 @@ def make_format_run(
         threads=threads,
         task_metric=metric.name if metric else None,
         task_higher_is_better=bool(metric.higher_is_better) if metric else False,
-        versions=library_versions(),
+        versions=library_versions() + backend.versions,
+        backend=backend.name,
     )
 
 
@@ -102,9 +105,11 @@ def measure_format(
     reference: tuple[torch.Tensor, ...],
     allocation: dict[str, Format],
     source: str,
+    backend: Backend = RTN_BACKEND,
 ) -> Metrics:
-    """Every named layer in its format at once, the calibration inputs run, compared."""
-    with formatted(case.model, allocation, source):
+    """Every named layer in its format at once (by ``backend``), the calibration inputs run,
+    compared."""
+    with backend.formatted(case.model, allocation, source):
         outputs = run_outputs(case)
     return compare(case, reference, outputs)
 
@@ -115,12 +120,13 @@ def measure_format_items(
     items: Sequence[tuple[str, Format]],
     *,
     progress: bool = True,
+    backend: Backend = RTN_BACKEND,
 ) -> list[FormatResult]:
     """Measure each (layer, format) alone."""
     results = []
     with Progress(len(items), "sensitivity --formats", enabled=progress) as bar:
         for layer, fmt in items:
-            metrics = measure_format(case, reference, {layer: fmt}, "flops file")
+            metrics = measure_format(case, reference, {layer: fmt}, "flops file", backend)
             results.append(FormatResult(layer, fmt.name, metrics))
             bar.advance()
     return results
@@ -157,7 +163,7 @@ def format_documents(run: FormatRun, results: Sequence[FormatResult]) -> dict[st
 
 
 def _metadata(run: FormatRun, metric: str, higher: bool, what: str) -> dict[str, Any]:
-    return {
+    meta = {
         "synthetic": False,
         "metric": metric,
         "metric_description": what,
@@ -175,3 +181,4 @@ def _metadata(run: FormatRun, metric: str, higher: bool, what: str) -> dict[str,
         "versions": dict(run.versions),
         "generator": GENERATOR,
     }
+    return meta if run.backend == RTN else {**meta, "backend": run.backend}

@@ -24,6 +24,7 @@ import mpq_core as mpq
 from mpq_core.model.formats import Format
 from mpq_core.report.agreement import spearman
 
+from .backends import RTN, RTN_BACKEND, Backend, backend_lines
 from .cases import ModelCase
 from .formats_sensitivity import measure_format
 from .jsonio import rounded
@@ -66,6 +67,7 @@ class FormatValidation:
     rho: Mapping[str, float]  # metric -> Spearman's rho of predicted objective vs value
     higher_is_better: Mapping[str, bool]
     measured: int  # distinct allocations measured
+    backend: str = RTN
 
 
 def validate_formats(
@@ -78,8 +80,10 @@ def validate_formats(
     limits: Sequence[str] = DEFAULT_LIMITS,
     solvers: Sequence[str] = ("greedy", "exact"),
     progress: bool = True,
+    backend: Backend = RTN_BACKEND,
 ) -> FormatValidation:
-    """Solve, apply and measure every (limit, solver); the CSV and the rank correlations."""
+    """Solve, apply (by ``backend``) and measure every (limit, solver); the CSV and the rank
+    correlations."""
     parsed = [mpq.parse_limit_flag(text, "--limits") for text in limits]
     problem = mpq.load_problem(flops, sensitivity, spec=mpq.Spec(formats=tuple(formats)))
     if problem.inputs.sensitivity.higher_is_better:
@@ -101,7 +105,8 @@ def validate_formats(
     with Progress(len(distinct), "validate --formats", enabled=progress) as bar:
         for chosen in distinct:
             allocation = {n: by_name[f] for n, f in zip(problem.names, chosen, strict=True)}
-            measured[chosen] = measure_format(case, reference, allocation, str(sensitivity))
+            source = str(sensitivity)
+            measured[chosen] = measure_format(case, reference, allocation, source, backend)
             bar.advance()
     points = [replace(p, metrics=measured[p.formats]) if p.feasible else p for p in points]
     directions = _directions(case)
@@ -112,6 +117,7 @@ def validate_formats(
         rho=_correlations(rows),
         higher_is_better=directions,
         measured=len(distinct),
+        backend=backend.name,
     )
 
 
@@ -205,6 +211,7 @@ def formats_summary_lines(run: FormatValidation) -> list[str]:
         f"validated {len(limits)} limit(s) x {len({p.solver for p in points})} solver(s): "
         f"{len(feasible)} feasible, {run.measured} distinct allocation(s) measured"
     ]
+    lines += backend_lines(run.backend)
     infeasible = [p.limit for p in points if not p.feasible]
     if infeasible:
         lines.append(f"infeasible: {', '.join(dict.fromkeys(infeasible))}")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import torch
 
+from .backends import RTN_BACKEND, Backend
 from .cases import ModelCase, call_model, compared_output
 from .progress import Progress
-from .quantize import quantized
 
 SQNR_CAP_DB = 200.0
 LOSS = "mse"
@@ -76,8 +76,10 @@ def measure(
     allocation: Mapping[str, int],
     source: str,
     progress: Progress | None = None,
+    backend: Backend = RTN_BACKEND,
 ) -> Metrics:
-    """Quantize the allocated layers at once, run the calibration inputs, compare."""
-    with quantized(case.model, allocation, source):
+    """Quantize the allocated layers at once (by ``backend``), run the calibration inputs,
+    compare."""
+    with backend.quantized(case.model, allocation, source):
         outputs = run_outputs(case, progress)
     return compare(case, reference, outputs)

@@ -24,6 +24,7 @@ import torch
 
 from mpq_core import InputError
 
+from .backends import RTN, RTN_BACKEND, Backend
 from .cases import ModelCase
 from .jsonio import rounded
 from .metrics import LOSS, SCORE, Metrics, measure
@@ -81,13 +82,14 @@ class Run:
     task_metric: str | None
     task_higher_is_better: bool
     versions: tuple[tuple[str, str], ...]
+    backend: str = RTN
 
     @property
     def items(self) -> list[tuple[str, int]]:
         return [(layer, width) for layer in self.layers for width in self.widths]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "model": self.model,
             "layers": list(self.layers),
             "widths": list(self.widths),
@@ -99,6 +101,7 @@ class Run:
             "task_higher_is_better": self.task_higher_is_better,
             "versions": dict(self.versions),
         }
+        return out if self.backend == RTN else {**out, "backend": self.backend}
 
     @classmethod
     def from_json(cls, data: Any, source: str) -> Run:
@@ -116,6 +119,7 @@ class Run:
                 task_metric=None if data["task_metric"] is None else str(data["task_metric"]),
                 task_higher_is_better=bool(data["task_higher_is_better"]),
                 versions=tuple((str(k), str(v)) for k, v in data["versions"].items()),
+                backend=str(data.get("backend", RTN)),
             )
         except KeyError as exc:
             raise InputError(source, "missing", field=f"run.{exc.args[0]}") from None
@@ -143,8 +147,15 @@ def library_versions() -> tuple[tuple[str, str], ...]:
 
 
 def make_run(
-    case: ModelCase, layers: Sequence[str], widths: Sequence[int], seed: int, threads: int
+    case: ModelCase,
+    layers: Sequence[str],
+    widths: Sequence[int],
+    seed: int,
+    threads: int,
+    backend: Backend = RTN_BACKEND,
 ) -> Run:
+    """The run's identity; every (layer, width) pair is checked with ``backend`` first."""
+    backend.check_all(case.model, layers, list(widths))
     metric = case.task_metric
     return Run(
         model=case.name,
@@ -156,7 +167,8 @@ def make_run(
         threads=threads,
         task_metric=metric.name if metric else None,
         task_higher_is_better=bool(metric.higher_is_better) if metric else False,
-        versions=library_versions(),
+        versions=library_versions() + backend.versions,
+        backend=backend.name,
     )
 
 
@@ -167,12 +179,13 @@ def measure_items(
     *,
     progress: bool = True,
     label: str = "sensitivity",
+    backend: Backend = RTN_BACKEND,
 ) -> list[Result]:
     """Measure each (layer, width) alone."""
     results = []
     with Progress(len(items), label, enabled=progress) as bar:
         for layer, width in items:
-            metrics = measure(case, reference, {layer: width}, "flops file")
+            metrics = measure(case, reference, {layer: width}, "flops file", backend=backend)
             results.append(Result(layer, width, metrics))
             bar.advance()
     return results
@@ -244,6 +257,8 @@ def _metadata(run: Run, metric: str, higher: bool, what: str) -> dict[str, Any]:
         "versions": dict(run.versions),
         "generator": "python -m mpq_torch sensitivity",
     }
+    if run.backend != RTN:
+        meta["backend"] = run.backend
     return meta
 
 
@@ -274,7 +289,7 @@ def merge_shards(shards: Sequence[tuple[str, Any]]) -> tuple[Run, list[Result]]:
         seen[shard.index] = label
         other = Run.from_json(_shard_field(data, label, "run"), label)
         if other != run:
-            key = next(k for k, v in other.to_json().items() if run.to_json()[k] != v)
+            key = _differing_field(run, other)
             raise InputError(label, f"differs from {first_label}", field=f"run.{key}")
         start, stop = shard.bounds(len(items))
         got = _results(data, label, run)
@@ -294,6 +309,12 @@ def merge_shards(shards: Sequence[tuple[str, Any]]) -> tuple[Run, list[Result]]:
     order = {item: i for i, item in enumerate(items)}
     results.sort(key=lambda r: order[(r.layer, r.width)])
     return run, results
+
+
+def _differing_field(first: Run, other: Run) -> str:
+    """The first field in which two runs differ: the backend before the versions it adds."""
+    mine, theirs = first.to_json(), other.to_json()
+    return next(k for k in ("backend", *mine, *theirs) if mine.get(k) != theirs.get(k))
 
 
 def _shard_field(data: Any, label: str, key: str) -> Any:

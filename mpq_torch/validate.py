@@ -28,6 +28,7 @@ from mpq_core.report.agreement import (
     validation_csv,
 )
 
+from .backends import RTN, RTN_BACKEND, Backend, backend_lines
 from .cases import ModelCase
 from .jsonio import rounded
 from .metrics import LOSS, SCORE, Metrics, measure
@@ -59,6 +60,7 @@ class Validation:
     results: ValidationResults
     measured: int  # distinct allocations measured
     min_multiplier: float
+    backend: str = RTN
 
 
 def evaluate_config(
@@ -66,9 +68,10 @@ def evaluate_config(
     reference: tuple[torch.Tensor, ...],
     saved: mpq.SavedConfig,
     progress: Progress | None = None,
+    backend: Backend = RTN_BACKEND,
 ) -> Metrics:
     """Measure a config read by ``mpq_core.load_config`` with all its widths at once."""
-    return measure(case, reference, dict(saved.wbits), saved.source, progress)
+    return measure(case, reference, dict(saved.wbits), saved.source, progress, backend)
 
 
 def validate(
@@ -82,8 +85,10 @@ def validate(
     bits: Sequence[int] | None = None,
     abit_rule: str = "plus4",
     progress: bool = True,
+    backend: Backend = RTN_BACKEND,
 ) -> Validation:
-    """Solve, apply and measure every (budget, solver); the CSV and its summary."""
+    """Solve, apply (by ``backend``) and measure every (budget, solver); the CSV and its
+    summary."""
     _check_loss_form(sensitivity)
     problem = mpq.load_problem(flops, sensitivity, bits=bits, abit_rule=abit_rule)
     losses = _layer_losses(sensitivity, problem.names, problem.widths)
@@ -113,12 +118,13 @@ def validate(
     with Progress(len(distinct), "validate", enabled=progress) as bar:
         for wbits in distinct:
             allocation = dict(zip(problem.names, wbits, strict=True))
-            measured[wbits] = measure(case, reference, allocation, source)
+            measured[wbits] = measure(case, reference, allocation, source, backend=backend)
             bar.advance()
     points = [replace(p, metrics=measured[p.wbits]) if p.feasible else p for p in points]
     text = validation_csv(_rows(case, points))
     results = read_validation(mpq.InputFile("validation.csv", text.encode()))
-    return Validation(tuple(points), text, results, len(distinct), problem.min_multiplier())
+    minimum = problem.min_multiplier()
+    return Validation(tuple(points), text, results, len(distinct), minimum, backend.name)
 
 
 def summary_lines(run: Validation) -> list[str]:
@@ -131,6 +137,7 @@ def summary_lines(run: Validation) -> list[str]:
         f"validated {len(budgets)} budget(s) x {len(solvers)} solver(s): {len(feasible)} "
         f"feasible, {run.measured} distinct allocation(s) measured"
     ]
+    lines += backend_lines(run.backend)
     infeasible = sorted({p.budget for p in points if not p.feasible})
     if infeasible:
         lines.append(
