@@ -43,6 +43,7 @@ EXPORT_FORMATS = (
     "both",
     "compressed_tensors",
     "torchao",
+    "diffusers",
     "gguf",
     "mlx",
     "modelopt",
@@ -384,7 +385,9 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
         help="config (the Phase 4 JSON), mapping (layer: wbit as YAML), mapping-json (the same "
         "as JSON), both (config and the YAML mapping), compressed_tensors (config, an "
         "llm-compressor recipe and a compressed-tensors QuantizationConfig), torchao (config, "
-        "a torchao JSON and a snippet that applies it), gguf (config, a llama-quantize "
+        "a torchao JSON and a snippet that applies it), diffusers (config, the torchao JSON "
+        "and a snippet building diffusers' TorchAoConfig for a UNet), gguf (config, a "
+        "llama-quantize "
         "--tensor-type-file and its notes), mlx (config and an mlx-lm quantization block), "
         "modelopt (config, a TensorRT-LLM hf_quant_config and a ModelOpt quant_cfg) or "
         "autoround (config and an auto-round layer_config) (default config)",
@@ -559,6 +562,7 @@ _SAVED_LABELS = {
     "llmcompressor_recipe_": "llm-compressor recipe",
     "compressed_tensors_": "compressed-tensors config",
     "torchao_": "torchao config",
+    "diffusers_": "diffusers snippet",
     "llamacpp_tensor_types_": "llama.cpp tensor types",
     "llamacpp_notes_": "llama.cpp notes",
     "mlx_quantization_": "MLX quantization block",

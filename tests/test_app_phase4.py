@@ -85,3 +85,12 @@ def test_a_link_s_tie_fused_opens_ticked_and_formats_are_refused_with_a_reason()
         "Ignored a link parameter: formats: the app chooses among widths (a ladder); solve "
         "formats with the command line (--formats, --search_spaces)"
     )
+
+
+def test_every_phase4_target_has_a_label_in_the_app():
+    from mpq_app.ui.export import PHASE4_LABELS
+    from mpq_core.cli import EXPORT_FORMATS
+    from mpq_core.io.phase4 import PHASE4_TARGETS
+
+    assert set(PHASE4_LABELS) == set(PHASE4_TARGETS)
+    assert set(PHASE4_TARGETS) <= set(EXPORT_FORMATS)

@@ -241,6 +241,7 @@ def _mapping_download(view: View, solution: Solution) -> None:
 PHASE4_LABELS = {
     "compressed_tensors": "llm-compressor / compressed-tensors",
     "torchao": "torchao",
+    "diffusers": "diffusers (torchao, UNets)",
     "gguf": "llama.cpp (GGUF)",
     "mlx": "MLX (mlx-lm)",
     "modelopt": "ModelOpt / TensorRT-LLM",

@@ -6,6 +6,9 @@ configuration, loaded by the library's own code (tests/test_phase4_*.py).
   dict (``compressed_tensors_export``);
 - ``torchao``: ``torchao_<m>.json``, module name -> torchao config, and ``torchao_<m>.py``, a
   snippet that builds an FqnToConfig from it and calls ``quantize_`` (``torchao_export``);
+- ``diffusers``: the torchao JSON and ``diffusers_<m>.py``, a snippet building diffusers'
+  ``TorchAoConfig`` (and a ``PipelineQuantizationConfig`` for the ``unet``) from it
+  (``diffusers_export``);
 - ``gguf`` (llama.cpp): ``llamacpp_tensor_types_<m>.txt`` for ``llama-quantize
   --tensor-type-file`` and ``llamacpp_notes_<m>.txt`` (``gguf_export``);
 - ``mlx`` (mlx-lm): ``mlx_quantization_<m>.json``, the ``quantization`` block of a
@@ -71,6 +74,18 @@ def _torchao(solution: Solution, options: Phase4Options) -> Files:
     ]
 
 
+def _diffusers(solution: Solution, options: Phase4Options) -> Files:
+    from .diffusers_export import snippet_text
+    from .torchao_export import torchao_export
+
+    stem = export_stem(solution)
+    json_name, snippet_name = f"torchao_{stem}.json", f"diffusers_{stem}.py"
+    return [
+        (json_name, json_text(torchao_export(solution, options.name_prefix))),
+        (snippet_name, snippet_text(solution, json_name, snippet_name)),
+    ]
+
+
 def _gguf(solution: Solution, options: Phase4Options) -> Files:
     from .gguf_export import gguf_files
 
@@ -105,6 +120,7 @@ def _autoround(solution: Solution, options: Phase4Options) -> Files:
 _TARGETS: dict[str, Callable[[Solution, Phase4Options], Files]] = {
     "compressed_tensors": _compressed_tensors,
     "torchao": _torchao,
+    "diffusers": _diffusers,
     "gguf": _gguf,
     "mlx": _mlx,
     "modelopt": _modelopt,
