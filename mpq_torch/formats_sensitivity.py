@@ -95,7 +95,7 @@ def make_format_run(
         threads=threads,
         task_metric=metric.name if metric else None,
         task_higher_is_better=bool(metric.higher_is_better) if metric else False,
-        versions=library_versions() + backend.versions,
+        versions=library_versions(case.model) + backend.versions,
         backend=backend.name,
     )
 

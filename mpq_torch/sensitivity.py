@@ -136,12 +136,20 @@ class Result:
     metrics: Metrics
 
 
-def library_versions() -> tuple[tuple[str, str], ...]:
-    """Versions of the numerical libraries in use (those imported by now)."""
+# the libraries a model's package brings with it (transformers' models run its tokenizers)
+_WITH_MODEL = {"transformers": ("transformers", "tokenizers"), "diffusers": ("diffusers",)}
+
+
+def library_versions(model: object = None) -> tuple[tuple[str, str], ...]:
+    """Versions of the numerical libraries the measurement uses: torch and numpy, and those of
+    the model's package (not whatever else the process has imported: a file's metadata must
+    not depend on what ran before it)."""
+    root = type(model).__module__.split(".")[0] if model is not None else ""
+    used = {"torch", "numpy", *_WITH_MODEL.get(root, ())}
     out = []
     for name in _VERSIONED:
         module = sys.modules.get(name)
-        if module is not None:
+        if name in used and module is not None:
             out.append((name, str(getattr(module, "__version__", "unknown"))))
     return tuple(out)
 
@@ -167,7 +175,7 @@ def make_run(
         threads=threads,
         task_metric=metric.name if metric else None,
         task_higher_is_better=bool(metric.higher_is_better) if metric else False,
-        versions=library_versions() + backend.versions,
+        versions=library_versions(case.model) + backend.versions,
         backend=backend.name,
     )
 
