@@ -29,6 +29,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from compressed_tensors.quantization import (
@@ -49,7 +50,7 @@ from mpq_core.io.phase4.layers import ATTENTION_MATMUL, LayerChoice, expressed, 
 from mpq_core.model.formats import Format
 
 from .formats_quant import emulation, quantize_weight_as
-from .quantize import quantizable_layers, split_allocation
+from .quantize import LayerChange, applied, quantizable_layers, split_allocation
 
 Quantizer = Callable[[torch.Tensor], torch.Tensor]
 _GROUPED = (QuantizationStrategy.GROUP, QuantizationStrategy.TENSOR_GROUP)
@@ -148,7 +149,7 @@ def formatted(
         if name not in layers:
             raise InputError(source, "no Conv/Linear module of this name", layer=name)
         schemes[name] = _module_scheme(name, layers[name], fmt, f"format {fmt.name!r}")
-    with _applied(layers, schemes):
+    with applied(layers, _changes(schemes)):
         yield
 
 
@@ -167,7 +168,7 @@ def quantized(
             schemes[name] = _module_scheme(name, layers[name], fmt, label)
         else:  # an attention matmul entry: float at 16 bits, else the export's refusal
             layer_scheme(name, fmt, label, ATTENTION_MATMUL)
-    with _applied(layers, schemes):
+    with applied(layers, _changes(schemes)):
         yield
 
 
@@ -194,23 +195,15 @@ def _module_scheme(name: str, module: nn.Module, fmt: Format, label: str) -> Lay
     return layer_scheme(name, fmt, label, type(module).__name__, shape)
 
 
-@contextmanager
-def _applied(layers: Mapping[str, nn.Module], schemes: Mapping[str, LayerScheme]) -> Iterator[None]:
-    saved, handles = {}, []
-    try:
-        for name, scheme in schemes.items():
-            module = layers[name]
-            saved[name] = module.weight.data
-            module.weight.data = _quantized_weight(module.weight.data, scheme)
-            if scheme.input_activations is not None:
-                hook = _input_hook(scheme.input_activations)
-                handles.append(module.register_forward_pre_hook(hook))
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
-        for name, data in saved.items():
-            layers[name].weight.data = data
+def _changes(schemes: Mapping[str, LayerScheme]) -> dict[str, LayerChange]:
+    """Each layer's weight and input as compressed-tensors quantizes them."""
+    return {
+        name: (
+            partial(_quantized_weight, scheme=scheme),
+            None if scheme.input_activations is None else _input_hook(scheme.input_activations),
+        )
+        for name, scheme in schemes.items()
+    }
 
 
 def _input_hook(args: QuantizationArgs):

@@ -66,6 +66,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
@@ -74,6 +75,7 @@ from mpq_core import InputError
 from mpq_core.model.formats import CHANNEL, GROUP, TENSOR, Format
 
 from .profiling import WEIGHT_TYPES
+from .quantize import applied
 
 Quantizer = Callable[[torch.Tensor], torch.Tensor]
 E4M3_MAX = 448.0
@@ -311,20 +313,15 @@ def formatted(
         if name not in layers:
             raise InputError(source, "no Conv/Linear module of this name", layer=name)
         rules[name] = emulation(fmt, source)
-    saved, handles = {}, []
-    try:
-        for name, rule in rules.items():
-            module = layers[name]
-            saved[name] = module.weight.data
-            module.weight.data = quantize_weight_as(module.weight.data, rule.weight)
-            if rule.activation is not None:
-                handles.append(module.register_forward_pre_hook(_input_hook(rule.activation)))
+    changes = {
+        name: (
+            partial(quantize_weight_as, rule=rule.weight),
+            None if rule.activation is None else _input_hook(rule.activation),
+        )
+        for name, rule in rules.items()
+    }
+    with applied(layers, changes):
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
-        for name, data in saved.items():
-            layers[name].weight.data = data
 
 
 def _input_hook(rule: Quantizer):

@@ -14,8 +14,9 @@ quantized this way; every other tensor stays float32.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 
 import torch
 from torch import nn
@@ -94,6 +95,31 @@ def split_allocation(
     return weights, operands
 
 
+# how one layer runs while quantized: its weight through the first function, and its input
+# through the forward pre-hook (None: the input as it comes)
+LayerChange = tuple[Callable[[torch.Tensor], torch.Tensor], Callable | None]
+
+
+@contextmanager
+def applied(layers: Mapping[str, nn.Module], changes: Mapping[str, LayerChange]) -> Iterator[None]:
+    """Run the block with each named layer changed; the float weights come back after (and
+    the hooks go), whatever happens."""
+    saved, handles = {}, []
+    try:
+        for name, (weight_of, input_hook) in changes.items():
+            module = layers[name]
+            saved[name] = module.weight.data
+            module.weight.data = weight_of(module.weight.data)
+            if input_hook is not None:
+                handles.append(module.register_forward_pre_hook(input_hook))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+        for name, data in saved.items():
+            layers[name].weight.data = data
+
+
 @contextmanager
 def quantized(
     model: nn.Module, allocation: Mapping[str, int], source: str = "allocation"
@@ -105,12 +131,8 @@ def quantized(
     """
     layers = quantizable_layers(model)
     weights, operands = split_allocation(model, allocation, source)
-    saved = {}
-    try:
-        for name, bits in weights.items():
-            weight = layers[name].weight
-            saved[name] = weight.data
-            weight.data = quantize_weight(weight.data, bits)
+    changes = {name: (partial(quantize_weight, bits=bits), None) for name, bits in weights.items()}
+    with applied(layers, changes):
         if operands:
 
             def on_operands(module: str, func: str, tensors: tuple) -> tuple:
@@ -123,6 +145,3 @@ def quantized(
                 yield
         else:
             yield
-    finally:
-        for name, data in saved.items():
-            layers[name].weight.data = data
