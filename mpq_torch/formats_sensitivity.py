@@ -30,7 +30,7 @@ from .cases import ModelCase
 from .jsonio import rounded
 from .metrics import LOSS, SCORE, Metrics, compare, run_outputs
 from .progress import Progress
-from .sensitivity import library_versions
+from .sensitivity import metric_fields, run_fields, run_identity
 
 FILE_STEM = "sensitivity_formats"
 GENERATOR = "python -m mpq_torch sensitivity --formats"
@@ -84,19 +84,8 @@ def make_format_run(
     """The run's identity; every (layer, format) pair is checked with ``backend`` (for rtn:
     every format for an emulation) before anything runs."""
     backend.check_all(case.model, layers, formats)
-    metric = case.task_metric
     return FormatRun(
-        model=case.name,
-        layers=tuple(layers),
-        formats=tuple(formats),
-        inputs=case.description or "the entry's calibration inputs",
-        count=case.sample_count,
-        seed=seed,
-        threads=threads,
-        task_metric=metric.name if metric else None,
-        task_higher_is_better=bool(metric.higher_is_better) if metric else False,
-        versions=library_versions(case.model) + backend.versions,
-        backend=backend.name,
+        layers=tuple(layers), formats=tuple(formats), **run_identity(case, seed, threads, backend)
     )
 
 
@@ -164,18 +153,9 @@ def format_documents(run: FormatRun, results: Sequence[FormatResult]) -> dict[st
 
 def _metadata(run: FormatRun, metric: str, higher: bool, what: str) -> dict[str, Any]:
     meta = {
-        "synthetic": False,
-        "metric": metric,
-        "metric_description": what,
-        "higher_is_better": higher,
-        "form": "score" if higher else "loss",
-        "method": METHOD,
+        **metric_fields(metric, higher, what, METHOD),
         "emulation": "fake quantization (quantize, then dequantize) in float32 on the CPU",
-        "model": run.model,
-        "inputs": run.inputs,
-        "count": run.count,
-        "seed": run.seed,
-        "threads": run.threads,
+        **run_fields(run),
         "formats": {fmt.name: fmt.to_dict() for fmt in run.formats},
         "num_layers": len(run.layers),
         "versions": dict(run.versions),

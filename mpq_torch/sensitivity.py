@@ -164,20 +164,52 @@ def make_run(
 ) -> Run:
     """The run's identity; every (layer, width) pair is checked with ``backend`` first."""
     backend.check_all(case.model, layers, list(widths))
-    metric = case.task_metric
     return Run(
-        model=case.name,
         layers=tuple(layers),
         widths=tuple(sorted(widths)),
-        inputs=case.description or "the entry's calibration inputs",
-        count=case.sample_count,
-        seed=seed,
-        threads=threads,
-        task_metric=metric.name if metric else None,
-        task_higher_is_better=bool(metric.higher_is_better) if metric else False,
-        versions=library_versions(case.model) + backend.versions,
-        backend=backend.name,
+        **run_identity(case, seed, threads, backend),
     )
+
+
+def run_identity(case: ModelCase, seed: int, threads: int, backend: Backend) -> dict[str, Any]:
+    """The fields a measurement of widths (``Run``) and one of formats share besides its
+    layers and options: the model, its inputs, the seed, threads, task metric, versions and
+    backend."""
+    metric = case.task_metric
+    return {
+        "model": case.name,
+        "inputs": case.description or "the entry's calibration inputs",
+        "count": case.sample_count,
+        "seed": seed,
+        "threads": threads,
+        "task_metric": metric.name if metric else None,
+        "task_higher_is_better": bool(metric.higher_is_better) if metric else False,
+        "versions": library_versions(case.model) + backend.versions,
+        "backend": backend.name,
+    }
+
+
+def metric_fields(metric: str, higher: bool, what: str, method: str) -> dict[str, Any]:
+    """The head of a measured file's metadata: what its values are and how they were made."""
+    return {
+        "synthetic": False,
+        "metric": metric,
+        "metric_description": what,
+        "higher_is_better": higher,
+        "form": "score" if higher else "loss",
+        "method": method,
+    }
+
+
+def run_fields(run: Any) -> dict[str, Any]:
+    """A run's identity as a measured file's metadata states it (``model`` .. ``threads``)."""
+    return {
+        "model": run.model,
+        "inputs": run.inputs,
+        "count": run.count,
+        "seed": run.seed,
+        "threads": run.threads,
+    }
 
 
 def measure_items(
@@ -249,17 +281,8 @@ def per_bit_documents(run: Run, results: Sequence[Result]) -> dict[str, dict[str
 
 def _metadata(run: Run, metric: str, higher: bool, what: str) -> dict[str, Any]:
     meta: dict[str, Any] = {
-        "synthetic": False,
-        "metric": metric,
-        "metric_description": what,
-        "higher_is_better": higher,
-        "form": "score" if higher else "loss",
-        "method": METHOD,
-        "model": run.model,
-        "inputs": run.inputs,
-        "count": run.count,
-        "seed": run.seed,
-        "threads": run.threads,
+        **metric_fields(metric, higher, what, METHOD),
+        **run_fields(run),
         "widths": list(run.widths),
         "num_layers": len(run.layers),
         "versions": dict(run.versions),
