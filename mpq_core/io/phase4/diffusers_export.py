@@ -17,10 +17,8 @@ search space of 16 bits / bf16), as for the torchao target.
 
 from __future__ import annotations
 
-import json
-
 from ...solving.solution import Solution
-from .layers import provenance
+from .torchao_export import filled_snippet
 
 DIFFUSERS_VERSION = "0.42.1"  # the version the export was written and tested for
 
@@ -71,10 +69,4 @@ if __name__ == "__main__":
 
 def snippet_text(solution: Solution, json_name: str, snippet_name: str) -> str:
     """The Python snippet written beside the torchao JSON file."""
-    return SNIPPET.format(
-        json_name=json_name,
-        json_literal=json.dumps(json_name),
-        snippet_name=snippet_name,
-        written_by=provenance(solution)["written_by"],
-        version=DIFFUSERS_VERSION,
-    )
+    return filled_snippet(SNIPPET, solution, json_name, snippet_name, DIFFUSERS_VERSION)

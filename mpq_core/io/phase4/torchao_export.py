@@ -213,10 +213,17 @@ if __name__ == "__main__":
 
 def snippet_text(solution: Solution, json_name: str, snippet_name: str) -> str:
     """The Python snippet written beside the JSON file."""
-    return SNIPPET.format(
+    return filled_snippet(SNIPPET, solution, json_name, snippet_name, TORCHAO_VERSION)
+
+
+def filled_snippet(
+    template: str, solution: Solution, json_name: str, snippet_name: str, version: str
+) -> str:
+    """A snippet template that reads the torchao JSON ``json_name`` beside it, filled in."""
+    return template.format(
         json_name=json_name,
         json_literal=json.dumps(json_name),
         snippet_name=snippet_name,
         written_by=provenance(solution)["written_by"],
-        version=TORCHAO_VERSION,
+        version=version,
     )
