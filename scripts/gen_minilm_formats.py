@@ -36,13 +36,13 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from gen_minilm_sample import REPO_ROOT, run_phase  # this folder: python scripts/<file>.py
+
 DEFAULT_DIR = REPO_ROOT / "sample_data" / "minilm_l6_formats"
 SWEEP_COUNT = 32
 # every format of mpq_core's catalog (mpq_core/model/formats.py)
@@ -66,23 +66,6 @@ LIMITS = (
 )
 
 
-def _phase(name: str, args: list[str], env: dict[str, str]) -> str:
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "mpq_torch", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{name} failed with exit code {done.returncode}")
-    print(f"{name:<12} {seconds:6.1f} s", flush=True)
-    return done.stdout
-
-
 def _env() -> dict[str, str]:
     return {
         "OMP_WAIT_POLICY": "PASSIVE",
@@ -95,11 +78,11 @@ def _env() -> dict[str, str]:
 def _measure(out: Path, flops: Path, formats: str, backend: list[str], env: dict[str, str]) -> str:
     """Sensitivity then validate into ``out``; validate's summary."""
     sweep = ["--count", str(SWEEP_COUNT), "--formats", formats, "--output_dir", str(out)]
-    _phase("sensitivity", ["sensitivity", "minilm", *sweep, *backend, "--no_progress"], env)
+    run_phase("sensitivity", ["sensitivity", "minilm", *sweep, *backend, "--no_progress"], env)
     files = ["--flops_file", str(flops), "--sensitivity_file", str(out / LOSSES)]
     csv = ["--formats", formats, "--output", str(out / "validation.csv"), "--limits", *LIMITS]
     validate = ["validate", "minilm", *files, *csv, *backend, "--no_progress"]
-    summary = _phase("validate", validate, env)
+    summary = run_phase("validate", validate, env)
     (out / "validation_summary.txt").write_text(summary, encoding="utf-8")
     return summary
 
@@ -144,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     flops = out / "flops_analysis.json"
     start = time.perf_counter()
     if args.backend == "rtn":
-        _phase(
+        run_phase(
             "profile",
             ["profile", "minilm", "--skip_matmuls", "--weight_shapes", "--output", str(flops)],
             env,

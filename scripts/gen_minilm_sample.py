@@ -28,7 +28,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = REPO_ROOT / "sample_data" / "minilm_l6"
 
 
-def _phase(name: str, args: list[str], env: dict[str, str]) -> str:
+def run_phase(name: str, args: list[str], env: dict[str, str]) -> str:
+    """``python -m mpq_torch ARGS`` from the repository, timed; its standard output."""
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "mpq_torch", *args],
@@ -51,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     out = parser.parse_args(argv).output_dir
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     flops, losses = out / "flops_analysis.json", out / "sensitivity_mse.json"
-    _phase("profile", ["profile", "minilm", "--output", str(flops)], env)
-    _phase("sensitivity", ["sensitivity", "minilm", "--output_dir", str(out)], env)
-    summary = _phase(
+    run_phase("profile", ["profile", "minilm", "--output", str(flops)], env)
+    run_phase("sensitivity", ["sensitivity", "minilm", "--output_dir", str(out)], env)
+    summary = run_phase(
         "validate",
         [
             "validate",
