@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from local_app import CHROMIUM, CHROMIUM_ARGS, AppNotStarted, start_app, stop_app
+from local_app import CHROMIUM, CHROMIUM_ARGS, benchmarked_app
 
 VIEWS = ("cards", "heatmap", "distribution", "budget_use", "budget_curve", "slack")
 IDLE = (
@@ -352,18 +352,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--switches", action="store_true", help="the page switches only")
     args = parser.parse_args()
-    if not CHROMIUM.exists():
-        raise SystemExit(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    log = Path(tempfile.mkdtemp(prefix="mpq-bench-")) / "streamlit.log"
     load_before = os.getloadavg()
-    try:
-        process, url = start_app(log)
-    except AppNotStarted as err:
-        raise SystemExit(f"the app did not start: {err}") from None
-    try:
+    with benchmarked_app() as url:
         results = asyncio.run(measure(url, args.repeats, args.switches))
-    finally:
-        stop_app(process)
     load_after = os.getloadavg()
     print("| measure | median | target | ratio | runs | min–max |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

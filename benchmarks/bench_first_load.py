@@ -32,20 +32,13 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_browser import VIEWS  # noqa: E402
-from benchmarks.local_app import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    AppNotStarted,
-    start_app,
-    stop_app,
-)
+from benchmarks.local_app import CHROMIUM, CHROMIUM_ARGS, benchmarked_app  # noqa: E402
 
 TARGET_MS = 1500.0
 IDLE = '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
@@ -213,18 +206,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    if not CHROMIUM.exists():
-        raise SystemExit(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    log = Path(tempfile.mkdtemp(prefix="mpq-bench-")) / "streamlit.log"
     before = os.getloadavg()
-    try:
-        process, url = start_app(log)
-    except AppNotStarted as err:
-        raise SystemExit(f"the app did not start: {err}") from None
-    try:
+    with benchmarked_app() as url:
         loads = asyncio.run(measure(url, args.repeats))
-    finally:
-        stop_app(process)
     after = os.getloadavg()
     report(loads)
     print(

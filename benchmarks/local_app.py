@@ -15,11 +15,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 90
@@ -109,6 +112,31 @@ def start_app(
             raise AppNotStarted(f"{why}:\n{shown}")
         time.sleep(0.25)
     return process, url
+
+
+@contextmanager
+def running_app(log: Path | None = None, **options: Any) -> Iterator[str]:
+    """The app's URL while the block runs (``start_app``'s options), stopped after whatever
+    happens; raises :class:`AppNotStarted` as ``start_app`` does."""
+    process, url = start_app(log, **options)
+    try:
+        yield url
+    finally:
+        stop_app(process)
+
+
+@contextmanager
+def benchmarked_app() -> Iterator[str]:
+    """For a benchmark script: Chromium looked for, then the clone's app served with its log in
+    a temporary folder; either failing ends the script with one line."""
+    if not CHROMIUM.exists():
+        raise SystemExit(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    log = Path(tempfile.mkdtemp(prefix="mpq-bench-")) / "streamlit.log"
+    try:
+        with running_app(log) as url:
+            yield url
+    except AppNotStarted as err:
+        raise SystemExit(f"the app did not start: {err}") from None
 
 
 def stop_app(process: subprocess.Popen[bytes]) -> None:

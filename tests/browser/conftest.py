@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from support import CHROMIUM, IN_CI, REPO
 
-from benchmarks.local_app import CHROMIUM_ARGS, AppNotStarted, start_app, stop_app
+from benchmarks.local_app import CHROMIUM_ARGS, AppNotStarted, running_app
 
 LOG_DIR = REPO / "artifacts"
 
@@ -85,10 +85,7 @@ def app_url() -> Iterator[str]:
         pytest.skip(reason)  # turned into a failure when CI is set
     LOG_DIR.mkdir(exist_ok=True)
     try:
-        process, url = start_app(LOG_DIR / "streamlit-browser-tests.log")
+        with running_app(LOG_DIR / "streamlit-browser-tests.log") as url:
+            yield url
     except AppNotStarted as err:
         pytest.fail(str(err))
-    try:
-        yield url
-    finally:
-        stop_app(process)

@@ -9,7 +9,7 @@ import os
 import pytest
 from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, expect
 
-from benchmarks.local_app import AppNotStarted, start_app, stop_app
+from benchmarks.local_app import AppNotStarted, running_app
 
 PLOTS = ".js-plotly-plot .main-svg"
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -20,19 +20,15 @@ def installed_app_url(installed_wheel, tmp_path_factory):
     """``mpq app --port N`` run by the wheel's console script in a directory of its own."""
     log = tmp_path_factory.mktemp("installed_app") / "mpq-app.log"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MPQ_APP_FILES")}
+
+    def command(port: int) -> list[str]:
+        return [str(installed_wheel.mpq), "app", "--port", str(port)]
+
     try:
-        process, url = start_app(
-            log,
-            command=lambda port: [str(installed_wheel.mpq), "app", "--port", str(port)],
-            cwd=installed_wheel.elsewhere,
-            env=env,
-        )
+        with running_app(log, command=command, cwd=installed_wheel.elsewhere, env=env) as url:
+            yield url
     except AppNotStarted as err:
         pytest.fail(str(err))
-    try:
-        yield url
-    finally:
-        stop_app(process)
 
 
 def test_mpq_app_from_the_wheel_draws_the_explorer(page: Page, installed_app_url):
