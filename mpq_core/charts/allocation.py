@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,7 +105,7 @@ def _column_modules(names: tuple[str, ...], blocks) -> list[str] | None:
     ]
     if not lists:
         return None
-    common, count = max(((m, lists.count(m)) for m in set(lists)), key=lambda c: (c[1], c[0]))
+    common, count = max(Counter(lists).items(), key=lambda c: (c[1], c[0]))
     if count < 2 or 2 * count < len(blocks) or len(common) != max(len(b.layers) for b in blocks):
         return None
     parts = [m.split(".") for m in common]
