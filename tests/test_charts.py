@@ -483,3 +483,18 @@ def test_a_transformer_s_heatmap_names_its_modules():
     for key in ("sd14", "hawq_resnet18"):
         axis = xaxis(key)
         assert "ticktext" not in axis and axis["title"]["text"].startswith("layer position"), key
+
+
+def test_blocks_of_many_modules_keep_positions():
+    """256 experts x 3 projections a block repeat one list too, but 768 names under the axis
+    would not read: past 24 columns they are positions."""
+    from mpq_core.charts.allocation import _column_modules
+    from mpq_core.model.blocks import group_blocks
+
+    def named(experts):
+        names = tuple(f"model.layers.{i}.mlp.experts.{j}.{p}" for i in range(4)
+                      for j in range(experts) for p in ("w1", "w2", "w3"))  # fmt: skip
+        return _column_modules(names, group_blocks(names))
+
+    assert named(8) == [f"{j}.{p}" for j in range(8) for p in ("w1", "w2", "w3")]
+    assert named(9) is None

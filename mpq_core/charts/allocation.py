@@ -94,10 +94,14 @@ def _grid(solution: Solution, *, show: bool) -> _Grid:
     return grid
 
 
+MAX_NAMED_COLUMNS = 24  # more columns than this are numbered, not named
+
+
 def _column_modules(names: tuple[str, ...], blocks) -> list[str] | None:
     """Each column's module, when at least half of the blocks list the same modules in the
     same order (a transformer's layers: query, key, value, ...), each named by its shortest
-    distinct ending; else None (the columns are positions, as in a UNet's blocks)."""
+    distinct ending; else None (the columns are positions, as in a UNet's blocks, or in blocks
+    of more than ``MAX_NAMED_COLUMNS`` modules)."""
     lists = [
         tuple(names[i].removeprefix(block.name + ".") for i in block.layers)
         for block in blocks
@@ -107,6 +111,8 @@ def _column_modules(names: tuple[str, ...], blocks) -> list[str] | None:
         return None
     common, count = max(Counter(lists).items(), key=lambda c: (c[1], c[0]))
     if count < 2 or 2 * count < len(blocks) or len(common) != max(len(b.layers) for b in blocks):
+        return None
+    if len(common) > MAX_NAMED_COLUMNS:  # hundreds of experts' modules: positions read better
         return None
     parts = [m.split(".") for m in common]
     out = []
