@@ -12,7 +12,7 @@ import streamlit as st
 
 from mpq_core import Limit, Problem, Solution, Spec, limit_value, resolve_limits, solve_spec
 from mpq_core.errors import InputError
-from mpq_core.io.phase4.compare import compare_file, comparison_lines
+from mpq_core.io.phase4.compare import Comparison, compare_file, comparison_lines
 from mpq_core.io.reading import InputFile
 
 from . import state
@@ -94,6 +94,19 @@ def other_limit(
     return solve_setups(view, specs), labels
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _compared(
+    files: DataFiles, spec: Spec, name: str, content: bytes, name_prefix: str, _solution: Solution
+) -> Comparison | str:
+    """The comparison with an uploaded file (or why it cannot be read), read and evaluated
+    once per file and settings, not at every rerun of the page; ``_solution`` is the
+    settings' allocation (left out of the key, which the files and the spec determine)."""
+    try:
+        return compare_file(_solution, InputFile(name, content), name_prefix=name_prefix)
+    except InputError as err:
+        return str(err)
+
+
 def file_section(view: View) -> None:
     """The current settings' allocation against a file's: a Phase 4 export or a library's own
     file (a published recipe), or an mpq config (``--compare`` on the command line)."""
@@ -113,14 +126,13 @@ def file_section(view: View) -> None:
     if not solution.feasible:
         st.info(plain(f"Nothing to compare: {solution.message}"), icon=":material/info:")
         return
-    try:
-        compared = compare_file(
-            solution, InputFile(upload.name, upload.getvalue()), name_prefix=view.files.name_prefix
-        )
-    except InputError as err:
-        st.error(plain(str(err)), icon=":material/error:")
+    compared = _compared(
+        view.files, view.spec, upload.name, upload.getvalue(), view.files.name_prefix, solution
+    )
+    if isinstance(compared, str):
+        st.error(plain(compared), icon=":material/error:")
         return
-    st.caption(plain("\n".join(comparison_lines(compared)[:1])))
+    st.caption(plain(comparison_lines(compared)[0]))
     rows = [
         {"measure": "objective", "mpq": compared.ours_objective, "file": compared.theirs_objective}
     ] + [
