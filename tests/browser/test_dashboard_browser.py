@@ -93,11 +93,13 @@ def _slider_value(page: Page) -> float:
 
 
 def _move_slider(page: Page, key: str, times: int = 1) -> float:
+    settle(page)  # keys pressed while a run is on its way are another test's matter
     slider = page.get_by_role("slider", name="Budget multiplier")
     slider.focus()
     with rerun(page):  # the slider sends its value once the keys stop
         for _ in range(times):
             slider.press(key)
+
     return round(_slider_value(page), 2)
 
 
