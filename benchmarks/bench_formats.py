@@ -101,6 +101,33 @@ def scale_targets(folder: Path, quick: bool) -> None:
             print(f"{n:>8,} {solver:>7} {seconds:9.3f} {shown} {solution.status}")
 
 
+BAND = ["bpw>=4.3", "bpw<=4.6", "bops<=0.3x"]
+
+
+def band_scale(folder: Path, quick: bool) -> None:
+    """A band (a floor and a cap on bpw) with a bops cap: each solver's median time, status
+    and the greedy's gap to the proven optimum (no target: the figures of floors)."""
+    print("\n## A band (8 formats, 4.3 <= bpw <= 4.6 and bops <= 0.3x)")
+    print(f"{'layers':>8} {'solver':>7} {'median s':>9} {'objective':>14} {'gap %':>8} status")
+    for n in (794, 100_000):
+        problem = m.load_problem(*write_instance(folder, n, 1), spec=formats_spec())
+        bounds = m.resolve_limits(problem, [m.parse_limit_flag(t) for t in BAND])
+        found = {}
+        for solver in ("exact", "greedy"):
+            repeats = (3 if n > 1000 else 7) if not quick else (1 if n > 1000 else 3)
+            seconds, solution = median_time(
+                lambda s=solver, p=problem, b=bounds: m.SOLVERS[s](p, b, time_limit=20.0),
+                repeats,
+            )
+            assert not solution.feasible or all(b.fits(solution.choice) for b in bounds)
+            found[solver] = solution
+            gap = m.greedy_gap(found["exact"], solution)[1] if solver == "greedy" else 0.0
+            print(
+                f"{n:>8,} {solver:>7} {seconds:9.3f} {solution.objective:14.6f} {gap:8.4f} "
+                f"{solution.status}"
+            )
+
+
 def formats_spec() -> m.Spec:
     return m.Spec(formats=catalog_formats(EIGHT))
 
@@ -225,6 +252,7 @@ def main() -> None:
     print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         scale_targets(Path(tmp), args.quick)
+        band_scale(Path(tmp), args.quick)
         peers(Path(tmp), args.quick)
     print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

@@ -71,7 +71,8 @@ limits:
   or a plain number in the resource's unit: GBOPs for bops, bits for wbits (weight memory) and
   mean_wbits (the params-weighted mean width, the "W4.08" figure), the file's unit for a
   resource of --resources. RESOURCE@GROUP counts only a group's layers (groups come from
-  --constraints). Examples: --limit "mean_wbits<=4.08" --limit "bops<=0.3x".
+  --constraints). RESOURCE>=VALUE is a floor (a band is a floor and a cap). Examples:
+  --limit "mean_wbits<=4.08" --limit "bops<=0.3x" --limit "mean_wbits>=3".
 
 output:
   The report goes to stdout. With --json, stdout carries only the JSON summary (the
@@ -238,7 +239,7 @@ def _limit_flags(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="RES[@GROUP]<=V",
         help="a limit: RESOURCE[@GROUP]<=VALUE with VALUE like 0.3x, 0.5r or 4.08 (see "
-        "'limits' below); repeatable; adds to --constraints",
+        "'limits' below), or >=VALUE for a floor; repeatable; adds to --constraints",
     )
     parser.add_argument(
         "--tie",

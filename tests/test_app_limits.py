@@ -147,3 +147,43 @@ def test_the_trade_off_map_marks_the_current_setting():
     x, y = heat["x"][10], heat["y"][5]
     s = mc.solve(problem, limits=[mc.Limit("bops", f"{x}x"), mc.Limit("mean_wbits", f"{y}")])
     assert heat["z"][5][10] == pytest.approx(s.objective_share * 100)
+
+
+def test_a_floor_from_a_link_has_its_slider_its_row_and_an_export_that_meets_it(stored_files):
+    at = _app({"budget": "0.5", "limit": "mean_wbits>=9"})
+    _ok(at)
+    slider = at.slider(key="limit_slider_1")
+    assert slider.value == 9.0 and slider.label == "mean_wbits at least (absolute)"
+    (editor,) = [d for d in at.sidebar.dataframe if d.key.startswith("limits_editor_")]
+    assert editor.value.values.tolist() == [["bops", "0.5x"], ["mean_wbits", ">=9"]]
+    uses = app_charts(at)["limits_use"]
+    assert [html.unescape(t["name"]) for t in uses["data"] if t["type"] == "bar"] == [
+        "use: bops <= 0.5x",
+        "use: mean_wbits >= 9",
+    ]
+    slider.set_value(10.0).run()
+    _ok(at)
+    assert at.query_params["limit"] == "mean_wbits>=10"  # the slider keeps the sign
+    (name,) = [
+        n for n in stored_files if n.startswith("quantization_config_bops0.5x_mean_wbitsge10")
+    ]
+    config = json.loads(stored_files[name])
+    assert _mean(config["bit_allocation"]) >= 10.0
+    assert _bops(config) <= 0.5 * MAX_BOPS
+    assert config["metadata"]["limits"][1]["at_least"] == "10"
+    problem = mc.load_problem(*mc.sample_inputs())
+    solution = mc.solve(
+        problem, limits=[mc.Limit("bops", "0.5x"), mc.Limit("mean_wbits", at_least="10")]
+    )
+    assert stored_files[name] == mc.config_json(mc.export_config(solution)).encode()
+
+
+def test_a_row_of_the_limits_table_reads_either_sign():
+    from mpq_app.ui.constraints import _cells, _limit_of_cells
+
+    assert _limit_of_cells("bpw", " >= 4.2") == mc.Limit("bpw", at_least="4.2")
+    assert (
+        _limit_of_cells("bpw", "<=5.4") == _limit_of_cells("bpw", "5.4") == mc.Limit("bpw", "5.4")
+    )
+    for limit in (mc.Limit("mean_wbits", at_least="6", group="late"), mc.Limit("bops", "0.4x")):
+        assert _limit_of_cells(*_cells(limit)) == limit

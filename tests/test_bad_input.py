@@ -105,7 +105,7 @@ def test_bad_yaml_fails_in_one_line(run, workdir, one_layer, text, message):
     [
         ("p.json", f'{{"a": {DIGITS}}}', "p.json: field 'pins', layer 'a': expected a width or a list of widths, got a 5000-digit number"),
         ("c.json", f'{{"limits": [{{"resource": "bops", "at_most": {DIGITS}}}]}}', "c.json: field 'limits[0].at_most': not a limit value (a 5000-digit number)"),
-        ("c.yaml", "limits:\n  - {resource: bops, at_most: 0.5x, 1: 2, b: 3}\n", "c.yaml: field 'limits[0]': unknown key '1' (expected resource, at_most, group)"),
+        ("c.yaml", "limits:\n  - {resource: bops, at_most: 0.5x, 1: 2, b: 3}\n", "c.yaml: field 'limits[0]': unknown key '1' (expected resource, at_most, at_least, group)"),
         ("c.yaml", "groups: {1: [a]}\n", "c.yaml: field 'groups.1': not a valid name ('1'): letters, digits, _ . - (at most 64)"),
     ],
     ids=["huge pin", "huge limit", "integer key of a limit", "integer group name"],

@@ -167,7 +167,7 @@ def test_sensitivity_sense_overrides_the_file(run, workdir):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--limit", "mean_wbits=4"], "main.py: error: argument --limit: expected RESOURCE[@GROUP]<=VALUE (like mean_wbits<=4.08 or bops<=0.3x), got 'mean_wbits=4' (see main.py --help)"),
+        (["--limit", "mean_wbits=4"], "main.py: error: argument --limit: expected RESOURCE[@GROUP]<=VALUE or >=VALUE (like mean_wbits<=4.08, bops<=0.3x or bpw>=4.2), got 'mean_wbits=4' (see main.py --help)"),
         (["--limit", "speed<=1"], "main.py: error: limits: unknown resource 'speed' (known: bops, wbits, mean_wbits; others come from a resources file)"),
         (["--limit", "bops@g<=1"], "main.py: error: limits: unknown group 'g' (groups: none defined)"),
         (["--tie", "conv_in"], "main.py: error: argument --tie: expected two or more layer names: A,B[,C], got 'conv_in' (see main.py --help)"),

@@ -234,7 +234,7 @@ def test_constraints_file_round_trip():
     [
         ([], "c.json: expected a JSON object with 'groups', 'ties' and/or 'limits'"),
         ({"limit": []}, "c.json: field 'limit': unknown key (expected groups, ties, limits, metadata): 'limit'"),
-        ({"limits": [{"resource": "bops"}]}, "c.json: field 'limits[0].at_most': missing"),
+        ({"limits": [{"resource": "bops"}]}, "c.json: field 'limits[0].at_most': missing (give at_most, at_least or both)"),
         ({"limits": [{"resource": "bops", "at_most": "x"}]}, "c.json: field 'limits[0].at_most': expected a number, a number with x (times the all-top-width value) or with r (from cheapest to dearest), got 'x'"),
         ({"limits": [{"resource": "bo ps", "at_most": 1}]}, "c.json: field 'limits[0].resource': not a valid name ('bo ps'): letters, digits, _ . - (at most 64)"),
         ({"ties": [["a"]]}, "c.json: field 'ties[0]': a tie needs a list of two or more layer names"),
@@ -396,7 +396,7 @@ def test_spec_url_round_trip():
         ({"solver": ["[Click](https://x)"]}, "solver: '[Click](https://x)' is not one of greedy, exact"),
         ({"budget": ["1.5"]}, "budget: must be a number from 0 to 1, got '1.5'"),
         ({"ladder": [",".join(str(i) for i in range(1, 65))]}, "ladder: expected at most 12 whole numbers from 1 to 64, got '1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22..."),
-        ({"limit": ["speed"]}, "limit: expected RESOURCE[@GROUP]<=VALUE (like mean_wbits<=4.08 or bops<=0.3x), got 'speed'"),
+        ({"limit": ["speed"]}, "limit: expected RESOURCE[@GROUP]<=VALUE or >=VALUE (like mean_wbits<=4.08, bops<=0.3x or bpw>=4.2), got 'speed'"),
         ({"group": ["nopatterns"]}, "group: expected NAME:PATTERN|PATTERN, got 'nopatterns'"),
         ({"pin999": ["a"]}, "pin999: the width must be from 1 to 64"),
     ],

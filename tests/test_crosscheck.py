@@ -410,5 +410,5 @@ def test_the_sorted_greedy_is_the_heap_greedy(inst):
     entries = greedy._entries(case, nxt, ratio, delta)
     if entries.sortable:
         assert greedy._sorted_greedy(case, entries) == greedy._heap_greedy(
-            case, nxt, ratio, list(case.ints)
+            case, start, nxt, ratio
         )

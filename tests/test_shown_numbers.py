@@ -160,7 +160,7 @@ def test_a_limit_label_rounds_only_what_it_shows():
     assert mc.Limit("bops", "0.5x").label() == "bops <= 0.5x"
     assert mc.Limit("t4_latency", "0.123456789r").label() == "t4_latency <= 0.123457r"
     assert mc.Limit("wbits", "123456789").label() == "wbits <= 123456789"
-    assert mc.Limit("mean_wbits", "4.08").at_most == "4.08"
+    assert mc.Limit("mean_wbits", "4.08").text == "4.08"
     limit = mc.Limit("mean_wbits", "3.363527239150508")
     assert limit.to_dict()["at_most"] == "3.363527239150508"  # what files and links keep
     fig = charts.plot_limits_use(mc.solve(sample(), limits=[mc.Limit("bops", "0.5x"), limit]))

@@ -86,9 +86,7 @@ def other_limit(
         st.stop()
     specs, labels = [], []
     for value in sorted(chosen):
-        changed = Limit(
-            limit.resource, limit_value(value, "compare", "value") + suffix, limit.group
-        )
+        changed = limit.with_value(limit_value(value, "compare", "value") + suffix)
         specs.append(view.spec.with_limits((*limits[:index], changed, *limits[index + 1 :])))
         labels.append(changed.label())
     return solve_setups(view, specs), labels

@@ -51,7 +51,8 @@ MAX_ROWS = 8  # limits shown at once (a link or a file may not ask for more)
 LIMIT_PX, AT_MOST_PX = 124, 82
 AT_MOST_HELP = (
     "0.5x: half the cost with every layer at the top width. 0.5r: half way from the cheapest "
-    "to the dearest allocation. 4.08: in the resource's own unit (bits for mean_wbits)."
+    "to the dearest allocation. 4.08: in the resource's own unit (bits for mean_wbits). "
+    "At most by default; >=4.2 is a lower limit (at least), and a band is two rows."
 )
 TIE_PICK = "tie_pick"
 UPLOAD = "constraints_upload"
@@ -158,7 +159,7 @@ def _limits_table(resources: tuple[str, ...]) -> list[str]:
     current = current_limits()
     cells = [_cells(limit) for limit in current]
     shown = dict(zip(cells, current, strict=True))  # rows left as they are keep their value
-    frame = pd.DataFrame(cells, columns=["limit", "at_most"])
+    frame = pd.DataFrame(cells, columns=["limit", "value"])
     edited = st.data_editor(
         frame,
         key=f"limits_editor_{st.session_state.get(VERSION, 0)}",
@@ -183,14 +184,18 @@ def _limits_table(resources: tuple[str, ...]) -> list[str]:
 
 
 def _cells(limit: Limit) -> tuple[str, str]:
-    """A limit as the table shows it: ``resource[@group]`` and ``value[x|r]`` (6 digits)."""
+    """A limit as the table shows it: ``resource[@group]`` and ``value[x|r]`` (6 digits),
+    ``>=value`` for a lower limit."""
     target = limit.resource if limit.group is None else f"{limit.resource}@{limit.group}"
-    return target, f"{limit.multiplier:.6g}" + limit.form.suffix
+    return target, ">=" * limit.lower + f"{limit.multiplier:.6g}" + limit.form.suffix
 
 
-def _limit_of_cells(target: str, at_most: str) -> Limit:
-    """A row typed into the table, read as the command line reads ``--limit``."""
-    return parse_limit_flag(f"{target.strip()}<={at_most.strip()}", "limits table")
+def _limit_of_cells(target: str, value: str) -> Limit:
+    """A row typed into the table, read as the command line reads ``--limit``: at most, or
+    at least when the value starts with ``>=``."""
+    text = value.strip()
+    sign = text[:2] if text[:2] in ("<=", ">=") else "<="
+    return parse_limit_flag(f"{target.strip()}{sign}{text.removeprefix(sign)}", "limits table")
 
 
 def _limit_columns(resources: tuple[str, ...], groups: list[str]) -> dict:
@@ -203,9 +208,9 @@ def _limit_columns(resources: tuple[str, ...], groups: list[str]) -> dict:
             help="bops, wbits (weight memory), mean_wbits or a resource of a resources file; "
             "resource@group limits one group of the Groups table.",
         ),
-        "at_most": st.column_config.TextColumn(
-            "at most", required=True, default="0.5x", width=AT_MOST_PX,
-            validate=r"^\s*[0-9.]+([eE][-+]?[0-9]+)?\s*[xr]?\s*$", help=AT_MOST_HELP,
+        "value": st.column_config.TextColumn(
+            "value", required=True, default="0.5x", width=AT_MOST_PX,
+            validate=r"^\s*([<>]=)?\s*[0-9.]+([eE][-+]?[0-9]+)?\s*[xr]?\s*$", help=AT_MOST_HELP,
         ),
     }  # fmt: skip
 
@@ -403,7 +408,8 @@ def limit_controls(problem: Problem) -> None:
             continue
         low, high, step = slider_range(problem, limit)
         scope = "" if limit.group is None else f" of {limit.group}"
-        label = f"{limit.resource}{scope} ({FORMS[limit.form]})"
+        floor = " at least" if limit.lower else ""
+        label = f"{limit.resource}{scope}{floor} ({FORMS[limit.form]})"
         key = f"limit_slider_{i}"
         value = float(np.clip(limit.multiplier, low, high)) if high > low else low
         st.session_state[key] = value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -200,7 +200,7 @@ def sweep_key(spec: Spec) -> Spec:
     limits = spec.limits
     first = limits[0]
     suffix = first.form if first.form != "abs" else ""
-    return spec.with_limits((replace(first, at_most="0" + suffix), *limits[1:]))
+    return spec.with_limits((first.with_value("0" + suffix), *limits[1:]))
 
 
 def sweep_values(problem: Problem, spec: Spec) -> tuple[float, ...]:

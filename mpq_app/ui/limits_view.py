@@ -93,7 +93,7 @@ def _map_spec(spec: Spec, axes: tuple[int, int]) -> Spec:
     limits = list(spec.limits)
     for i in axes:
         suffix = limits[i].form if limits[i].form != "abs" else ""
-        limits[i] = Limit(limits[i].resource, "0" + suffix, limits[i].group)
+        limits[i] = limits[i].with_value("0" + suffix)
     return spec.with_limits(limits)
 
 

@@ -98,7 +98,10 @@ def _limit_row(r: int, bound, use, feasible: bool) -> tuple[list[dict[str, Any]]
     capped = at(use.cap)
     verdict = ("binds" if use.binds else "slack") if feasible else "infeasible"
     color = INFEASIBLE if not feasible else (SPENT if use.binds else FLOOR)
-    amounts = f"{_amount(use.use, use.limit, use.unit)} of {_amount(use.cap, use.limit, use.unit)}"
+    of = "at least" if use.limit.lower else "of"
+    line = "floor" if use.limit.lower else "cap"
+    shown_cap = _amount(use.cap, use.limit, use.unit)
+    amounts = f"{_amount(use.use, use.limit, use.unit)} {of} {shown_cap}"
     share = percent(use.utilization) if feasible else "infeasible"
     bar = {
         "type": "bar",
@@ -117,9 +120,9 @@ def _limit_row(r: int, bound, use, feasible: bool) -> tuple[list[dict[str, Any]]
         "y": [r - 0.25, r + 0.25],
         "mode": "lines",
         "line": {"color": CURRENT, "width": 3},
-        "name": f"cap: {name}",
+        "name": f"{line}: {name}",
         "showlegend": False,
-        "hovertemplate": f"cap {_amount(use.cap, use.limit, use.unit)}<extra></extra>",
+        "hovertemplate": f"{line} {shown_cap}<extra></extra>",
     }
     words = f"{amounts} · <b>{verdict}</b>"
     one_line = text_px(f"{name} · {words}") <= HALF - 40

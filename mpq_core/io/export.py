@@ -89,7 +89,8 @@ def settings_hash(spec: Spec) -> str:
 def limits_part(limits: tuple[Limit, ...]) -> str:
     """``bops0.3x_mean_wbits@quality4.08`` (file-name safe), or ``limits-<hash>`` if long."""
     tokens = [
-        f"{lim.resource}{'@' + lim.group if lim.group else ''}{lim.at_most}" for lim in limits
+        f"{lim.resource}{'@' + lim.group if lim.group else ''}{'ge' * lim.lower}{lim.text}"
+        for lim in limits
     ]
     text = re.sub(r"[^A-Za-z0-9_.@+-]", "-", "_".join(tokens))
     if len(text) <= _LIMITS_PART_MAX:

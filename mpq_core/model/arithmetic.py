@@ -49,6 +49,10 @@ class ExactValues:
         """The largest integer sum whose correctly rounded float is at most ``limit``."""
         return threshold(limit, self.exponent)
 
+    def floor_threshold(self, limit: float) -> int:
+        """The smallest integer sum whose correctly rounded float is at least ``limit``."""
+        return floor_threshold(limit, self.exponent)
+
 
 def exact_values(values: np.ndarray) -> ExactValues:
     """Integers and a common power of two for a finite, non-negative float matrix."""
@@ -102,6 +106,17 @@ def threshold(limit: float, exponent: int) -> int:
     if whole == midpoint and not _even(limit):
         return whole - 1  # the midpoint rounds up to the next float: over the limit
     return whole
+
+
+def floor_threshold(limit: float, exponent: int) -> int:
+    """The smallest integer ``s`` with ``round(s * 2**exponent) >= limit`` (a lower limit):
+    one above the largest whose rounded float is below ``limit``, since rounding is monotone.
+    0 for a limit of 0 or less; a huge number for +inf (no sum reaches it)."""
+    if math.isnan(limit):
+        raise ValueError("a limit cannot be NaN")
+    if limit == math.inf:
+        return 1 << 4096
+    return threshold(math.nextafter(limit, -math.inf), exponent) + 1
 
 
 def fits(total: int, limit_threshold: int) -> bool:

@@ -1,6 +1,7 @@
 """Limits, groups and ties: what a problem states besides the cost model, as written by a user.
 
-A limit reads ``resource <= value`` over all layers or over one group. The value is written
+A limit reads ``resource <= value`` (``at_most``) or ``resource >= value`` (``at_least``, a
+lower limit) over all layers or over one group; a band is one of each. The value is written
 one of three ways (strings on the command line and in files; numbers allowed for the plain form):
 
 - ``0.5x``: 0.5 times the resource with every layer (of the scope) at the top width;
@@ -20,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
@@ -41,7 +42,7 @@ RESOURCE_UNITS = {
 FORMS = {"x": "times the all-top-width value", "r": "of the way from cheapest to dearest"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _NUMBER = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_LIMIT_FLAG = re.compile(r"^\s*([^@<=\s]+)\s*(?:@\s*([^<=\s]+)\s*)?<=\s*(\S+)\s*$")
+_LIMIT_FLAG = re.compile(r"^\s*([^@<>=\s]+)\s*(?:@\s*([^<>=\s]+)\s*)?([<>]=)\s*(\S+)\s*$")
 MAX_LIMITS = 16
 MAX_NAME = 64
 
@@ -66,16 +67,19 @@ class Form(StrEnum):
 
 @dataclass(frozen=True, init=False)
 class Limit:
-    """``resource <= number`` (read as ``form``) over ``group`` (None: every layer).
+    """``resource <= number`` (``resource >= number`` when ``lower``), the number read as
+    ``form``, over ``group`` (None: every layer).
 
     ``Limit("bops", "0.5x")`` reads the value as written text (as :func:`limit_value`
-    does); ``Limit("bops", number=Fraction(1, 2), form=Form.TOP)`` takes the parts. The number
-    is kept as its shortest exact decimal (what ``at_most`` writes reads back as it)."""
+    does); ``Limit("bpw", at_least="4.2")`` is a lower limit; ``Limit("bops",
+    number=Fraction(1, 2), form=Form.TOP)`` takes the parts. The number is kept as its
+    shortest exact decimal (what ``text`` writes reads back as it)."""
 
     resource: str
     number: Fraction
     form: Form
     group: str | None
+    lower: bool
 
     def __init__(
         self,
@@ -83,26 +87,44 @@ class Limit:
         at_most: Any = None,
         group: str | None = None,
         *,
+        at_least: Any = None,
         number: Any = None,
         form: Form | str | None = None,
+        lower: bool = False,
     ) -> None:
-        if at_most is not None:  # text wins (``dataclasses.replace(limit, at_most=...)``)
-            number, form = parse_value(at_most, "limits", "at_most")
+        if at_most is not None and at_least is not None:
+            raise TypeError("a Limit is at_most or at_least (a band is two limits)")
+        written = at_most if at_most is not None else at_least
+        if written is not None:  # text wins (``dataclasses.replace(limit, at_most=...)``)
+            lower = at_least is not None
+            number, form = parse_value(written, "limits", "at_least" if lower else "at_most")
         elif number is None:
-            raise TypeError("Limit needs at_most or number")
+            raise TypeError("Limit needs at_most, at_least or number")
         value = Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
         object.__setattr__(self, "resource", resource)
         object.__setattr__(self, "number", Fraction(_plain(value)))
         object.__setattr__(self, "form", Form(form if form is not None else Form.ABSOLUTE))
         object.__setattr__(self, "group", group)
+        object.__setattr__(self, "lower", bool(lower))
 
     @classmethod
     def parse(
-        cls, resource: str, value: Any, source: str, where: str, group: str | None = None
+        cls,
+        resource: str,
+        value: Any,
+        source: str,
+        where: str,
+        group: str | None = None,
+        lower: bool = False,
     ) -> Limit:
         """A limit whose value is written by a user (a flag, a file, a link, a table)."""
         number, form = parse_value(value, source, where)
-        return cls(resource, group=group, number=number, form=form)
+        return cls(resource, group=group, number=number, form=form, lower=lower)
+
+    def with_value(self, value: Any) -> Limit:
+        """This limit (resource, group, sign) at another written value (``"0.4x"``, 5.2)."""
+        number, form = parse_value(value, "limits", self.key)
+        return replace(self, number=number, form=form)
 
     @classmethod
     def budget(cls, multiplier: Any, source: str = "budget", where: str = "value") -> Limit:
@@ -111,9 +133,19 @@ class Limit:
         return cls("bops", number=number, form=Form.TOP)
 
     @property
-    def at_most(self) -> str:
+    def text(self) -> str:
         """The value as normalised text: ``"0.5x"``, ``"0.5r"`` or ``"4.08"`` (files, names)."""
         return _plain(self.number) + self.form.suffix
+
+    @property
+    def sign(self) -> str:
+        """``<=``, or ``>=`` for a lower limit."""
+        return ">=" if self.lower else "<="
+
+    @property
+    def key(self) -> str:
+        """The file key of the value: ``at_most``, or ``at_least`` for a lower limit."""
+        return "at_least" if self.lower else "at_most"
 
     @property
     def multiplier(self) -> float:
@@ -124,12 +156,17 @@ class Limit:
     def is_budget(self) -> bool:
         """The original budget: ``bops <= M x`` over every layer (the slider's, the
         ``--budget_multiplier``'s)."""
-        return self.resource == "bops" and self.group is None and self.form is Form.TOP
+        return (
+            self.resource == "bops"
+            and self.group is None
+            and self.form is Form.TOP
+            and not self.lower
+        )
 
     def flag(self) -> str:
-        """``mean_wbits@quality<=4.08``: as ``--limit`` and a link write it."""
+        """``mean_wbits@quality<=4.08``, ``bpw>=4.2``: as ``--limit`` and a link write it."""
         scope = f"@{self.group}" if self.group else ""
-        return f"{self.resource}{scope}<={self.at_most}"
+        return f"{self.resource}{scope}{self.sign}{self.text}"
 
     def label(self) -> str:
         """``bops <= 0.5x``, ``mean_wbits@quality <= 4.08``: the value with at most six
@@ -137,10 +174,10 @@ class Limit:
         files keep it exactly)."""
         scope = f"@{self.group}" if self.group else ""
         number = significant(_plain(self.number))
-        return f"{self.resource}{scope} <= {number}{self.form.suffix}"
+        return f"{self.resource}{scope} {self.sign} {number}{self.form.suffix}"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"resource": self.resource, "at_most": self.at_most}
+        out: dict[str, Any] = {"resource": self.resource, self.key: self.text}
         if self.group is not None:
             out["group"] = self.group
         return out
@@ -221,19 +258,19 @@ def parse_value(value: Any, source: str, where: str) -> tuple[Fraction, Form]:
 
 
 def parse_limit_flag(text: str, source: str = "--limit") -> Limit:
-    """``RESOURCE[@GROUP]<=VALUE`` (the command line's ``--limit``)."""
+    """``RESOURCE[@GROUP]<=VALUE`` or ``RESOURCE[@GROUP]>=VALUE`` (``--limit``, a link)."""
     match = _LIMIT_FLAG.match(text)
     if not match:
         raise InputError(
             source,
-            f"expected RESOURCE[@GROUP]<=VALUE (like mean_wbits<=4.08 or bops<=0.3x), "
-            f"got {_shown(text)}",
+            f"expected RESOURCE[@GROUP]<=VALUE or >=VALUE (like mean_wbits<=4.08, "
+            f"bops<=0.3x or bpw>=4.2), got {_shown(text)}",
         )
-    resource, group, value = match.groups()
+    resource, group, sign, value = match.groups()
     check_name(resource, source, "resource")
     if group is not None:
         check_name(group, source, "group")
-    return Limit.parse(resource, value, source, "value", group)
+    return Limit.parse(resource, value, source, "value", group, lower=sign == ">=")
 
 
 def parse_tie_flag(text: str, source: str = "--tie") -> tuple[str, ...]:
@@ -259,8 +296,9 @@ def parse_constraints(data: Any, source: str) -> Constraints:
     groups = _groups(data.get("groups", {}), source)
     ties = tuple(_tie(t, source, f"ties[{i}]") for i, t in enumerate(_list(data, "ties", source)))
     limits = tuple(
-        _limit_record(record, source, f"limits[{i}]")
+        limit
         for i, record in enumerate(_list(data, "limits", source))
+        for limit in _limit_records(record, source, f"limits[{i}]")
     )
     try:
         return Constraints(groups, ties, limits)
@@ -305,28 +343,37 @@ def _tie(raw: Any, source: str, where: str) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _limit_record(raw: Any, source: str, where: str) -> Limit:
+def _limit_records(raw: Any, source: str, where: str) -> tuple[Limit, ...]:
+    """One record: ``at_most``, ``at_least``, or both (a band: the lower limit, then the
+    upper)."""
     if not isinstance(raw, dict):
-        raise InputError(source, "must be a record with 'resource' and 'at_most'", field=where)
-    unknown = sorted(set(raw) - {"resource", "at_most", "group"})
+        raise InputError(
+            source, "must be a record with 'resource' and 'at_most' or 'at_least'", field=where
+        )
+    unknown = sorted(set(raw) - {"resource", "at_most", "at_least", "group"})
     if unknown:
         raise InputError(
             source,
-            f"unknown key {_shown(unknown[0])} (expected resource, at_most, group)",
+            f"unknown key {_shown(unknown[0])} (expected resource, at_most, at_least, group)",
             field=where,
         )
     resource = raw.get("resource")
     if not isinstance(resource, str):
         raise InputError(source, "missing or not a string", field=f"{where}.resource")
     check_name(resource, source, f"{where}.resource")
-    if "at_most" not in raw:
-        raise InputError(source, "missing", field=f"{where}.at_most")
+    keys = [key for key in ("at_least", "at_most") if key in raw]
+    if not keys:
+        missing = "missing (give at_most, at_least or both)"
+        raise InputError(source, missing, field=f"{where}.at_most")
     group = raw.get("group")
     if group is not None:
         if not isinstance(group, str):
             raise InputError(source, "not a group name", field=f"{where}.group")
         check_name(group, source, f"{where}.group")
-    return Limit.parse(resource, raw["at_most"], source, f"{where}.at_most", group)
+    return tuple(
+        Limit.parse(resource, raw[key], source, f"{where}.{key}", group, lower=key == "at_least")
+        for key in keys
+    )
 
 
 def _list(data: Mapping[str, Any], key: str, source: str) -> Sequence[Any]:

@@ -4,7 +4,10 @@ A :class:`Bound` holds, for one limit, the resource's (n, k) values (zero outsid
 group), their exact integer form and the cap. An allocation meets it when ``math.fsum`` of its
 values is at most ``cap`` (``arithmetic.py``); for ``mean_wbits`` the cap is the largest sum
 of params x width whose mean (the sum divided by the scope's parameter count, rounded as a
-float) is still at most the limit. Reference points (x and r forms) respect pins and ties.
+float) is still at most the limit. A lower limit (``at_least``) is the mirror: its ``cap`` is
+the floor, the smallest sum whose mean (or value) is still at least the limit, and an
+allocation meets it when its sum is at least that. Reference points (x and r forms) respect
+pins and ties.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ class Bound:
     scope: np.ndarray  # (n,) bool
     values: np.ndarray  # (n, k), zero outside the scope
     exact: ExactValues
-    cap: float  # the sum may not exceed this (base unit)
-    threshold: int  # ``cap`` for the exact integer sums
+    cap: float  # the sum may not exceed this (base unit); a lower limit's floor
+    threshold: int  # ``cap`` for the exact integer sums (the least that meets a floor)
     scale: float  # base unit per shown unit: 1e9 for GBOPs, the scope's params for mean_wbits
     unit: str
     low: float  # sum with every layer of the scope at its cheapest allowed option
@@ -58,11 +61,17 @@ class Bound:
         """The allocation's sum (base unit, correctly rounded)."""
         return math.fsum(self.values[np.arange(len(choice)), choice].tolist())
 
+    @property
+    def lower(self) -> bool:
+        """An ``at_least`` limit: the sum must reach ``cap``."""
+        return self.limit.lower
+
     def fits(self, choice: np.ndarray) -> bool:
-        return self.exact.total(choice) <= self.threshold
+        total = self.exact.total(choice)
+        return total >= self.threshold if self.lower else total <= self.threshold
 
     def describe(self) -> str:
-        """``bops <= 0.5x (51,409.5 GBOPs)`` for messages."""
+        """``bops <= 0.5x (51,409.5 GBOPs)``, ``bpw >= 4.2 (4.2 bits)`` for messages."""
         return f"{self.limit.label()} ({_shown(self.shown_cap, self.unit)})"
 
     def with_limit(self, limit: Limit) -> Bound:
@@ -71,7 +80,7 @@ class Bound:
         if (limit.resource, limit.group) != (self.limit.resource, self.limit.group):
             raise ValueError(f"{limit.label()} is not a limit on {self.limit.label()}'s sum")
         cap = _cap(limit, self.low, self.high, self.top, self.scale)
-        return replace(self, limit=limit, cap=cap, threshold=self.exact.threshold(cap))
+        return replace(self, limit=limit, cap=cap, threshold=_threshold(self.exact, cap, limit))
 
 
 class LimitResolver:
@@ -136,7 +145,7 @@ def resolve_limit(problem: Problem, limit: Limit) -> Bound:
         values=values,
         exact=exact,
         cap=cap,
-        threshold=exact.threshold(cap),
+        threshold=_threshold(exact, cap, limit),
         scale=reach.scale,
         unit=reach.unit,
         low=reach.low,
@@ -195,22 +204,31 @@ def bops_bound(problem: Problem, budget: float, multiplier: float | None = None)
     return replace(base, cap=cap, threshold=base.exact.threshold(cap))
 
 
+def _threshold(exact: ExactValues, cap: float, limit: Limit) -> int:
+    """The exact integer form of ``cap``: the most an upper limit allows, the least a lower
+    limit needs."""
+    return exact.floor_threshold(cap) if limit.lower else exact.threshold(cap)
+
+
 def _cap(limit: Limit, low: float, high: float, top: float, scale: float) -> float:
     """The cap in base units: x -> float(m) x top; r -> low + r (high - low), rounded once;
-    absolute -> the written number in the shown unit. Past the largest float: +inf."""
+    absolute -> the written number in the shown unit. Past the largest float: +inf. For a
+    mean, the largest sum whose mean is at most the value (the smallest whose mean is at
+    least it, for a lower limit)."""
+    mean_cap = _mean_floor if limit.lower else _mean_cap
     if limit.form is Form.TOP:
         m = float(limit.number)
         if limit.resource in MEAN_RESOURCES:
-            return _mean_cap(m * (top / scale), scale)
+            return mean_cap(m * (top / scale), scale)
         return m * top
     if limit.form is Form.RANGE:
         r = Fraction(float(limit.number))
         if limit.resource in MEAN_RESOURCES:
             mean = Fraction(low / scale) + r * (Fraction(high / scale) - Fraction(low / scale))
-            return _mean_cap(_float(mean), scale)
+            return mean_cap(_float(mean), scale)
         return _float(Fraction(low) + r * (Fraction(high) - Fraction(low)))
     if limit.resource in MEAN_RESOURCES:
-        return _mean_cap(_float(limit.number), scale)
+        return mean_cap(_float(limit.number), scale)
     if limit.resource == "bops":
         return _float(limit.number * int(GIGA))
     return _float(limit.number)
@@ -248,6 +266,15 @@ def _mean_cap(mean: float, params: float) -> float:
         else:
             high = middle
     return _from_ordinal(low)
+
+
+def _mean_floor(mean: float, params: float) -> float:
+    """The smallest float sum S with float(S / params) >= mean (a lower limit's floor): the
+    float after the largest sum whose mean is below ``mean``."""
+    if math.isnan(mean) or mean == math.inf:
+        return math.inf
+    below = _mean_cap(math.nextafter(mean, -math.inf), params)
+    return math.nextafter(below, math.inf) if below != math.inf else math.inf
 
 
 def _ordinal(x: float) -> int:

@@ -156,7 +156,7 @@ def _number_text(value: float) -> str:
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "budget",
-        lambda spec, full: [b.at_most[:-1]] if (b := _budget_of(spec)) else [],
+        lambda spec, full: [b.text[:-1]] if (b := _budget_of(spec)) else [],
         lambda values: {"budget": Limit.budget(_unit(values[-1]))},
     ),
     _scalar("solver", "solver", "greedy", _one_of(SOLVER_NAMES)),

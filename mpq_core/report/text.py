@@ -252,7 +252,8 @@ def limit_lines(solution: Solution) -> list[str]:
     for use in uses:
         verdict = "binds" if use.binds else "slack"
         lines.append(
-            f"Limit {use.limit.label()}: cap {_amount(use.cap, use)}, use {_amount(use.use, use)} "
+            f"Limit {use.limit.label()}: {'floor' if use.limit.lower else 'cap'} "
+            f"{_amount(use.cap, use)}, use {_amount(use.use, use)} "
             f"({use.utilization * 100:.1f}%), {verdict}"
         )
     return lines

@@ -72,6 +72,7 @@ _BRACKET_DOUBLINGS = 60  # two limits: doublings of l2 until limit 2 is met ...
 _BISECTIONS = 40  # ... then bisections, down to a relative width of
 _BISECTION_TOLERANCE = 1e-7
 _PROOF = 1e-9  # "optimal": within this fraction of the objective's scale
+_CAPS_SHARE = 0.6  # with floors, the solve under the caps alone may take this share first
 _FLOAT = 2.0**-52
 
 
@@ -133,10 +134,30 @@ class ExactSolver:
         why = infeasibility(inst)
         if why is not None:
             return infeasible_solution(inst, "exact", why)
+        settled = self._floors_left_out(bounds, deadline)
+        if settled is not None:
+            return settled
         greedy = greedy_on(inst)
         if len(bounds) == 1:
             return self._single(inst, greedy, deadline)
         return _several(inst, greedy, deadline)
+
+    def _floors_left_out(self, bounds: tuple[Bound, ...], deadline: Deadline) -> Solution | None:
+        """With caps and floors: the solve under the caps alone (a share of the time), when
+        its answer settles the question. The caps alone allow every allocation the floors
+        do, so their optimum, when it meets the floors, is the optimum, their bound is a bound
+        and their infeasibility is infeasibility. None otherwise."""
+        caps = tuple(b for b in bounds if not b.lower)
+        if len(caps) in (0, len(bounds)):
+            return None
+        relaxed = self.solve_limits(caps, deadline=deadline.share(_CAPS_SHARE))
+        if relaxed.status == "infeasible":
+            return replace(relaxed, bounds=bounds)
+        if not relaxed.feasible or not all(b.fits(relaxed.choice) for b in bounds if b.lower):
+            return None
+        note = "the optimum under the caps alone meets every floor"
+        message = f"optimal: {note}" if relaxed.status == "optimal" else relaxed.message
+        return replace(relaxed, bounds=bounds, message=message)
 
     def _hull_of(self, inst: Instance) -> _Hulls:
         bound = inst.bounds[0]
@@ -147,10 +168,10 @@ class ExactSolver:
 
     def _single(self, inst: Instance, greedy: Solution, deadline: Deadline) -> Solution:
         hulls = self._hull_of(inst)
-        cap = inst.bounds[0].cap
+        cap = inst.caps[0]
         lp_value, lam, taken, _ = _lp(hulls, cap)
         (lam,), best_reduced, gaps, lagrange = _lagrangian(inst, (lam,))
-        eps = _epsilon(inst, lam * abs(cap))
+        eps = _epsilon(inst, lam * inst.magnitudes[0])
         valid_upper = max(lp_value, lagrange) + eps  # no allocation can exceed this
         tolerance = _PROOF * inst.value_scale
 
@@ -208,7 +229,7 @@ def _lagrangian(
             reduced = np.where(inst.allowed, inst.values - sum(priced), -np.inf)
             best_reduced = reduced.max(axis=1)
             gaps = best_reduced[:, None] - reduced
-            caps = [x * b.cap for x, b in zip(candidate, inst.bounds, strict=True) if x > 0]
+            caps = [x * cap for x, cap in zip(candidate, inst.caps, strict=True) if x > 0]
             bound = math.fsum(caps) + math.fsum(best_reduced.tolist())
         if math.isfinite(bound) and not np.isnan(gaps[inst.allowed]).any():
             return candidate, best_reduced, gaps, bound
@@ -229,12 +250,12 @@ def _descent_multipliers(inst: Instance, deadline: Deadline) -> tuple[float, ...
     lam = (0.0,) * len(inst.bounds)
     best = _lagrangian(inst, lam)[3]
     for _ in range(_DESCENT_PASSES):
-        for r, bound in enumerate(inst.bounds):
+        for r, cap in enumerate(inst.caps):
             if deadline.passed():
                 return lam
             priced = [x * inst.rows[s] for s, x in enumerate(lam) if s != r and x > 0]
             hulls = _build_hulls(inst.rows[r], inst.values - sum(priced), inst.allowed)
-            trial = (*lam[:r], _lp(hulls, bound.cap)[1], *lam[r + 1 :])
+            trial = (*lam[:r], _lp(hulls, cap)[1], *lam[r + 1 :])
             found, _, _, value = _lagrangian(inst, trial)
             if found == trial and value < best:
                 lam, best = trial, value
@@ -247,8 +268,8 @@ def _priced_rounding(inst: Instance, lam: tuple[float, ...]) -> np.ndarray | Non
     does not meet every limit."""
     priced = [x * row for x, row in zip(lam[1:], inst.rows[1:], strict=True) if x > 0]
     h = _build_hulls(inst.rows[0], inst.values - sum(priced), inst.allowed)
-    taken = _lp(h, inst.bounds[0].cap)[2]
-    choice = _lp_rounded(inst, h, taken, inst.bounds[0].cap)
+    taken = _lp(h, inst.caps[0])[2]
+    choice = _lp_rounded(inst, h, taken, inst.caps[0])
     return choice if choice is not None and inst.fits(choice) else None
 
 
@@ -259,7 +280,7 @@ def _two_limit_multipliers(inst: Instance, deadline: Deadline) -> tuple[float, f
     2's use by that LP's solution is its slope in l2: l2 is bracketed by doubling and then
     bisected on the sign of that slope (each step one set of hulls). None when a cap is
     infinite; stopping early (``deadline``) leaves valid multipliers."""
-    caps = [bound.cap for bound in inst.bounds]
+    caps = list(inst.caps)
     if not all(math.isfinite(c) and c > 0 for c in caps):
         return None
 
@@ -343,7 +364,7 @@ def _several(inst: Instance, greedy: Solution, deadline: Deadline) -> Solution:
     else:
         lam = _descent_multipliers(inst, deadline.share(_DESCENT_SHARE))
     lam, _, gaps, lagrange = _lagrangian(inst, lam)
-    weighted_caps = math.fsum(lam[r] * b.cap for r, b in enumerate(inst.bounds) if lam[r] > 0)
+    weighted_caps = math.fsum(lam[r] * size for r, size in enumerate(inst.magnitudes) if lam[r] > 0)
     eps = _epsilon(inst, abs(weighted_caps))
     valid_upper = lagrange + eps
 

@@ -30,13 +30,14 @@ import heapq
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..model.constraints import Limit
 from ..model.limits import Bound, as_bounds, resolve_limits
 from ..model.problem import Problem
+from .floors import meet_floors
 from .hull_greedy import hull_greedy_on
 from .instance import Instance, make_instance
 from .results import make_solution, start_failure
@@ -94,10 +95,27 @@ def greedy_solver(
 
 
 def greedy_on(inst: Instance) -> Solution:
+    """The greedy's allocation. With lower limits, the better of two walks that meet every
+    limit: from the start raised to meet the floors (``floors.py``), and the walk under the
+    caps alone when its allocation happens to meet the floors too (floors that do not bind)."""
+    found = _walk_from_start(inst)
+    uppers = tuple(b for b in inst.bounds if not b.lower)
+    if len(uppers) in (0, len(inst.bounds)):
+        return found
+    plain = _walk_from_start(make_instance(inst.problem, uppers))
+    meets = plain.feasible and all(b.fits(plain.choice) for b in inst.bounds if b.lower)
+    if meets and (not found.feasible or plain.objective > found.objective):
+        return replace(plain, bounds=inst.bounds)
+    return found
+
+
+def _walk_from_start(inst: Instance) -> Solution:
     if inst.problem.formats is not None:  # no ladder to walk: the greedy of formats
         return hull_greedy_on(inst)
-    start = inst.lowest.copy()
-    failed = start_failure(inst, start, "its lowest allowed width")
+    start = meet_floors(inst, inst.lowest)
+    raised = not np.array_equal(start, inst.lowest)
+    where = "its lowest allowed width" + (", raised to meet the lower limits" if raised else "")
+    failed = start_failure(inst, start, where)
     if failed is not None:
         return failed
     if len(inst.bounds) == 1:
@@ -106,10 +124,10 @@ def greedy_on(inst: Instance) -> Solution:
         nxt, ratio = _multi_ratio(inst, start)
         delta = None
     entries = _entries(inst, nxt, ratio, delta)
-    if entries.sortable:
+    if entries.sortable and not raised:
         state, layers, options = _sorted_greedy(inst, entries)
     else:
-        state, layers, options = _heap_greedy(inst, nxt, ratio, list(inst.ints))
+        state, layers, options = _heap_greedy(inst, start, nxt, ratio)
     choice = np.asarray(state, dtype=np.intp)
     trace = _bops_trace(inst, start, layers, options)
     layer_ids, option_ids = _as_layers(inst, layers, options)
@@ -126,11 +144,11 @@ def greedy_on(inst: Instance) -> Solution:
 
 
 def _heap_greedy(
-    inst: Instance, nxt_a: np.ndarray, ratio_a: np.ndarray, ints: list[np.ndarray]
+    inst: Instance, start: np.ndarray, nxt_a: np.ndarray, ratio_a: np.ndarray
 ) -> tuple[list[int], list[int], list[int]]:
-    nxt, ratio = nxt_a.tolist(), ratio_a.tolist()
-    state = inst.lowest.tolist()
-    totals = inst.totals(inst.lowest)
+    nxt, ratio, ints = nxt_a.tolist(), ratio_a.tolist(), inst.ints
+    state = start.tolist()
+    totals = inst.totals(start)
     rooms = [cap - total for cap, total in zip(inst.thresholds, totals, strict=True)]
     # each option's integer use increase to its next allowed option, per limit
     m, k = nxt_a.shape
@@ -304,9 +322,9 @@ def _multi_ratio(inst: Instance, start: np.ndarray) -> tuple[np.ndarray, np.ndar
     rows = np.arange(m)[:, None]
     target = np.where(nxt >= 0, nxt, np.arange(k)[None, :])
     price = np.zeros((m, k))
-    for bound, use in zip(inst.bounds, inst.rows, strict=True):
+    for cap, use in zip(inst.caps, inst.rows, strict=True):
         start_use = math.fsum(use[np.arange(m), start].tolist())
-        room = bound.cap - start_use
+        room = cap - start_use
         delta = use[rows, target] - use
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             share = np.where(delta > 0, delta / room if room > 0 else np.inf, 0.0)

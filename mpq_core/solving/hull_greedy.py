@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .floors import meet_floors
 from .instance import Instance
 from .results import make_solution, start_failure
 from .solution import Solution
@@ -32,8 +33,10 @@ from .solution import Solution
 
 def hull_greedy_on(inst: Instance) -> Solution:
     use = _use(inst)
-    start = _start(inst, use)
-    failed = start_failure(inst, start, "its option of least use")
+    least = _start(inst, use)
+    start = meet_floors(inst, least)
+    raised = ", raised to meet the lower limits" if not np.array_equal(start, least) else ""
+    failed = start_failure(inst, start, "its option of least use" + raised)
     if failed is not None:
         return failed
     choice, items, tos, froms = _walk(inst, start, _hull_steps(inst, use, start))
@@ -51,12 +54,14 @@ def hull_greedy_on(inst: Instance) -> Solution:
 
 
 def _use(inst: Instance) -> np.ndarray:
-    """(m, k) each option's use: the sum over limits of its share of the limit's cap."""
+    """(m, k) each option's use: the sum over the upper limits of its share of the limit's
+    cap (over every limit when all are lower limits, mirrored)."""
     use = np.zeros(inst.values.shape)
-    for bound, row in zip(inst.bounds, inst.rows, strict=True):
-        if math.isinf(bound.cap):
+    upper = [offset is None for offset in inst.offsets]
+    for cap, row, counted in zip(inst.caps, inst.rows, upper, strict=True):
+        if math.isinf(cap) or (any(upper) and not counted):
             continue
-        scale = bound.cap if bound.cap > 0 else 1.0
+        scale = cap if cap > 0 else 1.0
         use += row / scale
     return use
 

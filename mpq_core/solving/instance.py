@@ -3,6 +3,12 @@
 Without ties an item is a layer and the arrays are the problem's own. A tie's layers become
 one item whose value and resource use per option are the sums over its members (exact
 integer sums for "fits"), so every solver keeps tied layers at one width by construction.
+
+Every limit reaches the solvers as a cap on a sum (``rows``, ``ints``, ``thresholds``,
+``caps``). A lower limit ``sum u >= L`` is handed over mirrored: each option's use becomes its
+item's largest allowed use less its own (never negative), and the cap the sum of those
+largest uses less ``L`` (``offsets`` keeps that sum, exactly), so ``sum (max - u) <= M - L``
+holds exactly when ``sum u >= L`` does; the Bounds keep the limits as written, for reports.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ class Instance:
     rows: tuple[np.ndarray, ...]  # per bound: (m, k) float use
     ints: tuple[np.ndarray, ...]  # per bound: (m, k) exact integer use
     thresholds: tuple[int, ...]  # per bound: the largest integer sum that fits
+    caps: tuple[float, ...]  # per bound: the cap on the float sums of ``rows``
+    offsets: tuple[int | None, ...]  # per bound: a lower limit's M (exact), else None
 
     @property
     def n_items(self) -> int:
@@ -52,8 +60,22 @@ class Instance:
     def fits(self, choice: np.ndarray) -> bool:
         return all(t <= cap for t, cap in zip(self.totals(choice), self.thresholds, strict=True))
 
+    def given_total(self, r: int, total: int) -> int:
+        """Limit ``r``'s exact sum as written (not mirrored) from its solver's sum."""
+        offset = self.offsets[r]
+        return total if offset is None else offset - total
+
     def objective(self, choice: np.ndarray) -> float:
         return self.problem.objective_of(self.expand(choice))
+
+    @cached_property
+    def magnitudes(self) -> tuple[float, ...]:
+        """Per limit, the size of its float sums (for error bounds): the cap, or for a
+        mirrored lower limit its M when larger."""
+        return tuple(
+            abs(cap) if offset is None else max(abs(cap), bound.exact.to_float(offset))
+            for cap, offset, bound in zip(self.caps, self.offsets, self.bounds, strict=True)
+        )
 
     @cached_property
     def value_scale(self) -> float:
@@ -69,9 +91,7 @@ def make_instance(problem: Problem, bounds: tuple[Bound, ...]) -> Instance:
             values=problem.values,
             step_gains=problem.step_gains,
             allowed=problem.allowed,
-            rows=tuple(b.values for b in bounds),
-            ints=tuple(b.exact.ints for b in bounds),
-            thresholds=tuple(b.threshold for b in bounds),
+            **_limits_view(bounds, problem.allowed, [(b.values, b.exact.ints) for b in bounds]),
         )
     n = problem.n_layers
     first_of = np.arange(n)
@@ -88,17 +108,55 @@ def make_instance(problem: Problem, bounds: tuple[Bound, ...]) -> Instance:
         np.add.at(out, layer_item, matrix)
         return out
 
+    allowed = problem.allowed[heads]
+    uses = [(merged(b.values), _merged_ints(b.exact.ints, layer_item, m)) for b in bounds]
     return Instance(
         problem=problem,
         bounds=bounds,
         layer_item=layer_item,
         values=merged(problem.values),
         step_gains=merged(problem.step_gains),
-        allowed=problem.allowed[heads],
-        rows=tuple(merged(b.values) for b in bounds),
-        ints=tuple(_merged_ints(b.exact.ints, layer_item, m) for b in bounds),
-        thresholds=tuple(b.threshold for b in bounds),
+        allowed=allowed,
+        **_limits_view(bounds, allowed, uses),
     )
+
+
+def _limits_view(
+    bounds: tuple[Bound, ...], allowed: np.ndarray, uses: list[tuple[np.ndarray, np.ndarray]]
+) -> dict[str, tuple]:
+    """The solvers' rows, ints, thresholds, caps and offsets: upper limits as they are, lower
+    limits mirrored (see the module docstring)."""
+    view: dict[str, list] = {"rows": [], "ints": [], "thresholds": [], "caps": [], "offsets": []}
+    for bound, (rows, ints) in zip(bounds, uses, strict=True):
+        if bound.lower:
+            rows, ints, threshold, cap, offset = _mirrored(bound, allowed, rows, ints)
+        else:
+            threshold, cap, offset = bound.threshold, bound.cap, None
+        for key, item in zip(view, (rows, ints, threshold, cap, offset), strict=True):
+            view[key].append(item)
+    return {key: tuple(items) for key, items in view.items()}
+
+
+def _mirrored(
+    bound: Bound, allowed: np.ndarray, rows: np.ndarray, ints: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int, float, int]:
+    """``sum u >= L`` as ``sum (max_i - u) <= M - L`` over the items' allowed options."""
+    if ints.dtype == object:
+        top = np.where(allowed, ints, -1).max(axis=1)
+        mirrored = np.empty(ints.shape, dtype=object)
+        pairs = zip(top.tolist(), ints.tolist(), strict=True)
+        mirrored[:] = [[max(t - v, 0) for v in row] for t, row in pairs]
+        offset = sum(top.tolist())
+    else:
+        top = np.where(allowed, ints, -1).max(axis=1)
+        mirrored = np.maximum(top[:, None] - ints, 0)
+        offset = sum(top.tolist())  # Python ints: no overflow whatever the count
+        if offset >= 1 << 62:  # int64 sums of the mirrored uses could overflow
+            mirrored = mirrored.astype(object)
+    top_rows = np.where(allowed, rows, -np.inf).max(axis=1)
+    mirrored_rows = np.maximum(top_rows[:, None] - rows, 0.0)
+    cap = math.fsum(top_rows.tolist()) - bound.cap
+    return mirrored_rows, mirrored, offset - bound.threshold, cap, offset
 
 
 def _merged_ints(ints: np.ndarray, layer_item: np.ndarray, m: int) -> np.ndarray:

@@ -156,11 +156,11 @@ def solve_relaxation(inst: Instance, deadline: Deadline) -> Relaxation:
         (np.ones(len(item)), (item, np.arange(len(item)))), shape=(inst.n_items, len(item))
     )
     rows, rhs, r_scales = [], [], []
-    for r, bound in enumerate(inst.bounds):
+    for r, cap in enumerate(inst.caps):
         coeff = inst.rows[r][item, option]
         scale = 1.0 / max(float(coeff.max(initial=0.0)), 1e-300)
         rows.append(coeff * scale)
-        rhs.append(bound.cap * scale if math.isfinite(bound.cap) else 1e30)
+        rhs.append(cap * scale if math.isfinite(cap) else 1e30)
         r_scales.append(scale)
     seconds = highs_seconds(deadline, len(item) * _LP_OUTSIDE_SECONDS_PER_COLUMN)
     if seconds is None:  # the model took what was left
@@ -194,10 +194,7 @@ def _round_down(inst: Instance, x: np.ndarray) -> np.ndarray:
     the least of every limit's room, then the splits are upgraded again while they fit. With
     uses that grow with the width this always fits: a basic LP solution splits at most one
     item per limit, so little value is lost."""
-    share = sum(
-        inst.rows[r] / bound.cap if bound.cap > 0 else inst.rows[r]
-        for r, bound in enumerate(inst.bounds)
-    )
+    share = sum(inst.rows[r] / cap if cap > 0 else inst.rows[r] for r, cap in enumerate(inst.caps))
     used = inst.allowed & (x > 1e-9)
     low = np.argmin(np.where(used, share, np.inf), axis=1)
     high = np.argmax(np.where(used, x, -1.0), axis=1)

@@ -13,9 +13,9 @@ from .solution import Solution, bops_infeasible_message
 
 
 def primary_bops(bounds: tuple[Bound, ...]) -> Bound | None:
-    """The first limit on BOPs over every layer: the budget reports and charts speak of."""
+    """The first cap on BOPs over every layer: the budget reports and charts speak of."""
     for bound in bounds:
-        if bound.resource == "bops" and bound.limit.group is None:
+        if bound.resource == "bops" and bound.limit.group is None and not bound.lower:
             return bound
     return None
 
@@ -61,11 +61,12 @@ def infeasibility(inst: Instance) -> str | None:
         least = _least_total(inst, r)
         if least <= inst.thresholds[r]:
             continue
-        if len(inst.bounds) == 1 and bound.resource == "bops" and bound.limit.group is None:
+        if len(inst.bounds) == 1 and primary_bops(inst.bounds) is bound:
             return bops_infeasible_message(problem, bound.cap)
-        need = bound.exact.to_float(least) / bound.scale
+        need = bound.exact.to_float(inst.given_total(r, least)) / bound.scale
+        most = "greatest" if bound.lower else "least"
         reasons.append(
-            f"{bound.limit.label()} cannot be met: with every layer at its least "
+            f"{bound.limit.label()} cannot be met: with every layer at its {most} "
             f"use it is {_amount(need, bound)}{_least_formats(inst, r)} against a limit of "
             f"{_amount(bound.shown_cap, bound)}"
         )
@@ -83,7 +84,8 @@ def _least_formats(inst: Instance, r: int) -> str:
     names = sorted({formats[j].name for j in least.tolist()}, key=[f.name for f in formats].index)
     if len(names) == 1:
         return f" (every layer at {names[0]})"
-    return f" (each layer at its least-using format: {', '.join(names)})"
+    most = "most" if inst.bounds[r].lower else "least"
+    return f" (each layer at its {most}-using format: {', '.join(names)})"
 
 
 def start_failure(inst: Instance, start: np.ndarray, where: str) -> Solution | None:
@@ -98,7 +100,7 @@ def start_failure(inst: Instance, start: np.ndarray, where: str) -> Solution | N
     return unknown_solution(
         inst,
         "greedy",
-        f"the greedy starts with every layer at {where}, which is over "
+        f"the greedy starts with every layer at {where}, which does not meet "
         f"{'; '.join(violated(inst, start))}; the exact solver tells whether any "
         "allocation meets every limit",
     )
@@ -113,7 +115,7 @@ def unknown_solution(inst: Instance, solver: str, message: str) -> Solution:
 
 
 def violated(inst: Instance, choice: np.ndarray) -> list[str]:
-    """The limits an allocation is over, as text."""
+    """The limits an allocation does not meet, as text."""
     totals = inst.totals(choice)
     return [
         bound.describe()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -163,7 +163,7 @@ def _short(limit: Limit) -> str:
 
 def _with_number(limit: Limit, value: float) -> Limit:
     suffix = limit.form if limit.form != "abs" else ""
-    return replace(limit, at_most=limit_value(float(value), "sweep", "value") + suffix)
+    return limit.with_value(limit_value(float(value), "sweep", "value") + suffix)
 
 
 def _sweep(
