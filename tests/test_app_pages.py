@@ -46,6 +46,16 @@ def test_every_page_renders(page):
     assert _links(at) == LINKS
 
 
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_with_a_floor_and_a_band(page):
+    at = run_app({"budget": "0.5", "limit": ["mean_wbits>=6", "mean_wbits<=12"]})
+    if page != MAIN:
+        at.switch_page(page).run()
+    no_failure(at)
+    assert at.title[0].value == PAGES[page][0]
+    assert at.query_params["limit"] == ["mean_wbits>=6", "mean_wbits<=12"]
+
+
 def test_query_params_reproduce_the_state():
     query = {
         "budget": "0.42",
