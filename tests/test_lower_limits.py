@@ -276,3 +276,89 @@ def test_the_command_line_takes_a_floor(tmp_path):
     params = dict(zip(layers.names, layers.params.tolist(), strict=True))
     bits = math.fsum(params[n] * w for n, w in config["bit_allocation"].items())
     assert bits / math.fsum(params.values()) >= 9
+
+
+# --- against an independent MILP, at sizes brute force cannot reach --------------------------
+
+
+def _milp_objective(problem, bounds, slack: float) -> float | None:
+    """SciPy's HiGHS on the same problem, every cap moved by ``slack`` of itself (and every
+    floor the other way): ``slack`` < 0 tightens, > 0 loosens; None when it finds nothing."""
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n, k = problem.values.shape
+    rows = [sparse.kron(sparse.eye(n), np.ones((1, k)))]
+    low, high = [np.ones(n)], [np.ones(n)]
+    for b in bounds:
+        rows.append(sparse.csr_array(b.values.ravel()[None, :] / max(b.cap, 1e-300)))
+        if b.lower:
+            low.append([1 - slack]), high.append([np.inf])
+        else:
+            low.append([-np.inf]), high.append([1 + slack])
+    result = milp(
+        -problem.values.ravel(),
+        integrality=np.ones(n * k),
+        bounds=Bounds(0, problem.allowed.ravel().astype(float)),
+        constraints=LinearConstraint(
+            sparse.vstack(rows), np.concatenate(low), np.concatenate(high)
+        ),
+        options={"mip_rel_gap": 0, "time_limit": 120},
+    )
+    if result.x is None:
+        return None
+    choice = result.x.reshape(n, k).argmax(axis=1)
+    if slack < 0 and not all(b.fits(choice) for b in bounds):
+        return None  # HiGHS's tolerance: not an allocation to compare with
+    return problem.objective_of(choice)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_is_sandwiched_by_an_independent_milp_with_floors_and_search_spaces(tmp_path, seed):
+    """60-150 layers of formats, a search space, a band on bpw, a cap on BOPs and a floor on
+    the MLP layers' bpw that binds (0.25 bits above what the caps alone give them): mpq's proven optimum is at least HiGHS's answer with every limit
+    tightened by 1e-9 and at most its answer with every limit loosened by 1e-9."""
+    rng = np.random.default_rng(100 + seed)
+    names = ["int2_g64", "int3_g128", "int4_g128", "nvfp4", "fp8", "int8", "bf16"]
+    n = int(rng.integers(60, 150))
+    layers = {
+        f"block{i // 6}.{'attn' if i % 3 == 0 else 'mlp'}{i}": {
+            "macs": int(rng.integers(10**4, 10**8)),
+            "params": int(rng.choice([4096, 65536, 262144, 1048576])),
+            "out_channels": 64,
+        }
+        for i in range(n)
+    }
+    losses = {
+        name: {f: float(rng.uniform(0, 1) * (9 - j)) for j, f in enumerate(names[:-1])}
+        for name in layers
+    }
+    (tmp_path / "f.json").write_text(json.dumps(layers))
+    (tmp_path / "s.json").write_text(json.dumps(losses))
+    spec = mc.Spec(
+        formats=catalog_formats(names),
+        search_spaces=(("*attn*", ("fp8", "int8", "bf16")), ("*", tuple(names))),
+        constraints=mc.Constraints(groups=(mc.Group("mlp", ("*mlp*",)),)),
+    )
+    problem = mc.load_problem(tmp_path / "f.json", tmp_path / "s.json", spec=spec)
+    caps = [f"bpw<={rng.uniform(5.5, 7):.2f}", f"bops<={rng.uniform(0.3, 0.5):.2f}x"]
+    # a floor that binds: more bits for the MLP layers than the optimum under the caps gives
+    alone = mc.solve_exact(problem, limits=_limits(*caps))
+    (mlp,) = mc.resolve_limits(problem, [mc.Limit("bpw", at_least="0", group="mlp")])
+    floor = mlp.use_of(alone.choice) / mlp.scale + 0.25
+    texts = [f"bpw>={rng.uniform(4, 5.5):.2f}", *caps, f"bpw@mlp>={floor!r}"]
+    limits = _limits(*texts)
+    bounds = mc.resolve_limits(problem, limits)
+    exact = mc.solve_exact(problem, limits=limits, time_limit=60)
+    loose = _milp_objective(problem, bounds, 1e-9)
+    if loose is None:
+        assert exact.status == "infeasible", texts
+        return
+    assert exact.status == "optimal", (texts, exact.message)
+    assert all(b.fits(exact.choice) for b in bounds)
+    tight = _milp_objective(problem, bounds, -1e-9)
+    tolerance = 1e-9 * problem.value_scale
+    if tight is not None:
+        assert exact.objective >= tight - tolerance, texts
+    assert exact.objective <= loose + tolerance, texts
