@@ -409,6 +409,4 @@ def test_the_sorted_greedy_is_the_heap_greedy(inst):
         (nxt, ratio), delta = greedy._multi_ratio(case, start), None
     entries = greedy._entries(case, nxt, ratio, delta)
     if entries.sortable:
-        assert greedy._sorted_greedy(case, entries) == greedy._heap_greedy(
-            case, start, nxt, ratio
-        )
+        assert greedy._sorted_greedy(case, entries) == greedy._heap_greedy(case, start, nxt, ratio)
