@@ -95,18 +95,16 @@ def greedy_solver(
 
 
 def greedy_on(inst: Instance) -> Solution:
-    """The greedy's allocation. With lower limits, the better of two walks that meet every
-    limit: from the start raised to meet the floors (``floors.py``), and the walk under the
-    caps alone when its allocation happens to meet the floors too (floors that do not bind)."""
-    found = _walk_from_start(inst)
+    """The greedy's allocation. With caps and floors, first the walk under the caps alone:
+    when its allocation meets the floors too (floors that do not bind), that is the answer;
+    otherwise the walk from the start raised to meet the floors (``floors.py``)."""
     uppers = tuple(b for b in inst.bounds if not b.lower)
     if len(uppers) in (0, len(inst.bounds)):
-        return found
+        return _walk_from_start(inst)
     plain = _walk_from_start(make_instance(inst.problem, uppers))
-    meets = plain.feasible and all(b.fits(plain.choice) for b in inst.bounds if b.lower)
-    if meets and (not found.feasible or plain.objective > found.objective):
+    if plain.feasible and all(b.fits(plain.choice) for b in inst.bounds if b.lower):
         return replace(plain, bounds=inst.bounds)
-    return found
+    return _walk_from_start(inst)
 
 
 def _walk_from_start(inst: Instance) -> Solution:
