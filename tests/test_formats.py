@@ -570,3 +570,28 @@ def test_the_greedy_fills_what_its_walk_leaves(files):
     assert names == ["nvfp4", "bf16", "bf16"]
     assert greedy.objective == pytest.approx(mc.solve_exact(problem, limits=limits).objective)
     assert greedy.message == "1 steps applied"  # b and c start at bf16: it costs no more
+
+
+def test_single_format_baselines_by_hand(files):
+    # bpw <= 6 allows 86,016 bits (test_hand_solved_bpw_limit): every layer at int4_g128 takes
+    # 59,136 (gain 0), at nvfp4 64,608 (gain .1 + .02 + .2 = .32); fp8 114,784 and bf16 are
+    # over. The optimum (.73) recovers (.73 - .32) / .32 = 128.1% more than nvfp4 alone.
+    from mpq_core.report.uniform import uniform_baselines, uniform_line
+
+    exact = mc.solve_exact(problem_of(files), limits=[mc.parse_limit_flag("bpw<=6")])
+    baselines = uniform_baselines(exact)
+    assert [(b.name, b.meets_limits) for b in baselines] == [
+        ("int4_g128", True), ("nvfp4", True), ("fp8", False), ("bf16", False),
+    ]  # fmt: skip
+    assert baselines[1].objective == pytest.approx(0.32)
+    assert uniform_line(exact) == (
+        "Best single format within the limits: nvfp4 (objective 0.3200); this allocation "
+        "recovers 128.1% more"
+    )
+    from mpq_core.report.text import json_summary
+
+    summary = json_summary(exact, None)
+    assert [u["name"] for u in summary["uniform_formats"]] == ["int4_g128", "nvfp4", "fp8", "bf16"]
+    # a ladder has no such line (the original report stays as it was)
+    ladder = mc.solve(mc.load_problem(*mc.sample_inputs()), 0.5)
+    assert uniform_line(ladder) is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from ..solving.solution import Solution, feasibility_threshold, greedy_gap
 from ..solving.solvers import SOLVER_LABELS
 from ..solving.sweep import solver_gap
 from .display import original_gbops
+from .uniform import uniform_baselines, uniform_line
 
 RULE = "=" * 70
 PROGRESS_EVERY = 50
@@ -204,6 +206,9 @@ def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str
         lines.append(greedy_gap_line(solution, greedy))
     lines += distribution_lines(solution)
     lines.append(weight_line(solution))
+    uniform = uniform_line(solution)
+    if uniform is not None:
+        lines.append(uniform)
     lines.append("Mixed-precision optimization completed!")
     return lines
 
@@ -323,6 +328,9 @@ def json_summary(
             {"format": fmt.name, "layers": int((solution.choice == j).sum())}
             for j, fmt in enumerate(solution.problem.formats)
         ]
+    baselines = uniform_baselines(solution)
+    if baselines:
+        summary["uniform_formats"] = [asdict(b) for b in baselines]
     if greedy is not None and greedy.feasible:
         summary["greedy_objective"] = greedy.objective
         summary["greedy_cost_gbops"] = greedy.cost / GIGA
