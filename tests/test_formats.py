@@ -595,3 +595,45 @@ def test_single_format_baselines_by_hand(files):
     # a ladder has no such line (the original report stays as it was)
     ladder = mc.solve(mc.load_problem(*mc.sample_inputs()), 0.5)
     assert uniform_line(ladder) is None
+
+
+def test_charts_of_formats_give_each_format_its_own_colour_and_name(files):
+    from mpq_core.charts.allocation import bit_heatmap_spec, distribution_spec
+    from mpq_core.charts.colors import FORMAT_COLORS, option_colors
+    from mpq_core.charts.limits import budget_use_spec
+
+    assert len(set(FORMAT_COLORS.values())) == len(FORMAT_COLORS) == len(CATALOG)
+    problem = problem_of(files)
+    solution = mc.solve_exact(problem, limits=[mc.parse_limit_flag("bpw<=6")])
+    colors = [FORMAT_COLORS[n] for n in ("int4_g128", "nvfp4", "fp8", "bf16")]
+    assert option_colors(problem) == colors
+    heat = bit_heatmap_spec(solution)
+    assert heat["layout"]["title"]["text"].startswith("Format per layer, by block")
+    scale = heat["data"][0]["colorscale"]
+    assert [scale[2 * j][1] for j in range(4)] == colors  # option j is drawn in its colour
+    swatches = [t["name"] for t in heat["data"][1:5]]
+    assert swatches == ["int4_g128 (W4 · A16)", "nvfp4 (W4 · A4)", "fp8 (W8 · A8)",
+                        "bf16 (W16 · A16)"]  # fmt: skip
+    assert "int4_g128/nvfp4/fp8/bf16" in heat["layout"]["title"]["subtitle"]["text"]
+    dist = distribution_spec(solution)
+    assert dist["layout"]["title"]["text"].startswith("Format distribution")
+    assert dist["data"][0]["x"] == ["int4_g128", "nvfp4", "fp8", "bf16"]
+    assert dist["data"][0]["marker"]["color"] == colors
+    assert dist["data"][0]["y"] == [1, 0, 2, 0]  # a fp8, b int4_g128, c fp8
+    names = [t.get("name") for t in budget_use_spec(solution)["data"]]
+    assert "all-bf16 cost" in names
+
+
+def test_a_format_of_one_s_own_gets_a_colour_no_other_format_of_the_set_has(files, tmp_path):
+    own = {"formats": {"w4g128": {"weight": {"type": "int", "bits": 4, "group_size": 128,
+                                             "scale_bits": 16}, "activation_bits": 16}}}  # fmt: skip
+    from mpq_core.charts.colors import option_colors, width_color
+
+    formats = (*parse_formats(own, "own.json").values(), *catalog_formats("int4_g128,bf16"))
+    flops, _ = files
+    losses = {n: {"w4g128": 0.3, "int4_g128": 0.2} for n in "abc"}
+    (tmp_path / "own_sens.json").write_text(json.dumps(losses))
+    problem = mc.load_problem(flops, tmp_path / "own_sens.json", spec=mc.Spec(formats=formats))
+    colors = option_colors(problem)
+    assert len(set(colors)) == len(colors) == 3
+    assert width_color(4) in colors  # int4_g128's, the 4-bit colour; w4g128 takes a spare

@@ -14,7 +14,7 @@ from ..model.blocks import group_blocks
 from ..model.problem import Problem
 from ..report.display import percent
 from ..solving.solution import Solution, WidthShare
-from .colors import CURRENT, width_colors
+from .colors import CURRENT, option_colors
 from .layout import (
     HALF,
     MONO,
@@ -36,6 +36,12 @@ from .layout import (
 _ROW_PX = 30  # one block row of the heatmap
 _ROW_PX_COMPACT = 26
 _LEGEND_TITLE = "bits (W · A) "
+
+
+def _legend_title(problem) -> str:
+    return "format (W · A) " if problem.formats is not None else _LEGEND_TITLE
+
+
 # outlines of the constraints' groups: dark inks apart from every width's colour
 GROUP_INKS = ("#1f2933", "#7b2cbf", "#9d0208", "#2d6a4f", "#6f4e37", "#ff006e", "#3a0ca3")
 _GROUP_SYMBOLS = ("square-open", "diamond-open", "circle-open", "hexagon-open", "star-open")
@@ -47,6 +53,34 @@ DISTRIBUTION_HEIGHT = 420
 
 def width_label(width: int) -> str:
     return f"{width}-bit"
+
+
+def option_labels(problem) -> list[str]:
+    """Each option's name on an axis or in a legend: ``4-bit`` for a width, the format's name."""
+    if problem.formats is not None:
+        return [fmt.name for fmt in problem.formats]
+    return [width_label(w) for w in problem.widths]
+
+
+def option_word(problem) -> str:
+    """What the options are: ``width`` or ``format``."""
+    return "format" if problem.formats is not None else "width"
+
+
+_FORMAT_TITLES = {  # the titles of charts of widths, for a problem of formats
+    "Weight bits per layer, by block": "Format per layer, by block",
+    "Bit-width distribution": "Format distribution",
+    "Widths per group": "Formats per group",
+    "Layers per width": "Layers per format",
+    "Bit-width distribution by budget": "Format distribution by budget",
+}
+
+
+def titled(problem, title: str | None) -> str | None:
+    """``title`` as it reads for this problem (a chart of formats says formats)."""
+    if problem.formats is None or title is None:
+        return title
+    return _FORMAT_TITLES.get(title, title)
 
 
 @dataclass(frozen=True)
@@ -134,6 +168,8 @@ def _cell_hover(solution: Solution, i: int, share: float, wbit: int, abit: int) 
         f"sensitivity: {problem.sensitivity[i]:.4g}",
         f"width: W{wbit} A{abit}",
     ]
+    if problem.formats is not None and solution.feasible:
+        lines[-1] = f"format: {plain(problem.formats[solution.choice[i]].name)} (W{wbit} A{abit})"
     for group in problem.groups:
         if i in group.members:
             lines.append(f"group: {plain(group.name)}")
@@ -199,18 +235,18 @@ def _x_ticks(columns: int) -> dict[str, Any]:
     return {"tickmode": "linear", "tick0": 1 if step == 1 else step, "dtick": step}
 
 
-def _width_scale(widths: tuple[int, ...]) -> list[list[Any]]:
+def _option_scale(colors: list[str]) -> list[list[Any]]:
     """A discrete colour scale: option j fills [j - 0.5, j + 0.5] of -0.5..k-0.5."""
-    colors = width_colors(widths)
-    k = len(widths)
+    k = len(colors)
     scale: list[list[Any]] = []
-    for j, width in enumerate(widths):
-        scale += [[j / k, colors[width]], [(j + 1) / k, colors[width]]]
+    for j, color in enumerate(colors):
+        scale += [[j / k, color], [(j + 1) / k, color]]
     return scale
 
 
-def _heatmap_trace(grid: _Grid, widths: tuple[int, ...], *, cell_text: bool) -> dict[str, Any]:
+def _heatmap_trace(grid: _Grid, problem, *, cell_text: bool) -> dict[str, Any]:
     """The single heatmap trace: each cell's option index, layer name, hover text and width."""
+    widths = problem.widths
     return {
         "type": "heatmap",
         "name": "layers",
@@ -223,7 +259,7 @@ def _heatmap_trace(grid: _Grid, widths: tuple[int, ...], *, cell_text: bool) -> 
         "texttemplate": "%{text}" if cell_text and _cell_text_fits(grid, widths) else "",
         "textfont": {"size": TEXT_PX, "family": MONO},
         "hovertemplate": "%{hovertext}<extra></extra>",
-        "colorscale": _width_scale(widths),
+        "colorscale": _option_scale(option_colors(problem)),
         "zmin": -0.5,
         "zmax": len(widths) - 0.5,
         "showscale": False,
@@ -239,11 +275,11 @@ def _width_swatches(solution: Solution) -> list[dict[str, Any]]:
     if not solution.feasible:
         return []
     problem = solution.problem
-    colors = width_colors(problem.widths)
-    return [
-        legend_swatch(f"W{w} · A{a}", colors[w])
-        for w, a in zip(problem.widths, problem.abits, strict=True)
-    ]
+    colors = option_colors(problem)
+    bits = [f"W{w} · A{a}" for w, a in zip(problem.widths, problem.abits, strict=True)]
+    if problem.formats is not None:
+        bits = [f"{f.name} ({b})" for f, b in zip(problem.formats, bits, strict=True)]
+    return [legend_swatch(b, c) for b, c in zip(bits, colors, strict=True)]
 
 
 def _pin_marks(grid: _Grid) -> list[dict[str, Any]]:
@@ -309,7 +345,7 @@ def _heatmap_layout(
 ) -> dict[str, Any]:
     """The heatmap's layout: a height that fits the header, legend rows and block rows."""
     feasible = solution.feasible
-    reserved = legend_rows(legend_names, _LEGEND_TITLE)
+    reserved = legend_rows(legend_names, _legend_title(solution.problem))
     legend = feasible or bool(grid.pins)
     subtitle = context_line(solution)
     header = header_px(legend=legend, rows=reserved, title=title, subtitle=subtitle, width=WIDE)
@@ -328,7 +364,7 @@ def _heatmap_layout(
         # no empty list when feasible: the validated figure has none either
         **({} if feasible else {"annotations": [infeasible_notice(solution, width=WIDE)]}),
     )
-    layout["legend"]["title"] = {"text": _LEGEND_TITLE, "font": {"size": TEXT_PX}}
+    layout["legend"]["title"] = {"text": _legend_title(solution.problem), "font": {"size": TEXT_PX}}
     return layout
 
 
@@ -357,8 +393,10 @@ def bit_heatmap_spec(
         *_pin_marks(grid),
     ]
     names = [t["name"] for t in legend]
-    layout = _heatmap_layout(solution, grid, names, title=title, compact=compact)
-    heatmap = _heatmap_trace(grid, solution.problem.widths, cell_text=cell_text)
+    layout = _heatmap_layout(
+        solution, grid, names, title=titled(solution.problem, title), compact=compact
+    )
+    heatmap = _heatmap_trace(grid, solution.problem, cell_text=cell_text)
     return {"data": [heatmap, *legend], "layout": layout}
 
 
@@ -375,19 +413,20 @@ def plot_bit_heatmap(
 
 def _distribution_bars(solution: Solution) -> list[dict[str, Any]]:
     """The two bar traces: layers per width (left panel), each width's BOPs share (right)."""
-    colors = width_colors(solution.problem.widths)
-    rows = solution.width_shares()
+    rows = solution.width_shares()  # one row per option, in the options' order
     common = {
         "type": "bar",
-        "x": [width_label(r.width) for r in rows],
-        "marker": {"color": [colors[r.width] for r in rows]},
+        "x": option_labels(solution.problem),
+        "marker": {"color": option_colors(solution.problem)},
         "textposition": "outside",
         "cliponaxis": False,
         "textfont": {"size": TEXT_PX},
     }
+    # formats: more and longer names under narrow bars, whole percents above them
+    decimals = 0 if solution.problem.formats is not None else 2
     return [
         common | _layer_counts(rows, feasible=solution.feasible),
-        common | _bops_shares(rows, feasible=solution.feasible),
+        common | _bops_shares(rows, feasible=solution.feasible, decimals=decimals),
     ]
 
 
@@ -404,28 +443,34 @@ def _layer_counts(rows: tuple[WidthShare, ...], *, feasible: bool) -> dict[str, 
     }
 
 
-def _bops_shares(rows: tuple[WidthShare, ...], *, feasible: bool) -> dict[str, Any]:
+def _bops_shares(
+    rows: tuple[WidthShare, ...], *, feasible: bool, decimals: int = 2
+) -> dict[str, Any]:
     """The right panel's values, labels and hover text: each width's percent of the BOPs."""
     return {
         "name": "share of BOPs",
         "y": [r.bops_share * 100 if feasible else None for r in rows],
-        "text": [percent(r.bops_share, 2) if feasible else "" for r in rows],
+        "text": [percent(r.bops_share, decimals) if feasible else "" for r in rows],
         "hovertemplate": "%{x}: %{text} of the BOPs<extra></extra>",
         "xaxis": "x2",
         "yaxis": "y2",
     }
 
 
-def _distribution_axes(top_count: int, *, feasible: bool) -> dict[str, dict[str, Any]]:
-    """Both panels' axes: layer counts (left) and percent of the BOPs (right)."""
+def _distribution_axes(
+    top_count: int, *, feasible: bool, slanted: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Both panels' axes: layer counts (left) and percent of the BOPs (right); ``slanted``
+    names (formats) at 45 degrees."""
+    names = {"tickangle": -45} if slanted else {}
     return {
-        "xaxis": axis(domain=[0, 0.44], type="category", anchor="y"),
+        "xaxis": axis(domain=[0, 0.44], type="category", anchor="y", **names),
         "yaxis": axis(  # the panel titles name both axes
             range=[0, top_count * 1.18],
             showticklabels=feasible,
             anchor="x",
         ),
-        "xaxis2": axis(domain=[0.58, 1], type="category", anchor="y2"),
+        "xaxis2": axis(domain=[0.58, 1], type="category", anchor="y2", **names),
         "yaxis2": axis(
             range=[0, 118],
             dtick=20,
@@ -455,14 +500,22 @@ def distribution_spec(
         file=file_stem("distribution", [solution.multiplier]),
         width=HALF,
         height=DISTRIBUTION_HEIGHT,
-        title=title,
+        title=titled(solution.problem, title),
         subtitle=context_line(solution),
         legend=False,
         top=28,
         bargap=0.3,
         uniformtext={"mode": "show", "minsize": TEXT_PX},  # labels never shrink to fit a bar
-        **_distribution_axes(top_count, feasible=solution.feasible),
-        annotations=_panel_notes(solution, ("Layers per width", 0.22), ("Share of the BOPs", 0.79)),
+        **_distribution_axes(
+            top_count,
+            feasible=solution.feasible,
+            slanted=solution.problem.formats is not None,
+        ),
+        annotations=_panel_notes(
+            solution,
+            (titled(solution.problem, "Layers per width"), 0.22),
+            ("Share of the BOPs", 0.79),
+        ),
     )
     return {"data": data, "layout": layout}
 
@@ -508,22 +561,23 @@ def _group_width_bars(
     solution: Solution, keys: list[str], names: list[str], owner: np.ndarray
 ) -> list[dict[str, Any]]:
     """One stacked bar trace per width: how many of each group's layers took it (left)."""
-    colors = width_colors(solution.problem.widths)
-    wbits = solution.wbits
+    problem = solution.problem
+    colors, labels = option_colors(problem), option_labels(problem)
     data: list[dict[str, Any]] = []
-    for width in solution.problem.widths:
+    for j, width in enumerate(problem.widths):
         counts = [
-            int(((owner == key) & (wbits == width)).sum()) if solution.feasible else None
+            int(((owner == key) & (solution.choice == j)).sum()) if solution.feasible else None
             for key in keys
         ]
+        at = f"{width} bits" if problem.formats is None else plain(labels[j])
         data.append(
             {
                 "type": "bar",
-                "name": width_label(width),
+                "name": plain(labels[j]),
                 "x": [plain(n) for n in names],
                 "y": counts,
-                "marker": {"color": colors[width]},
-                "hovertemplate": f"%{{x}}: %{{y}} layers at {width} bits<extra></extra>",
+                "marker": {"color": colors[j]},
+                "hovertemplate": f"%{{x}}: %{{y}} layers at {at}<extra></extra>",
             }
         )
     return data
@@ -567,7 +621,7 @@ def distribution_by_group_spec(
         file=file_stem("groups", [solution.multiplier]),
         width=HALF,
         height=DISTRIBUTION_HEIGHT,
-        title=title,
+        title=titled(solution.problem, title),
         subtitle=context_line(solution),
         top=28,
         barmode="stack",
@@ -576,7 +630,11 @@ def distribution_by_group_spec(
         yaxis=axis(anchor="x", title=axis_title("layers")),
         xaxis2=axis(domain=[0.68, 1], type="category", anchor="y2"),
         yaxis2=axis(anchor="x2", range=[0, max(solution.problem.widths) * 1.15]),
-        annotations=_panel_notes(solution, ("Layers per width", 0.275), ("Mean weight bits", 0.84)),
+        annotations=_panel_notes(
+            solution,
+            (titled(solution.problem, "Layers per width"), 0.275),
+            ("Mean weight bits", 0.84),
+        ),
     )
     layout["legend"]["traceorder"] = "normal"  # 4/8/16, as everywhere (stacks reverse it)
     return {"data": data, "layout": layout}

@@ -1,4 +1,5 @@
-"""Colours: one fixed colour per weight width, whatever the ladder, and the charts' other inks.
+"""Colours: one fixed colour per weight width, whatever the ladder, one per catalog format, and
+the charts' other inks.
 
 A width keeps its colour in every figure and every ladder (4-bit is orange with 4/8/16 and
 with 2/4/8/16), so figures made under different settings can sit side by side. The colours run
@@ -16,6 +17,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..model.problem import Problem
 
 WIDTH_COLORS: dict[int, str] = {  # hue, CIELAB lightness L*
     1: "#F3DD7C",  # pale gold, L* 88
@@ -26,6 +31,32 @@ WIDTH_COLORS: dict[int, str] = {  # hue, CIELAB lightness L*
     32: "#2E2155",  # indigo, L* 17
     64: "#181818",  # near black, L* 8
 }
+
+# One fixed colour per catalog format (mpq_core.model.formats.CATALOG), in every figure and
+# every format set. A format shares its family's hue with its weight width where it is the
+# plain one (int4_g128 is the 4-bit orange, int8 the 8-bit green, bf16 the 16-bit blue); the
+# others of a width take nearby but distinct hues (integer groups in oranges and reds, FP4s in
+# violets and magentas, 8-bit floats in teals and greens), lighter for fewer bits as a rule.
+FORMAT_COLORS: dict[str, str] = {
+    "int2_g64": "#F3DD7C",  # pale gold
+    "int3_g128": "#F6C343",  # gold
+    "int4_g128": "#FD7636",  # orange (the 4-bit width)
+    "int4_g64": "#FFA869",  # light orange
+    "int4_g32": "#D1495B",  # coral red
+    "w4a8_g128": "#A0522D",  # sienna
+    "mxfp4": "#9B5DE5",  # violet
+    "nvfp4": "#C2187A",  # magenta
+    "nvfp4_w4a16": "#F15BB5",  # pink
+    "mxfp6": "#6A994E",  # olive
+    "int8": "#00886C",  # bluish green (the 8-bit width)
+    "w8a8": "#52B788",  # light green
+    "fp8": "#0F5257",  # dark teal
+    "mxfp8": "#90BE6D",  # yellow-green
+    "fp16": "#4895EF",  # light blue
+    "bf16": "#004E8C",  # blue (the 16-bit width)
+}
+# for formats of one's own: their width's colour, else (taken) the first of these not in use
+SPARE_COLORS = ("#6c757d", "#8d6e63", "#26547c", "#ef476f", "#118ab2", "#073b4c", "#ffd166")
 
 SOLVER_COLORS = {"greedy": "#3d5a80", "exact": "#c44536"}
 SOLVER_DASH = {"greedy": "solid", "exact": "dash"}
@@ -61,6 +92,21 @@ def width_color(width: int) -> str:
 def width_colors(widths: Iterable[int]) -> dict[int, str]:
     """``{width: colour}`` for a ladder; each colour is :func:`width_color` of its width."""
     return {int(w): width_color(w) for w in widths}
+
+
+def option_colors(problem: Problem) -> list[str]:
+    """The colour of each option of a problem: its width's for a ladder; for formats each
+    catalog format's own (``FORMAT_COLORS``), a format of one's own its width's colour, or a
+    spare one when that colour is taken in this set."""
+    if problem.formats is None:
+        return [width_color(w) for w in problem.widths]
+    out: list[str] = []
+    for fmt in problem.formats:
+        color = FORMAT_COLORS.get(fmt.name) or width_color(fmt.bits)
+        if color in out:
+            color = next((c for c in SPARE_COLORS if c not in out), color)
+        out.append(color)
+    return out
 
 
 def solver_color(solver: str) -> str:

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 
 from ..report.display import percent
 from ..solving.solution import Solution
-from .allocation import width_label
-from .colors import INFEASIBLE, width_colors
+from .allocation import option_labels, titled
+from .colors import INFEASIBLE, option_colors
 from .layout import (
     TEXT_PX,
     WIDE,
@@ -21,6 +21,7 @@ from .layout import (
     file_stem,
     multiplier_text,
     panel_title,
+    plain,
 )
 
 COMPARE_HEIGHT = 480
@@ -56,7 +57,7 @@ def plot_distribution_compare(
         file=file_stem("distribution", [s.multiplier for s in solutions]),
         width=WIDE,
         height=COMPARE_HEIGHT,
-        title=title,
+        title=titled(first.problem, title),
         subtitle=context_line(first, [s.multiplier for s in solutions]),
         top=40,  # the panel titles clear the legend row at any width
         barmode="stack",
@@ -69,7 +70,7 @@ def plot_distribution_compare(
             title=axis_title("share of the BOPs"), range=[0, 100], ticksuffix="%", anchor="x2"
         ),
         annotations=[
-            panel_title("Layers per width", 0.225),
+            panel_title(titled(first.problem, "Layers per width"), 0.225),
             panel_title("Share of the BOPs", 0.775),
             *notes,
         ],
@@ -97,20 +98,20 @@ def _infeasible_note(label: str, xref: str) -> dict[str, Any]:
 def _width_bars(solutions: Sequence[Solution], labels: list[str]) -> list[dict[str, Any]]:
     """Per width, one stacked bar trace of layer counts (left) and one of BOPs shares
     (right); an infeasible solution's bars are empty."""
-    widths = solutions[0].problem.widths
-    colors = width_colors(widths)
+    problem = solutions[0].problem
+    colors, names = option_colors(problem), option_labels(problem)
     tables = [s.width_shares() if s.feasible else None for s in solutions]
     data: list[dict[str, Any]] = []
-    for j, width in enumerate(widths):
+    for j, width in enumerate(problem.widths):
         counts = [t[j].layers if t else None for t in tables]
         shares = [t[j].bops_share if t else None for t in tables]
-        name = width_label(width)
+        name = plain(names[j])
         common = {
             "type": "bar",
             "name": name,
-            "legendgroup": str(width),
+            "legendgroup": str(width) if problem.formats is None else name,
             "x": labels,
-            "marker": {"color": colors[width]},
+            "marker": {"color": colors[j]},
             "textposition": "inside",
             "insidetextanchor": "middle",
         }

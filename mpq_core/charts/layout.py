@@ -118,6 +118,13 @@ def model_name(solution: Solution) -> str:
     return name if len(name) <= _MODEL_CHARS else name[: _MODEL_CHARS - 1] + "…"
 
 
+def options_text(problem) -> str:
+    """``W4/8/16`` for a ladder; the formats' names for formats (``int4_g128/nvfp4/bf16``)."""
+    if problem.formats is not None:
+        return plain("/".join(fmt.name for fmt in problem.formats))
+    return "W" + "/".join(str(w) for w in problem.widths)
+
+
 def context_line(
     solution: Solution, multipliers: Sequence[float] | None = None, *, solver: str | None = None
 ) -> str:
@@ -130,7 +137,7 @@ def context_line(
         model_name(solution),
         "m = " + ", ".join(multiplier_text(m) for m in ms),
         solver or solution.solver,
-        "W" + "/".join(str(w) for w in problem.widths),
+        options_text(problem),
     ]
     if problem.abit_rule != "plus4":
         parts.append(f"A {problem.abit_rule}")

@@ -24,6 +24,7 @@ from .layout import (
     figure_layout,
     file_stem,
     multiplier_text,
+    plain,
 )
 
 BUDGET_USE_HEIGHT = 380
@@ -157,8 +158,16 @@ def _line_label(text: str, x: float, top: float, *, above: bool, color: str) -> 
 
 
 def _reference_name(problem: Problem) -> str:
-    """The name and label of the all-top-width cost line (the axis end)."""
-    return f"all-{problem.widths[-1]}-bit cost"
+    """The name and label of the all-top-width cost line (the axis end): ``all-16-bit cost``,
+    or ``all-bf16 cost`` for formats."""
+    return f"all-{_top(problem)} cost"
+
+
+def _top(problem: Problem) -> str:
+    """The top option: ``16-bit``, or the last format's name."""
+    if problem.formats is not None:
+        return plain(problem.formats[-1].name)
+    return f"{problem.widths[-1]}-bit"
 
 
 def _budget_lines(solution: Solution, ink: str) -> list[dict[str, Any]]:
@@ -176,7 +185,9 @@ def _budget_lines(solution: Solution, ink: str) -> list[dict[str, Any]]:
             _reference_name(problem),
             problem.max_cost / GIGA,
             MUTED,
-            f"every layer at {problem.widths[-1]} bits: {gbops(problem.max_cost)}",
+            f"every layer at {_top(problem)}: {gbops(problem.max_cost)}"
+            if problem.formats is not None
+            else f"every layer at {problem.widths[-1]} bits: {gbops(problem.max_cost)}",
             width=1.5,
             dash="dot",
         ),
