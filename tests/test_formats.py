@@ -637,3 +637,22 @@ def test_a_format_of_one_s_own_gets_a_colour_no_other_format_of_the_set_has(file
     colors = option_colors(problem)
     assert len(set(colors)) == len(colors) == 3
     assert width_color(4) in colors  # int4_g128's, the 4-bit colour; w4g128 takes a spare
+
+
+def test_the_html_report_figures_of_formats(files):
+    from mpq_core.report.html import headline_figures, report_settings
+
+    solution = mc.solve_exact(problem_of(files), limits=[mc.parse_limit_flag("bpw<=6")])
+    head = headline_figures(solution)
+    # a fp8, b int4_g128, c fp8: 83,008 bits over 14,336 weights, nominal (8*4096 + 4*8192 +
+    # 8*2048) / 14336 = 5.714; 83,008 bits = 10,376 bytes = 0.0099 MiB
+    assert head["Effective bits per weight"] == "5.7902 (scales included; nominal 5.71)"
+    assert head["Weight memory"] == "0.01 MiB (scales included)"
+    assert [k for k in head if k.endswith(" layers")] == [
+        "int4_g128 layers", "nvfp4 layers", "fp8 layers", "bf16 layers",
+    ]  # fmt: skip
+    assert head["fp8 layers"].startswith("2 (")
+    settings = report_settings(solution)
+    assert settings["Formats"] == "int4_g128/nvfp4/fp8/bf16"
+    assert "Weight-width ladder" not in settings and "Activation-bit rule" not in settings
+    assert "All-bf16 cost" in settings

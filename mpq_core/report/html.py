@@ -100,10 +100,8 @@ def headline_figures(solution: Solution, *, greedy: Solution | None = None) -> d
         figures["Greedy gap"] = f"{gap:,.4g} ({gap_percent(pct)})"
     if solution.upper_bound is not None:
         figures["LP upper bound"] = f"{solution.upper_bound:,.6g}"
-    for share in solution.width_shares():
-        figures[f"{share.width}-bit layers"] = (
-            f"{share.layers:,} ({percent(share.bops_share, 2)} of the cost)"
-        )
+    for name, share in zip(_option_names(solution.problem), solution.width_shares(), strict=True):
+        figures[f"{name} layers"] = f"{share.layers:,} ({percent(share.bops_share, 2)} of the cost)"
     if not solution.feasible:
         figures["Message"] = solution.message
     return figures
@@ -114,6 +112,12 @@ def weight_figures(solution: Solution) -> dict[str, str]:
     mean = solution.param_mean_wbits()
     if math.isnan(mean):
         return {"Mean weight bits": "n/a (the Phase 1 file gives no parameter counts)"}
+    if solution.problem.formats is not None:
+        return {
+            "Effective bits per weight": f"{solution.effective_bits():.4f} (scales included; "
+            f"nominal {mean:.2f})",
+            "Weight memory": f"{bits_size(solution.stored_weight_bits())} (scales included)",
+        }
     figures = {"Mean weight bits": f"{mean_bits(mean)} (params-weighted)"}
     for group in solution.problem.groups:
         figures[f"Mean weight bits of {group.name}"] = mean_bits(
@@ -136,13 +140,29 @@ def report_settings(solution: Solution) -> dict[str, str]:
         "Sensitivity file": f"{sens.source} (sha256 {sens.sha256[:12]})",
         "Sensitivity": f"{sens.kind}{', synthetic' if sens.synthetic else ''}",
         "Layers": f"{problem.n_layers:,}",
-        "Weight-width ladder": "/".join(map(str, problem.widths)),
-        "Activation-bit rule": problem.abit_rule,
+        **_options(problem),
         "Upgrade discount": f"{problem.upgrade_discount:g}",
         "Pinned layers": pins,
         "Limits": "; ".join(bound.limit.label() for bound in solution.bounds) or "none",
-        "All-16-bit cost": gbops(problem.max_cost),
+        f"All-{_option_names(problem)[-1]} cost": gbops(problem.max_cost),
         "All-lowest cost": gbops(problem.min_cost),
+    }
+
+
+def _option_names(problem) -> list[str]:
+    """``16-bit`` for a width, the format's name."""
+    if problem.formats is not None:
+        return [fmt.name for fmt in problem.formats]
+    return [f"{w}-bit" for w in problem.widths]
+
+
+def _options(problem) -> dict[str, str]:
+    """The ladder and its activation rule, or the formats (which carry their activations)."""
+    if problem.formats is not None:
+        return {"Formats": "/".join(fmt.name for fmt in problem.formats)}
+    return {
+        "Weight-width ladder": "/".join(map(str, problem.widths)),
+        "Activation-bit rule": problem.abit_rule,
     }
 
 
