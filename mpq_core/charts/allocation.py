@@ -55,18 +55,6 @@ def width_label(width: int) -> str:
     return f"{width}-bit"
 
 
-def option_labels(problem) -> list[str]:
-    """Each option's name on an axis or in a legend: ``4-bit`` for a width, the format's name."""
-    if problem.formats is not None:
-        return [fmt.name for fmt in problem.formats]
-    return [width_label(w) for w in problem.widths]
-
-
-def option_word(problem) -> str:
-    """What the options are: ``width`` or ``format``."""
-    return "format" if problem.formats is not None else "width"
-
-
 _FORMAT_TITLES = {  # the titles of charts of widths, for a problem of formats
     "Weight bits per layer, by block": "Format per layer, by block",
     "Bit-width distribution": "Format distribution",
@@ -416,7 +404,7 @@ def _distribution_bars(solution: Solution) -> list[dict[str, Any]]:
     rows = solution.width_shares()  # one row per option, in the options' order
     common = {
         "type": "bar",
-        "x": option_labels(solution.problem),
+        "x": list(solution.problem.option_labels),
         "marker": {"color": option_colors(solution.problem)},
         "textposition": "outside",
         "cliponaxis": False,
@@ -562,7 +550,7 @@ def _group_width_bars(
 ) -> list[dict[str, Any]]:
     """One stacked bar trace per width: how many of each group's layers took it (left)."""
     problem = solution.problem
-    colors, labels = option_colors(problem), option_labels(problem)
+    colors, labels = option_colors(problem), problem.option_labels
     data: list[dict[str, Any]] = []
     for j, width in enumerate(problem.widths):
         counts = [

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from ..report.display import percent
 from ..solving.solution import Solution
-from .allocation import option_labels, titled
+from .allocation import titled
 from .colors import INFEASIBLE, option_colors
 from .layout import (
     TEXT_PX,
@@ -99,7 +99,7 @@ def _width_bars(solutions: Sequence[Solution], labels: list[str]) -> list[dict[s
     """Per width, one stacked bar trace of layer counts (left) and one of BOPs shares
     (right); an infeasible solution's bars are empty."""
     problem = solutions[0].problem
-    colors, names = option_colors(problem), option_labels(problem)
+    colors, names = option_colors(problem), problem.option_labels
     tables = [s.width_shares() if s.feasible else None for s in solutions]
     data: list[dict[str, Any]] = []
     for j, width in enumerate(problem.widths):

@@ -160,14 +160,7 @@ def _line_label(text: str, x: float, top: float, *, above: bool, color: str) -> 
 def _reference_name(problem: Problem) -> str:
     """The name and label of the all-top-width cost line (the axis end): ``all-16-bit cost``,
     or ``all-bf16 cost`` for formats."""
-    return f"all-{_top(problem)} cost"
-
-
-def _top(problem: Problem) -> str:
-    """The top option: ``16-bit``, or the last format's name."""
-    if problem.formats is not None:
-        return plain(problem.formats[-1].name)
-    return f"{problem.widths[-1]}-bit"
+    return f"all-{plain(problem.option_labels[-1])} cost"
 
 
 def _budget_lines(solution: Solution, ink: str) -> list[dict[str, Any]]:
@@ -185,7 +178,7 @@ def _budget_lines(solution: Solution, ink: str) -> list[dict[str, Any]]:
             _reference_name(problem),
             problem.max_cost / GIGA,
             MUTED,
-            f"every layer at {_top(problem)}: {gbops(problem.max_cost)}"
+            f"every layer at {plain(problem.option_labels[-1])}: {gbops(problem.max_cost)}"
             if problem.formats is not None
             else f"every layer at {problem.widths[-1]} bits: {gbops(problem.max_cost)}",
             width=1.5,

@@ -97,6 +97,13 @@ class Problem:
         return tuple(str(w) for w in self.widths)
 
     @property
+    def option_labels(self) -> tuple[str, ...]:
+        """Each option as reports and charts name it: the format's name, else ``4-bit``."""
+        if self.formats is not None:
+            return self.option_names
+        return tuple(f"{w}-bit" for w in self.widths)
+
+    @property
     def names(self) -> tuple[str, ...]:
         return self.inputs.layers.names
 

@@ -100,7 +100,8 @@ def headline_figures(solution: Solution, *, greedy: Solution | None = None) -> d
         figures["Greedy gap"] = f"{gap:,.4g} ({gap_percent(pct)})"
     if solution.upper_bound is not None:
         figures["LP upper bound"] = f"{solution.upper_bound:,.6g}"
-    for name, share in zip(_option_names(solution.problem), solution.width_shares(), strict=True):
+    labels = solution.problem.option_labels
+    for name, share in zip(labels, solution.width_shares(), strict=True):
         figures[f"{name} layers"] = f"{share.layers:,} ({percent(share.bops_share, 2)} of the cost)"
     if not solution.feasible:
         figures["Message"] = solution.message
@@ -144,16 +145,9 @@ def report_settings(solution: Solution) -> dict[str, str]:
         "Upgrade discount": f"{problem.upgrade_discount:g}",
         "Pinned layers": pins,
         "Limits": "; ".join(bound.limit.label() for bound in solution.bounds) or "none",
-        f"All-{_option_names(problem)[-1]} cost": gbops(problem.max_cost),
+        f"All-{problem.option_labels[-1]} cost": gbops(problem.max_cost),
         "All-lowest cost": gbops(problem.min_cost),
     }
-
-
-def _option_names(problem) -> list[str]:
-    """``16-bit`` for a width, the format's name."""
-    if problem.formats is not None:
-        return [fmt.name for fmt in problem.formats]
-    return [f"{w}-bit" for w in problem.widths]
 
 
 def _options(problem) -> dict[str, str]:

@@ -138,14 +138,7 @@ def format_lines(solution: Solution) -> list[str]:
 
 def widths_word(problem: Problem) -> str:
     """What the minimum cost is made of: ``4-bit``, or the cheapest formats."""
-    return "at their cheapest format" if problem.formats is not None else _option_word(problem, 0)
-
-
-def _option_word(problem: Problem, j: int) -> str:
-    """``4-bit`` for a width, the name for a format."""
-    if problem.formats is not None:
-        return problem.formats[j].name
-    return f"{problem.widths[j]}-bit"
+    return "at their cheapest format" if problem.formats is not None else problem.option_labels[0]
 
 
 def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str]:
@@ -177,7 +170,7 @@ def report_lines(solution: Solution, greedy: Solution | None = None) -> list[str
         ]
     lines += [
         f"Min cost ({low}): {original_gbops(problem.min_cost)}",
-        f"Max cost (all {_option_word(problem, -1)}): {original_gbops(problem.max_cost)}",
+        f"Max cost (all {problem.option_labels[-1]}): {original_gbops(problem.max_cost)}",
         f"Total possible upgrades: {total_upgrades(problem)}",
     ]
     if solution.solver == "greedy":
@@ -348,7 +341,7 @@ def sweep_lines(
         f"BUDGET SWEEP ({', '.join(solvers)}), every {step / 100:.2f} of the multiplier",
         RULE,
         settings_line(problem, solvers[-1]),
-        f"Max cost (all {_option_word(problem, -1)}): {original_gbops(problem.max_cost)}; "
+        f"Max cost (all {problem.option_labels[-1]}): {original_gbops(problem.max_cost)}; "
         f"smallest feasible "
         f"multiplier {feasibility_threshold(problem).text}",
     ]
