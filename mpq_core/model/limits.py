@@ -204,6 +204,19 @@ def bops_bound(problem: Problem, budget: float, multiplier: float | None = None)
     return replace(base, cap=cap, threshold=base.exact.threshold(cap))
 
 
+def caps_beside_floors(bounds: Iterable[Bound]) -> tuple[Bound, ...] | None:
+    """The caps of limits that hold floors too (the solvers' first try: the caps alone allow
+    every allocation the floors do); None when they are all caps or all floors."""
+    bounds = tuple(bounds)
+    caps = tuple(b for b in bounds if not b.lower)
+    return caps if 0 < len(caps) < len(bounds) else None
+
+
+def meets_floors(bounds: Iterable[Bound], choice: np.ndarray) -> bool:
+    """Whether ``choice`` meets every lower limit among ``bounds``."""
+    return all(b.fits(choice) for b in bounds if b.lower)
+
+
 def _threshold(exact: ExactValues, cap: float, limit: Limit) -> int:
     """The exact integer form of ``cap``: the most an upper limit allows, the least a lower
     limit needs."""

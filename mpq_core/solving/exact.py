@@ -50,7 +50,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..model.constraints import Limit
-from ..model.limits import Bound, as_bounds, resolve_limits
+from ..model.limits import Bound, as_bounds, caps_beside_floors, meets_floors, resolve_limits
 from ..model.problem import Problem
 from ..model.spec import DEFAULT_TIME_LIMIT
 from .deadline import Clock, Deadline
@@ -153,13 +153,13 @@ class ExactSolver:
         its answer settles the question. The caps alone allow every allocation the floors
         do, so their optimum, when it meets the floors, is the optimum, their bound is a bound
         and their infeasibility is infeasibility. None otherwise."""
-        caps = tuple(b for b in bounds if not b.lower)
-        if len(caps) in (0, len(bounds)):
+        caps = caps_beside_floors(bounds)
+        if caps is None:
             return None
         relaxed = self.solve_limits(caps, deadline=deadline.share(_CAPS_SHARE))
         if relaxed.status == "infeasible":
             return replace(relaxed, bounds=bounds)
-        if not relaxed.feasible or not all(b.fits(relaxed.choice) for b in bounds if b.lower):
+        if not relaxed.feasible or not meets_floors(bounds, relaxed.choice):
             return None
         note = "the optimum under the caps alone meets every floor"
         message = f"optimal: {note}" if relaxed.status == "optimal" else relaxed.message

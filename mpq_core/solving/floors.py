@@ -21,6 +21,14 @@ from .instance import Instance
 _FREE = 1e-12  # the price of a move that takes no room of any upper limit
 
 
+def raised_start(inst: Instance, start: np.ndarray) -> tuple[np.ndarray, str]:
+    """(:func:`meet_floors` of ``start``, and ``", raised to meet the lower limits"`` when
+    that moved an item, else ""), for the greedies' account of where they start."""
+    raised = meet_floors(inst, start)
+    moved = not np.array_equal(raised, start)
+    return raised, ", raised to meet the lower limits" if moved else ""
+
+
 def meet_floors(inst: Instance, start: np.ndarray) -> np.ndarray:
     """``start`` with items moved until every lower limit is met (see the module docstring);
     ``start`` itself when there is no lower limit or it already meets them. Moves are

@@ -35,9 +35,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..model.constraints import Limit
-from ..model.limits import Bound, as_bounds, resolve_limits
+from ..model.limits import Bound, as_bounds, caps_beside_floors, meets_floors, resolve_limits
 from ..model.problem import Problem
-from .floors import meet_floors
+from .floors import raised_start
 from .hull_greedy import hull_greedy_on
 from .instance import Instance, make_instance
 from .results import make_solution, start_failure
@@ -98,11 +98,11 @@ def greedy_on(inst: Instance) -> Solution:
     """The greedy's allocation. With caps and floors, first the walk under the caps alone:
     when its allocation meets the floors too (floors that do not bind), that is the answer;
     otherwise the walk from the start raised to meet the floors (``floors.py``)."""
-    uppers = tuple(b for b in inst.bounds if not b.lower)
-    if len(uppers) in (0, len(inst.bounds)):
+    caps = caps_beside_floors(inst.bounds)
+    if caps is None:
         return _walk_from_start(inst)
-    plain = _walk_from_start(make_instance(inst.problem, uppers))
-    if plain.feasible and all(b.fits(plain.choice) for b in inst.bounds if b.lower):
+    plain = _walk_from_start(make_instance(inst.problem, caps))
+    if plain.feasible and meets_floors(inst.bounds, plain.choice):
         return replace(plain, bounds=inst.bounds)
     return _walk_from_start(inst)
 
@@ -110,10 +110,8 @@ def greedy_on(inst: Instance) -> Solution:
 def _walk_from_start(inst: Instance) -> Solution:
     if inst.problem.formats is not None:  # no ladder to walk: the greedy of formats
         return hull_greedy_on(inst)
-    start = meet_floors(inst, inst.lowest)
-    raised = not np.array_equal(start, inst.lowest)
-    where = "its lowest allowed width" + (", raised to meet the lower limits" if raised else "")
-    failed = start_failure(inst, start, where)
+    start, raised = raised_start(inst, inst.lowest)
+    failed = start_failure(inst, start, "its lowest allowed width" + raised)
     if failed is not None:
         return failed
     if len(inst.bounds) == 1:

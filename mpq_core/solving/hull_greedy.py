@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .floors import meet_floors
+from .floors import raised_start
 from .instance import Instance
 from .results import make_solution, start_failure
 from .solution import Solution
@@ -33,9 +33,7 @@ from .solution import Solution
 
 def hull_greedy_on(inst: Instance) -> Solution:
     use = _use(inst)
-    least = _start(inst, use)
-    start = meet_floors(inst, least)
-    raised = ", raised to meet the lower limits" if not np.array_equal(start, least) else ""
+    start, raised = raised_start(inst, _start(inst, use))
     failed = start_failure(inst, start, "its option of least use" + raised)
     if failed is not None:
         return failed

@@ -141,16 +141,14 @@ def _mirrored(
     bound: Bound, allowed: np.ndarray, rows: np.ndarray, ints: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, int, float, int]:
     """``sum u >= L`` as ``sum (max_i - u) <= M - L`` over the items' allowed options."""
+    top = np.where(allowed, ints, -1).max(axis=1)
+    offset = sum(top.tolist())  # Python ints: no overflow whatever the count
     if ints.dtype == object:
-        top = np.where(allowed, ints, -1).max(axis=1)
         mirrored = np.empty(ints.shape, dtype=object)
         pairs = zip(top.tolist(), ints.tolist(), strict=True)
         mirrored[:] = [[max(t - v, 0) for v in row] for t, row in pairs]
-        offset = sum(top.tolist())
     else:
-        top = np.where(allowed, ints, -1).max(axis=1)
         mirrored = np.maximum(top[:, None] - ints, 0)
-        offset = sum(top.tolist())  # Python ints: no overflow whatever the count
         if offset >= 1 << 62:  # int64 sums of the mirrored uses could overflow
             mirrored = mirrored.astype(object)
     top_rows = np.where(allowed, rows, -np.inf).max(axis=1)
