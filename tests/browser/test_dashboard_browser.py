@@ -169,6 +169,14 @@ def test_keyboard_slider_moves_budget_use_and_headline_cost(page: Page, app_url:
         after = _budget_use(page).text_content(), _metric(page, "Final cost")
         assert after[0] != before[0]
         assert after[1] != before[1]
+        # the views follow the thumb in the browser; before the next keys, the server has
+        # taken the value too (its link shows it): keys pressed while the value is still on
+        # its way can be undone by that run (see the note on issue 23)
+        page.wait_for_function(
+            "v => new URLSearchParams(location.search).get('budget') === v",
+            arg=f"{target:g}",
+            timeout=WAIT_MS,
+        )
     _assert_no_error(page)
 
 
