@@ -16,7 +16,6 @@ from streamlit.testing.v1 import AppTest
 from support import REPO
 
 import mpq_core as mc
-from mpq_core.io.samples import FORMAT_SAMPLE_FOLDERS
 
 SAMPLES = REPO / "sample_data"
 MIXDQ = SAMPLES / "mixdq_sdxl_turbo"
@@ -65,8 +64,8 @@ def test_every_bundled_sample_is_one_choice_of_the_selector():
     ]
     folders = {p.name for p in SAMPLES.iterdir() if p.is_dir()}
     used = {sample.flops.split("/")[1] for sample in mc.SAMPLES.values()}
-    # every folder of sample_data/ has its entry, or is a sample of formats (command line only)
-    assert used | set(FORMAT_SAMPLE_FOLDERS) == folders
+    # every folder of sample_data/ has its entry in the selector
+    assert used == folders
 
 
 @pytest.mark.parametrize("key", list(HAWQ))

@@ -44,4 +44,4 @@ with app_page("Layers") as view:
     picked = [i for i in event.selection.rows if i < len(rows)]  # the search may shrink rows
     selected = rows["layer"].iloc[picked].tolist()
     matches = rows["layer"].tolist() if query.strip() else []
-    pin_controls(selected, matches, query, view.settings.pins, view.settings.ladder)
+    pin_controls(selected, matches, query, view.settings.pins, view.settings.pin_widths)

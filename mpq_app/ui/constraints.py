@@ -33,11 +33,13 @@ from mpq_core import (
     resolve_limits,
 )
 from mpq_core.io.reading import decode
+from mpq_core.model.formats import Format
 from mpq_core.model.fused import fused_ties
 from mpq_core.report.display import bits_size, gbops
 
 from . import settings
 from .budget import clear_note
+from .search_spaces import search_spaces_editor
 from .text import plain, shorten
 
 GOOD = "_constraints_good"  # the last constraints that resolved
@@ -125,9 +127,12 @@ def restore_good() -> None:
 # --- the sidebar section ---------------------------------------------------------------------
 
 
-def constraints_section(names: tuple[str, ...], resources: tuple[str, ...]) -> list[str]:
-    """Limits table, groups, ties and the constraints file; returns the errors to show (plain)
-    when an edit could not be used (the last good setup then stays)."""
+def constraints_section(
+    names: tuple[str, ...], resources: tuple[str, ...], formats: tuple[Format, ...] | None
+) -> list[str]:
+    """Limits table, groups, ties, search spaces (with ``formats``) and the constraints file;
+    returns the errors to show (plain) when an edit could not be used (the last good setup
+    then stays)."""
     errors = _apply_uploaded_file()  # before the tables: they show what is in force
     st.subheader("Constraints")
     st.caption(
@@ -137,10 +142,14 @@ def constraints_section(names: tuple[str, ...], resources: tuple[str, ...]) -> l
     )
     errors += _limits_table(resources)  # the sidebar's whole width: no expander around it
     spec = settings.current()
-    groups = bool(spec.constraints.groups or spec.constraints.ties)
-    with st.expander("Groups, ties and files", icon=":material/rule:", expanded=groups):
+    groups = bool(spec.constraints.groups or spec.constraints.ties or spec.search_spaces)
+    title = "Groups, ties, search spaces and files" if formats else "Groups, ties and files"
+    with st.expander(title, icon=":material/rule:", expanded=groups):
         errors += _groups_editor(names)
         _ties_editor(names)
+        if formats:
+            key = f"spaces_editor_{st.session_state.get(VERSION, 0)}"
+            errors += search_spaces_editor(names, formats, key)
         _constraints_file()
         st.file_uploader(
             "Resources file (JSON)",

@@ -59,9 +59,16 @@ def data_caption(view) -> None:
         plain(
             f"{view.data.origin} · {problem.n_layers} layers · "
             f"{problem.inputs.sensitivity.kind.replace('_', '-')} sensitivity · "
-            f"ladder {'/'.join(map(str, problem.widths))} · solver: {view.solver}"
+            f"{_options_caption(problem)} · solver: {view.solver}"
         )
     )
+
+
+def _options_caption(problem: Problem) -> str:
+    """``ladder 4/8/16``, or ``formats int4_g128/nvfp4/bf16``."""
+    if problem.formats is not None:
+        return "formats " + "/".join(fmt.name for fmt in problem.formats)
+    return f"ladder {'/'.join(map(str, problem.widths))}"
 
 
 CHART_MIN_WIDTH = "26rem"  # a chart of a side-by-side pair moves below its neighbour when
@@ -111,23 +118,29 @@ def budget_controls(problem: Problem) -> float:
     note = budget.budget_note()
     if note:
         st.warning(plain(note), icon=":material/edit_off:")
-    top = problem.widths[-1]
+    top = problem.option_labels[-1].replace("-bit", " bits")  # 16 bits, or bf16
+    option = "width" if problem.formats is None else "format"
     threshold = feasibility_threshold(problem)
     # the same at every budget, so it cannot lag behind the thumb (the Budget card shows
     # the budget itself, live)
     st.caption(
-        f"Budget = multiplier × **{gbops(problem.max_cost)}** (every layer at {top} bits). "
+        f"Budget = multiplier × **{gbops(problem.max_cost)}** (every layer at {top}). "
         f"Multipliers below **{threshold.text}** are infeasible: every layer at its lowest "
-        f"allowed width already costs {gbops(problem.min_cost)}."
+        f"allowed {option} already costs {gbops(problem.min_cost)}."
     )
     return value
 
 
 def infeasible_notice(solution: Solution) -> None:
-    """The solver's own message, and a one-click way to the smallest feasible budget."""
+    """The solver's own message, and, when the BOPs budget is below the cheapest allocation's
+    cost, a one-click way to the smallest feasible budget."""
     if solution.feasible:
         return
-    st.error(f"**Infeasible budget**: {plain(solution.message)}.", icon=":material/block:")
+    short = solution.budget < solution.problem.min_cost  # the budget alone is too small
+    head = "Infeasible budget" if short else "No allocation meets the limits"
+    st.error(f"**{head}**: {plain(solution.message)}.", icon=":material/block:")
+    if not short:
+        return
     target = solution.min_grid_multiplier
     st.button(
         f"Use the smallest feasible slider value ({target:.2f})",
@@ -258,6 +271,8 @@ def weight_items(solution: Solution) -> list[Metric]:
     none at an infeasible budget or without parameter counts."""
     if not solution.feasible or not has_params(solution.problem):
         return []
+    if solution.problem.formats is not None:
+        return _format_weight_items(solution)
     memory = solution.weight_bits()
     top = solution.problem.widths[-1]
     full = float(solution.problem.params.sum()) * top  # every layer at the top width
@@ -286,6 +301,45 @@ def weight_items(solution: Solution) -> list[Metric]:
                 bits_size(solution.weight_bits(group.name)),
                 f"{len(group.members)} layers",
                 "Params-weighted mean weight width and weight memory of the group.",
+            )
+        )
+    return items
+
+
+def _format_weight_items(solution: Solution) -> list[Metric]:
+    """Effective bits per weight (scales included, what a ``bpw`` limit counts) and the
+    weight memory with scales, overall and per group."""
+    problem = solution.problem
+    memory = solution.stored_weight_bits()
+    top = problem.option_labels[-1]
+    full = math.fsum(problem.resource("bpw")[:, -1].tolist())
+    items = [
+        Metric(
+            "Effective bits",
+            mean_bits(solution.effective_bits()),
+            f"nominal {solution.param_mean_wbits():.2f}",
+            "",
+            "Σ params × effective bits / Σ params: weights with their scales and zero points "
+            "(what a bpw limit counts; ModelOpt's effective bits). Nominal: the element bits "
+            "alone.",
+        ),
+        Metric(
+            "Weight memory",
+            bits_size(memory),
+            percent(memory / full),
+            f"of all-{top}",
+            f"The weights in their formats, scales included (activations not counted); every "
+            f"layer in {top} would take {bits_size(full)}.",
+        ),
+    ]
+    for group in problem.groups:
+        items.append(
+            Metric(
+                f"{group.name}"[:40],
+                mean_bits(solution.effective_bits(group.name)),
+                bits_size(solution.stored_weight_bits(group.name)),
+                f"{len(group.members)} layers",
+                "Effective bits per weight (scales included) and weight memory of the group.",
             )
         )
     return items

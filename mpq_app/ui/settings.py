@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import streamlit as st
 
 from mpq_core import DEFAULT_WIDTHS, Constraints, InputError, Limit, Spec
+from mpq_core.model.formats import catalog_formats
 from mpq_core.model.spec import DEFAULT_MULTIPLIER
 
 from .text import MULTIPLIER_DECIMALS
@@ -93,7 +94,14 @@ class Binding:
 
 def _ladder_changes(value: object) -> dict[str, object]:
     widths = tuple(sorted(int(w) for w in value or ()))  # type: ignore[union-attr]
-    return {"ladder": widths or None}  # none chosen: the data's own widths
+    return {"ladder": widths or None, "formats": None, "search_spaces": ()}  # none: the data's
+
+
+def _formats_changes(value: object) -> dict[str, object]:
+    """The catalog formats named (none chosen: every format the data gives a loss for)."""
+    names = [str(name) for name in value or ()]  # type: ignore[union-attr]
+    formats = catalog_formats(names, "formats") if names else None
+    return {"formats": formats, "ladder": None} | ({} if names else {"search_spaces": ()})
 
 
 BINDINGS: dict[str, Binding] = {  # widget key -> the field it shows
@@ -107,6 +115,7 @@ BINDINGS: dict[str, Binding] = {  # widget key -> the field it shows
         lambda spec: spec.sense or "file", lambda v: {"sense": None if v == "file" else v}
     ),
     "ladder": Binding(lambda spec: list(spec.ladder or ()), _ladder_changes),
+    "formats": Binding(lambda spec: [f.name for f in spec.formats or ()], _formats_changes),
     "tie_fused_box": Binding(lambda spec: spec.tie_fused, lambda v: {"tie_fused": bool(v)}),
 }
 

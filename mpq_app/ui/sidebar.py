@@ -33,7 +33,6 @@ from mpq_core import (
     Pin,
     Spec,
 )
-from mpq_core.model.spec import MAX_WIDTH
 
 from . import constraints, pins, settings, state
 from .data import (
@@ -48,6 +47,7 @@ from .data import (
     needs_ladder,
     sample_files,
 )
+from .options import Options, by_format, check_spec, options, pin_label, pin_widths
 from .text import plain, shorten
 
 Pins = tuple[tuple[str, tuple[int, ...]], ...]
@@ -56,7 +56,6 @@ SOURCE_LABELS = {key: sample.label for key, sample in SAMPLES.items()} | {
     state.UPLOAD: "Upload a Phase 1 and a Phase 2 file"
 }
 RULE_LABELS = {"plus4": "A = min(W + 4, 16)", "match": "A = W"}
-CHECK_SPEC = Spec()  # data is usable if this builds
 SENSE_LABELS = {"file": "as the file says", "loss": "losses (lower is better)",
                 "score": "scores (higher is better)"}  # fmt: skip
 MAX_REJECTS = 16  # rejected uploads remembered per session
@@ -80,8 +79,9 @@ class Settings:
         return self.spec.solver
 
     @property
-    def ladder(self) -> tuple[int, ...]:
-        return self.spec.ladder or ()
+    def pin_widths(self) -> tuple[int, ...]:
+        """What a layer may be pinned to: the ladder's widths, or the formats' weight bits."""
+        return pin_widths(self.spec)
 
     @property
     def pins(self) -> Pins:
@@ -135,11 +135,19 @@ def sidebar() -> tuple[Settings, LoadedData, tuple[str, ...]]:
 
         st.subheader("Cost model")
         sense = _cost_model(loaded.inputs)
-        ladder, problems = _ladder(loaded)
-        pinned = _pins(loaded.inputs.layers.names, ladder)
+        chosen = options(loaded.files, loaded.inputs)
+        pinned = _pins(loaded.inputs.layers.names, chosen)
+        problems = chosen.problems
         # the spec in use but its constraints: what the data takes of the one chosen
-        chosen = settings.current()
-        base = replace(chosen, ladder=ladder, pins=pinned, sense=sense, constraints=Constraints())
+        base = replace(
+            settings.current(),
+            ladder=chosen.ladder,
+            formats=chosen.formats,
+            search_spaces=settings.current().search_spaces if chosen.formats else (),
+            pins=pinned,
+            sense=sense,
+            constraints=Constraints(),
+        )
         try:
             check = cached_problem(loaded.files, base)
             names, resources = check.names, check.resource_names()
@@ -147,7 +155,7 @@ def sidebar() -> tuple[Settings, LoadedData, tuple[str, ...]]:
             names = loaded.inputs.layers.names
             resources = ("bops", "wbits", "mean_wbits")
         problems = (*settings.refused(), *problems)
-        problems += tuple(constraints.constraints_section(names, resources))
+        problems += tuple(constraints.constraints_section(names, resources, chosen.formats))
 
     in_use = replace(base, constraints=constraints.current_constraints())
     return Settings(source, in_use), loaded, problems
@@ -157,6 +165,9 @@ def _cost_model(inputs: Inputs) -> str | None:
     """The activation rule, the upgrade discount and how per-bit values are read (returned:
     None for as the file says)."""
     sens = inputs.sensitivity
+    if by_format(inputs):  # a format has its activation bits; its losses are per format
+        st.caption("Each format sets its weight and activation bits (cost = MACs x W x A).")
+        return _sense(sens)
     st.radio(
         "Activation bits",
         ABIT_RULES,
@@ -180,7 +191,7 @@ def _cost_model(inputs: Inputs) -> str | None:
 
 def _sense(sens) -> str | None:
     """How per-bit values are read: as the file says (its "higher_is_better"), or forced."""
-    if sens.kind != "per_bit":
+    if sens.kind not in ("per_bit", "per_format"):
         if settings.current().sense is not None:  # a scalar file has no sense to force
             settings.update(sense=None)
         return None
@@ -216,7 +227,7 @@ def _usable(files: DataFiles, *, upload: bool = False) -> Inputs:
     inputs = cached_inputs(files)
     if upload:
         check_upload_size(inputs)
-    cached_problem(files, CHECK_SPEC)
+    cached_problem(files, check_spec(inputs))
     return inputs
 
 
@@ -453,47 +464,11 @@ def _synthetic_notice(inputs: Inputs) -> None:
 # --- ladder and pins ---------------------------------------------------------------------------
 
 
-def _own_ladder(files: DataFiles, rule: str, discount: float) -> tuple[int, ...]:
-    """The ladder the engine picks for these files (the per-bit table's widths, else the
-    default), cut to ``APP_MAX_LADDER`` widths."""
-    widths = cached_problem(files, Spec(abit_rule=rule, upgrade_discount=discount)).widths
-    return tuple(widths[: state.APP_MAX_LADDER])
-
-
-def _ladder(loaded: LoadedData) -> tuple[tuple[int, ...], tuple]:
-    """The ladder widget and the ladder in use, with why it differs from the chosen one."""
-    sens = loaded.inputs.sensitivity
-    chosen = settings.current()
-    known = [w for w in (*state.LADDER_CHOICES, *sens.widths) if w <= MAX_WIDTH]
-    st.pills(
-        "Width ladder (bits)",
-        sorted({*known, *(chosen.ladder or ())}),
-        selection_mode="multi",
-        help=f"The weight widths each layer may take (at most {state.APP_MAX_LADDER}).",
-        **settings.bind("ladder"),
-    )
-    rule, discount = chosen.abit_rule, chosen.upgrade_discount
-    own = _own_ladder(loaded.files, rule, discount)
-    instead = f"Using {'/'.join(map(str, own))} instead."
-    ladder = chosen.ladder
-    if not ladder:
-        st.caption(f"No width chosen: using {'/'.join(map(str, own))}.")
-        return own, ()
-    if len(ladder) > state.APP_MAX_LADDER:
-        most = state.APP_MAX_LADDER
-        why = f"A ladder has at most {most} widths ({len(ladder)} chosen). {instead}"
-        return own, (why,)
-    try:
-        cached_problem(loaded.files, Spec(ladder=ladder, abit_rule=rule, upgrade_discount=discount))
-    except InputError as err:
-        return own, (f"{err}. {instead}",)
-    return ladder, ()
-
-
-def _pins(names: tuple[str, ...], ladder: tuple[int, ...]) -> tuple[Pin, ...]:
-    """One box per width of the ladder in use; returns the pins in use. Enter adds the first
-    match only (the exact name when there is one): no "select all matches" row that Enter
-    would pick."""
+def _pins(names: tuple[str, ...], chosen: Options) -> tuple[Pin, ...]:
+    """One box per width of the ladder in use (or weight bits of the formats); returns the
+    pins in use. Enter adds the first match only (the exact name when there is one): no
+    "select all matches" row that Enter would pick."""
+    ladder = chosen.pin_widths
     dropped = pins.show(names, ladder)
     with st.expander("Pinned layers", icon=":material/push_pin:"):
         st.caption(
@@ -503,7 +478,7 @@ def _pins(names: tuple[str, ...], ladder: tuple[int, ...]) -> tuple[Pin, ...]:
         )
         for width in ladder:
             st.multiselect(
-                f"Pin to {width} bits",
+                f"Pin to {pin_label(chosen.formats, width)}",
                 names,
                 key=pins.pin_key(width),
                 on_change=pins.from_box,

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import streamlit as st
 
-from mpq_core import DEFAULT_WIDTHS, SAMPLES, spec_from_query
-from mpq_core.model.spec_url import SPEC_PARAMETERS, is_pin_parameter
+from mpq_core import DEFAULT_WIDTHS, SAMPLES, InputError, spec_from_query
+from mpq_core.model.spec_url import BY_NAME, SPEC_PARAMETERS, is_pin_parameter
 
 from . import pins, settings
 from .budget import parse_multiplier
@@ -70,7 +70,8 @@ DEFAULTS: dict[str, object] = {  # the app's own widget keys (the settings are a
     "name_prefix": "",
 }
 LIMIT_PARAMS = ("limit", "group", "tie")  # read together: a limit may name a group
-_REPEATED = LIMIT_PARAMS  # parameters written as lists (and pin<width>)
+FORMAT_PARAMS = ("formats", "space")  # read together: a search space names formats
+_REPEATED = (*LIMIT_PARAMS, "space")  # parameters written as lists (and pin<width>)
 KEPT = (*DEFAULTS, "compare", "layers_pin_width")  # widget keys re-assigned on every run
 _SEEDED = "_url_seeded"
 _URL_NOTES = "_url_notes"
@@ -108,7 +109,8 @@ def seed_from_url() -> None:
     params = {key: st.query_params.get_all(key) for key in st.query_params}
     values, notes = parse_query(params)
     source = values.pop("source", None)
-    if source in SAMPLES and not params.get("ladder"):  # not written by the app: a short link
+    written = params.get("ladder") or params.get("formats")
+    if source in SAMPLES and not written:  # not written by the app: a short link
         apply_sample(str(source))
     if values.pop("pins", None) == SAMPLE_PINS:
         if source in SAMPLES:
@@ -118,7 +120,7 @@ def seed_from_url() -> None:
     constraints = values.pop("constraints", None)
     if constraints is not None:
         apply_constraints(constraints)
-    settings.set_spec(_link_spec(settings.current(), values))
+    settings.set_spec(_link_spec(settings.current(), values, notes))
     _seed_app_keys(source, values)
     st.session_state[_URL_NOTES] = notes
 
@@ -134,7 +136,7 @@ def _seed_app_keys(source: object, values: dict[str, object]) -> None:
     st.session_state[UPLOAD_FROM_LINK] = source == UPLOAD
 
 
-def _link_spec(spec: Spec, values: dict[str, object]) -> Spec:
+def _link_spec(spec: Spec, values: dict[str, object], notes: list[str]) -> Spec:
     """``spec`` with what a link's values set, as their widgets would set it: each pin box
     replaces its width's layers, and the budget its value (the values used are taken out)."""
     for key in [k for k in values if k in settings.BINDINGS]:
@@ -144,7 +146,18 @@ def _link_spec(spec: Spec, values: dict[str, object]) -> Spec:
         spec = replace(spec, pins=pins.with_width(spec.pins, width, values.pop(key)))
     if "budget" in values:
         spec = settings.at_budget(spec, float(values.pop("budget")))
+    if "search_spaces" in values:
+        spec = _with_spaces(spec, values.pop("search_spaces"), notes)
     return spec
+
+
+def _with_spaces(spec: Spec, spaces: tuple, notes: list[str]) -> Spec:
+    """``spec`` with a link's search spaces, when its options are formats (else a note)."""
+    try:
+        return replace(spec, search_spaces=spaces)
+    except InputError as err:
+        notes.append(f"space: {err.problem}")
+        return spec
 
 
 def url_notes() -> list[str]:
@@ -169,14 +182,34 @@ def parse_query(params: Mapping[str, list[str]]) -> tuple[dict[str, object], lis
         notes += spec_notes
         values["constraints"] = spec.constraints
 
+    if params.get("formats") or params.get("space"):
+        values |= _formats_values(params, notes)
     for name, raw in params.items():
-        if name in LIMIT_PARAMS or not raw:
+        if name in (*LIMIT_PARAMS, *FORMAT_PARAMS) or not raw:
             continue
         try:
             values |= _read_parameter(name, raw, notes)
         except ValueError as err:
             notes.append(f"{name}: {err}")
     return values, notes
+
+
+def _formats_values(params: Mapping[str, list[str]], notes: list[str]) -> dict[str, object]:
+    """The formats of a link and their search spaces, read together (a search space names
+    formats): the format picker's names and the spaces."""
+    if not params.get("formats"):  # the spaces of a sample's formats (a short link)
+        try:
+            spaces = BY_NAME["space"].read(params["space"])["search_spaces"]
+        except ValueError as err:
+            notes.append(f"space: {err}")
+            return {}
+        return {"search_spaces": tuple(spaces)}
+    read = {name: params[name] for name in FORMAT_PARAMS if params.get(name)}
+    spec, spec_notes = spec_from_query(read)
+    notes += spec_notes
+    if spec.formats is None:
+        return {}
+    return {"formats": [f.name for f in spec.formats], "search_spaces": spec.search_spaces}
 
 
 def _read_parameter(name: str, raw: list[str], notes: list[str]) -> dict[str, object]:
@@ -234,11 +267,6 @@ def _widget_values(name: str, spec: Spec) -> dict[str, object]:
         return {"ladder": list(spec.ladder)}
     if name == "tie_fused":
         return {"tie_fused_box": spec.tie_fused}
-    if name in ("formats", "space"):
-        raise ValueError(
-            "the app chooses among widths (a ladder); solve formats with the command line "
-            "(--formats, --search_spaces)"
-        )
     width = int(name[3:])  # pin<width>
     return {pins.pin_key(width): [pin.layer for pin in spec.pins]}
 
@@ -322,6 +350,8 @@ def apply_sample(key: str) -> None:
 def _sample_settings(key: str) -> Spec:
     """The bundled sample's spec as the app opens it (its ladder, else the default one)."""
     spec = _sample_spec(key)
+    if spec.formats is not None:
+        return spec
     return replace(spec, ladder=spec.ladder or tuple(DEFAULT_WIDTHS))
 
 

@@ -125,6 +125,15 @@ def options_text(problem) -> str:
     return "W" + "/".join(str(w) for w in problem.widths)
 
 
+def _limits_text(solution: Solution, ms: Sequence[float]) -> str:
+    """``m = 0.5`` for BOPs budgets; the limits themselves when none is on BOPs
+    (``bpw <= 5``, ``t4_latency <= 0.5r``)."""
+    if all(math.isfinite(m) for m in ms):
+        return "m = " + ", ".join(multiplier_text(m) for m in ms)
+    text = ", ".join(bound.limit.label() for bound in solution.bounds)
+    return plain(text.replace("<=", "≤").replace(">=", "≥"))  # no entity shown as text
+
+
 def context_line(
     solution: Solution, multipliers: Sequence[float] | None = None, *, solver: str | None = None
 ) -> str:
@@ -135,7 +144,7 @@ def context_line(
     ms = [solution.multiplier] if multipliers is None else list(multipliers)
     parts = [
         model_name(solution),
-        "m = " + ", ".join(multiplier_text(m) for m in ms),
+        _limits_text(solution, ms),
         solver or solution.solver,
         options_text(problem),
     ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model.constraints import Constraints, parse_constraints, parse_limit_flag
+from ..model.formats import catalog_formats
 from ..model.spec import Spec, parse_pin_file
 from .reading import InputFile, decode
 
@@ -42,6 +43,7 @@ class Sample:
     sense: str | None = None  # --sensitivity_sense
     name_prefix: str = ""  # --name_prefix
     solver: str = "greedy"  # --solver
+    formats: tuple[str, ...] | None = None  # --formats: catalog names instead of a ladder
 
     @property
     def flops_path(self) -> Path:
@@ -77,6 +79,7 @@ class Sample:
             sense=self.sense,
             constraints=constraints.merged(flags),
             solver=self.solver,
+            formats=None if self.formats is None else catalog_formats(self.formats),
         )
 
     def argv(self) -> list[str]:
@@ -91,6 +94,7 @@ class Sample:
             "--sensitivity_sense": self.sense,
             "--name_prefix": self.name_prefix or None,
             "--solver": self.solver,
+            "--formats": None if self.formats is None else ",".join(self.formats),
         }
         for flag, value in flags.items():
             out += [flag, value] if value is not None else []
@@ -105,6 +109,7 @@ def _input_file(relative: str) -> InputFile:
 
 _HAWQ = "sample_data/hawq_v3_{}/"
 _MIXDQ = "sample_data/mixdq_sdxl_turbo/"
+_MINILM_FORMATS = "sample_data/minilm_l6_formats/"
 
 
 def _hawq(model: str, name: str) -> Sample:
@@ -164,12 +169,18 @@ SAMPLES: dict[str, Sample] = {
         name_prefix="model.",
         solver="exact",
     ),
+    "minilm_formats": Sample(
+        key="minilm_formats",
+        title="all-MiniLM-L6-v2 formats (measured: one MSE per layer and format, 32 sentences)",
+        label="MiniLM-L6 formats (measured; effective bits)",
+        flops=_MINILM_FORMATS + "flops_analysis.json",
+        sensitivity=_MINILM_FORMATS + "sensitivity_formats.json",
+        limits=("bpw<=5",),
+        # the options, cheapest first
+        formats=("int4_g128", "mxfp4", "nvfp4", "int4_g32", "fp8", "int8", "bf16"),
+        solver="exact",
+    ),
 }
-
-
-# bundled samples of formats (``--formats``): the command line opens them from their folder
-# (its README gives the command); the app's selector offers the samples above
-FORMAT_SAMPLE_FOLDERS = ("minilm_l6_formats",)
 
 
 def sample_paths(key: str = "sd14") -> tuple[Path, Path]:

@@ -379,7 +379,7 @@ def _format_problem(inputs: Inputs, spec: Spec, resources: ResourceTable | None)
     steps[:, 1:] = np.diff(values, axis=1)
     names = inputs.layers.names
     pin_items, pinned = _pins(spec.pins, names, widths, formats)
-    allowed = _search_spaces(spec.search_spaces, formats, names)
+    allowed = search_space_options(spec.search_spaces, formats, names)
     _check_pinned_spaces(allowed, pinned, names, formats)
     allowed &= pinned
     return Problem(
@@ -402,7 +402,7 @@ def _format_problem(inputs: Inputs, spec: Spec, resources: ResourceTable | None)
     )
 
 
-def _search_spaces(
+def search_space_options(
     spaces: tuple[tuple[str, tuple[str, ...]], ...],
     formats: tuple[Format, ...],
     names: tuple[str, ...],

@@ -1,0 +1,184 @@
+"""The dashboard with formats (AppTest): the bundled per-format sample, the format picker, a
+link that carries formats and search spaces, the effective-bits card, pins to weight bits,
+every page, and the config download byte-identical to the command line's."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from app_runs import PAGES, no_failure, run_app
+from app_views import app_metrics
+from support import REPO
+
+import mpq_core as mc
+from mpq_core.model.formats import catalog_formats
+
+SAMPLE = mc.SAMPLES["minilm_formats"]
+FORMATS = SAMPLE.formats
+LINK = {"source": "minilm_formats"}
+
+
+def _problem(names=FORMATS, **spec) -> mc.Problem:
+    inputs = mc.load_inputs(*mc.sample_inputs("minilm_formats"))
+    return mc.build_problem(inputs, mc.Spec(formats=catalog_formats(names), **spec))
+
+
+def _solve(problem: mc.Problem, text: str = "bpw<=5", solver: str = "exact") -> mc.Solution:
+    limits = mc.Constraints(limits=(mc.parse_limit_flag(text),)).limits
+    return mc.solve(problem, solver=solver, limits=limits)
+
+
+def test_the_format_sample_opens_with_its_formats_and_the_bpw_limit():
+    at = run_app(LINK)
+    no_failure(at)
+    assert at.pills(key="formats").value == list(FORMATS)
+    assert at.query_params["formats"] == "int4_g128,mxfp4,nvfp4,int4_g32,fp8,int8,bf16"
+    assert at.query_params["limit"] == "bpw<=5"
+    caption = " ".join(c.value for c in at.caption)
+    assert "formats int4_g128/mxfp4/nvfp4/int4_g32/fp8/int8/bf16" in caption.replace("\\", "")
+    solution = _solve(_problem())
+    assert solution.status == "optimal"
+    metrics = app_metrics(at)
+    assert metrics["Effective bits"] == f"{solution.effective_bits():.2f} bits"
+    assert solution.effective_bits() <= 5
+    memory = mc.report.display.bits_size(solution.stored_weight_bits())
+    assert metrics["Weight memory"] == memory
+    # the activation rule and the discount belong to ladders: a format sets its own bits
+    assert not [r for r in at.radio if r.key == "abit_rule"]
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "Each format sets its weight and activation bits" in captions
+
+
+def test_choosing_formats_changes_the_problem_and_the_link():
+    at = run_app(LINK)
+    at.pills(key="formats").set_value(["int4_g128", "fp8", "bf16"]).run()
+    no_failure(at)
+    assert at.query_params["formats"] == "int4_g128,fp8,bf16"
+    solution = _solve(_problem(("int4_g128", "fp8", "bf16")))
+    assert app_metrics(at)["Effective bits"] == f"{solution.effective_bits():.2f} bits"
+    # one format leaves no choice: refused with the Spec's reason, the formats kept
+    at.pills(key="formats").set_value(["fp8"]).run()
+    assert at.query_params["formats"] == "int4_g128,fp8,bf16"
+    refused = " ".join(e.value for e in at.error).replace("\\", "")
+    assert (
+        "Not used: formats: choose at least two formats (one option leaves no choice)." in refused
+    )
+    # none chosen: every catalog format the file gives a loss for
+    at.pills(key="formats").set_value([]).run()
+    no_failure(at)
+    shown = " ".join(c.value for c in at.sidebar.caption).replace("\\", "")
+    assert "No format chosen: using int2_g64/int3_g128/" in shown
+
+
+def test_a_link_with_formats_and_search_spaces_is_applied_and_written_back():
+    query = LINK | {
+        "formats": "int4_g128,nvfp4,fp8,bf16",
+        "space": "*.attention.*:fp8|bf16",
+        "limit": "bpw<=6",
+        "solver": "exact",
+    }
+    at = run_app(query)
+    no_failure(at)
+    assert at.query_params["space"] == "*.attention.*:fp8|bf16"
+    assert at.query_params["limit"] == "bpw<=6"
+    spec = mc.Spec(
+        formats=catalog_formats("int4_g128,nvfp4,fp8,bf16"),
+        search_spaces=(("*.attention.*", ("fp8", "bf16")),),
+    )
+    inputs = mc.load_inputs(*mc.sample_inputs("minilm_formats"))
+    solution = _solve(mc.build_problem(inputs, spec), "bpw<=6")
+    names = solution.problem.names
+    chosen = [solution.problem.option_labels[j] for j in solution.choice]
+    attention = [c for n, c in zip(names, chosen, strict=True) if ".attention." in n]
+    assert attention and set(attention) <= {"fp8", "bf16"}
+    assert app_metrics(at)["Effective bits"] == f"{solution.effective_bits():.2f} bits"
+
+
+def test_a_formats_link_on_width_data_says_the_formats_are_not_used():
+    at = run_app({"source": "sd14", "formats": "int4_g128,fp8,bf16"})
+    assert not at.exception
+    shown = " ".join(e.value for e in at.error).replace("\\", "")
+    assert shown == "This data gives no loss per format: the formats are not used."
+    assert "formats" not in at.query_params
+
+
+def test_pins_with_formats_keep_the_formats_of_those_weight_bits():
+    at = run_app(LINK)
+    boxes = {box.key: box for box in at.sidebar.multiselect if box.key.startswith("pin_")}
+    assert set(boxes) == {"pin_4", "pin_8", "pin_16"}
+    assert boxes["pin_4"].label == "Pin to 4 bits (int4_g128, mxfp4, nvfp4, int4_g32)"
+    first = _problem().names[0]
+    at.multiselect(key="pin_16").set_value([first]).run()
+    no_failure(at)
+    assert at.query_params["pin16"] == first
+    solution = _solve(_problem(pins=(mc.Pin(first, (16,)),)))
+    assert solution.problem.option_labels[solution.choice[0]] == "bf16"
+    assert app_metrics(at)["Effective bits"] == f"{solution.effective_bits():.2f} bits"
+
+
+@pytest.mark.parametrize("page", list(PAGES)[1:])
+def test_every_page_draws_the_format_sample(page):
+    at = run_app(LINK)
+    at.switch_page(page).run()
+    no_failure(at)
+
+
+def test_the_config_download_is_the_command_line_s_file(stored_files, tmp_path):
+    at = run_app(LINK)
+    no_failure(at)
+    out = tmp_path / "out"
+    command = [sys.executable, str(REPO / "main.py"), "--optimize_mixed_precision", *SAMPLE.argv(),
+               "--output_dir", str(out), "--quiet"]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=300,
+        env=os.environ | {"PYTHONHASHSEED": "0"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (written,) = (out / "mixed_precision").glob("quantization_config_*.json")
+    assert stored_files[written.name] == written.read_bytes()
+    config = json.loads(written.read_bytes())
+    assert {entry["format"] for entry in config["quantization_config"].values()} <= set(FORMATS)
+
+
+def test_the_search_spaces_table_shows_the_link_s_spaces_and_what_they_restrict():
+    spaces = ["*.attention.self.*:fp8|bf16", "*.output.dense:bf16"]
+    at = run_app(LINK | {"space": spaces, "limit": "bpw<=12"})
+    no_failure(at)
+    (editor,) = [d for d in at.sidebar.dataframe if d.key.startswith("spaces_editor_")]
+    assert editor.value.values.tolist() == [
+        ["*.attention.self.*", "fp8 bf16"],
+        ["*.output.dense", "bf16"],
+    ]
+    # 6 blocks: q, k, v (18 layers) to two formats; attention.output.dense and output.dense
+    # (12 layers) fixed to bf16
+    captions = " ".join(c.value for c in at.sidebar.caption).replace("\\", "")
+    assert "30 layers restricted, 12 fixed to one format" in captions
+    assert at.query_params["space"] == ["*.attention.self.*:fp8|bf16", "*.output.dense:bf16"]
+
+
+def test_a_row_of_the_search_spaces_table_takes_any_separator():
+    import pandas as pd
+
+    from mpq_app.ui.search_spaces import _rows
+
+    table = pd.DataFrame(
+        [["*.attn*", "fp8, bf16"], ["*", "nvfp4|fp8  bf16"], ["half", ""], ["", "fp8"]],
+        columns=["pattern", "formats"],
+    )
+    assert _rows(table) == (("*.attn*", ("fp8", "bf16")), ("*", ("nvfp4", "fp8", "bf16")))
+
+
+def test_an_unreachable_bpw_limit_says_what_the_formats_reach_and_offers_no_budget_button():
+    at = run_app(LINK | {"formats": "int4_g128,fp8,bf16", "limit": "bpw<=4"})
+    assert not at.exception
+    (error,) = at.error
+    text = error.value.replace("\\", "")
+    assert text.startswith("**No allocation meets the limits**: bpw <= 4 cannot be met: ")
+    solution = _solve(_problem(("int4_g128", "fp8", "bf16")), "bpw<=4")
+    assert solution.status == "infeasible" and solution.message in text
+    assert "every layer at int4_g128" in solution.message
+    assert not [b for b in at.button if b.key == "use_min_multiplier"]
