@@ -71,7 +71,12 @@ def test_a_reloaded_upload_link_says_uploads_are_not_kept():
     assert "not kept across page reloads" in text
     assert f"Until then the app shows {mc.SAMPLES['sd14'].title}." in text
     data = [u for u in at.sidebar.get("file_uploader") if u.key.startswith("upload_")]
-    assert {u.key for u in data} == {"upload_flops", "upload_sensitivity", "upload_resources"}
+    assert {u.key for u in data} == {
+        "upload_flops",
+        "upload_sensitivity",
+        "upload_formats",
+        "upload_resources",
+    }
     assert sorted(heatmap_widths(at, load_sample())) == sorted(load_sample().names)
 
 

@@ -182,3 +182,73 @@ def test_an_unreachable_bpw_limit_says_what_the_formats_reach_and_offers_no_budg
     assert solution.status == "infeasible" and solution.message in text
     assert "every layer at int4_g128" in solution.message
     assert not [b for b in at.button if b.key == "use_min_multiplier"]
+
+
+def _sample_pair() -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    flops, sens = mc.sample_inputs("minilm_formats")
+    return ("flops.json", flops.content), ("losses.json", sens.content)
+
+
+def test_an_uploaded_per_format_pair_offers_every_format_it_covers():
+    from app_runs import upload
+
+    at = run_app({"source": "upload"})
+    upload(at, *_sample_pair())
+    no_failure(at)
+    losses = json.loads(_sample_pair()[1][1])["sensitivity"]
+    covered = set(next(iter(losses.values())))
+    assert set(at.pills(key="formats").options) == covered and len(covered) == 16
+    assert at.pills(key="formats").value == []
+    shown = " ".join(c.value for c in at.sidebar.caption).replace("\\", "")
+    assert "No format chosen: using int2_g64/int3_g128/w4a8_g128/int4_g128/" in shown
+    # the budget the upload came with (bops <= 0.5x) over all 16 formats, as the engine solves it
+    names = [f.name for f in catalog_formats(sorted(covered))]
+    solution = mc.solve(_problem(names), 0.5)
+    assert app_metrics(at)["Effective bits"] == f"{solution.effective_bits():.2f} bits"
+
+
+def test_formats_outside_the_catalog_are_named_and_left_out():
+    from app_runs import upload
+
+    flops, (name, content) = _sample_pair()
+    data = json.loads(content)
+    for row in data["sensitivity"].values():
+        row["w4g128z"] = row["int4_g128"]
+    at = run_app({"source": "upload"})
+    upload(at, flops, (name, json.dumps(data).encode()))
+    assert not at.exception
+    assert "w4g128z" not in at.pills(key="formats").options
+    shown = " ".join(e.value for e in at.error).replace("\\", "")
+    assert shown == (
+        "Formats not in mpq's catalog are left out: w4g128z (a formats file defines them: "
+        "Constraints, files)."
+    )
+    # a formats file defines it: offered, chosen, solved as the engine solves it
+    own = {"formats": {"w4g128z": {"weight": {"type": "int", "bits": 4, "group_size": 128,
+                                              "scale_bits": 16, "zero_bits": 4}}}}  # fmt: skip
+    at.file_uploader(key="upload_formats").upload("own.json", json.dumps(own).encode()).run()
+    no_failure(at)
+    assert "w4g128z" in at.pills(key="formats").options
+    at.pills(key="formats").set_value(["w4g128z", "fp8", "bf16"]).run()
+    no_failure(at)
+    assert at.query_params["formats"] == "w4g128z,fp8,bf16"
+    formats = mc.model.formats.pick(
+        ["w4g128z", "fp8", "bf16"],
+        mc.model.formats.CATALOG | mc.model.formats.parse_formats(own, "own.json"),
+        "formats",
+    )
+    assert formats[0].weight.asymptotic_bits() == 4 + 20 / 128
+    inputs = mc.load_inputs(mc.InputFile(*flops), mc.InputFile(name, json.dumps(data).encode()))
+    solution = mc.solve(mc.build_problem(inputs, mc.Spec(formats=formats)), 0.5)
+    assert app_metrics(at)["Effective bits"] == f"{solution.effective_bits():.2f} bits"
+
+
+def test_a_broken_formats_file_is_named_and_not_used():
+    at = run_app(LINK)
+    bad = {"formats": {"w4": {"weight": {"type": "int", "bits": 4, "group_size": 0}}}}
+    at.file_uploader(key="upload_formats").upload("bad.json", json.dumps(bad).encode()).run()
+    assert not at.exception
+    (error,) = at.error
+    assert error.value.replace("\\", "").startswith("bad.json: field 'formats.w4.weight")
+    assert error.value.replace("\\", "").endswith(". The formats file is not used.")
+    assert at.pills(key="formats").value == list(FORMATS)  # the sample's formats stay

@@ -73,18 +73,16 @@ def test_the_zip_holds_the_command_line_s_files(stored_files, run, workdir, monk
     assert {p.name: p.read_text() for p in folder.iterdir()} == files
 
 
-def test_a_link_s_tie_fused_opens_ticked_and_formats_are_refused_with_a_reason():
+def test_a_link_s_tie_fused_opens_ticked_and_formats_on_width_data_are_not_used():
     at = run_app({"source": "minilm", "tie_fused": "1"})
     no_failure(at)
     assert at.sidebar.checkbox(key="tie_fused_box").value is True
     assert not at.warning
     at = run_app({"source": "minilm", "formats": "int4_g128,int8,bf16"})
-    no_failure(at)
-    (warning,) = at.warning
-    assert shown(warning.value) == (
-        "Ignored a link parameter: formats: the app chooses among widths (a ladder); solve "
-        "formats with the command line (--formats, --search_spaces)"
-    )
+    assert not at.exception and not at.warning
+    (error,) = at.error  # the per-bit losses of widths cannot price formats
+    assert shown(error.value) == "This data gives no loss per format: the formats are not used."
+    assert "formats" not in at.query_params and "ladder" in at.query_params
 
 
 def test_every_phase4_target_has_a_label_in_the_app():

@@ -245,6 +245,27 @@ def test_width_changes_lists_only_the_layers_that_differ_with_each_width():
         mc.width_changes([low, high], ["only one"])
 
 
+def test_format_changes_list_the_layers_whose_format_differs_even_at_one_width():
+    """int4_g128 -> nvfp4 keeps 4-bit weights: a change of format all the same."""
+    from mpq_core.model.formats import catalog_formats
+
+    inputs = mc.load_inputs(*mc.sample_inputs("minilm_formats"))
+    spec = mc.Spec(formats=catalog_formats("int4_g128,nvfp4,fp8,bf16"))
+    problem = mc.build_problem(inputs, spec)
+    a = mc.solve(problem, solver="exact", limits=[mc.Limit("bpw", "4.3")])
+    b = mc.solve(problem, solver="exact", limits=[mc.Limit("bpw", "4.6")])
+    names = problem.option_labels
+    differ = [n for n, i, j in zip(problem.names, a.choice, b.choice, strict=True) if i != j]
+    same_width = [n for n in differ if a.wbits[problem.names.index(n)] == 4 == b.wbits[
+        problem.names.index(n)]]  # fmt: skip
+    assert differ and same_width  # some layer goes from one 4-bit format to another
+    table = mc.width_changes([a, b], ["bpw 4.3", "bpw 4.6"])
+    assert table["layer"].tolist() == differ
+    for row in table.itertuples(index=False):
+        i = problem.names.index(row.layer)
+        assert (row[1], row[2]) == (names[a.choice[i]], names[b.choice[i]])
+
+
 # --- what the next GBOP buys, on every bundled sample and ladder (issue 19, item 13) -----------
 
 _SAMPLES = mc.SAMPLES["sd14"].flops_path.parents[1]

@@ -45,7 +45,8 @@ with app_page("Compare budgets") as view:
             render.compact_metrics(solution, label)
 
     render.chart(plot_distribution_compare(solutions), key="compare_distribution")
-    st.subheader("Weight bits per layer, by block")
+    option = "width" if view.problem.formats is None else "format"
+    st.subheader("Weight bits per layer, by block" if option == "width" else "Format per layer")
     for label, solution in zip(labels, solutions, strict=True):
         title = budget_label(solution) + (f" · {gbops(solution.cost)}" if solution.feasible else "")
         fig = plot_bit_heatmap(solution, title=title, compact=True)
@@ -53,11 +54,12 @@ with app_page("Compare budgets") as view:
 
     feasible = [s for s in solutions if s.feasible]
     if feasible:
-        st.subheader("Layers whose width differs")
+        st.subheader(f"Layers whose {option} differs")
         pairs = zip(labels, solutions, strict=True)
         changes = width_changes(feasible, [k.removeprefix("m = ") for k, s in pairs if s.feasible])
         st.caption(
-            f"{len(changes)} of {view.problem.n_layers} layers change width across these budgets."
+            f"{len(changes)} of {view.problem.n_layers} layers change {option} across these "
+            "setups."
         )
         st.dataframe(
             layer_frame(changes),

@@ -28,11 +28,15 @@ with app_page("Greedy vs optimal") as view:
     )
 
     greedy, exact = view.solve(solver="greedy"), view.solve(solver="exact")
-    st.subheader(f"At the current budget (m = {multiplier(view.multiplier)})")
+    if view.has_budget:
+        st.subheader(f"At the current budget (m = {multiplier(view.multiplier)})")
+    else:
+        st.subheader(plain(f"At the current limits ({', '.join(x.label() for x in limits)})"))
     solver_pair(greedy, exact, view.gap_at(exact, greedy))
     if greedy.feasible:
         changes = width_changes([greedy, exact], ["greedy", "exact"])
-        st.caption(f"{len(changes)} layer(s) get a different width from the two solvers.")
+        option = "width" if view.problem.formats is None else "format"
+        st.caption(f"{len(changes)} layer(s) get a different {option} from the two solvers.")
         if len(changes):
             st.dataframe(
                 layer_frame(changes),

@@ -152,6 +152,14 @@ def constraints_section(
             errors += search_spaces_editor(names, formats, key)
         _constraints_file()
         st.file_uploader(
+            "Formats file (JSON or YAML)",
+            type=["json", "yaml", "yml"],
+            key=settings.FORMATS_UPLOAD,
+            help="Formats of one's own, offered beside the catalog's when the sensitivity file "
+            'gives them a loss: {"formats": {"w4g128z": {"weight": {"type": "int", "bits": 4, '
+            '"group_size": 128, "scale_bits": 16, "zero_bits": 4}, "activation_bits": 16}}}',
+        )
+        st.file_uploader(
             "Resources file (JSON)",
             type=["json"],
             key="upload_resources",

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from mpq_core import InputError, Inputs, Spec
-from mpq_core.model.formats import CATALOG, Format, order
+from mpq_core.io.reading import decode
+from mpq_core.model.formats import CATALOG, Format, order, parse_formats
 from mpq_core.model.spec import MAX_WIDTH
 
 from . import settings, state
@@ -61,25 +62,48 @@ def by_format(inputs: Inputs) -> bool:
     return inputs.sensitivity.kind == "per_format"
 
 
-def file_formats(inputs: Inputs) -> tuple[Format, ...]:
-    """The catalog's formats the sensitivity file gives a value for, cheapest first."""
-    known = [CATALOG[name] for name in inputs.sensitivity.formats if name in CATALOG]
-    return order(known, inputs.sensitivity.source) if len(known) >= 2 else tuple(known)
+def own_formats() -> tuple[dict[str, Format], tuple[str, ...]]:
+    """The formats of the uploaded formats file by name (none without one), and why the file
+    is not used when it cannot be read. They are kept in the session for the picker's
+    callback (``settings.OWN_FORMATS``)."""
+    upload = st.session_state.get(settings.FORMATS_UPLOAD)
+    own: dict[str, Format] = {}
+    problems: tuple[str, ...] = ()
+    if upload is not None:
+        try:
+            own = _read_formats(upload.name, upload.getvalue())
+        except InputError as err:
+            problems = (f"{err}. The formats file is not used.",)
+    st.session_state[settings.OWN_FORMATS] = own
+    return own, problems
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read_formats(name: str, content: bytes) -> dict[str, Format]:
+    return parse_formats(decode(content, name), name)
+
+
+def file_formats(inputs: Inputs, own: dict[str, Format]) -> tuple[Format, ...]:
+    """The formats (the catalog's and ``own``, which may redefine a catalog name) the
+    sensitivity file gives a value for, cheapest first."""
+    known = CATALOG | own
+    covered = [known[name] for name in inputs.sensitivity.formats if name in known]
+    return order(covered, inputs.sensitivity.source) if len(covered) >= 2 else tuple(covered)
 
 
 def check_spec(inputs: Inputs) -> Spec:
     """Settings any usable data of this kind builds a problem with: the default ladder, or
-    every catalog format the file covers (an InputError when it covers fewer than two)."""
+    every known format the file covers (an InputError when it covers fewer than two)."""
     if not by_format(inputs):
         return Spec()
-    formats = file_formats(inputs)
+    formats = file_formats(inputs, st.session_state.get(settings.OWN_FORMATS) or {})
     if len(formats) < 2:
         names = ", ".join(inputs.sensitivity.formats[:6])
         raise InputError(
             inputs.sensitivity.source,
             f"gives losses for the formats {names}, of which fewer than two are in mpq's "
-            "catalog: the dashboard chooses among catalog formats (the command line's "
-            "--formats_file defines others)",
+            "catalog or the formats file: upload a formats file that defines them "
+            "(Constraints, files)",
         )
     return Spec(formats=formats)
 
@@ -90,7 +114,8 @@ def options(files: DataFiles, inputs: Inputs) -> Options:
 
 
 def _formats(files: DataFiles, inputs: Inputs) -> Options:
-    offered = file_formats(inputs)
+    own, problems = own_formats()
+    offered = file_formats(inputs, own)
     st.pills(
         "Formats",
         [f.name for f in offered],
@@ -101,8 +126,8 @@ def _formats(files: DataFiles, inputs: Inputs) -> Options:
         + ". See docs/formats.md.",
         **settings.bind("formats"),
     )
-    left_out = [n for n in inputs.sensitivity.formats if n not in CATALOG]
-    problems = _left_out(left_out)
+    left_out = [n for n in inputs.sensitivity.formats if n not in CATALOG and n not in own]
+    problems += _left_out(left_out)
     chosen = settings.current().formats
     every = "/".join(f.name for f in offered)
     if chosen is None:
@@ -120,8 +145,8 @@ def _left_out(names: list[str]) -> tuple[str, ...]:
         return ()
     shown = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
     return (
-        f"Formats not in mpq's catalog are left out: {shown} (the command line's "
-        "--formats_file defines them).",
+        f"Formats not in mpq's catalog are left out: {shown} (a formats file defines them: "
+        "Constraints, files).",
     )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import streamlit as st
 
 from mpq_core import DEFAULT_WIDTHS, Constraints, InputError, Limit, Spec
-from mpq_core.model.formats import catalog_formats
+from mpq_core.model.formats import CATALOG, pick
 from mpq_core.model.spec import DEFAULT_MULTIPLIER
 
 from .text import MULTIPLIER_DECIMALS
@@ -33,6 +33,8 @@ DEFAULT_SPEC = Spec(
     constraints=Constraints(limits=(Limit.budget(DEFAULT_MULTIPLIER),)),
 )
 _REFUSED = "_settings_refused"  # why the last widget change was not used (plain text)
+OWN_FORMATS = "_own_formats"  # the uploaded formats file's formats by name (ui.options)
+FORMATS_UPLOAD = "upload_formats"  # the formats file's uploader (the Constraints section)
 
 
 def current() -> Spec:
@@ -98,9 +100,11 @@ def _ladder_changes(value: object) -> dict[str, object]:
 
 
 def _formats_changes(value: object) -> dict[str, object]:
-    """The catalog formats named (none chosen: every format the data gives a loss for)."""
+    """The formats named, from the catalog and the uploaded formats file (none chosen: every
+    format the data gives a loss for)."""
     names = [str(name) for name in value or ()]  # type: ignore[union-attr]
-    formats = catalog_formats(names, "formats") if names else None
+    known = CATALOG | (st.session_state.get(OWN_FORMATS) or {})
+    formats = pick(names, known, "formats") if names else None
     return {"formats": formats, "ladder": None} | ({} if names else {"search_spaces": ()})
 
 

@@ -1,4 +1,5 @@
-"""Where allocations differ: the layers whose weight width changes between solutions."""
+"""Where allocations differ: the layers whose weight width (or format) changes between
+solutions."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from ..solving.solution import Solution
 
 def width_changes(solutions: Sequence[Solution], labels: Sequence[str]) -> pd.DataFrame:
     """Layers whose weight width differs between the solutions (of one problem), one width
-    column per solution named by ``labels``, right after the name; then block, type, MACs."""
+    column per solution named by ``labels``, right after the name; then block, type, MACs.
+    With formats, the layers whose format differs, each column holding format names (two
+    formats may share a width: int4_g128 and nvfp4)."""
     if len(solutions) != len(labels):
         raise ValueError(f"{len(solutions)} solutions but {len(labels)} labels")
     if not solutions:
@@ -28,8 +31,12 @@ def width_changes(solutions: Sequence[Solution], labels: Sequence[str]) -> pd.Da
             "macs": problem.macs,
         }
     )
+    names = problem.option_labels
     for label, solution in zip(labels, solutions, strict=True):
-        frame[label] = solution.wbits.astype(int)
+        if problem.formats is None:
+            frame[label] = solution.wbits.astype(int)
+        else:
+            frame[label] = [names[j] for j in solution.choice]
     differs = frame[list(labels)].nunique(axis=1) > 1
     order = ["layer", *labels, "block", "type", "macs"]
     return frame.loc[differs, order].reset_index(drop=True)

@@ -1,0 +1,173 @@
+"""The per-format sample in a real browser: the Formats pills, the bpw limit, the heatmap's
+format legend, the effective-bits card and the link, at 1440 and 800 px, with screenshots in
+artifacts/screenshots/ (looked at after each run)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import pytest
+from browser_page import (
+    SCREENSHOTS,
+    WAIT_MS,
+    Page,
+    expect,
+    rerun,
+    settle,
+    sync_api,
+    wait_for_viewport,
+)
+
+pytestmark = pytest.mark.browser
+
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+LINK = "?source=minilm_formats"
+# the sample's chosen formats, cheapest first (as the link lists them)
+FORMATS = ["int4_g128", "mxfp4", "nvfp4", "int4_g32", "fp8", "int8", "bf16"]
+CHARTS = ("heatmap", "distribution")
+BPW = "bpw (absolute)"
+
+
+def _open(page: Page, url: str) -> None:
+    with rerun(page):
+        page.goto(url)
+    for key in CHARTS:
+        page.wait_for_selector(f".st-key-{key} .js-plotly-plot .main-svg", timeout=WAIT_MS)
+    settle(page)  # and any run the drawn page asked for
+
+
+def _assert_no_error(page: Page) -> None:
+    errors = page.locator(ERRORS)
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+def _query(page: Page, key: str) -> str:
+    """The link's ``key`` once the app has written it (unquoted: "bpw<=5", "a,b")."""
+    page.wait_for_function(
+        "k => new URLSearchParams(location.search).has(k)", arg=key, timeout=WAIT_MS
+    )
+    return parse_qs(urlparse(unquote(page.url)).query)[key][0]
+
+
+def _metric_value(page: Page, label: str) -> sync_api.Locator:
+    metric = page.get_by_test_id("stMetric").filter(
+        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    )
+    return metric.get_by_test_id("stMetricValue")
+
+
+def _bits(page: Page) -> float:
+    """The "Effective bits" card's number ("4.99 bits" -> 4.99)."""
+    return float(_metric_value(page, "Effective bits").inner_text().strip().split()[0])
+
+
+def _legend(page: Page) -> sync_api.Locator:
+    return page.locator(".st-key-heatmap .js-plotly-plot .legend")
+
+
+def _bpw(page: Page) -> sync_api.Locator:
+    return page.get_by_test_id("stMain").get_by_role("slider", name=BPW)
+
+
+def _full_screenshot(page: Page, name: str, width: int) -> Path:
+    """The whole page: it scrolls inside stMain, so grow the viewport to its height first
+    (and to the sidebar's, when it is open)."""
+    height = page.evaluate(
+        """() => {
+            const open = document.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
+            const ids = open ? ['stMain', 'stSidebarContent'] : ['stMain'];
+            return Math.max(...ids.map(id => document.querySelector(`[data-testid="${id}"]`))
+                .filter(Boolean).map(el => el.scrollHeight), 600);
+        }"""
+    )
+    page.set_viewport_size({"width": width, "height": int(height) + 40})
+    wait_for_viewport(page, int(height) + 40)
+    settle(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+@pytest.mark.parametrize("width", [1440, 800])
+def test_the_formats_sample_draws_its_formats_cards_and_link(
+    browser: sync_api.Browser, app_url: str, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        _open(page, f"{app_url}/{LINK}")
+        _assert_no_error(page)
+        for key in CHARTS:
+            chart = page.locator(f".st-key-{key} .js-plotly-plot")
+            expect(chart).to_have_count(1)
+            expect(chart.locator(".main-svg").first).to_be_visible()
+        expect(page.locator(".st-key-heatmap .gtitle")).to_have_text("Format per layer, by block")
+        expect(page.locator(".st-key-distribution .gtitle")).to_have_text("Format distribution")
+        expect(_legend(page)).to_contain_text("nvfp4 (W4 · A4)")
+        expect(_legend(page)).to_contain_text("bf16 (W16 · A16)")
+        expect(_metric_value(page, "Effective bits")).to_have_text(re.compile(r"^\d+\.\d+ bits$"))
+        expect(_metric_value(page, "Weight memory")).to_contain_text("MiB")
+        assert _bits(page) <= 5 + 1e-9  # the sample's first limit, bpw<=5
+        assert float(_bpw(page).get_attribute("aria-valuetext")) == 5
+        assert _query(page, "formats") == ",".join(FORMATS)
+        assert _query(page, "limit") == "bpw<=5"
+        assert "formats=int4_g128,mxfp4" in unquote(page.url)
+        shot = _full_screenshot(page, f"formats_{width}", width)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        _assert_no_error(page)
+    finally:
+        context.close()
+
+
+def test_deselecting_a_format_pill_drops_it_from_the_link_and_the_legend(
+    page: Page, app_url: str
+) -> None:
+    _open(page, f"{app_url}/{LINK}")
+    expect(_legend(page)).to_contain_text("mxfp4 (W4 · A4)")
+    assert _query(page, "formats") == ",".join(FORMATS)
+    pills = page.get_by_test_id("stSidebar").locator(".st-key-formats")
+    pill = pills.get_by_role("button", name="mxfp4", exact=True)
+    expect(pill).to_have_attribute("aria-pressed", "true")
+    with rerun(page):
+        pill.click()
+    expect(pill).to_have_attribute("aria-pressed", "false")
+    page.wait_for_function(
+        "() => !new URLSearchParams(location.search).get('formats').split(',').includes('mxfp4')",
+        timeout=WAIT_MS,
+    )
+    assert _query(page, "formats") == ",".join(f for f in FORMATS if f != "mxfp4")
+    expect(_legend(page)).not_to_contain_text("mxfp4 (W4 · A4)")
+    expect(_legend(page)).to_contain_text("nvfp4 (W4 · A4)")
+    _assert_no_error(page)
+
+
+def test_keyboard_steps_on_the_bpw_slider_raise_the_limit_and_the_bits_stay_under_it(
+    page: Page, app_url: str
+) -> None:
+    _open(page, f"{app_url}/{LINK}")
+    assert _query(page, "limit") == "bpw<=5"
+    before = _metric_value(page, "Effective bits").inner_text().strip()
+    value = 5.0
+    for _ in range(2):
+        settle(page)  # keys pressed while a run is on its way are another test's matter
+        slider = _bpw(page)
+        slider.focus()
+        with rerun(page):  # the slider sends its value once the keys stop
+            slider.press("ArrowRight")
+        moved = float(_bpw(page).get_attribute("aria-valuetext"))
+        assert moved > value
+        value = moved
+        # before the next key, the server has taken the value (its link shows it)
+        page.wait_for_function(
+            "v => new URLSearchParams(location.search).get('limit') === v",
+            arg=f"bpw<={value:g}",
+            timeout=WAIT_MS,
+        )
+    limit = float(_query(page, "limit").removeprefix("bpw<="))
+    assert limit == pytest.approx(value) and limit > 5
+    expect(_metric_value(page, "Effective bits")).not_to_have_text(before)
+    assert _bits(page) <= limit + 1e-9
+    _assert_no_error(page)
