@@ -252,3 +252,39 @@ def test_a_broken_formats_file_is_named_and_not_used():
     assert error.value.replace("\\", "").startswith("bad.json: field 'formats.w4.weight")
     assert error.value.replace("\\", "").endswith(". The formats file is not used.")
     assert at.pills(key="formats").value == list(FORMATS)  # the sample's formats stay
+
+
+@pytest.mark.parametrize("target", ["compressed_tensors", "modelopt"])
+def test_a_phase4_export_of_formats_holds_the_command_line_s_files(
+    stored_files, run, workdir, monkeypatch, target
+):
+    """The format sample's allocation as a library's files: without tied fused layers both
+    the app and ``main.py`` refuse it (q/k/v take different formats); tied, the ZIP the app
+    offers holds what ``main.py --formats ... --tie_fused --export_format TARGET`` writes,
+    byte for byte."""
+    import io
+    import zipfile
+
+    at = run_app(LINK)
+    at.selectbox(key="phase4_target").set_value(target).run()
+    no_failure(at)
+    (refused,) = [c.value for c in at.caption if "Not exported" in c.value]
+    assert "fused layers take different formats" in refused.replace("\\", "")
+    monkeypatch.chdir(REPO)
+    argv = ("--optimize_mixed_precision", *SAMPLE.argv(), "--export_format", target)
+    code, _, err = run(*argv, "--output_dir", str(workdir / "refused"))
+    assert code == 2 and "fused layers take different formats" in err
+    assert not (workdir / "refused" / "mixed_precision").exists() or not any(
+        (workdir / "refused" / "mixed_precision").iterdir()
+    )  # nothing written by a refused export
+
+    at.sidebar.checkbox(key="tie_fused_box").check().run()
+    no_failure(at)
+    code, _, err = run(*argv, "--tie_fused", "--output_dir", str(workdir / "out"))
+    assert code == 0, err
+    folder = workdir / "out" / "mixed_precision"
+    written = {p.name: p.read_bytes() for p in folder.iterdir()}
+    (name,) = [n for n in stored_files if n.startswith(f"{target}_") and n.endswith(".zip")]
+    with zipfile.ZipFile(io.BytesIO(stored_files[name])) as archive:
+        files = {n: archive.read(n) for n in archive.namelist()}
+    assert files == written
