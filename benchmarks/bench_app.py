@@ -107,14 +107,14 @@ def _card_labels(at) -> list[str]:
 def first_exact(repeats: int) -> list[float]:
     from streamlit.testing.v1 import AppTest
 
-    from mpq_app.ui.data import cached_budget_sweep, cached_sweep
-    from mpq_app.ui.live import budget_tables_cache_clear
+    from mpq_app.ui.data import cached_live_sweep, cached_sweep
+    from mpq_app.ui.live import live_tables_cache_clear
 
     times = []
     for i in range(repeats):
         cached_sweep.clear()  # the exact sweep is computed in the measured rerun
-        cached_budget_sweep.clear()
-        budget_tables_cache_clear()  # and so are the live views' steps
+        cached_live_sweep.clear()
+        live_tables_cache_clear()  # and so are the live views' steps
         at = AppTest.from_file(APP, default_timeout=120)
         at.run()
         at.slider(key="budget").set_value(round(0.3 + 0.05 * i, 2)).run()

@@ -84,6 +84,7 @@ _EXPORTS = {
         "DEFAULT_MULTIPLIERS",
         "pareto_front",
         "solve_budgets",
+        "solve_sweep",
         "solver_gap",
         "sweep_budgets",
         "sweep_grid",

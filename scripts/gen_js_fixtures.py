@@ -69,8 +69,8 @@ def problem_fixture(name: str) -> dict[str, Any]:
     layers, sens, settings, steps = PROBLEMS[name]
     problem = _load(layers, sens, settings)
     swept = mc.solve_budgets(problem, steps, solvers=("greedy",))
-    # the greedy's solutions: budget_states reads the view only for an exact solution's gap
-    states = live.budget_states(None, swept.table, swept.solutions["greedy"])
+    # the greedy's solutions: step_states reads the view only for an exact solution's gap
+    states = live.step_states(None, swept.table, swept.solutions["greedy"])
     for step in states:
         for view in step.values():
             # the plotly package's template: the same 3.7 KB in every chart, only repeated

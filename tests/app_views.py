@@ -19,7 +19,8 @@ def live_views(at: AppTest) -> dict[str, dict]:
     """What each live view (the Budget explorer's cards and charts) draws while the slider
     stands where the server put it; empty when the page draws no live views."""
     elements = {el.key: el for el in at.get("bidi_component")}
-    state = elements.get(f"live_state_{live.BUDGET.name}")
+    states = [elements.get(f"live_state_{name}") for name in (live.BUDGET.name, live.LIMIT)]
+    state = next((s for s in states if s is not None), None)
     if state is None:
         return {}
     return {

@@ -124,7 +124,7 @@ def test_data_that_breaks_a_page_does_not_become_the_data_to_fall_back_on(monkey
         return original(solution, *args, **kwargs)
 
     monkeypatch.setattr(mpq_core.charts.live, "bit_heatmap_spec", fails_on_small)
-    live.budget_tables_cache_clear()  # the live views of this pair are drawn again
+    live.live_tables_cache_clear()  # the live views of this pair are drawn again
     flops, sens, _ = small_pair()
     at = run_app()
     at.radio(key="source").set_value("upload").run()

@@ -4,6 +4,7 @@ every page, and the config download byte-identical to the command line's."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -288,3 +289,62 @@ def test_a_phase4_export_of_formats_holds_the_command_line_s_files(
     with zipfile.ZipFile(io.BytesIO(stored_files[name])) as archive:
         files = {n: archive.read(n) for n in archive.namelist()}
     assert files == written
+
+
+def _limit_data(at) -> tuple[dict[str, bytes], bytes]:
+    from mpq_app.ui import live
+
+    elements = {el.key: el.proto.bytes for el in at.get("bidi_component")}
+    return {k: elements[k] for k in live.LIMIT_VIEWS}, elements[f"live_state_{live.LIMIT}"]
+
+
+def test_the_bpw_slider_is_live_every_step_solved_as_the_engine_solves_it():
+    """One limit that is not the BOPs budget: the cards, the weight cards, the heatmap and the
+    distribution follow its slider in the browser, one state per slider step."""
+    from mpq_app.ui import live
+    from mpq_core.charts.live import unpack_state
+
+    at = run_app(LINK)
+    no_failure(at)
+    views, state = _limit_data(at)
+    server = live.decode(state)
+    assert (server["group"], server["slider"], server["value"]) == ("limit", "limit_slider_0", 5.0)
+    assert server["override"] is None  # 5 is a step, solved as the sweep solved it
+    slider = at.slider(key="limit_slider_0")
+    low, high, step = slider.min, slider.max, slider.step
+    weights = live.decode(views[live.WEIGHTS])
+    grid = weights["grid"]
+    assert grid[0] == low and grid[-1] == pytest.approx(high)
+    assert all(b - a == pytest.approx(step) for a, b in itertools.pairwise(grid))
+    assert 50 <= len(grid) <= 102 and len(weights["table"]["steps"]) == len(grid)
+    problem = _problem()
+    for index in (0, len(grid) // 3, len(grid) - 1):
+        value = grid[index]
+        solution = _solve(problem, f"bpw<={value!r}")
+        cards = {c["label"]: c["value"] for c in unpack_state(weights["table"], index)["cards"]}
+        if solution.feasible:
+            assert cards["Effective bits"] == f"{solution.effective_bits():.2f} bits", value
+        else:
+            assert cards == {}, value
+    # a slider step reruns the fragment: the views are not sent again, the state moves
+    at.slider(key="limit_slider_0").set_value(grid[20]).run()
+    no_failure(at)
+    after, state = _limit_data(at)
+    assert after == views and live.decode(state)["value"] == grid[20]
+    assert at.query_params["limit"] == f"bpw<={grid[20]:g}"
+    solution = _solve(problem, f"bpw<={grid[20]!r}")
+    assert app_metrics(at)["Effective bits"] == f"{solution.effective_bits():.2f} bits"
+
+
+def test_a_bpw_value_between_two_steps_sends_its_own_states():
+    from mpq_app.ui import live
+
+    at = run_app(LINK)
+    at.text_input(key="limit_text_0").input("4.777").run()
+    no_failure(at)
+    _, state = _limit_data(at)
+    server = live.decode(state)
+    assert server["value"] == 4.777 and set(server["override"]) == set(live.LIMIT_VIEWS)
+    solution = _solve(_problem(), "bpw<=4.777")
+    assert app_metrics(at)["Effective bits"] == f"{solution.effective_bits():.2f} bits"
+    assert solution.effective_bits() <= 4.777

@@ -76,8 +76,8 @@ def test_a_step_whose_swept_allocation_differs_sends_the_page_s_own(monkeypatch,
         return replace(swept, solutions={**swept.solutions, "greedy": tuple(greedy)})
 
     monkeypatch.setattr(live, "_swept", shifted)
-    live.budget_tables_cache_clear()  # the views drawn here hold the shifted step:
-    request.addfinalizer(live.budget_tables_cache_clear)  # no other test may see them
+    live.live_tables_cache_clear()  # the views drawn here hold the shifted step:
+    request.addfinalizer(live.live_tables_cache_clear)  # no other test may see them
     at = run_app()
     no_failure(at)
     _, state = _live_data(at)

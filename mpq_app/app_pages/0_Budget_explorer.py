@@ -1,14 +1,14 @@
 """Budget explorer: drag the budget, see where the bits go and what the budget buys.
 
-With the BOPs budget as the only limit, the cards and charts follow the slider in the browser
-(``ui.live``) and a committed budget reruns only the fragment with the controls and the
-downloads. With several limits the server draws the page at each
-committed value (every slider would otherwise need all its steps again per value of the others).
+With one limit (the BOPs budget, or another such as ``bpw``), the cards and charts follow its
+slider in the browser (``ui.live``) and a committed value reruns only the fragment with the
+controls and the downloads. With several limits the server draws the page at each committed
+value (every slider would otherwise need all its steps again per value of the others).
 """
 
 import streamlit as st
 
-from mpq_app.ui import app_page, data, export, limits_view, live, render, state
+from mpq_app.ui import app_page, constraints, data, export, limits_view, live, render, state
 from mpq_app.ui.page import View
 from mpq_core.charts import (
     plot_bit_heatmap,
@@ -22,27 +22,35 @@ TITLE = "Budget explorer"
 
 
 @st.fragment
-def budget(view: View, export_area) -> None:
-    """The controls, the budget in use (for the live views) and the downloads at that
-    budget."""
+def controls(view: View, export_area) -> None:
+    """The slider of the one limit, the value in use (for the live views) and the downloads
+    at that value."""
     with live.fragment_guard(TITLE):
         if live.fragment_rerun():  # re-assign the app's widget keys, as every run does
             state.keep_widget_state()  # (else the sidebar's choices are lost on a page switch)
-        # a fragment rerun keeps the view of the last whole-page run: take it to the budget
-        view = view.at(render.budget_controls(view.problem))
+        # a fragment rerun keeps the view of the last whole-page run: take it to the value
+        view = committed(view)
         solution = view.solve()
         render.infeasible_notice(solution)
-        live.budget_state(view, solution)
+        live.live_state(view, solution)
         with export_area:
             export.downloads(view, solution, view.sweep())
         state.write_url(view.settings)  # a fragment rerun does not pass through the page
 
 
+def committed(view: View) -> View:
+    """Draw the limit's slider and exact box; the view at the value they hold."""
+    if view.has_budget:
+        return view.at(render.budget_controls(view.problem))
+    constraints.limit_controls(view.problem)
+    return view.with_limits(constraints.current_limits())
+
+
 def live_page(view: View) -> None:
-    """The budget is the only limit: every view follows the thumb in the browser."""
-    controls = st.container()
+    """One limit: every view follows the thumb in the browser."""
+    top = st.container()
     live.plotly_library()
-    tables = live.budget_tables(view)
+    tables = live.live_tables(view)
     live.mount(live.CARDS, tables)
     if not render.has_params(view.problem):
         st.caption(render.NO_PARAMS)
@@ -50,17 +58,21 @@ def live_page(view: View) -> None:
     if live.GROUPS_CHART in tables:
         live.mount(live.GROUPS_CHART, tables)
     live.mount("heatmap", tables)
-    with render.chart_row("allocation"):  # side by side, stacked when narrow
+    if view.has_budget:
+        with render.chart_row("allocation"):  # side by side, stacked when narrow
+            live.mount("distribution", tables)
+            live.mount("budget_use", tables)
+        with render.chart_row("sweep"):
+            live.mount("budget_curve", tables)
+            live.mount("slack", tables)
+    else:
         live.mount("distribution", tables)
-        live.mount("budget_use", tables)
-    with render.chart_row("sweep"):
-        live.mount("budget_curve", tables)
-        live.mount("slack", tables)
+        st.caption("No BOPs budget among the limits: the budget charts are left out.")
     limits_view.tradeoff_section(view)
     export_area = st.container()
     export_area.subheader("Export")
-    with controls, live.whole_page_run():
-        budget(view, export_area)
+    with top, live.whole_page_run():
+        controls(view, export_area)
 
 
 def server_page(view: View) -> None:

@@ -58,8 +58,7 @@ with app_page("Compare budgets") as view:
         pairs = zip(labels, solutions, strict=True)
         changes = width_changes(feasible, [k.removeprefix("m = ") for k, s in pairs if s.feasible])
         st.caption(
-            f"{len(changes)} of {view.problem.n_layers} layers change {option} across these "
-            "setups."
+            f"{len(changes)} of {view.problem.n_layers} layers change {option} across these setups."
         )
         st.dataframe(
             layer_frame(changes),

@@ -39,6 +39,7 @@ from mpq_core.report.display import bits_size, gbops
 
 from . import settings
 from .budget import clear_note
+from .data import slider_range
 from .search_spaces import search_spaces_editor
 from .text import plain, shorten
 
@@ -382,27 +383,6 @@ def checked(problem: Problem, constraints: Constraints) -> tuple[Constraints, li
         st.session_state[_PENDING] = [f"{err}. The last working limits stay in force."]
         st.rerun()
     return constraints, st.session_state.pop(_PENDING, [])
-
-
-def slider_range(problem: Problem, limit: Limit) -> tuple[float, float, float]:
-    """(low, high, step) of a limit's slider: 0..1 for the x and r forms, the resource's
-    cheapest..dearest use (in its unit) for an absolute limit."""
-    if limit.form != "abs":
-        return 0.0, 1.0, 0.01
-    (bound,) = resolve_limits(problem, [limit])
-    low, high = bound.low / bound.scale, bound.high / bound.scale
-    span = high - low if high > low else max(abs(high), 1.0)
-    step = _nice_step(span / 100)
-    return float(math.floor(low / step) * step), float(math.ceil(high / step) * step), step
-
-
-def _nice_step(raw: float) -> float:
-    """The step of 1, 2 or 5 times a power of ten nearest above ``raw``."""
-    power = 10.0 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 5, 10):
-        if factor * power >= raw:
-            return factor * power
-    return 10 * power
 
 
 def meaning(problem: Problem, limit: Limit) -> str:

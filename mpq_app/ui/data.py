@@ -10,6 +10,7 @@ copies by ``st.cache_data`` and never mutated.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +35,15 @@ from mpq_core import (
     build_problem,
     load_inputs,
     parse_resources,
+    resolve_limits,
     sample_inputs,
     solve_budgets,
+    solve_sweep,
     sweep_budgets,
     sweep_limits,
 )
 from mpq_core.io.loading_sensitivity import NEEDS_LADDER
 from mpq_core.io.reading import decode, read_bytes
-from mpq_core.model.limits import limit_reach
 from mpq_core.solving.solvers import sweep_solvers  # noqa: F401  (pages import it from here)
 
 from .. import FILES_ENV
@@ -50,7 +52,6 @@ from .. import FILES_ENV
 # their 101 steps take about 1.6 s to build and 3 MB to send at 2,000 layers, and the sweep's
 # allocations are kept for them (about 7 MB a solver). Larger problems are drawn by the server.
 LIVE_MAX_LAYERS = 2_000
-SWEEP_POINTS = 101  # values of the swept limit (0.00..1.00 by 0.01 for the x and r forms)
 SWEEP_SECONDS = 60.0  # all exact solves of one sweep in the app: a link cannot occupy it longer
 # Layers of an uploaded file, at most: above the live size every rerun draws every layer on the
 # server (AppTest on 2 cores: 1-2 s a rerun at 10,000 layers, 5 s at 20,000, 34 s at 100,000,
@@ -204,13 +205,37 @@ def sweep_key(spec: Spec) -> Spec:
 
 
 def sweep_values(problem: Problem, spec: Spec) -> tuple[float, ...]:
-    """What the first limit's slider offers: 0.00..1.00 by 0.01 for the x and r forms, 101
-    values from its cheapest to its dearest use for an absolute limit (in its unit)."""
+    """What the first limit's slider offers (the values its sweep solves): 0.00..1.00 by 0.01
+    for the x and r forms; for an absolute limit, its slider's steps from the cheapest to the
+    dearest use (:func:`slider_range`: about 50 to 100 steps of 1, 2 or 5 times a power of
+    ten, in its unit)."""
     first = spec.limits[0]
     if first.form != "abs":
         return DEFAULT_MULTIPLIERS
-    low, high = limit_reach(problem, first).shown
-    return tuple(float(v) for v in np.round(np.linspace(low, high, SWEEP_POINTS), 6))
+    low, high, step = slider_range(problem, first)
+    count = max(1, round((high - low) / step))
+    return tuple(float(v) for v in np.round(low + step * np.arange(count + 1), 10))
+
+
+def slider_range(problem: Problem, limit: Limit) -> tuple[float, float, float]:
+    """(low, high, step) of a limit's slider: 0..1 for the x and r forms, the resource's
+    cheapest..dearest use (in its unit) for an absolute limit."""
+    if limit.form != "abs":
+        return 0.0, 1.0, 0.01
+    (bound,) = resolve_limits(problem, [limit])
+    low, high = bound.low / bound.scale, bound.high / bound.scale
+    span = high - low if high > low else max(abs(high), 1.0)
+    step = _nice_step(span / 100)
+    return float(math.floor(low / step) * step), float(math.ceil(high / step) * step), step
+
+
+def _nice_step(raw: float) -> float:
+    """The step of 1, 2 or 5 times a power of ten nearest above ``raw``."""
+    power = 10.0 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if factor * power >= raw:
+            return factor * power
+    return 10 * power
 
 
 def session_gone() -> bool:
@@ -231,9 +256,9 @@ def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.Da
     problem = cached_problem(files, key)
     limits = key.limits
     first = limits[0]
+    if len(limits) == 1 and problem.n_layers <= LIVE_MAX_LAYERS:  # the live views draw these
+        return cached_live_sweep(files, key, solvers).table
     if len(limits) == 1 and first.is_budget:
-        if problem.n_layers <= LIVE_MAX_LAYERS:  # the live views will draw these allocations
-            return cached_budget_sweep(files, key, solvers).table
         return sweep_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)
     return sweep_limits(
         problem,
@@ -246,11 +271,17 @@ def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.Da
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def cached_budget_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> BudgetSweep:
-    """The single BOPs budget swept over 0.00..1.00 with every allocation kept (the live
-    views draw each one): shared, not copied, by every session; nothing changes it."""
+def cached_live_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> BudgetSweep:
+    """The single limit swept over its slider's values with every allocation kept (the live
+    views draw each one): the BOPs budget over 0.00..1.00, another limit over
+    :func:`sweep_values`. Shared, not copied, by every session; nothing changes it."""
     problem = cached_problem(files, key)
-    return solve_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)
+    if key.limits[0].is_budget:
+        return solve_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)
+    values = sweep_values(problem, key)
+    return solve_sweep(
+        problem, key.limits, values, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone
+    )
 
 
 def budget_limit(multiplier: float) -> Limit:

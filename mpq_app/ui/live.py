@@ -41,12 +41,19 @@ from plotly.offline import get_plotlyjs
 from streamlit.components.v2 import component
 
 from mpq_core import DEFAULT_MULTIPLIERS, BudgetSweep, Solution, Spec
-from mpq_core.charts.live import GROUPS_CHART, VIEW_CHARTS, pack_states, unpack_state, view_steps
+from mpq_core.charts.live import (
+    GROUPS_CHART,
+    LIMIT_CHARTS,
+    VIEW_CHARTS,
+    pack_states,
+    unpack_state,
+    view_steps,
+)
 from mpq_core.errors import Stopped
 from mpq_core.report.html import chart_config
 
 from . import data
-from .data import DataFiles, cached_budget_sweep, sweep_key, sweep_solvers
+from .data import DataFiles, cached_live_sweep, sweep_key, sweep_solvers
 from .js_bundle import LIVE_JS, bundle
 from .render import Metric, headline_items, row_length, weight_items
 
@@ -83,11 +90,23 @@ class LiveGroup:
 
 BUDGET = LiveGroup("budget", "budget", DEFAULT_MULTIPLIERS)
 BUDGET_VIEWS = (CARDS, WEIGHTS, *VIEW_CHARTS)  # and GROUPS_CHART when there are groups
+LIMIT = "limit"  # the group of the one limit's slider when that limit is not the budget
+LIMIT_SLIDER = "limit_slider_0"  # ... its widget key (ui.constraints.limit_controls)
+LIMIT_VIEWS = (CARDS, WEIGHTS, *LIMIT_CHARTS)  # no BOPs budget: no budget charts
 
 
-def budget_views(view: View) -> tuple[str, ...]:
-    """The live views of the Budget explorer for this problem."""
-    return BUDGET_VIEWS + ((GROUPS_CHART,) if view.problem.groups else ())
+def group_of(view: View) -> LiveGroup:
+    """The slider the Budget explorer's views follow: the budget's, or the one limit's (its
+    steps are its slider's, :func:`ui.data.sweep_values`)."""
+    if view.has_budget:
+        return BUDGET
+    return LiveGroup(LIMIT, LIMIT_SLIDER, data.sweep_values(view.problem, view.spec))
+
+
+def live_views(view: View) -> tuple[str, ...]:
+    """The live views of the Budget explorer for this problem and limit."""
+    views = BUDGET_VIEWS if view.has_budget else LIMIT_VIEWS
+    return views + ((GROUPS_CHART,) if view.problem.groups else ())
 
 
 # Each component's script is its entry module in ui/live_js joined with what it imports
@@ -143,60 +162,63 @@ def mount_state(group: LiveGroup, value: float, override: Mapping[str, str] | No
 
 
 def applies(view: View) -> bool:
-    """Whether the Budget explorer's views follow the slider live: when the BOPs budget is
-    the only limit and the problem has at most ``data.LIVE_MAX_LAYERS`` layers. With more
-    limits every other slider would need the 101 steps again for each of its values, and a
-    larger problem would make them slow to build and to send; those pages are drawn by the
-    server at each committed value."""
-    return view.budget_only and view.problem.n_layers <= data.LIVE_MAX_LAYERS
+    """Whether the Budget explorer's views follow the slider live: when one limit is set (the
+    BOPs budget or any other) and the problem has at most ``data.LIVE_MAX_LAYERS`` layers.
+    With more limits every other slider would need the steps again for each of its values,
+    and a larger problem would make them slow to build and to send; those pages are drawn by
+    the server at each committed value."""
+    return len(view.spec.limits) == 1 and view.problem.n_layers <= data.LIVE_MAX_LAYERS
 
 
-def budget_tables(view: View) -> dict[str, bytes]:
-    """Every view of the Budget explorer at every slider step (cached per data, spec without
-    the budget's value, and solver)."""
-    return _budget_tables(view.files, sweep_key(view.spec), _view=view)
+def live_tables(view: View) -> dict[str, bytes]:
+    """Every live view of the Budget explorer at every step of its slider (cached per data,
+    spec without the limit's value, and solver)."""
+    return _live_tables(view.files, sweep_key(view.spec), _view=view)
 
 
 def _swept(view: View) -> BudgetSweep:
-    """The budget's sweep with every allocation (the one the page's curves come from)."""
-    swept = cached_budget_sweep(view.files, sweep_key(view.spec), sweep_solvers(view.solver))
-    if swept.multipliers != BUDGET.steps:
-        raise ValueError("the budget's sweep is not on the slider's steps")
+    """The limit's sweep with every allocation (the one the page's curves come from)."""
+    swept = cached_live_sweep(view.files, sweep_key(view.spec), sweep_solvers(view.solver))
+    if swept.multipliers != group_of(view).steps:
+        raise ValueError("the limit's sweep is not on the slider's steps")
     return swept
 
 
 @st.cache_data(show_spinner="Preparing the live view…", max_entries=8)
-def _budget_tables(files: DataFiles, key: Spec, _view: View) -> dict[str, bytes]:
+def _live_tables(files: DataFiles, key: Spec, _view: View) -> dict[str, bytes]:
     swept = _swept(_view)
     solutions = swept.solutions[_view.solver]
-    steps = budget_states(_view, swept.table, solutions, swept.solutions["greedy"])
-    names = budget_views(_view)
-    return {name: pack_view(BUDGET, name, [step[name] for step in steps]) for name in names}
+    steps = step_states(_view, swept.table, solutions, swept.solutions["greedy"])
+    group = group_of(_view)
+    names = live_views(_view)
+    return {name: pack_view(group, name, [step[name] for step in steps]) for name in names}
 
 
-def budget_tables_cache_clear() -> None:
-    _budget_tables.clear()
+def live_tables_cache_clear() -> None:
+    _live_tables.clear()
 
 
-def budget_state(view: View, solution: Solution) -> None:
-    """The state element of the budget group: the multiplier in use, and its own states when
-    it lies between two slider steps (a value typed into the exact box or from a link), or
-    when the sweep's allocation at that step is not the one this solve gave (an equally good
+def live_state(view: View, solution: Solution) -> None:
+    """The state element of the views' group: the value in use, and its own states when it
+    lies between two slider steps (a value typed into the exact box or from a link), or when
+    the sweep's allocation at that step is not the one this solve gave (an equally good
     optimum, or one the sweep's shared time limit left unproven): the page then shows exactly
     what the downloads hold."""
+    group = group_of(view)
+    value = solution.multiplier if view.has_budget else view.spec.limits[0].multiplier
     override = None
-    step = BUDGET.step_of(solution.multiplier)
+    step = group.step_of(value)
     if step is None or not _same(_swept(view).solutions[view.solver][step], solution):
-        (states,) = budget_states(view, view.sweep(), [solution])
-        override = {name: pack_states([states[name]]) for name in budget_views(view)}
-    mount_state(BUDGET, solution.multiplier, override)
+        (states,) = step_states(view, view.sweep(), [solution])
+        override = {name: pack_states([states[name]]) for name in live_views(view)}
+    mount_state(group, value, override)
 
 
 def _same(a: Solution, b: Solution) -> bool:
     return a.status == b.status and np.array_equal(a.choice, b.choice)
 
 
-def budget_states(
+def step_states(
     view: View,
     sweep: pd.DataFrame,
     solutions: Sequence[Solution],
@@ -204,11 +226,12 @@ def budget_states(
 ) -> list[dict[str, dict]]:
     """What each view of the Budget explorer shows at each of ``solutions``: the headline
     cards, and each chart's figure with the config of its camera button (as
-    ``st.plotly_chart`` gets it). ``greedy`` holds the greedy's solutions at the same budgets
+    ``st.plotly_chart`` gets it). ``greedy`` holds the greedy's solutions at the same values
     (for the gap of exact ones; solved here when not given)."""
     frames: dict[str, go.Figure] = {}
     out = []
-    specs_at = view_steps(sweep, solutions)
+    charts = VIEW_CHARTS if view is None or view.has_budget else LIMIT_CHARTS
+    specs_at = view_steps(sweep, solutions, charts)
     for k, (solution, specs) in enumerate(zip(solutions, specs_at, strict=True)):
         gap = None
         if solution.solver == "exact":

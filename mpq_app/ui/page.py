@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from mpq_core import InputError, Problem, Solution, SolverGap, Spec, solve_spec
+from mpq_core import InputError, Limit, Problem, Solution, SolverGap, Spec, solve_spec
 from mpq_core.errors import Stopped
 
 from . import constraints, preload, settings, state
@@ -130,6 +130,11 @@ class View:
         in the settings without drawing the page, whose view it was given, again."""
         return replace(self, settings=replace(self.settings, spec=self.spec_at(multiplier)))
 
+    def with_limits(self, limits: tuple[Limit, ...]) -> View:
+        """This view under other limits: a rerun of the limit's fragment moves its value in
+        the settings without drawing the page again."""
+        return replace(self, settings=replace(self.settings, spec=self.spec.with_limits(limits)))
+
     def solve(self, multiplier: float | None = None, solver: str | None = None) -> Solution:
         return solve_spec(self.problem, self.spec_at(multiplier, solver))
 
@@ -139,7 +144,8 @@ class View:
         if solvers is None:
             # with several limits every exact point is a MILP: the curves use the greedy, and
             # the exact sweep is made only where it is the subject (Greedy vs optimal)
-            solvers = sweep_solvers(self.solver) if self.budget_only else ("greedy",)
+            one = len(self.spec.limits) == 1
+            solvers = sweep_solvers(self.solver) if one else ("greedy",)
         return cached_sweep(self.files, sweep_key(self.spec), solvers)
 
     def gap_at(self, exact: Solution, greedy: Solution | None = None) -> SolverGap:

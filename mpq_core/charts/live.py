@@ -36,6 +36,12 @@ from .budget import budget_curve_specs, slack_specs
 from .limits import budget_use_spec
 
 VIEW_CHARTS = ("heatmap", "distribution", "budget_use", "budget_curve", "slack")
+LIMIT_CHARTS = ("heatmap", "distribution")  # the views of a slider of a limit not on BOPs
+_STEP_SPECS = {  # the charts drawn from the step's allocation alone
+    "heatmap": bit_heatmap_spec,
+    "distribution": distribution_spec,
+    "budget_use": budget_use_spec,
+}
 GROUPS_CHART = "groups"  # with groups in the constraints: the widths per group
 
 
@@ -47,21 +53,20 @@ def view_specs(sweep: pd.DataFrame, solution: Solution) -> dict[str, dict[str, A
 
 
 def view_steps(
-    sweep: pd.DataFrame, solutions: Sequence[Solution]
+    sweep: pd.DataFrame, solutions: Sequence[Solution], charts: Sequence[str] = VIEW_CHARTS
 ) -> list[dict[str, dict[str, Any]]]:
     """:func:`view_specs` at each of ``solutions`` (what the sweep alone draws is computed
-    once)."""
-    curves = budget_curve_specs(sweep, solutions)
-    slack = slack_specs(sweep, solutions)
+    once), for the ``charts`` among ``VIEW_CHARTS`` (the budget's charts need a BOPs budget:
+    a slider of another limit has the heatmap and the distribution)."""
+    budget = "budget_curve" in charts
+    curves = budget_curve_specs(sweep, solutions) if budget else [None] * len(solutions)
+    slack = slack_specs(sweep, solutions) if budget else [None] * len(solutions)
     template = default_template()
     out = []
     for solution, curve, unused in zip(solutions, curves, slack, strict=True):
+        swept = {"budget_curve": curve, "slack": unused}
         specs = {
-            "heatmap": bit_heatmap_spec(solution),
-            "distribution": distribution_spec(solution),
-            "budget_use": budget_use_spec(solution),
-            "budget_curve": curve,
-            "slack": unused,
+            name: swept[name] if name in swept else _STEP_SPECS[name](solution) for name in charts
         }
         if solution.problem.groups:
             specs[GROUPS_CHART] = distribution_by_group_spec(solution)

@@ -76,6 +76,25 @@ def solve_budgets(
     return BudgetSweep(grid, table, {name: tuple(found) for name, found in kept.items()})
 
 
+def solve_sweep(
+    problem: Problem,
+    limits: Sequence[Limit],
+    values: Iterable[float],
+    *,
+    solvers: Sequence[str] = ("greedy",),
+    time_limit: float = SWEEP_TIME_LIMIT,
+    stop: Callable[[], bool] | None = None,
+) -> BudgetSweep:
+    """:func:`sweep_limits` of the first limit keeping every allocation (for views that show
+    each of them): ``multipliers`` holds ``values``, in the limit's written form."""
+    grid = tuple(float(v) for v in values)
+    first, *rest = limits
+    sets = [[_with_number(first, value), *rest] for value in grid]
+    kept: dict[str, list[Solution]] = {name: [] for name in solvers}
+    table = _sweep(problem, grid, sets, solvers, time_limit, stop, keep=kept)
+    return BudgetSweep(grid, table, {name: tuple(found) for name, found in kept.items()})
+
+
 def sweep_limits(
     problem: Problem,
     limits: Sequence[Limit],

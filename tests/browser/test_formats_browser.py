@@ -52,10 +52,12 @@ def _query(page: Page, key: str) -> str:
 
 
 def _metric_value(page: Page, label: str) -> sync_api.Locator:
-    metric = page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    """A live card's value (the bpw slider is the page's one limit: its cards are drawn in
+    the browser at every step, ``ui.live``)."""
+    card = page.locator(".mpq-card").filter(
+        has=page.locator(".mpq-card-label-text").get_by_text(label, exact=True)
     )
-    return metric.get_by_test_id("stMetricValue")
+    return card.locator(".mpq-card-value")
 
 
 def _bits(page: Page) -> float:
@@ -170,4 +172,47 @@ def test_keyboard_steps_on_the_bpw_slider_raise_the_limit_and_the_bits_stay_unde
     assert limit == pytest.approx(value) and limit > 5
     expect(_metric_value(page, "Effective bits")).not_to_have_text(before)
     assert _bits(page) <= limit + 1e-9
+    _assert_no_error(page)
+
+
+def test_dragging_the_bpw_thumb_redraws_the_views_before_release(page: Page, app_url: str) -> None:
+    """The page's one limit is bpw, not the BOPs budget: its views follow the thumb in the
+    browser all the same, and nothing goes to the server until the mouse is released."""
+    sent: list[int] = []  # websocket frames to the server
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
+    _open(page, f"{app_url}/{LINK}")
+    heatmap = page.locator(".st-key-heatmap .mpq-live")
+    expect(heatmap).to_have_attribute("data-live-value", "5")
+    before_bits = _bits(page)
+    thumb = page.locator(".st-key-limit_slider_0 [data-testid=stSliderThumbValue]").locator("..")
+    box = thumb.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    frames = len(sent)
+    page.mouse.move(x + 120, y, steps=12)
+    page.wait_for_function(
+        """() => {
+            const drawn = document.querySelector('.st-key-heatmap .mpq-live').dataset.liveValue;
+            const thumb = document.querySelector('.st-key-limit_slider_0 input[type="range"]');
+            return drawn !== '5' && Number(drawn) === Number(thumb.value);
+        }""",
+        timeout=WAIT_MS,
+    )
+    dragged = float(heatmap.get_attribute("data-live-value"))
+    assert dragged > 5
+    expect(page.locator(".st-key-weights .mpq-card-value").first).not_to_have_text(
+        f"{before_bits:.2f} bits"
+    )
+    assert before_bits < _bits(page) <= dragged + 1e-9  # the cards of the dragged step
+    assert len(sent) == frames, "the drag asked the server"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "formats_1440_dragging_bpw.png")
+    with rerun(page):  # released: the slider sends its value
+        page.mouse.up()
+    page.wait_for_function(
+        "v => new URLSearchParams(location.search).get('limit') === v",
+        arg=f"bpw<={dragged:g}",
+        timeout=WAIT_MS,
+    )
     _assert_no_error(page)
