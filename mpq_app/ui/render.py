@@ -293,17 +293,9 @@ def weight_items(solution: Solution) -> list[Metric]:
             f"not counted); every layer at {top} bits would take {bits_size(full)}.",
         ),
     ]
-    for group in solution.problem.groups:
-        items.append(
-            Metric(
-                f"{group.name}"[:40],
-                mean_bits(solution.param_mean_wbits(group.name)),
-                bits_size(solution.weight_bits(group.name)),
-                f"{len(group.members)} layers",
-                "Params-weighted mean weight width and weight memory of the group.",
-            )
-        )
-    return items
+    return items + _group_items(
+        solution, "Params-weighted mean weight width and weight memory of the group."
+    )
 
 
 def _format_weight_items(solution: Solution) -> list[Metric]:
@@ -332,17 +324,24 @@ def _format_weight_items(solution: Solution) -> list[Metric]:
             f"layer in {top} would take {bits_size(full)}.",
         ),
     ]
-    for group in problem.groups:
-        items.append(
-            Metric(
-                f"{group.name}"[:40],
-                mean_bits(solution.effective_bits(group.name)),
-                bits_size(solution.stored_weight_bits(group.name)),
-                f"{len(group.members)} layers",
-                "Effective bits per weight (scales included) and weight memory of the group.",
-            )
+    return items + _group_items(
+        solution, "Effective bits per weight (scales included) and weight memory of the group."
+    )
+
+
+def _group_items(solution: Solution, help_text: str) -> list[Metric]:
+    """A card per group: its mean bits per weight and its weight memory (scales included with
+    formats; for plain widths they are the mean width and params x width)."""
+    return [
+        Metric(
+            f"{group.name}"[:40],
+            mean_bits(solution.effective_bits(group.name)),
+            bits_size(solution.stored_weight_bits(group.name)),
+            f"{len(group.members)} layers",
+            help_text,
         )
-    return items
+        for group in solution.problem.groups
+    ]
 
 
 def _budget_metric(solution: Solution) -> Metric:

@@ -37,11 +37,6 @@ from .limits import budget_use_spec
 
 VIEW_CHARTS = ("heatmap", "distribution", "budget_use", "budget_curve", "slack")
 LIMIT_CHARTS = ("heatmap", "distribution")  # the views of a slider of a limit not on BOPs
-_STEP_SPECS = {  # the charts drawn from the step's allocation alone
-    "heatmap": bit_heatmap_spec,
-    "distribution": distribution_spec,
-    "budget_use": budget_use_spec,
-}
 GROUPS_CHART = "groups"  # with groups in the constraints: the widths per group
 
 
@@ -63,11 +58,14 @@ def view_steps(
     slack = slack_specs(sweep, solutions) if budget else [None] * len(solutions)
     template = default_template()
     out = []
+    drawn = {  # the charts drawn from the step's allocation alone
+        "heatmap": bit_heatmap_spec,
+        "distribution": distribution_spec,
+        "budget_use": budget_use_spec,
+    }
     for solution, curve, unused in zip(solutions, curves, slack, strict=True):
         swept = {"budget_curve": curve, "slack": unused}
-        specs = {
-            name: swept[name] if name in swept else _STEP_SPECS[name](solution) for name in charts
-        }
+        specs = {name: swept[name] if name in swept else drawn[name](solution) for name in charts}
         if solution.problem.groups:
             specs[GROUPS_CHART] = distribution_by_group_spec(solution)
         out.append({name: _with_template(spec, template) for name, spec in specs.items()})

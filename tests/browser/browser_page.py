@@ -199,3 +199,23 @@ def download(page: Page, trigger: sync_api.Locator, folder: Path) -> Path:
     saved = folder / info.value.suggested_filename
     info.value.save_as(saved)
     return saved
+
+
+def full_screenshot(page: Page, folder: Path, name: str, width: int = 1440) -> Path:
+    """The whole page: it scrolls inside stMain, so grow the viewport to its height first
+    (and to the sidebar's, when it is open)."""
+    height = page.evaluate(
+        """() => {
+            const open = document.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
+            const ids = open ? ['stMain', 'stSidebarContent'] : ['stMain'];
+            return Math.max(...ids.map(id => document.querySelector(`[data-testid="${id}"]`))
+                .filter(Boolean).map(el => el.scrollHeight), 600);
+        }"""
+    )
+    page.set_viewport_size({"width": width, "height": int(height) + 40})
+    wait_for_viewport(page, int(height) + 40)
+    settle(page)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    return path

@@ -15,11 +15,11 @@ from browser_page import (
     Page,
     download,
     expect,
+    full_screenshot,
     rerun,
     settle,
     sync_api,
     wait_for_requests,
-    wait_for_viewport,
 )
 from support import REPO, cli_config
 
@@ -109,25 +109,6 @@ def screenshots() -> Path:
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
     return SCREENSHOTS
-
-
-def _full_screenshot(page: Page, folder: Path, name: str, width: int = 1440) -> Path:
-    """The whole page: it scrolls inside stMain, so grow the viewport to its height first
-    (and to the sidebar's, when it is open)."""
-    height = page.evaluate(
-        """() => {
-            const open = document.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
-            const ids = open ? ['stMain', 'stSidebarContent'] : ['stMain'];
-            return Math.max(...ids.map(id => document.querySelector(`[data-testid="${id}"]`))
-                .filter(Boolean).map(el => el.scrollHeight), 600);
-        }"""
-    )
-    page.set_viewport_size({"width": width, "height": int(height) + 40})
-    wait_for_viewport(page, int(height) + 40)
-    settle(page)
-    path = folder / f"{name}.png"
-    page.screenshot(path=path, full_page=True)
-    return path
 
 
 def test_main_page_draws_every_chart(page: Page, app_url: str) -> None:
@@ -223,7 +204,7 @@ def test_every_page_opens_draws_and_is_screenshotted(
     )
     settle(page)
     _assert_no_error(page)
-    shot = _full_screenshot(page, screenshots, name)
+    shot = full_screenshot(page, screenshots, name)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     _assert_no_error(page)
 
@@ -293,7 +274,7 @@ def test_every_page_fits_an_800_px_screen(
         _assert_no_error(page)
         faults = page.evaluate(LAYOUT_FAULTS)
         assert faults == {"cut": [], "covered": [], "overflow": 0}
-        shot = _full_screenshot(page, screenshots, f"800_{name}", width=800)
+        shot = full_screenshot(page, screenshots, f"800_{name}", width=800)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         # the sidebar opens with its button, and stays open on the next page
         page.get_by_test_id("stExpandSidebarButton").click()

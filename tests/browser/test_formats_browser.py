@@ -5,7 +5,6 @@ artifacts/screenshots/ (looked at after each run)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
@@ -14,10 +13,10 @@ from browser_page import (
     WAIT_MS,
     Page,
     expect,
+    full_screenshot,
     rerun,
     settle,
     sync_api,
-    wait_for_viewport,
 )
 
 pytestmark = pytest.mark.browser
@@ -73,26 +72,6 @@ def _bpw(page: Page) -> sync_api.Locator:
     return page.get_by_test_id("stMain").get_by_role("slider", name=BPW)
 
 
-def _full_screenshot(page: Page, name: str, width: int) -> Path:
-    """The whole page: it scrolls inside stMain, so grow the viewport to its height first
-    (and to the sidebar's, when it is open)."""
-    height = page.evaluate(
-        """() => {
-            const open = document.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
-            const ids = open ? ['stMain', 'stSidebarContent'] : ['stMain'];
-            return Math.max(...ids.map(id => document.querySelector(`[data-testid="${id}"]`))
-                .filter(Boolean).map(el => el.scrollHeight), 600);
-        }"""
-    )
-    page.set_viewport_size({"width": width, "height": int(height) + 40})
-    wait_for_viewport(page, int(height) + 40)
-    settle(page)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=path, full_page=True)
-    return path
-
-
 @pytest.mark.parametrize("width", [1440, 800])
 def test_the_formats_sample_draws_its_formats_cards_and_link(
     browser: sync_api.Browser, app_url: str, width: int
@@ -117,7 +96,7 @@ def test_the_formats_sample_draws_its_formats_cards_and_link(
         assert _query(page, "formats") == ",".join(FORMATS)
         assert _query(page, "limit") == "bpw<=5"
         assert "formats=int4_g128,mxfp4" in unquote(page.url)
-        shot = _full_screenshot(page, f"formats_{width}", width)
+        shot = full_screenshot(page, SCREENSHOTS, f"formats_{width}", width)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         _assert_no_error(page)
     finally:
