@@ -55,6 +55,8 @@ def live_page(view: View) -> None:
     if not render.has_params(view.problem):
         st.caption(render.NO_PARAMS)
     live.mount(live.WEIGHTS, tables)
+    if not view.has_budget:  # how much of the limit the allocation uses, and if it binds
+        live.mount("limits_use", tables)
     if live.GROUPS_CHART in tables:
         live.mount(live.GROUPS_CHART, tables)
     live.mount("heatmap", tables)

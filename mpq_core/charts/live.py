@@ -34,9 +34,10 @@ from ..solving.solution import Solution
 from .allocation import bit_heatmap_spec, distribution_by_group_spec, distribution_spec
 from .budget import budget_curve_specs, slack_specs
 from .limits import budget_use_spec
+from .tradeoff import limits_use_spec
 
 VIEW_CHARTS = ("heatmap", "distribution", "budget_use", "budget_curve", "slack")
-LIMIT_CHARTS = ("heatmap", "distribution")  # the views of a slider of a limit not on BOPs
+LIMIT_CHARTS = ("limits_use", "heatmap", "distribution")  # a slider of a limit not on BOPs
 GROUPS_CHART = "groups"  # with groups in the constraints: the widths per group
 
 
@@ -62,6 +63,7 @@ def view_steps(
         "heatmap": bit_heatmap_spec,
         "distribution": distribution_spec,
         "budget_use": budget_use_spec,
+        "limits_use": limits_use_spec,
     }
     for solution, curve, unused in zip(solutions, curves, slack, strict=True):
         swept = {"budget_curve": curve, "slack": unused}

@@ -52,6 +52,11 @@ def _amount(value: float, limit: Limit, unit: str) -> str:
 def plot_limits_use(solution: Solution, *, title: str | None = "Limits") -> go.Figure:
     """One row per limit: the use (bar) and the cap (line) on the cheapest..dearest scale,
     under the limit's label and its use in words."""
+    return go.Figure(limits_use_spec(solution, title=title))
+
+
+def limits_use_spec(solution: Solution, *, title: str | None = "Limits") -> dict[str, Any]:
+    """:func:`plot_limits_use` as a plain figure dict (the live views draw it at each step)."""
     rows = list(zip(solution.bounds, solution.limit_uses, strict=True))
     data: list[dict[str, Any]] = []
     annotations = []
@@ -83,7 +88,7 @@ def plot_limits_use(solution: Solution, *, title: str | None = "Limits") -> go.F
         annotations=annotations,
         hovermode="closest",
     )
-    return go.Figure({"data": data, "layout": layout})
+    return {"data": data, "layout": layout}
 
 
 def _limit_row(r: int, bound, use, feasible: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
