@@ -14,6 +14,8 @@ the server by its pid, and prints the median of each measure with its target and
 - pictures ready: from navigation start until every chart has its picture of every step;
 - key step: ArrowRight/ArrowLeft to the views drawn at the new budget (browser only), and to
   everything consistent (every view, the exact box, the link, the script idle);
+- bpw drag: the same drag on the formats sample's bpw slider (``?source=minilm_formats``),
+  every chart on screen;
 - first load: a new browser context to every view drawn (warm server), from navigation start;
 - page switch: to Compare budgets (its charts drawn) and back to the Budget explorer, the first
   one 3 s after the first load (a user looks at a page before leaving it);
@@ -21,7 +23,8 @@ the server by its pid, and prints the median of each measure with its target and
 - charts ZIP: click to file saved, at a budget not zipped before and again unchanged.
 
 ``--switches`` measures the page switches only (about a minute: to compare routing changes
-in alternating runs).
+in alternating runs); ``--bpw`` the drag of the formats sample's bpw slider only (its one
+limit is not the budget: the views follow that slider live).
 
 The machine's load average is printed with the table: the timings share the machine.
 """
@@ -39,6 +42,9 @@ from pathlib import Path
 from local_app import CHROMIUM, CHROMIUM_ARGS, benchmarked_app
 
 VIEWS = ("cards", "heatmap", "distribution", "budget_use", "budget_curve", "slack")
+# the formats sample: its one limit is bpw<=5, whose slider the views follow (not the budget's)
+BPW_LINK, BPW_SLIDER = "/?source=minilm_formats", "limit_slider_0"
+BPW_VIEWS = ("cards", "weights", "limits_use", "heatmap", "distribution")
 IDLE = (
     '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
     '[data-test-script-state="notRunning"]'
@@ -49,6 +55,7 @@ TARGETS = {
     "drag_2600": (20.0, "updates/s", True),
     "fresh_900": (20.0, "updates/s", True),
     "drag_fresh": (20.0, "updates/s", True),
+    "drag_bpw": (20.0, "updates/s", True),
     "pictures": (None, "s", False),
     "key_views": (0.3, "s", False),
     "key_settled": (0.3, "s", False),
@@ -64,6 +71,7 @@ LABELS = {
     "drag_2600": "drag: updates/s, every chart on screen (1440 x 2600)",
     "fresh_900": "drag 0.5 s after the first load, views on screen (1440 x 900)",
     "drag_fresh": "drag 0.5 s after the first load, every chart on screen (1440 x 2600)",
+    "drag_bpw": "drag of the bpw slider (formats sample), every chart on screen (1440 x 2600)",
     "pictures": "pictures of every step ready, from navigation start (1440 x 2600)",
     "key_views": "keyboard step to every view redrawn (browser only)",
     "key_settled": "keyboard step to everything consistent (server included)",
@@ -111,7 +119,7 @@ ON_SCREEN_PAINTS = """([t0, t1]) => {
 # --- the measures --------------------------------------------------------------------------
 
 
-async def _open(page, url: str) -> float:
+async def _open(page, url: str, views: tuple[str, ...] = VIEWS) -> float:
     """Load the Budget explorer; ms from navigation start until every view has drawn."""
     await page.goto(url)
     await page.wait_for_selector(IDLE, timeout=120_000)
@@ -119,9 +127,9 @@ async def _open(page, url: str) -> float:
         """(views) => views.every(key => {
             const host = document.querySelector(`.st-key-${key} .mpq-live`);
             return host && host.dataset.liveValue !== undefined
-                && (key === 'cards' || host.querySelector('.main-svg'));
+                && (['cards', 'weights'].includes(key) || host.querySelector('.main-svg'));
         })""",
-        arg=list(VIEWS),
+        arg=list(views),
         polling="raf",
         timeout=120_000,
     )
@@ -147,22 +155,29 @@ async def drag_rates(
 
 
 async def _drag_rate(
-    browser, url: str, height: int, ready: list[float] | None, seconds: float = 3.0
+    browser,
+    url: str,
+    height: int,
+    ready: list[float] | None,
+    seconds: float = 3.0,
+    slider: str = "budget",
+    views: tuple[str, ...] = VIEWS,
 ) -> float:
-    """The slowest on-screen view's updates per second during a drag across the track."""
+    """The slowest on-screen view's updates per second during a drag across the track of
+    ``slider`` (the key of the slider ``views`` follow)."""
     context = await browser.new_context(viewport={"width": 1440, "height": height})
     page = await context.new_page()
     sent: list[int] = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(1)))
-    await _open(page, url)
+    await _open(page, url, views)
     if ready is not None:
         await page.wait_for_function(PICTURES_READY, polling=100, timeout=120_000)
         ready.append(await page.evaluate("performance.now()") / 1000)
     await page.wait_for_timeout(500)
     cdp = await context.new_cdp_session(page)
-    thumb = page.locator(".st-key-budget [data-testid=stSliderThumbValue]").locator("..")
+    thumb = page.locator(f".st-key-{slider} [data-testid=stSliderThumbValue]").locator("..")
     box = await thumb.bounding_box()
-    track = await page.locator(".st-key-budget [data-testid=stSlider]").bounding_box()
+    track = await page.locator(f".st-key-{slider} [data-testid=stSlider]").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     left, right = track["x"] + 0.1 * track["width"], track["x"] + 0.9 * track["width"]
 
@@ -193,6 +208,16 @@ async def _drag_rate(
     seen = {name: view["paints"] for name, view in views.items() if view["seen"]}
     ON_SCREEN[height] = sorted(seen)
     return min(seen.values()) / ((t1 - t0) / 1000)
+
+
+async def bpw_drags(browser, url: str, repeats: int) -> list[float]:
+    """Drags of the formats sample's bpw slider (its one limit: the views follow it live),
+    every chart on screen, once the pictures of every step are ready."""
+    link = url + BPW_LINK
+    return [
+        await _drag_rate(browser, link, 2600, [], slider=BPW_SLIDER, views=BPW_VIEWS)
+        for _ in range(repeats)
+    ]
 
 
 async def key_steps(browser, url: str, steps: int) -> tuple[list[float], list[float], list[float]]:
@@ -313,7 +338,9 @@ def _row(name: str, values: list[float]) -> str:
     )
 
 
-async def measure(url: str, repeats: int, switches_only: bool = False) -> dict[str, list[float]]:
+async def measure(
+    url: str, repeats: int, switches_only: bool = False, bpw_only: bool = False
+) -> dict[str, list[float]]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -327,6 +354,8 @@ async def measure(url: str, repeats: int, switches_only: bool = False) -> dict[s
             if switches_only:
                 there, back = await page_switches(browser, url, repeats)
                 return {"to_compare": there, "to_explorer": back}
+            if bpw_only:
+                return {"drag_bpw": await bpw_drags(browser, url, repeats)}
             results: dict[str, list[float]] = {}
             results["pictures"] = []
             results["drag_900"] = await drag_rates(browser, url, 900, repeats, [])
@@ -335,6 +364,7 @@ async def measure(url: str, repeats: int, switches_only: bool = False) -> dict[s
             )
             results["fresh_900"] = await drag_rates(browser, url, 900, repeats)
             results["drag_fresh"] = await drag_rates(browser, url, 2600, repeats)
+            results["drag_bpw"] = await bpw_drags(browser, url, repeats)
             drawn, settled, sizes = await key_steps(browser, url, 2 * repeats)
             results |= {"key_views": drawn, "key_settled": settled, "step_bytes": sizes}
             results["first_load"] = await first_loads(browser, url, repeats)
@@ -351,10 +381,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--switches", action="store_true", help="the page switches only")
+    parser.add_argument("--bpw", action="store_true", help="the bpw slider's drag only")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with benchmarked_app() as url:
-        results = asyncio.run(measure(url, args.repeats, args.switches))
+        results = asyncio.run(measure(url, args.repeats, args.switches, args.bpw))
     load_after = os.getloadavg()
     print("| measure | median | target | ratio | runs | min–max |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
