@@ -348,3 +348,13 @@ def test_a_bpw_value_between_two_steps_sends_its_own_states():
     solution = _solve(_problem(), "bpw<=4.777")
     assert app_metrics(at)["Effective bits"] == f"{solution.effective_bits():.2f} bits"
     assert solution.effective_bits() <= 4.777
+
+
+def test_an_unreachable_bpw_step_shows_one_infeasible_card_and_no_budget_figures():
+    """Regression: the cards of an infeasible bpw limit read "Budget inf GBOPs, m = nan.00",
+    "Needed", "Shortfall": the BOPs budget's cards, with no BOPs budget."""
+    at = run_app(LINK | {"formats": "int4_g128,fp8,bf16", "limit": "bpw<=4"})
+    assert not at.exception
+    metrics = app_metrics(at)
+    assert metrics["Allocation"] == "Infeasible"
+    assert not {"Budget", "Needed", "Shortfall"} & set(metrics)

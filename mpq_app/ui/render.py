@@ -357,8 +357,20 @@ def _budget_metric(solution: Solution) -> Metric:
 
 
 def _infeasible_metrics(solution: Solution) -> list[Metric]:
-    """No allocation fits: no cost, utilization or objective to show, only what is missing."""
+    """No allocation fits: no cost, utilization or objective to show, only what is missing
+    (the BOPs budget's shortfall when that budget is what is too small; else the solver's
+    word on which limit cannot be met)."""
     problem = solution.problem
+    if not solution.budget < problem.min_cost:  # another limit (or none is on BOPs)
+        return [
+            Metric(
+                "Allocation",
+                "Infeasible",
+                "none meets the limits",
+                f"{solution.solver} solver",
+                solution.message,
+            )
+        ]
     threshold = feasibility_threshold(problem)
     return [
         _budget_metric(solution),

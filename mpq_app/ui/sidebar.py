@@ -157,7 +157,9 @@ def sidebar() -> tuple[Settings, LoadedData, tuple[str, ...]]:
         problems = (*settings.refused(), *problems)
         problems += tuple(constraints.constraints_section(names, resources, chosen.formats))
 
-    in_use = replace(base, constraints=constraints.current_constraints())
+    # the section's tables may have changed the limits and the search spaces just now
+    spaces = settings.current().search_spaces if chosen.formats else ()
+    in_use = replace(base, constraints=constraints.current_constraints(), search_spaces=spaces)
     return Settings(source, in_use), loaded, problems
 
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pytest
 from browser_page import (
     SCREENSHOTS,
+    TWO_FRAMES,
     WAIT_MS,
     Page,
     expect,
@@ -195,3 +196,69 @@ def test_dragging_the_bpw_thumb_redraws_the_views_before_release(page: Page, app
         timeout=WAIT_MS,
     )
     _assert_no_error(page)
+
+
+def _edit_cell(page: Page, text: str) -> None:
+    """Type ``text`` into the grid's cell editor once it is open (keys typed before it opens
+    are lost); the caller commits it with a key. The editor draws what it holds in a shadow
+    beside its textarea: once that shows ``text`` and two frames have passed, a key that
+    commits takes it (a commit right after the last key may take the cell empty)."""
+    overlay = page.locator("textarea.gdg-input")
+    expect(overlay).to_be_visible()
+    expect(overlay).to_be_focused()
+    page.keyboard.type(text)
+    expect(overlay).to_have_value(text)
+    expect(overlay.locator("xpath=preceding-sibling::div[1]")).to_have_text(text)
+    page.evaluate(TWO_FRAMES)
+
+
+def test_a_search_space_typed_into_its_table_restricts_the_layers_and_lives_in_the_link(
+    page: Page, app_url: str
+) -> None:
+    """q, k and v of the 6 blocks (18 layers) to nvfp4 or fp8: bpw<=5 can still be met (with
+    fp8 or bf16 it cannot, 5.09 bits at least), and the allocation must change (the sample's
+    first one puts most of them at int4_g32): the objective falls to 0.00600414."""
+    _open(page, f"{app_url}/{LINK}")
+    assert "space" not in parse_qs(urlparse(page.url).query)
+    objective = page.locator(".mpq-card").filter(has_text="Objective")  # and its raw value
+    expect(objective).to_contain_text("0.00616966")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.locator("summary").filter(has_text="Groups, ties, search spaces and files").click()
+    editor = sidebar.locator("[class*='st-key-spaces_editor_']")
+    grid = editor.get_by_role("grid", include_hidden=True)  # the canvas's accessible copy
+    expect(grid).to_have_attribute("aria-rowcount", "2")  # the header and the "add row" row
+    pattern = editor.get_by_test_id("glide-cell-1-0")
+    formats = editor.get_by_test_id("glide-cell-2-0")
+    # on the canvas: the header row, then the "add row" row (its first column the row
+    # handles); a click on its pattern cell adds a row and opens that cell's editor (the
+    # locator's click waits until the expander's table stands still; the grid's scroller
+    # lies over the canvas and takes the pointer)
+    table = editor.get_by_test_id("stDataFrameResizable")
+    table.click(position={"x": table.bounding_box()["width"] * 0.37, "y": 36 + 17})
+    expect(grid).to_have_attribute("aria-rowcount", "3")  # header, new row, "add row" row
+    _edit_cell(page, "*.attention.self.*")
+    page.keyboard.press("Tab")  # commits the pattern; the formats cell is selected
+    expect(pattern).to_have_text("*.attention.self.*")
+    expect(formats).to_have_attribute("aria-selected", "true")
+    settle(page)  # a row without its formats changes nothing
+    page.keyboard.press("Enter")  # opens the selected cell's editor
+    _edit_cell(page, "nvfp4 fp8")
+    with rerun(page):  # the filled row goes to the app
+        page.keyboard.press("Enter")
+    expect(formats).to_have_text("nvfp4 fp8")
+    caption = sidebar.get_by_test_id("stCaptionContainer").filter(
+        has_text="18 layers restricted, 0 fixed to one format"
+    )
+    expect(caption).to_be_visible()
+    # in force in the run that took the edit: in the allocation drawn and in the link
+    expect(objective).to_contain_text("0.00600414")
+    assert _query(page, "space") == "*.attention.self.*:nvfp4|fp8"
+    assert _query(page, "limit") == "bpw<=5"
+    assert _bits(page) <= 5 + 1e-9
+    expect(page.locator(".st-key-heatmap .js-plotly-plot .main-svg").first).to_be_visible()
+    expect(_legend(page)).to_contain_text("nvfp4 (W4 · A4)")
+    expect(_legend(page)).to_contain_text("fp8 (W8 · A8)")
+    _assert_no_error(page)
+    editor.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "formats_search_space.png")
