@@ -665,8 +665,8 @@ def _spec(args: argparse.Namespace, read_data) -> Spec:
     formats = _chosen_formats(args, read_data)
     fields = {"ladder": "--bits", "upgrade_discount": "--upgrade_discount"}
     fields |= {"formats": "--formats" if args.formats is not None else str(args.formats_file)}
-    fields |= {"search_spaces": str(args.search_spaces)}
-    spaces = _search_spaces(args, read_data)
+    spaces, spaces_source = _search_spaces(args, read_data)
+    fields |= {"search_spaces": spaces_source}
     fields |= {"sensitivity_sense": "--sensitivity_sense"}
     fields |= dict.fromkeys(_CONSTRAINT_FIELDS, args.constraints or "--tie/--limit")
     args.origins = _Origins(fields, by_flag, args.pin_file, tuple(limit_origins))
@@ -685,13 +685,29 @@ def _spec(args: argparse.Namespace, read_data) -> Spec:
     )
 
 
-def _search_spaces(args: argparse.Namespace, read_data) -> tuple:
+def _search_spaces(args: argparse.Namespace, read_data) -> tuple[tuple, str]:
+    """The search spaces of --search_spaces, else of the constraints file's ``search_spaces``
+    (both: an error), and the file they came from."""
     from mpq_core.model.formats import parse_search_spaces
 
+    in_constraints = None
+    if args.constraints:
+        label, _, data = read_data(args.constraints)
+        if isinstance(data, dict) and "search_spaces" in data:
+            in_constraints = (label, data)
+    if in_constraints is not None:
+        label, data = in_constraints
+        if args.search_spaces is not None:
+            raise InputError(label, "--search_spaces gives them too: give them once",
+                             field="search_spaces")  # fmt: skip
+        if args.formats is None and args.formats_file is None:
+            raise InputError(label, "search spaces choose among formats: give --formats too",
+                             field="search_spaces")  # fmt: skip
+        return parse_search_spaces(data["search_spaces"], label), label
     if args.search_spaces is None:
-        return ()
+        return (), "--search_spaces"
     label, _, data = read_data(args.search_spaces)
-    return parse_search_spaces(data, label)
+    return parse_search_spaces(data, label), label
 
 
 def _chosen_formats(args: argparse.Namespace, read_data) -> tuple | None:

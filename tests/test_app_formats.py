@@ -358,3 +358,40 @@ def test_an_unreachable_bpw_step_shows_one_infeasible_card_and_no_budget_figures
     metrics = app_metrics(at)
     assert metrics["Allocation"] == "Infeasible"
     assert not {"Budget", "Needed", "Shortfall"} & set(metrics)
+
+
+def test_a_constraints_file_s_search_spaces_are_applied_and_downloaded(stored_files):
+    """The command line's constraints file may hold search spaces: the app applies them with
+    its limits, and its "Download constraints" writes them back."""
+    data = {
+        "limits": [{"resource": "bpw", "at_most": "6"}],
+        "search_spaces": {"*.attention.self.*": ["nvfp4", "fp8"]},
+    }
+    at = run_app(LINK)
+    upload = at.file_uploader(key="constraints_upload")
+    upload.upload("c.json", json.dumps(data).encode()).run()
+    no_failure(at)
+    assert at.query_params["space"] == "*.attention.self.*:nvfp4|fp8"
+    assert at.query_params["limit"] == "bpw<=6"
+    spec = mc.Spec(
+        formats=catalog_formats(FORMATS), search_spaces=(("*.attention.self.*", ("nvfp4", "fp8")),)
+    )
+    inputs = mc.load_inputs(*mc.sample_inputs("minilm_formats"))
+    solution = _solve(mc.build_problem(inputs, spec), "bpw<=6")
+    assert app_metrics(at)["Effective bits"] == f"{solution.effective_bits():.2f} bits"
+    written = json.loads(stored_files["constraints.json"])
+    assert written["search_spaces"] == data["search_spaces"]
+    assert written["limits"] == data["limits"]
+
+
+def test_a_constraints_file_with_a_bad_search_space_keeps_what_is_in_force():
+    at = run_app(LINK)
+    bad = {"limits": [{"resource": "bpw", "at_most": "6"}], "search_spaces": {"zz*": ["fp8"]}}
+    at.file_uploader(key="constraints_upload").upload("c.json", json.dumps(bad).encode()).run()
+    assert not at.exception
+    (error,) = at.error
+    assert error.value.replace("\\", "") == (
+        "c.json: field 'search_spaces.zz*': matches no layer not matched before. The current "
+        "constraints stay in force."
+    )
+    assert at.query_params["limit"] == "bpw<=5" and "space" not in at.query_params

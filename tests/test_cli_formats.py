@@ -171,6 +171,40 @@ def test_search_spaces_fix_and_restrict_layers(run, files):
     ]
 
 
+def test_search_spaces_in_the_constraints_file_are_the_same_as_their_own_file(run, files):
+    spaces = {"a": ["fp8"], "*": ["int4_g128", "nvfp4", "bf16"]}
+    (files / "ss.json").write_text(json.dumps({"search_spaces": spaces}))
+    limits = [{"resource": "bpw", "at_most": "6"}]
+    (files / "c.json").write_text(json.dumps({"limits": limits, "search_spaces": spaces}))
+    argv = (OPT, *FILES, "--formats", "int4_g128,nvfp4,fp8,bf16", "--solver", "exact",
+            "--json", "--no_save")  # fmt: skip
+    code, own, err = run(*argv, "--search_spaces", "ss.json", "--limit", "bpw<=6")
+    assert code == 0, err
+    code, inside, err = run(*argv, "--constraints", "c.json")
+    assert code == 0, err
+    own, inside = json.loads(own), json.loads(inside)
+    assert inside["bit_allocation"] == own["bit_allocation"]
+    assert inside["metadata"]["spec"]["search_spaces"] == spaces
+    # given twice, or without formats: one clear line each
+    code, _, err = run(*argv, "--constraints", "c.json", "--search_spaces", "ss.json")
+    assert code == 2 and err.strip() == (
+        "main.py: error: c.json: field 'search_spaces': --search_spaces gives them too: give "
+        "them once"
+    )
+    code, _, err = run(OPT, *FILES, "--constraints", "c.json", "--no_save")
+    assert code == 2 and err.strip() == (
+        "main.py: error: c.json: field 'search_spaces': search spaces choose among formats: "
+        "give --formats too"
+    )
+    bad = {"search_spaces": {"a": ["fp4"]}}
+    (files / "c.json").write_text(json.dumps(bad))
+    code, _, err = run(*argv, "--constraints", "c.json")
+    assert code == 2 and err.strip() == (
+        "main.py: error: c.json: field 'search_spaces.a': format 'fp4' is not among the chosen "
+        "formats (int4_g128, nvfp4, fp8, bf16)"
+    )
+
+
 @pytest.mark.parametrize(
     ("spaces", "message"),
     [

@@ -233,7 +233,7 @@ def test_constraints_file_round_trip():
     "data, message",
     [
         ([], "c.json: expected a JSON object with 'groups', 'ties' and/or 'limits'"),
-        ({"limit": []}, "c.json: field 'limit': unknown key (expected groups, ties, limits, metadata): 'limit'"),
+        ({"limit": []}, "c.json: field 'limit': unknown key (expected groups, ties, limits, search_spaces, metadata): 'limit'"),
         ({"limits": [{"resource": "bops"}]}, "c.json: field 'limits[0].at_most': missing (give at_most, at_least or both)"),
         ({"limits": [{"resource": "bops", "at_most": "x"}]}, "c.json: field 'limits[0].at_most': expected a number, a number with x (times the all-top-width value) or with r (from cheapest to dearest), got 'x'"),
         ({"limits": [{"resource": "bo ps", "at_most": 1}]}, "c.json: field 'limits[0].resource': not a valid name ('bo ps'): letters, digits, _ . - (at most 64)"),

@@ -33,8 +33,9 @@ from mpq_core import (
     resolve_limits,
 )
 from mpq_core.io.reading import decode
-from mpq_core.model.formats import Format
+from mpq_core.model.formats import Format, parse_search_spaces
 from mpq_core.model.fused import fused_ties
+from mpq_core.model.problem import search_space_options
 from mpq_core.report.display import bits_size, gbops
 
 from . import settings
@@ -134,7 +135,7 @@ def constraints_section(
     """Limits table, groups, ties, search spaces (with ``formats``) and the constraints file;
     returns the errors to show (plain) when an edit could not be used (the last good setup
     then stays)."""
-    errors = _apply_uploaded_file()  # before the tables: they show what is in force
+    errors = _apply_uploaded_file(names, formats)  # before the tables: they show what is in force
     st.subheader("Constraints")
     st.caption(
         "Limits the allocation must meet, written as on the command line: 0.5x (× the "
@@ -333,8 +334,9 @@ def _untie(index: int) -> None:
     _use(replace(constraints, ties=ties), refresh=False)
 
 
-def _apply_uploaded_file() -> list[str]:
-    """Apply a newly uploaded constraints file (once per upload), before anything is drawn."""
+def _apply_uploaded_file(names: tuple[str, ...], formats: tuple[Format, ...] | None) -> list[str]:
+    """Apply a newly uploaded constraints file (once per upload), before anything is drawn:
+    its limits, groups and ties, and its search spaces (checked against the formats in use)."""
     upload = st.session_state.get(UPLOAD)
     if upload is None:
         return []
@@ -343,10 +345,33 @@ def _apply_uploaded_file() -> list[str]:
         return []
     st.session_state[_APPLIED] = digest
     try:
-        apply_constraints(parse_constraints(decode(upload.getvalue(), upload.name), upload.name))
+        data = decode(upload.getvalue(), upload.name)
+        constraints = parse_constraints(data, upload.name)
+        spaces = _file_spaces(data, upload.name, names, formats)
     except InputError as err:
         return [f"{err}. The current constraints stay in force."]
+    apply_constraints(constraints)
+    if spaces is not None:
+        settings.update(search_spaces=spaces)
     return []
+
+
+def _file_spaces(
+    data: dict, name: str, names: tuple[str, ...], formats: tuple[Format, ...] | None
+) -> tuple | None:
+    """A constraints file's search spaces, checked as the engine checks them (None when the
+    file has none)."""
+    if "search_spaces" not in data:
+        return None
+    if not formats:
+        raise InputError(name, "search spaces choose among formats: this data has none",
+                         field="search_spaces")  # fmt: skip
+    spaces = parse_search_spaces(data["search_spaces"], name)
+    try:
+        search_space_options(spaces, formats, names)
+    except InputError as err:
+        raise InputError(name, err.problem, field=err.field) from None
+    return spaces
 
 
 def _constraints_file() -> None:
@@ -355,9 +380,13 @@ def _constraints_file() -> None:
         "Constraints file (JSON)", type=["json"], key=UPLOAD,
         help="The same file the command line reads with --constraints.",
     )  # fmt: skip
+    spaces = settings.current().search_spaces
+    written = current_constraints().to_dict() | (
+        {"search_spaces": {p: list(chosen) for p, chosen in spaces}} if spaces else {}
+    )
     st.download_button(
         "Download constraints (JSON)",
-        data=json.dumps(current_constraints().to_dict(), indent=2) + "\n",
+        data=json.dumps(written, indent=2) + "\n",
         file_name="constraints.json",
         mime="application/json",
         key="download_constraints",

@@ -281,16 +281,20 @@ def parse_tie_flag(text: str, source: str = "--tie") -> tuple[str, ...]:
     return names
 
 
+CONSTRAINTS_KEYS = ("groups", "ties", "limits", "search_spaces", "metadata")
+
+
 def parse_constraints(data: Any, source: str) -> Constraints:
     """A constraints file's parsed JSON -> Constraints (validated; names are checked against
-    a problem later, when it is known)."""
+    a problem later, when it is known). Its ``search_spaces``, a setting of formats rather
+    than a constraint, are read by ``formats.parse_search_spaces`` (``Spec.search_spaces``)."""
     if not isinstance(data, dict):
         raise InputError(source, "expected a JSON object with 'groups', 'ties' and/or 'limits'")
-    unknown = sorted(set(data) - {"groups", "ties", "limits", "metadata"})
+    unknown = sorted(set(data) - set(CONSTRAINTS_KEYS))
     if unknown:
         raise InputError(
             source,
-            f"unknown key (expected groups, ties, limits, metadata): {_shown(unknown[0])}",
+            f"unknown key (expected {', '.join(CONSTRAINTS_KEYS)}): {_shown(unknown[0])}",
             field=_shown_name(unknown[0]),
         )
     groups = _groups(data.get("groups", {}), source)
