@@ -81,18 +81,24 @@ def solve_sweep(
     limits: Sequence[Limit],
     values: Iterable[float],
     *,
+    vary: int = 0,
     solvers: Sequence[str] = ("greedy",),
     time_limit: float = SWEEP_TIME_LIMIT,
     stop: Callable[[], bool] | None = None,
 ) -> BudgetSweep:
-    """:func:`sweep_limits` of the first limit keeping every allocation (for views that show
-    each of them): ``multipliers`` holds ``values``, in the limit's written form."""
+    """:func:`sweep_limits` keeping every allocation (for views that show each of them):
+    ``multipliers`` holds ``values``, in limit ``vary``'s written form."""
     grid = tuple(float(v) for v in values)
-    first, *rest = limits
-    sets = [[_with_number(first, value), *rest] for value in grid]
+    sets = _limit_sets(limits, vary, grid)
     kept: dict[str, list[Solution]] = {name: [] for name in solvers}
     table = _sweep(problem, grid, sets, solvers, time_limit, stop, keep=kept)
     return BudgetSweep(grid, table, {name: tuple(found) for name, found in kept.items()})
+
+
+def _limit_sets(limits: Sequence[Limit], vary: int, grid: Sequence[float]) -> list[list[Limit]]:
+    """``limits`` with limit ``vary``'s number set to each value of ``grid``."""
+    base = list(limits)
+    return [[*base[:vary], _with_number(base[vary], v), *base[vary + 1 :]] for v in grid]
 
 
 def sweep_limits(
@@ -108,11 +114,7 @@ def sweep_limits(
     """Rows for ``limits`` with limit ``vary``'s number set to each of ``values`` (in its
     written form: x, r or absolute), the other limits held. ``multiplier`` holds the value."""
     grid = DEFAULT_MULTIPLIERS if values is None else tuple(float(v) for v in values)
-    base = list(limits)
-    sets = []
-    for value in grid:
-        sets.append([*base[:vary], _with_number(base[vary], value), *base[vary + 1 :]])
-    return _sweep(problem, grid, sets, solvers, time_limit, stop)
+    return _sweep(problem, grid, _limit_sets(limits, vary, grid), solvers, time_limit, stop)
 
 
 def sweep_grid(
