@@ -395,3 +395,37 @@ def test_a_constraints_file_with_a_bad_search_space_keeps_what_is_in_force():
         "constraints stay in force."
     )
     assert at.query_params["limit"] == "bpw<=5" and "space" not in at.query_params
+
+
+def test_a_pair_of_formats_only_a_formats_file_defines_is_read_again_once_that_file_is_in():
+    """Regression: the upload was checked against the formats file of the run before (read
+    only where the picker is drawn) and its rejection was remembered whatever file came next:
+    such a pair stayed refused after the formats file that defines its formats was uploaded."""
+    from app_runs import upload
+
+    flops, (name, content) = _sample_pair()
+    data = json.loads(content)
+    data["sensitivity"] = {
+        layer: {"w4z": row["int4_g128"], "w8z": row["int8"]}
+        for layer, row in data["sensitivity"].items()
+    }
+    at = run_app({"source": "upload"})
+    upload(at, flops, (name, json.dumps(data).encode()))
+    assert not at.exception
+    assert at.error[0].value.replace("\\", "") == (
+        "losses.json: gives losses for the formats w4z, w8z, of which fewer than two are in "
+        "mpq's catalog or the formats file: upload a formats file that defines them "
+        "(Constraints, files)"
+    )
+    own = {
+        "formats": {
+            "w4z": {"weight": {"type": "int", "bits": 4, "group_size": 128, "scale_bits": 16,
+                               "zero_bits": 4}},
+            "w8z": {"weight": {"type": "int", "bits": 8, "group_size": "channel",
+                               "scale_bits": 16}},
+        }
+    }  # fmt: skip
+    at.file_uploader(key="upload_formats").upload("own.json", json.dumps(own).encode()).run()
+    no_failure(at)
+    assert at.pills(key="formats").options == ["w4z", "w8z"]
+    assert at.query_params["source"] == "upload"

@@ -78,6 +78,12 @@ def own_formats() -> tuple[dict[str, Format], tuple[str, ...]]:
     return own, problems
 
 
+def own_formats_bytes() -> bytes:
+    """The uploaded formats file's contents (empty without one)."""
+    upload = st.session_state.get(settings.FORMATS_UPLOAD)
+    return b"" if upload is None else upload.getvalue()
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _read_formats(name: str, content: bytes) -> dict[str, Format]:
     return parse_formats(decode(content, name), name)
@@ -96,7 +102,8 @@ def check_spec(inputs: Inputs) -> Spec:
     every known format the file covers (an InputError when it covers fewer than two)."""
     if not by_format(inputs):
         return Spec()
-    formats = file_formats(inputs, st.session_state.get(settings.OWN_FORMATS) or {})
+    own, _ = own_formats()  # the uploaded file now (the picker is drawn after this check)
+    formats = file_formats(inputs, own)
     if len(formats) < 2:
         names = ", ".join(inputs.sensitivity.formats[:6])
         raise InputError(

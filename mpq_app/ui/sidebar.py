@@ -47,7 +47,15 @@ from .data import (
     needs_ladder,
     sample_files,
 )
-from .options import Options, by_format, check_spec, options, pin_label, pin_widths
+from .options import (
+    Options,
+    by_format,
+    check_spec,
+    options,
+    own_formats_bytes,
+    pin_label,
+    pin_widths,
+)
 from .text import plain, shorten
 
 Pins = tuple[tuple[str, tuple[int, ...]], ...]
@@ -336,7 +344,7 @@ def _accept(files: DataFiles, origin: str, *, capped: bool = True) -> LoadedData
     """The uploaded pair if it can be used, else the previous data and why (read once);
     ``capped``: refuse more layers than an upload may have."""
     ladder = _chosen_ladder()
-    digest = _digest(files, ladder)
+    digest = _digest(files, ladder, own_formats_bytes())
     rejects: dict[str, str] = st.session_state.setdefault(_REJECTS, {})
     if digest in rejects:  # read once: a rejected pair is not parsed again on every rerun
         return _fallback(errors=(rejects[digest],))
@@ -432,9 +440,10 @@ def _rejection(files: DataFiles, err: Exception) -> str:
     )
 
 
-def _digest(files: DataFiles, ladder: tuple[int, ...]) -> str:
-    """The hash of what reading the pair depends on: names, reading options, contents."""
-    digest = hashlib.sha256()
+def _digest(files: DataFiles, ladder: tuple[int, ...], own_formats: bytes) -> str:
+    """The hash of what reading the pair depends on: names, reading options, contents, and
+    the formats file's contents (a pair of formats only it defines is usable once it is in)."""
+    digest = hashlib.sha256(hashlib.sha256(own_formats).digest())
     ladder_text = ",".join(map(str, ladder))
     for part in (files.flops_name, files.sensitivity_name, files.on_mismatch, files.name_prefix,
                  ladder_text):  # fmt: skip
