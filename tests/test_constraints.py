@@ -3,6 +3,7 @@ three ways of writing a limit, and the constraints and resources files with thei
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -405,3 +406,66 @@ def test_spec_url_rejections_are_notes(params, note):
     spec, notes = mc.spec_from_query(params)
     assert spec == Spec()
     assert notes == [note]
+
+
+# Three layers, widths 4 and 8, scores {4: 0, 8: gain}; two table resources, zero at 4 bits.
+#   a: lat 10, mem 1, gain 10;  b: lat 6, mem 5, gain 5.9;  c: lat 5, mem 5, gain 4.9
+# Under lat <= 11 alone the LP takes a whole and 1/6 of b (mem 1.83): the mem limit is slack
+# in the LP, its multiplier 0. The integer optimum under lat alone is b + c (lat 11, gain
+# 10.8, mem 10). With mem <= 10 (equal to that use) it meets mem too: the optimum, 10.8.
+# With mem <= 5 it does not: the solve goes on under both limits and finds a alone, 10.
+def slack_in_the_lp():
+    gains = [10.0, 5.9, 4.9]
+    return make_problem(
+        [1, 1, 1], [{"4": 0.0, "8": g} for g in gains], names=["a", "b", "c"],
+        higher_is_better=True, spec=Spec(ladder=(4, 8)),
+        resources={"lat": [{4: 0, 8: 10}, {4: 0, 8: 6}, {4: 0, 8: 5}],
+                   "mem": [{4: 0, 8: 1}, {4: 0, 8: 5}, {4: 0, 8: 5}]},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("mem", "wbits", "objective", "settled"),
+    [("10", [4, 8, 8], 10.8, True), ("5", [8, 4, 4], 10.0, False)],
+)
+def test_a_limit_the_lp_leaves_slack_is_first_left_out(monkeypatch, mem, wbits, objective, settled):
+    """Several limits, one with a zero multiplier: the optimum under the others is the answer
+    when it meets that limit too (brute force over the 8 allocations agrees), and the solve
+    goes on under every limit when it does not."""
+    import mpq_core.solving.exact as exact_module
+
+    seen = []
+    real = exact_module._priced_first
+
+    def spy(*args):
+        seen.append(real(*args))
+        return seen[-1]
+
+    monkeypatch.setattr(exact_module, "_priced_first", spy)
+    solved_under = []
+    real_solve = exact_module.ExactSolver._solve_bounds
+
+    def solve_spy(self, bounds, *args):
+        solved_under.append([b.limit.label() for b in bounds])
+        return real_solve(self, bounds, *args)
+
+    monkeypatch.setattr(exact_module.ExactSolver, "_solve_bounds", solve_spy)
+    p = slack_in_the_lp()
+    limits = [Limit("lat", "11"), Limit("mem", mem)]
+    s = mc.solve(p, solver="exact", limits=limits)
+    lat, use, gain = [10, 6, 5], [1, 5, 5], [10.0, 5.9, 4.9]
+    best = max(
+        math.fsum(g for g, up in zip(gain, combo, strict=True) if up)
+        for combo in itertools.product((0, 1), repeat=3)
+        if sum(x for x, up in zip(lat, combo, strict=True) if up) <= 11
+        and sum(x for x, up in zip(use, combo, strict=True) if up) <= int(mem)
+    )
+    assert s.status == "optimal" and s.wbits.tolist() == wbits
+    assert s.objective == pytest.approx(objective) == pytest.approx(best)
+    assert len(seen) == 1 and (seen[0].settled is not None) == settled
+    assert solved_under[1] == ["lat <= 11"]  # mem left out, whatever came of it
+    if settled:
+        assert s.message == (
+            "optimal: the optimum under the limits the LP relaxation prices meets every limit"
+        )
+    assert [b.limit.label() for b in s.bounds] == ["lat <= 11", f"mem <= {mem}"]

@@ -253,3 +253,29 @@ def test_highs_fallback_matches_brute_force(monkeypatch, seed):
         assert e.cost <= budget
         assert e.objective == pytest.approx(brute_force(p, budget), abs=1e-9)
     assert used_highs
+
+
+@pytest.mark.parametrize("tiny", [1.0, 1e-300, 3e-305])
+def test_highs_solves_gains_too_small_to_scale_by_a_float(tiny):
+    """HiGHS's objective is the gains scaled to a total of about 1e6; for gains near the
+    smallest floats 1e6 / their size overflowed (a hypothesis example: HiGHS refused the
+    model). The scale is a power of two applied by ldexp: the same optimum at every size."""
+    from mpq_core.model.limits import resolve_limits
+    from mpq_core.solving.deadline import Deadline
+    from mpq_core.solving.instance import make_instance
+    from mpq_core.solving.milp import solve_core_milp
+
+    rng = np.random.default_rng(5)
+    losses = [{str(w): float(v) * tiny for w, v in zip((2, 4, 8), sorted(row)[::-1], strict=True)}
+              for row in rng.random((6, 3))]  # fmt: skip
+    p = make_problem(rng.integers(1, 100, 6).tolist(), losses, params=[10.0] * 6)
+    bounds = tuple(resolve_limits(p, [Limit("bops", "0.4x"), Limit("mean_wbits", "5")]))
+    inst = make_instance(p, bounds)
+    outcome = solve_core_milp(inst, inst.allowed, Deadline.after(30))
+    best = max(
+        p.objective_of(np.array(c))
+        for c in itertools.product(range(3), repeat=6)
+        if all(b.fits(np.array(c)) for b in bounds)
+    )
+    assert outcome.proven and inst.fits(outcome.choice)
+    assert outcome.value == pytest.approx(best, rel=1e-9, abs=0)

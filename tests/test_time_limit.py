@@ -204,7 +204,7 @@ def test_time_limit_zero_means_no_time_not_the_default(clock_calls):
 def test_large_cores_run_highs_without_presolve_or_sub_mips(highs_calls, monkeypatch):
     """Presolve and the sub-MIP heuristics ran 95-160 s past a 1.9 s limit on a
     40,000-column core: above ``_FULL_HIGHS_COLUMNS`` they are off."""
-    monkeypatch.setattr(milp_module, "_FULL_HIGHS_COLUMNS", 4)
+    monkeypatch.setattr(milp_module, "_FULL_HIGHS_COLUMNS", 1)  # every core MILP is "large"
     monkeypatch.setattr(exact_module, "_STATE_CAP", 1)
     monkeypatch.setattr(exact_module, "_SMALL_CORE", 0)
     p = near_equal()

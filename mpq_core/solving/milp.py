@@ -45,9 +45,11 @@ from scipy import sparse
 
 from .deadline import Deadline
 from .instance import Instance
+from .rounding import repaired
 from .search import approx_float
 
 _OBJECTIVE_SIZE = 1e6
+_OBJECTIVE_EXPONENT = math.frexp(_OBJECTIVE_SIZE)[1]  # 2**20, about 1e6
 _REPAIR_TRIES = 3
 _PROOF = 1e-9
 _FEASIBILITY = 2e-7  # HiGHS's primal feasibility tolerance is 1e-7 (scaled rows)
@@ -186,21 +188,24 @@ def solve_relaxation(inst: Instance, deadline: Deadline) -> Relaxation:
     )
     x = np.zeros(inst.allowed.shape)
     x[item, option] = result.x
-    return Relaxation(False, float(-result.fun / v_scale), multipliers, _round_down(inst, x))
+    return Relaxation(
+        False, float(-result.fun / v_scale), multipliers, _round_down(inst, x, deadline)
+    )
 
 
-def _round_down(inst: Instance, x: np.ndarray) -> np.ndarray:
+def _round_down(inst: Instance, x: np.ndarray, deadline: Deadline) -> np.ndarray | None:
     """The LP solution made whole: each split item takes the option of its split that uses
     the least of every limit's room, then the splits are upgraded again while they fit. With
     uses that grow with the width this always fits: a basic LP solution splits at most one
-    item per limit, so little value is lost."""
+    item per limit, so little value is lost. With options each cheaper in another limit (formats)
+    it can be over one: it is then moved back (``rounding.repaired``; None when that fails)."""
     share = sum(inst.rows[r] / cap if cap > 0 else inst.rows[r] for r, cap in enumerate(inst.caps))
     used = inst.allowed & (x > 1e-9)
     low = np.argmin(np.where(used, share, np.inf), axis=1)
     high = np.argmax(np.where(used, x, -1.0), axis=1)
     choice = low.copy()
-    if not inst.fits(choice):
-        return np.argmax(np.where(inst.allowed, x, -1.0), axis=1)
+    if not inst.fits(choice):  # options not ordered in every limit at once: move some back
+        return repaired(inst, choice, deadline)
     for i in np.flatnonzero(low != high).tolist():
         choice[i] = high[i]
         if not inst.fits(choice):
@@ -232,7 +237,7 @@ def solve_core_milp(inst: Instance, keep: np.ndarray, deadline: Deadline) -> Cor
         result = _run_milp(model, seconds)
         bound = getattr(result, "mip_dual_bound", None)
         if attempt == 0 and bound is not None and math.isfinite(bound):
-            dual = model.fixed_value - bound / model.scale + 2e-6 / model.scale
+            dual = model.fixed_value - model.unscaled(bound - 2e-6)
         if result.x is None:
             if result.status == 2:
                 return CoreOutcome(None, -math.inf, True, True, None, "no core allocation fits")
@@ -264,7 +269,7 @@ class _CoreModel:
     var_option: np.ndarray
     var_global: np.ndarray
     gains: np.ndarray
-    scale: float
+    exponent: int  # the objective is gains x 2**exponent (a total size of about 1e6)
     rows: np.ndarray
     rooms: list[float]
     row_scales: list[float]
@@ -274,6 +279,11 @@ class _CoreModel:
     @property
     def nvar(self) -> int:
         return len(self.var_item)
+
+    def unscaled(self, objective: float) -> float:
+        """An objective of HiGHS's model in the gains' unit. The scale is a power of two
+        applied by ``ldexp``: exact, and finite for gains too small for 1e6 / their size."""
+        return math.ldexp(objective, -self.exponent)
 
 
 def _core_model(
@@ -309,7 +319,7 @@ def _core_model(
         var_option=var_option,
         var_global=var_global,
         gains=gains,
-        scale=_OBJECTIVE_SIZE / size if size > 0 else 1.0,
+        exponent=_OBJECTIVE_EXPONENT - math.frexp(size)[1] if size > 0 else 0,
         rows=np.vstack(rows),
         rooms=rooms,
         row_scales=row_scales,
@@ -334,7 +344,7 @@ def _run_milp(model: _CoreModel, seconds: float):
     )
     with _quiet_stdout():
         return milp(
-            -model.gains * model.scale,
+            -np.ldexp(model.gains, model.exponent),
             integrality=np.ones(nvar),
             bounds=Bounds(0, 1),
             constraints=[
@@ -358,7 +368,7 @@ def _fitting_outcome(
     value = inst.objective(choice)
     proven = finished and attempt == 0
     if proven and dual is not None:
-        proven = dual - value <= _PROOF * inst.value_scale + 4e-6 / model.scale
+        proven = dual - value <= _PROOF * inst.value_scale + model.unscaled(4e-6)
     if proven:
         note = f"optimal: {model.n_free} of {inst.n_items} layers solved by HiGHS after fixing"
     elif attempt == 0:
