@@ -24,7 +24,10 @@ the server by its pid, and prints the median of each measure with its target and
 
 ``--switches`` measures the page switches only (about a minute: to compare routing changes
 in alternating runs); ``--bpw`` the drag of the formats sample's bpw slider only (its one
-limit is not the budget: the views follow that slider live).
+limit is not the budget: the views follow that slider live); ``--limits`` the pages with two
+and three limits only: for each slider, a keyboard step to the views that follow it redrawn
+(target 0.3 s) and, once the pictures of its steps are ready, a drag with every chart on
+screen (target 20 updates/s).
 
 The machine's load average is printed with the table: the timings share the machine.
 """
@@ -102,6 +105,10 @@ SETTLED = """([views, value, box, idle]) => {
 PICTURES_READY = """() => [...__mpqLive.groups.values()].every(group =>
     [...group.views.values()].every(view =>
         !view.pictures || view.pictures.size === view.spec.grid.length))"""
+PICTURES_MISSING = """() => [...__mpqLive.groups.values()].flatMap(group =>
+    [...group.views.values()].filter(view => view.pictures
+        && view.pictures.size !== view.spec.grid.length)
+    .map(view => `${group.name}: ${view.spec.chart} ${view.pictures.size}`))"""
 ON_SCREEN_PAINTS = """([t0, t1]) => {
     const out = {};
     for (const group of __mpqLive.groups.values()) {
@@ -167,13 +174,36 @@ async def _drag_rate(
     ``slider`` (the key of the slider ``views`` follow)."""
     context = await browser.new_context(viewport={"width": 1440, "height": height})
     page = await context.new_page()
-    sent: list[int] = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(1)))
+    sent = _frames_sent(page)
     await _open(page, url, views)
     if ready is not None:
         await page.wait_for_function(PICTURES_READY, polling=100, timeout=120_000)
         ready.append(await page.evaluate("performance.now()") / 1000)
     await page.wait_for_timeout(500)
+    rate = await _drag(context, page, slider, height, seconds, sent)
+    await context.close()
+    return rate
+
+
+def _frames_sent(page) -> list[int]:
+    """The frames the page's websockets send from now on (one entry each)."""
+    sent: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(1)))
+    return sent
+
+
+async def _drag(
+    context,
+    page,
+    slider: str,
+    height: int,
+    seconds: float,
+    sent: list[int],
+    follow: tuple[str, ...] = (),
+) -> float:
+    """A drag across ``slider``'s track on an open page (``sent``: its frames to the server,
+    :func:`_frames_sent`): the slowest on-screen view's updates per second (of the views in
+    ``follow``, when given: those that follow that slider)."""
     cdp = await context.new_cdp_session(page)
     thumb = page.locator(f".st-key-{slider} [data-testid=stSliderThumbValue]").locator("..")
     box = await thumb.bounding_box()
@@ -204,8 +234,11 @@ async def _drag_rate(
     if len(sent) != before:
         raise SystemExit("the drag sent something to the server before the release")
     await mouse("mouseReleased", at)
-    await context.close()
-    seen = {name: view["paints"] for name, view in views.items() if view["seen"]}
+    seen = {
+        name: view["paints"]
+        for name, view in views.items()
+        if view["seen"] and (not follow or name in follow)
+    }
     ON_SCREEN[height] = sorted(seen)
     return min(seen.values()) / ((t1 - t0) / 1000)
 
@@ -218,6 +251,86 @@ async def bpw_drags(browser, url: str, repeats: int) -> list[float]:
         await _drag_rate(browser, link, 2600, [], slider=BPW_SLIDER, views=BPW_VIEWS)
         for _ in range(repeats)
     ]
+
+
+# several limits: the budget and a mean-bits cap, then a cap on the weight bits as well; the
+# views that follow each slider (the budget's curves follow only the budget's)
+SEVERAL = {
+    "two": "/?budget=0.4&limit=mean_wbits%3C%3D6",
+    "three": "/?budget=0.4&limit=mean_wbits%3C%3D6&limit=wbits%3C%3D0.9r",
+}
+SEVERAL_VIEWS = ("cards", "weights", "limits_use", "heatmap", "distribution", "budget_use")
+FOLLOW = {"budget": (*SEVERAL_VIEWS, "budget_curve", "slack")}
+KEY_SHOWN = """([views, key]) => [
+    document.querySelector(`.st-key-${key} input[type=range]`)?.value,
+    ...views.map(name => document.querySelector(`.st-key-${name} .mpq-live`)?.dataset.liveValue),
+]"""
+KEY_DRAWN = """([views, key, before]) => {
+    const input = document.querySelector(`.st-key-${key} input[type="range"]`);
+    return input && input.value !== before && views.every(name => {
+        const host = document.querySelector(`.st-key-${name} .mpq-live`);
+        return host && Number(host.dataset.liveValue) === Number(input.value);
+    });
+}"""
+
+
+async def several_limits(browser, url: str, repeats: int) -> dict[str, list[float]]:
+    """Per page (two limits, three) and slider: a keyboard step to every view that follows
+    it redrawn (browser only), then, once the pictures of that slider's steps are ready, a
+    drag with every chart on screen (1440 x 2600)."""
+    results: dict[str, list[float]] = {}
+    for count, link in SEVERAL.items():
+        sliders = ["budget"] + [f"limit_slider_{i}" for i in range(1, len(link.split("limit=")))]
+        for slider in sliders:
+            follow = FOLLOW.get(slider, SEVERAL_VIEWS)
+            keys, drags = [], []
+            for _ in range(repeats):
+                context = await browser.new_context(viewport={"width": 1440, "height": 2600})
+                page = await context.new_page()
+                sent = _frames_sent(page)
+                await _open(page, url + link, follow)
+                for key in ("ArrowLeft", "ArrowRight"):
+                    keys.append(await _key_step(page, slider, key, follow))
+                try:
+                    await page.wait_for_function(PICTURES_READY, polling=100, timeout=180_000)
+                except Exception as err:
+                    missing = await page.evaluate(PICTURES_MISSING)
+                    message = f"{count} limits, {slider}: pictures missing {missing}"
+                    raise SystemExit(message) from err
+                await page.wait_for_timeout(500)
+                drags.append(await _drag(context, page, slider, 2600, 3.0, sent, follow))
+                await context.close()
+            results[f"{count}_{slider}_key"] = keys
+            results[f"{count}_{slider}_drag"] = drags
+            TARGETS[f"{count}_{slider}_key"] = (0.3, "s", False)
+            TARGETS[f"{count}_{slider}_drag"] = (20.0, "updates/s", True)
+            LABELS[f"{count}_{slider}_key"] = f"{count} limits, {slider}: key step to its views"
+            LABELS[f"{count}_{slider}_drag"] = (
+                f"{count} limits, {slider}: drag, every chart on screen"
+            )
+    return results
+
+
+async def _key_step(page, slider: str, key: str, follow: tuple[str, ...]) -> float:
+    """One key on ``slider``: seconds until every view of ``follow`` draws the new value (the
+    server then solves anew: waited for, not timed)."""
+    await page.wait_for_selector(IDLE, timeout=120_000)
+    thumb = page.locator(f".st-key-{slider}").get_by_role("slider")
+    await thumb.focus()
+    before = await page.locator(f".st-key-{slider} input[type=range]").input_value()
+    await page.evaluate("() => { window.__t0 = performance.now(); }")
+    await thumb.press(key)
+    try:
+        await page.wait_for_function(
+            KEY_DRAWN, arg=[list(follow), slider, before], polling="raf", timeout=60_000
+        )
+    except Exception as err:
+        shown = await page.evaluate(KEY_SHOWN, [list(follow), slider])
+        raise SystemExit(f"{slider} {key} from {before}: {shown}") from err
+    seconds = await page.evaluate("performance.now() - window.__t0") / 1000
+    await page.wait_for_timeout(300)  # the run the key asked for starts
+    await page.wait_for_selector(IDLE, timeout=120_000)
+    return seconds
 
 
 async def key_steps(browser, url: str, steps: int) -> tuple[list[float], list[float], list[float]]:
@@ -339,7 +452,11 @@ def _row(name: str, values: list[float]) -> str:
 
 
 async def measure(
-    url: str, repeats: int, switches_only: bool = False, bpw_only: bool = False
+    url: str,
+    repeats: int,
+    switches_only: bool = False,
+    bpw_only: bool = False,
+    limits_only: bool = False,
 ) -> dict[str, list[float]]:
     from playwright.async_api import async_playwright
 
@@ -356,6 +473,8 @@ async def measure(
                 return {"to_compare": there, "to_explorer": back}
             if bpw_only:
                 return {"drag_bpw": await bpw_drags(browser, url, repeats)}
+            if limits_only:
+                return await several_limits(browser, url, repeats)
             results: dict[str, list[float]] = {}
             results["pictures"] = []
             results["drag_900"] = await drag_rates(browser, url, 900, repeats, [])
@@ -382,10 +501,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--switches", action="store_true", help="the page switches only")
     parser.add_argument("--bpw", action="store_true", help="the bpw slider's drag only")
+    parser.add_argument("--limits", action="store_true", help="two and three limits only")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with benchmarked_app() as url:
-        results = asyncio.run(measure(url, args.repeats, args.switches, args.bpw))
+        results = asyncio.run(measure(url, args.repeats, args.switches, args.bpw, args.limits))
     load_after = os.getloadavg()
     print("| measure | median | target | ratio | runs | min–max |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

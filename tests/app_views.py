@@ -26,7 +26,7 @@ def live_views(at: AppTest) -> dict[str, dict]:
     return {
         key: live.shown(el.proto.bytes, state.proto.bytes)
         for key, el in elements.items()
-        if key in (*live.BUDGET_VIEWS, live.GROUPS_CHART)
+        if key in live.live_views_all()
     }
 
 

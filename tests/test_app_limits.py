@@ -187,3 +187,79 @@ def test_a_row_of_the_limits_table_reads_either_sign():
     )
     for limit in (mc.Limit("mean_wbits", at_least="6", group="late"), mc.Limit("bops", "0.4x")):
         assert _limit_of_cells(*_cells(limit)) == limit
+
+
+# --- every slider live (ui.live: a group per slider) ---------------------------------------
+
+
+def _views_and_states(at: AppTest) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Each live view's data and each group's state, parsed as the browser parses them."""
+    from mpq_app.ui import live
+
+    elements = {el.key: el.proto.bytes for el in at.get("bidi_component")}
+    states = {k[len("live_state_") :]: live.decode(v) for k, v in elements.items()
+              if k.startswith("live_state_")}  # fmt: skip
+    views = {k: live.decode(v) for k, v in elements.items() if k in live.live_views_all()}
+    return views, states
+
+
+def test_with_two_limits_every_view_holds_the_steps_of_both_sliders():
+    """The budget and a mean-bits cap: each view holds a part per slider it follows (the
+    budget's curves only the budget's), each part one state per step of its slider; the
+    state of each step of the mean-bits slider is the greedy's allocation there with the
+    budget held at 0.4, and the state of each group stands at the values in use."""
+    from mpq_core.charts.live import unpack_state
+
+    at = _app({"budget": "0.4", "limit": "mean_wbits<=6"})
+    _ok(at)
+    views, states = _views_and_states(at)
+    assert set(states) == {"budget", "limit_1"}
+    assert states["budget"]["value"] == 0.4 and states["limit_1"]["value"] == 6.0
+    parts = {name: [p["group"] for p in view["groups"]] for name, view in views.items()}
+    assert parts["cards"] == parts["heatmap"] == parts["limits_use"] == ["budget", "limit_1"]
+    assert parts["budget_curve"] == parts["slack"] == ["budget"]
+    budget, mean = views["weights"]["groups"]
+    assert budget["slider"] == "budget" and len(budget["grid"]) == 101
+    assert mean["slider"] == "limit_slider_1" and mean["grid"][0] <= 4 and mean["grid"][-1] >= 16
+    problem = mc.load_problem(*mc.sample_inputs())
+    for index in (0, len(mean["grid"]) // 3, len(mean["grid"]) - 1):
+        value = mean["grid"][index]
+        cards = {c["label"]: c["value"] for c in unpack_state(mean["table"], index)["cards"]}
+        limits = [mc.Limit("bops", "0.4x"), mc.Limit("mean_wbits", f"{value}")]
+        greedy = mc.solve(problem, limits=limits)
+        assert cards["Mean weight bits"] == f"{greedy.param_mean_wbits():.2f} bits", value
+
+
+def test_with_two_limits_and_the_exact_solver_the_values_in_use_show_the_exact_answer():
+    """Several limits: the steps are the greedy's (an exact MILP per step of every slider
+    would be too slow), the page says so, and the state of the values in use carries the
+    exact solver's own answer, which the cards then show."""
+    at = _app({"budget": "0.4", "limit": "mean_wbits<=6", "solver": "exact"})
+    _ok(at)
+    assert any("while a slider moves the views show the greedy's" in c.value for c in at.caption)
+    _, states = _views_and_states(at)
+    assert all(state["override"] is not None for state in states.values())
+    problem = mc.load_problem(*mc.sample_inputs())
+    exact = mc.solve(
+        problem, solver="exact", limits=[mc.Limit("bops", "0.4x"), mc.Limit("mean_wbits", "6")]
+    )
+    assert exact.status == "optimal"
+    assert app_metrics(at)["Objective"] == f"{exact.objective_share:.1%}"
+
+
+def test_committing_one_slider_solves_the_other_sliders_steps_again():
+    """A new mean-bits cap changes what each budget step allocates: the budget's part of the
+    views is solved again with the new cap held (the mean-bits part, with the budget held as
+    before, is the same)."""
+    at = _app({"budget": "0.4", "limit": "mean_wbits<=6"})
+    _ok(at)
+    before, _ = _views_and_states(at)
+    at.slider(key="limit_slider_1").set_value(5.0).run()
+    _ok(at)
+    after, states = _views_and_states(at)
+    assert states["limit_1"]["value"] == 5.0
+    budget_before, mean_before = before["heatmap"]["groups"]
+    budget_after, mean_after = after["heatmap"]["groups"]
+    assert budget_before["table"] != budget_after["table"]
+    assert mean_before["table"] == mean_after["table"]
+    assert float(app_metrics(at)["Mean weight bits"].split()[0]) <= 5.0

@@ -1,9 +1,10 @@
 """Budget explorer: drag the budget, see where the bits go and what the budget buys.
 
-With one limit (the BOPs budget, or another such as ``bpw``), the cards and charts follow its
-slider in the browser (``ui.live``) and a committed value reruns only the fragment with the
-controls and the downloads. With several limits the server draws the page at each committed
-value (every slider would otherwise need all its steps again per value of the others).
+The cards and charts follow every limit's slider in the browser (``ui.live``). With one limit
+(the BOPs budget, or another such as ``bpw``) a committed value reruns only the fragment with
+the controls and the downloads. With several, each slider's steps are solved with the others
+held, so a committed value reruns the page: the other sliders' steps are solved again.
+Problems too large for that are drawn by the server at each committed value.
 """
 
 import streamlit as st
@@ -23,31 +24,38 @@ TITLE = "Budget explorer"
 
 @st.fragment
 def controls(view: View, export_area) -> None:
-    """The slider of the one limit, the value in use (for the live views) and the downloads
-    at that value."""
+    """One limit: its slider in a fragment of its own (see :func:`draw_controls`)."""
     with live.fragment_guard(TITLE):
         if live.fragment_rerun():  # re-assign the app's widget keys, as every run does
             state.keep_widget_state()  # (else the sidebar's choices are lost on a page switch)
-        # a fragment rerun keeps the view of the last whole-page run: take it to the value
-        view = committed(view)
-        solution = view.solve()
-        render.infeasible_notice(solution)
-        live.live_state(view, solution)
-        with export_area:
-            export.downloads(view, solution, view.sweep())
-        state.write_url(view.settings)  # a fragment rerun does not pass through the page
+        draw_controls(view, export_area)
+
+
+def draw_controls(view: View, export_area) -> None:
+    """The sliders, the values in use (for the live views) and the downloads at them."""
+    # a fragment rerun keeps the view of the last whole-page run: take it to the values
+    view = committed(view)
+    solution = view.solve()
+    render.infeasible_notice(solution)
+    live.live_state(view, solution)
+    with export_area:
+        export.downloads(view, solution, view.sweep())
+    state.write_url(view.settings)  # a fragment rerun does not pass through the page
 
 
 def committed(view: View) -> View:
-    """Draw the limit's slider and exact box; the view at the value they hold."""
+    """Draw every limit's slider and exact box; the view at the values they hold."""
     if view.has_budget:
-        return view.at(render.budget_controls(view.problem))
+        view = view.at(render.budget_controls(view.problem))
+    if view.budget_only:
+        return view
     constraints.limit_controls(view.problem)
-    return view.with_limits(constraints.current_limits())
+    first = view.spec.limits[:1] if view.has_budget else ()  # the budget, as just drawn
+    return view.with_limits(first + constraints.current_limits()[len(first) :])
 
 
 def live_page(view: View) -> None:
-    """One limit: every view follows the thumb in the browser."""
+    """Every view follows the thumb of any slider in the browser."""
     top = st.container()
     live.plotly_library()
     tables = live.live_tables(view)
@@ -55,7 +63,7 @@ def live_page(view: View) -> None:
     if not render.has_params(view.problem):
         st.caption(render.NO_PARAMS)
     live.mount(live.WEIGHTS, tables)
-    if not view.has_budget:  # how much of the limit the allocation uses, and if it binds
+    if "limits_use" in tables:  # how much of each limit the allocation uses, which ones bind
         live.mount("limits_use", tables)
     if live.GROUPS_CHART in tables:
         live.mount(live.GROUPS_CHART, tables)
@@ -70,23 +78,36 @@ def live_page(view: View) -> None:
     else:
         live.mount("distribution", tables)
         st.caption("No BOPs budget among the limits: the budget charts are left out.")
+    if live.steps_solver(view) != view.solver:
+        st.caption(
+            "Several limits: while a slider moves the views show the greedy's allocation at "
+            f"each step; at the values in use they show the {view.solver} solver's."
+        )
     limits_view.tradeoff_section(view)
     export_area = st.container()
     export_area.subheader("Export")
+    if len(view.spec.limits) > 1:  # a committed value changes the other sliders' steps
+        with top:
+            draw_controls(view, export_area)
+        return
     with top, live.whole_page_run():
         controls(view, export_area)
 
 
 def server_page(view: View) -> None:
-    """Several limits, none on BOPs, or a large problem: the server draws every view at the
-    committed values."""
+    """A problem too large for the live views: the server draws every view at the committed
+    values."""
     if view.has_budget:
         render.budget_controls(view.problem)
-    if view.budget_only:  # then too large for the live views
-        st.caption(
-            f"{view.problem.n_layers:,} layers: the charts follow the budget when the slider is "
-            f"released (they follow it while it moves up to {data.LIVE_MAX_LAYERS:,} layers)."
-        )
+    several = len(view.spec.limits) > 1
+    most = data.LIVE_MAX_LAYERS_SEVERAL if several else data.LIVE_MAX_LAYERS
+    follow = (
+        "the sliders when they are released (they follow them while they move"
+        if several
+        else "the slider when it is released (they follow it while it moves"
+    )
+    layers = view.problem.n_layers
+    st.caption(f"{layers:,} layers: the charts follow {follow} up to {most:,} layers).")
     solution = view.solve()
     render.infeasible_notice(solution)
     render.headline_metrics(solution, view.gap_at(solution) if view.solver == "exact" else None)

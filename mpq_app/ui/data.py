@@ -52,6 +52,8 @@ from .. import FILES_ENV
 # their 101 steps take about 1.6 s to build and 3 MB to send at 2,000 layers, and the sweep's
 # allocations are kept for them (about 7 MB a solver). Larger problems are drawn by the server.
 LIVE_MAX_LAYERS = 2_000
+LIVE_MAX_LAYERS_SEVERAL = 1_000  # ... with several limits (a sweep per slider, solved again
+# whenever another slider is committed)
 SWEEP_SECONDS = 60.0  # all exact solves of one sweep in the app: a link cannot occupy it longer
 # Layers of an uploaded file, at most: above the live size every rerun draws every layer on the
 # server (AppTest on 2 cores: 1-2 s a rerun at 10,000 layers, 5 s at 20,000, 34 s at 100,000,
@@ -196,23 +198,25 @@ def _problem(files: DataFiles, key: Spec) -> Problem:
     return build_problem(inputs, key, resources=cached_resources(files))
 
 
-def sweep_key(spec: Spec) -> Spec:
-    """The spec with the swept limit's value set aside (the key of its sweep)."""
-    limits = spec.limits
-    first = limits[0]
-    suffix = first.form if first.form != "abs" else ""
-    return spec.with_limits((first.with_value("0" + suffix), *limits[1:]))
+def sweep_key(spec: Spec, index: int = 0) -> Spec:
+    """The spec with the swept limit's value (limit ``index``, the first by default) set aside
+    (the key of its sweep)."""
+    limits = list(spec.limits)
+    swept = limits[index]
+    suffix = swept.form if swept.form != "abs" else ""
+    limits[index] = swept.with_value("0" + suffix)
+    return spec.with_limits(tuple(limits))
 
 
-def sweep_values(problem: Problem, spec: Spec) -> tuple[float, ...]:
-    """What the first limit's slider offers (the values its sweep solves): 0.00..1.00 by 0.01
+def sweep_values(problem: Problem, spec: Spec, index: int = 0) -> tuple[float, ...]:
+    """What limit ``index``'s slider offers (the values its sweep solves): 0.00..1.00 by 0.01
     for the x and r forms; for an absolute limit, its slider's steps from the cheapest to the
     dearest use (:func:`slider_range`: about 50 to 100 steps of 1, 2 or 5 times a power of
     ten, in its unit)."""
-    first = spec.limits[0]
-    if first.form != "abs":
+    swept = spec.limits[index]
+    if swept.form != "abs":
         return DEFAULT_MULTIPLIERS
-    low, high, step = slider_range(problem, first)
+    low, high, step = slider_range(problem, swept)
     count = max(1, round((high - low) / step))
     return tuple(float(v) for v in np.round(low + step * np.arange(count + 1), 10))
 
@@ -270,18 +274,22 @@ def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.Da
     )
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def cached_live_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> BudgetSweep:
-    """The single limit swept over its slider's values with every allocation kept (the live
-    views draw each one): the BOPs budget over 0.00..1.00, another limit over
-    :func:`sweep_values`. Shared, not copied, by every session; nothing changes it."""
+@st.cache_resource(show_spinner=False, max_entries=12)
+def cached_live_sweep(
+    files: DataFiles, key: Spec, solvers: tuple[str, ...], index: int = 0
+) -> BudgetSweep:
+    """Limit ``index`` swept over its slider's values, the other limits held, with every
+    allocation kept (the live views draw each one): the BOPs budget over 0.00..1.00, another
+    limit over :func:`sweep_values`. ``key`` comes from ``sweep_key(spec, index)``. Shared,
+    not copied, by every session; nothing changes it."""
     problem = cached_problem(files, key)
-    if key.limits[0].is_budget:
+    if len(key.limits) == 1 and key.limits[0].is_budget:
         return solve_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)
-    values = sweep_values(problem, key)
+    values = sweep_values(problem, key, index)
     return solve_sweep(
-        problem, key.limits, values, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone
-    )
+        problem, key.limits, values, vary=index, solvers=solvers, time_limit=SWEEP_SECONDS,
+        stop=session_gone,
+    )  # fmt: skip
 
 
 def budget_limit(multiplier: float) -> Limit:

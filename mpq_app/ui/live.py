@@ -96,17 +96,48 @@ LIMIT_VIEWS = (CARDS, WEIGHTS, *LIMIT_CHARTS)  # no BOPs budget: no budget chart
 
 
 def group_of(view: View) -> LiveGroup:
-    """The slider the Budget explorer's views follow: the budget's, or the one limit's (its
-    steps are its slider's, :func:`ui.data.sweep_values`)."""
+    """The slider of the first limit: the budget's, or another limit's (its steps are its
+    slider's, :func:`ui.data.sweep_values`)."""
     if view.has_budget:
         return BUDGET
     return LiveGroup(LIMIT, LIMIT_SLIDER, data.sweep_values(view.problem, view.spec))
 
 
-def live_views(view: View) -> tuple[str, ...]:
-    """The live views of the Budget explorer for this problem and limit."""
-    views = BUDGET_VIEWS if view.has_budget else LIMIT_VIEWS
+def groups_of(view: View) -> tuple[LiveGroup, ...]:
+    """One group per slider, in the order of the limits: the first limit's (:func:`group_of`),
+    then each further limit's (``limit_<i>``, its slider ``limit_slider_<i>``)."""
+    further = (
+        LiveGroup(
+            f"{LIMIT}_{i}", f"limit_slider_{i}", data.sweep_values(view.problem, view.spec, i)
+        )
+        for i in range(1, len(view.spec.limits))
+    )
+    return (group_of(view), *further)
+
+
+def group_views(view: View, index: int) -> tuple[str, ...]:
+    """The views that follow slider ``index``: with several limits the use of every limit too;
+    the budget's curves only the budget's slider (at another slider's steps the curve itself
+    would change: it is drawn again when that slider is released)."""
+    several = len(view.spec.limits) > 1
+    if index == 0 and view.has_budget:
+        views = BUDGET_VIEWS + (("limits_use",) if several else ())
+    else:
+        views = LIMIT_VIEWS + (("budget_use",) if view.has_budget else ())
     return views + ((GROUPS_CHART,) if view.problem.groups else ())
+
+
+def live_views_all() -> tuple[str, ...]:
+    """The name of every live view any page may mount."""
+    return tuple(dict.fromkeys((*BUDGET_VIEWS, *LIMIT_VIEWS, GROUPS_CHART)))
+
+
+def live_views(view: View) -> tuple[str, ...]:
+    """The live views of the Budget explorer for this problem and these limits."""
+    names: dict[str, None] = {}
+    for index in range(len(view.spec.limits)):
+        names.update(dict.fromkeys(group_views(view, index)))
+    return tuple(names)
 
 
 # Each component's script is its entry module in ui/live_js joined with what it imports
@@ -162,36 +193,66 @@ def mount_state(group: LiveGroup, value: float, override: Mapping[str, str] | No
 
 
 def applies(view: View) -> bool:
-    """Whether the Budget explorer's views follow the slider live: when one limit is set (the
-    BOPs budget or any other) and the problem has at most ``data.LIVE_MAX_LAYERS`` layers.
-    With more limits every other slider would need the steps again for each of its values,
-    and a larger problem would make them slow to build and to send; those pages are drawn by
-    the server at each committed value."""
-    return len(view.spec.limits) == 1 and view.problem.n_layers <= data.LIVE_MAX_LAYERS
+    """Whether the Budget explorer's views follow the sliders live: for a problem of at most
+    ``data.LIVE_MAX_LAYERS`` layers (``data.LIVE_MAX_LAYERS_SEVERAL`` with several limits:
+    each slider has its own steps, solved again when another slider is committed). Larger
+    problems would make them slow to build and to send; those pages are drawn by the server
+    at each committed value."""
+    several = len(view.spec.limits) > 1
+    most = data.LIVE_MAX_LAYERS_SEVERAL if several else data.LIVE_MAX_LAYERS
+    return view.problem.n_layers <= most
 
 
 def live_tables(view: View) -> dict[str, bytes]:
-    """Every live view of the Budget explorer at every step of its slider (cached per data,
-    spec without the limit's value, and solver)."""
-    return _live_tables(view.files, sweep_key(view.spec), _view=view)
+    """Every live view of the Budget explorer at every step of each slider, the others held
+    (cached per data, spec without the values of the sliders it follows, and solver)."""
+    keys = tuple(sweep_key(view.spec, i) for i in range(len(view.spec.limits)))
+    return _live_tables(view.files, keys, _view=view)
 
 
-def _swept(view: View) -> BudgetSweep:
-    """The limit's sweep with every allocation (the one the page's curves come from)."""
-    swept = cached_live_sweep(view.files, sweep_key(view.spec), sweep_solvers(view.solver))
-    if swept.multipliers != group_of(view).steps:
+def _swept(view: View, index: int = 0) -> BudgetSweep:
+    """Slider ``index``'s sweep with every allocation, the other limits held (for the first,
+    the one the page's curves come from)."""
+    key = sweep_key(view.spec, index)
+    swept = cached_live_sweep(view.files, key, _step_solvers(view), index)
+    if swept.multipliers != groups_of(view)[index].steps:
         raise ValueError("the limit's sweep is not on the slider's steps")
     return swept
 
 
+def _step_solvers(view: View) -> tuple[str, ...]:
+    """The solvers of the steps: with one limit those of the page; with several the greedy
+    alone (each exact step would be a MILP, for every step of every slider, again at each
+    committed value): the page's own answer is then the state of the values in use
+    (:func:`live_state`)."""
+    return sweep_solvers(view.solver) if len(view.spec.limits) == 1 else ("greedy",)
+
+
+def steps_solver(view: View) -> str:
+    """The solver whose allocations the views show while a slider moves."""
+    return _step_solvers(view)[-1]
+
+
 @st.cache_data(show_spinner="Preparing the live view…", max_entries=8)
-def _live_tables(files: DataFiles, key: Spec, _view: View) -> dict[str, bytes]:
-    swept = _swept(_view)
-    solutions = swept.solutions[_view.solver]
-    steps = step_states(_view, swept.table, solutions, swept.solutions["greedy"])
-    group = group_of(_view)
-    names = live_views(_view)
-    return {name: pack_view(group, name, [step[name] for step in steps]) for name in names}
+def _live_tables(files: DataFiles, keys: tuple[Spec, ...], _view: View) -> dict[str, bytes]:
+    groups = groups_of(_view)
+    parts: dict[str, list[tuple[LiveGroup, list[dict]]]] = {}
+    for index, group in enumerate(groups):
+        swept = _swept(_view, index)
+        names = group_views(_view, index)
+        solutions = swept.solutions[steps_solver(_view)]
+        greedy = swept.solutions["greedy"]
+        steps = step_states(_view, swept.table, solutions, greedy, _charts(names))
+        for name in names:
+            parts.setdefault(name, []).append((group, [step[name] for step in steps]))
+    if len(groups) == 1:
+        return {name: pack_view(found[0][0], name, found[0][1]) for name, found in parts.items()}
+    return {name: pack_views(name, found) for name, found in parts.items()}
+
+
+def _charts(names: Sequence[str]) -> tuple[str, ...]:
+    """The charts among a group's views (the cards and the groups chart come by themselves)."""
+    return tuple(name for name in names if name not in (CARDS, WEIGHTS, GROUPS_CHART))
 
 
 def live_tables_cache_clear() -> None:
@@ -204,14 +265,17 @@ def live_state(view: View, solution: Solution) -> None:
     the sweep's allocation at that step is not the one this solve gave (an equally good
     optimum, or one the sweep's shared time limit left unproven): the page then shows exactly
     what the downloads hold."""
-    group = group_of(view)
-    value = solution.multiplier if view.has_budget else view.spec.limits[0].multiplier
-    override = None
-    step = group.step_of(value)
-    if step is None or not _same(_swept(view).solutions[view.solver][step], solution):
-        (states,) = step_states(view, view.sweep(), [solution])
-        override = {name: pack_states([states[name]]) for name in live_views(view)}
-    mount_state(group, value, override)
+    for index, group in enumerate(groups_of(view)):
+        budget = index == 0 and view.has_budget
+        value = solution.multiplier if budget else view.spec.limits[index].multiplier
+        override = None
+        step = group.step_of(value)
+        stepped = _swept(view, index).solutions.get(view.solver)
+        if step is None or stepped is None or not _same(stepped[step], solution):
+            names = group_views(view, index)
+            (states,) = step_states(view, view.sweep(), [solution], charts=_charts(names))
+            override = {name: pack_states([states[name]]) for name in names}
+        mount_state(group, value, override)
 
 
 def _same(a: Solution, b: Solution) -> bool:
@@ -223,14 +287,17 @@ def step_states(
     sweep: pd.DataFrame,
     solutions: Sequence[Solution],
     greedy: Sequence[Solution] | None = None,
+    charts: Sequence[str] | None = None,
 ) -> list[dict[str, dict]]:
     """What each view of the Budget explorer shows at each of ``solutions``: the headline
     cards, and each chart's figure with the config of its camera button (as
     ``st.plotly_chart`` gets it). ``greedy`` holds the greedy's solutions at the same values
-    (for the gap of exact ones; solved here when not given)."""
+    (for the gap of exact ones; solved here when not given); ``charts`` the charts to draw
+    (by default those of the first limit's slider)."""
     frames: dict[str, go.Figure] = {}
     out = []
-    charts = VIEW_CHARTS if view is None or view.has_budget else LIMIT_CHARTS
+    if charts is None:  # no view: greedy steps of a BOPs budget (scripts/gen_js_fixtures.py)
+        charts = VIEW_CHARTS if view is None else _charts(group_views(view, 0))
     specs_at = view_steps(sweep, solutions, charts)
     for k, (solution, specs) in enumerate(zip(solutions, specs_at, strict=True)):
         gap = None
@@ -275,6 +342,9 @@ def shown(view_data: bytes, state_data: bytes) -> dict[str, Any]:
     """The state a view draws while the slider stands where the server put it: the server's
     own state for a value between two steps, else the step of the slider."""
     spec, server = decode(view_data), decode(state_data)
+    if "groups" in spec:  # a view of several sliders: its part for this state's group
+        part = next(g for g in spec["groups"] if g["group"] == server["group"])
+        spec = {"kind": spec["kind"], "chart": spec["chart"], **part}
     override = server.get("override")
     if override is not None:
         return unpack_state(override[spec["chart"]], 0)
@@ -305,6 +375,24 @@ def pack_view(group: LiveGroup, name: str, states: Sequence[Mapping[str, Any]]) 
     }
     text = json.dumps(head, separators=(",", ":"))[:-1] + f',"table":{pack_states(states)}}}'
     return _gzip(text)
+
+
+def pack_views(name: str, parts: Sequence[tuple[LiveGroup, Sequence[Mapping[str, Any]]]]) -> bytes:
+    """The data of view ``name`` when it follows several sliders: for each group it follows,
+    its state at each of that group's steps (as :func:`pack_view` packs one). The browser
+    shows the group whose slider moved last (``ui/live_js/view.js``)."""
+    states = parts[0][1]
+    kind = "cards" if "cards" in states[0] else "plotly"
+    groups = ",".join(
+        json.dumps(
+            {"group": group.name, "slider": group.slider, "grid": list(group.steps)},
+            separators=(",", ":"),
+        )[:-1]
+        + f',"table":{pack_states(group_states)}}}'
+        for group, group_states in parts
+    )
+    head = json.dumps({"kind": kind, "chart": name}, separators=(",", ":"))[:-1]
+    return _gzip(head + f',"groups":[{groups}]}}')
 
 
 def _gzip(text: str) -> bytes:

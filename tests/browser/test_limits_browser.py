@@ -1,5 +1,6 @@
-"""Several limits in a real browser: two sliders, the use of each limit, the trade-off map,
-at 1440 and 800 px, with screenshots in artifacts/screenshots/ (looked at after each run)."""
+"""Several limits in a real browser: two sliders whose views follow either thumb before it is
+released, the use of each limit, the trade-off map, at 1440 and 800 px, with screenshots in
+artifacts/screenshots/ (looked at after each run)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ def _open(page: Page, url: str) -> None:
 
 
 def _metric_value(page: Page, label: str) -> sync_api.Locator:
-    metric = page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    """A live card's value (the cards follow the sliders in the browser, ``ui.live``)."""
+    card = page.locator(".mpq-card").filter(
+        has=page.locator(".mpq-card-label-text").get_by_text(label, exact=True)
     )
-    return metric.get_by_test_id("stMetricValue")
+    return card.locator(".mpq-card-value")
 
 
 def _metric(page: Page, label: str) -> str:
@@ -69,7 +71,7 @@ def test_two_limits_two_sliders_and_the_trade_off_map(
         # one keyboard step down on the mean-bits slider: a tighter cap, never exceeded
         before = _metric(page, "Mean weight bits")
         mean.focus()
-        with rerun(page, WAIT_MS):  # the server draws each committed value
+        with rerun(page, WAIT_MS):  # the views redraw at once, the server then solves anew
             mean.press("PageDown")
         value = float(
             page.get_by_role("slider", name="mean_wbits (absolute)").get_attribute("aria-valuetext")
@@ -82,3 +84,66 @@ def test_two_limits_two_sliders_and_the_trade_off_map(
         assert "mean_wbits%3C%3D" in page.url or "mean_wbits<=" in page.url
     finally:
         context.close()
+
+
+def _drag(page: Page, slider: str, dx: float, sent: list[int]) -> float:
+    """Drag ``slider``'s thumb by ``dx`` pixels and hold it: once the heatmap draws the value
+    under the thumb (with no frame sent to the server), that value."""
+    thumb = page.locator(f".st-key-{slider} [data-testid=stSliderThumbValue]").locator("..")
+    box = thumb.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    frames = len(sent)
+    page.mouse.move(x + dx, y, steps=10)
+    page.wait_for_function(
+        """key => {
+            const drawn = document.querySelector('.st-key-heatmap .mpq-live').dataset.liveValue;
+            const thumb = document.querySelector(`.st-key-${key} input[type="range"]`);
+            return drawn !== undefined && Number(drawn) === Number(thumb.value);
+        }""",
+        arg=slider,
+        timeout=WAIT_MS,
+    )
+    assert len(sent) == frames, "the drag asked the server"
+    return float(page.locator(".st-key-heatmap .mpq-live").get_attribute("data-live-value"))
+
+
+def _release(page: Page, key: str, value: str) -> None:
+    """Release the mouse: the page's run ends with ``value`` among the link's ``key``s."""
+    with rerun(page, WAIT_MS):
+        page.mouse.up()
+    settle(page, WAIT_MS)
+    page.wait_for_function(
+        "([k, v]) => new URLSearchParams(location.search).getAll(k).includes(v)",
+        arg=[key, value],
+        timeout=WAIT_MS,
+    )
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+
+
+def test_either_slider_of_two_limits_moves_the_views_before_release(
+    page: Page, app_url: str
+) -> None:
+    """With the budget and a mean-bits cap, the cards and charts follow a drag of either
+    thumb in the browser (the steps of each slider solved with the other held); on release
+    the server solves the other slider's steps again and the link takes the value."""
+    sent: list[int] = []  # websocket frames to the server
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
+    _open(page, f"{app_url}/{LINK}")
+    heatmap = page.locator(".st-key-heatmap .mpq-live")
+    before = _metric(page, "Mean weight bits")
+
+    held = _drag(page, "limit_slider_1", -90, sent)  # the mean-bits cap, down
+    assert held < 6
+    expect(_metric_value(page, "Mean weight bits")).not_to_have_text(before)
+    assert float(_metric(page, "Mean weight bits").split()[0]) <= held + 1e-9
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "limits_1440_dragging_mean_wbits.png")
+    _release(page, "limit", f"mean_wbits<={held:g}")
+
+    budget = _drag(page, "budget", 120, sent)  # the budget, up: the views follow it again
+    assert budget > 0.4
+    assert float(_metric(page, "Mean weight bits").split()[0]) <= held + 1e-9
+    _release(page, "budget", f"{budget:g}")
+    expect(heatmap).to_have_attribute("data-live-value", f"{budget:g}")

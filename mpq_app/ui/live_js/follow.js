@@ -37,7 +37,8 @@ function draw(name) {
   group.want = want;
   const start = performance.now();
   const dragging = LIVE.pointers > 0;
-  const waiting = [...group.views.values()]
+  const mine = [...group.views.values()].filter((view) => view.group === name);
+  const waiting = mine
     .filter((view) => (view.visible || !dragging) && behind(view, want, dragging))
     .sort((a, b) => b.visible - a.visible || (a.lastShown ?? 0) - (b.lastShown ?? 0));
   for (const view of waiting) {
@@ -48,7 +49,7 @@ function draw(name) {
     if (show(view, want)) view.lastShown = performance.now();
   }
   group.draws += 1;
-  const hidden = [...group.views.values()].some((view) => !view.visible);
+  const hidden = mine.some((view) => !view.visible);
   if (dragging && hidden && !group.idle) {
     group.idle = requestIdleCallback((deadline) => catchUp(name, deadline));
   }
@@ -63,7 +64,7 @@ function catchUp(name, deadline) {
   group.idle = 0;
   if (!group.want) return;
   for (const view of group.views.values()) {
-    if (!behind(view, group.want, LIVE.pointers > 0)) continue;
+    if (view.group !== name || !behind(view, group.want, LIVE.pointers > 0)) continue;
     if (deadline.timeRemaining() < IDLE_MS && !deadline.didTimeout) {
       group.idle = requestIdleCallback((next) => catchUp(name, next));
       return;

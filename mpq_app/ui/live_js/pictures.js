@@ -33,8 +33,11 @@ export function dropPictures(view) {
   view.host.dataset.livePictures = "0";
 }
 
+// One picture at a time per view: its easel is drawn by one Plotly call at a time (two
+// calls on one element can keep each other redrawing for ever, as chart.js notes), so a
+// request while one is drawn waits for it (its end asks again).
 export function preparePictures(view) {
-  if (view.pictures && !view.preparing) {
+  if (view.pictures && !view.preparing && !view.drawingPicture) {
     view.preparing = whenQuiet((deadline) => prepareOne(view, deadline));
   }
 }
@@ -71,6 +74,7 @@ function prepareOne(view, deadline) {
   const easel = view.easel ?? newEasel(view);
   easel.style.width = `${width}px`;
   const config = { ...liveConfig(view, state.config), staticPlot: true };
+  view.drawingPicture = true;
   Promise.resolve()
     .then(() => LIVE.Plotly.react(easel, state.data, chartLayout(state.layout, width), config))
     .then(() => {
@@ -80,14 +84,18 @@ function prepareOne(view, deadline) {
       }
     })
     .catch((error) => console.error("mpq live picture", error))
-    .finally(() => preparePictures(view));
+    .finally(() => {
+      view.drawingPicture = false;
+      preparePictures(view);
+    });
 }
 
 // A view off screen waits while a view of its group on screen still misses pictures.
 function waitsForOthers(view) {
   if (view.visible || !view.group) return false;
   for (const other of liveGroup(view.group).views.values()) {
-    if (other.visible && other.pictures && nextMissing(other) !== null) return true;
+    if (other.group !== view.group || !other.visible || !other.pictures) continue;
+    if (nextMissing(other) !== null) return true;
   }
   return false;
 }

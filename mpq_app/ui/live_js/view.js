@@ -1,6 +1,6 @@
 // The live view component (ui/live.py: mount): one chart (drawn by Plotly.js) or the headline
-// cards of a group, holding the state of every step of the group's slider; it follows the
-// slider (follow.js).
+// cards, holding the state of every step of the slider it follows (of each slider, with
+// several limits); it follows the slider (follow.js).
 //
 // Text from files (layer and model names) only reaches the page as data: Plotly draws labels
 // as text (the figures escape file text, mpq_core.charts.layout.plain) and the cards set
@@ -14,15 +14,50 @@ import { inflateText } from "./inflate.js";
 import { dropPictures, putEaselAway } from "./pictures.js";
 import { LIVE, liveGroup, onRedraw } from "./registry.js";
 
-function attach(host, spec, text) {
+// A view of several sliders (several limits) holds the steps of each: ``data.groups``, one
+// part per slider. It shows the part of the slider that moved last (LIVE.active), else the
+// one it showed, else its first; ``view.spec`` is that part, as a view of one slider has it.
+function groupNames(data) {
+  return data.groups ? data.groups.map((part) => part.group) : [data.group];
+}
+
+function partOf(data, name) {
+  if (!data.groups) return data;
+  const part = data.groups.find((p) => p.group === name) ?? data.groups[0];
+  return { kind: data.kind, chart: data.chart, ...part };
+}
+
+function forget(view) {
+  view.shown = null;
+  if (view.pictures) {
+    if (view.hidePicture) view.hidePicture();
+    dropPictures(view);
+  }
+}
+
+// The views that follow group ``name`` and hold its steps show them from now on.
+function activate(name) {
+  LIVE.active = name;
+  for (const view of liveGroup(name).views.values()) {
+    if (view.group === name || !view.data || !view.data.groups) continue;
+    view.spec = partOf(view.data, name);
+    view.group = name;
+    forget(view);
+  }
+}
+
+function attach(host, data, text) {
   let view = host.__mpqView;
-  if (!view || view.kind !== spec.kind) {
+  if (!view || view.kind !== data.kind) {
     host.replaceChildren();
-    view = spec.kind === "cards" ? cardsView(host) : plotView(host);
-    view.kind = spec.kind;
+    view = data.kind === "cards" ? cardsView(host) : plotView(host);
+    view.kind = data.kind;
     host.__mpqView = view;
   }
-  if (view.group && view.group !== spec.group) liveGroup(view.group).views.delete(host);
+  const names = groupNames(data);
+  for (const [name, group] of LIVE.groups) {
+    if (!names.includes(name)) group.views.delete(host);
+  }
   if (!view.seen) {
     view.visible = true; // until the observer says otherwise
     view.seen = new IntersectionObserver(
@@ -38,24 +73,24 @@ function attach(host, spec, text) {
   if (view.text !== text) {
     // new data: its steps are drawn again, the chart first, the pictures after it
     view.text = text;
-    view.spec = spec;
-    view.shown = null;
-    if (view.pictures) {
-      if (view.hidePicture) view.hidePicture();
-      dropPictures(view);
-    }
+    view.data = data;
+    const shows = [LIVE.active, view.group].find((name) => names.includes(name));
+    view.spec = partOf(data, shows ?? names[0]);
+    forget(view);
   }
-  view.group = spec.group;
-  const group = liveGroup(spec.group);
-  group.slider = group.slider ?? spec.slider;
-  group.views.set(host, view);
-  redraw(spec.group);
+  view.group = view.spec.group;
+  for (const name of names) {
+    const group = liveGroup(name);
+    group.slider = group.slider ?? partOf(data, name).slider;
+    group.views.set(host, view);
+  }
+  redraw(view.group);
 }
 
 function detach(host) {
   const view = host.__mpqView;
   if (!view) return;
-  if (view.group) liveGroup(view.group).views.delete(host);
+  for (const group of LIVE.groups.values()) group.views.delete(host);
   if (view.resize) view.resize.disconnect();
   if (view.pictures) {
     dropPictures(view);
@@ -75,6 +110,11 @@ function listen() {
       if (!(input instanceof HTMLInputElement) || input.type !== "range") continue;
       for (const group of LIVE.groups.values()) {
         if (group.slider && input.closest(`.st-key-${CSS.escape(group.slider)}`)) {
+          // a thumb that moved (not a slider drawn again at its value) takes the views
+          const last = group.seen ?? (group.server ? group.server.slider_value : undefined);
+          const moved = last !== undefined && Number(last) !== Number(input.value);
+          group.seen = input.value;
+          if (moved && LIVE.active !== group.name) activate(group.name);
           redraw(group.name);
         }
       }
