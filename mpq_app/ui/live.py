@@ -260,11 +260,13 @@ def live_tables_cache_clear() -> None:
 
 
 def live_state(view: View, solution: Solution) -> None:
-    """The state element of the views' group: the value in use, and its own states when it
-    lies between two slider steps (a value typed into the exact box or from a link), or when
-    the sweep's allocation at that step is not the one this solve gave (an equally good
-    optimum, or one the sweep's shared time limit left unproven): the page then shows exactly
-    what the downloads hold."""
+    """The state element of each slider's group: the value in use, and the views' own states
+    when it lies between two slider steps (a value typed into the exact box or from a link),
+    or when the sweep's allocation at that step is not the one this solve gave (an equally
+    good optimum, one the sweep's shared time limit left unproven, or the exact solver's
+    answer where the steps are the greedy's): the page then shows exactly what the downloads
+    hold. Those states are made once, for every group that needs them."""
+    own: dict[str, str] | None = None
     for index, group in enumerate(groups_of(view)):
         budget = index == 0 and view.has_budget
         value = solution.multiplier if budget else view.spec.limits[index].multiplier
@@ -272,9 +274,11 @@ def live_state(view: View, solution: Solution) -> None:
         step = group.step_of(value)
         stepped = _swept(view, index).solutions.get(view.solver)
         if step is None or stepped is None or not _same(stepped[step], solution):
-            names = group_views(view, index)
-            (states,) = step_states(view, view.sweep(), [solution], charts=_charts(names))
-            override = {name: pack_states([states[name]]) for name in names}
+            if own is None:
+                names = live_views(view)
+                (states,) = step_states(view, view.sweep(), [solution], charts=_charts(names))
+                own = {name: pack_states([states[name]]) for name in names}
+            override = {name: own[name] for name in group_views(view, index)}
         mount_state(group, value, override)
 
 
@@ -366,33 +370,29 @@ def pack_view(group: LiveGroup, name: str, states: Sequence[Mapping[str, Any]]) 
     """The data of view ``name`` of ``group``: its state at each of the group's steps (a
     figure ``{"data", "layout", "config"}``, or ``{"cards", "per_row"}`` for cards), packed
     and gzipped, with what the browser needs to follow the group's slider."""
-    head = {
-        "kind": "cards" if "cards" in states[0] else "plotly",
-        "group": group.name,
-        "slider": group.slider,
-        "chart": name,
-        "grid": list(group.steps),
-    }
-    text = json.dumps(head, separators=(",", ":"))[:-1] + f',"table":{pack_states(states)}}}'
-    return _gzip(text)
+    head = {"kind": _kind(states), "group": group.name, "slider": group.slider, "chart": name}
+    return _gzip(_with_table({**head, "grid": list(group.steps)}, states))
 
 
 def pack_views(name: str, parts: Sequence[tuple[LiveGroup, Sequence[Mapping[str, Any]]]]) -> bytes:
     """The data of view ``name`` when it follows several sliders: for each group it follows,
     its state at each of that group's steps (as :func:`pack_view` packs one). The browser
     shows the group whose slider moved last (``ui/live_js/view.js``)."""
-    states = parts[0][1]
-    kind = "cards" if "cards" in states[0] else "plotly"
     groups = ",".join(
-        json.dumps(
-            {"group": group.name, "slider": group.slider, "grid": list(group.steps)},
-            separators=(",", ":"),
-        )[:-1]
-        + f',"table":{pack_states(group_states)}}}'
-        for group, group_states in parts
+        _with_table({"group": g.name, "slider": g.slider, "grid": list(g.steps)}, states)
+        for g, states in parts
     )
-    head = json.dumps({"kind": kind, "chart": name}, separators=(",", ":"))[:-1]
-    return _gzip(head + f',"groups":[{groups}]}}')
+    head = json.dumps({"kind": _kind(parts[0][1]), "chart": name}, separators=(",", ":"))
+    return _gzip(head[:-1] + f',"groups":[{groups}]}}')
+
+
+def _kind(states: Sequence[Mapping[str, Any]]) -> str:
+    return "cards" if "cards" in states[0] else "plotly"
+
+
+def _with_table(head: Mapping[str, Any], states: Sequence[Mapping[str, Any]]) -> str:
+    """``head`` as compact JSON with ``"table"``: ``states`` packed (written once, as text)."""
+    return json.dumps(head, separators=(",", ":"))[:-1] + f',"table":{pack_states(states)}}}'
 
 
 def _gzip(text: str) -> bytes:
