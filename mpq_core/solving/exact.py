@@ -439,7 +439,7 @@ def _priced_first(
     priced = [r for r, x in enumerate(lam) if x * inst.magnitudes[r] > _PROOF * inst.value_scale]
     if not priced or len(priced) == len(lam) or deadline.passed():
         return _Priced()
-    solver = ExactSolver(inst.problem, time_limit=deadline.left(), clock=deadline.clock)
+    solver = ExactSolver(inst.problem, clock=deadline.clock)  # timed by the deadline below
     fewer = tuple(inst.bounds[r] for r in priced)  # the greedy's allocation meets them too:
     relaxed = solver._solve_bounds(fewer, deadline.share(_SLACK_SHARE), greedy)  # no new walk
     if not relaxed.feasible:

@@ -64,10 +64,10 @@ def _move_back(inst: Instance, choice: np.ndarray) -> bool:
         harm = np.zeros(inst.allowed.shape, dtype=bool)
         for r in np.flatnonzero(~over):
             harm |= totals[r] + deltas[r] > caps[r]
-        loss = inst.values[np.arange(inst.n_items), choice][:, None] - inst.values
+        items = np.arange(inst.n_items)
+        loss = inst.values[items, choice][:, None] - inst.values
         score = np.where(inst.allowed & ~harm & (progress > 0), loss / progress, np.inf)
     option = np.argmin(score, axis=1)
-    items = np.arange(inst.n_items)
     best = score[items, option]
     order = np.argsort(best, kind="stable")
     order = order[np.isfinite(best[order])]
@@ -100,9 +100,9 @@ def _filled(inst: Instance, choice: np.ndarray, deadline: Deadline | None) -> np
         gain = inst.values - inst.values[np.arange(inst.n_items), choice][:, None]
         gain = np.where(fits & (gain > 0), gain, -np.inf)
         flat_gain = gain.ravel()
-        top = (
-            np.argpartition(flat_gain, -8)[-8:] if flat_gain.size > 8 else np.arange(flat_gain.size)
-        )
+        top = np.arange(flat_gain.size)
+        if flat_gain.size > _TRIES:
+            top = np.argpartition(flat_gain, -_TRIES)[-_TRIES:]
         for flat in top[np.argsort(flat_gain[top])[::-1]].tolist():
             if not np.isfinite(gain.flat[flat]):
                 return choice
