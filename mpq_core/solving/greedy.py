@@ -114,6 +114,10 @@ def _walk_from_start(inst: Instance) -> Solution:
     failed = start_failure(inst, start, "its lowest allowed width" + raised)
     if failed is not None:
         return failed
+    plan = None if raised or len(inst.bounds) > 1 else _plan_for(inst)
+    if plan is not None:
+        choice, layers_a, options_a, trace = _planned(inst, plan)
+        return _greedy_solution(inst, choice, layers_a, options_a, trace)
     if len(inst.bounds) == 1:
         nxt, delta, _, ratio = upgrade_table(inst, inst.rows[0])
     else:
@@ -126,17 +130,121 @@ def _walk_from_start(inst: Instance) -> Solution:
         state, layers, options = _heap_greedy(inst, start, nxt, ratio)
     choice = np.asarray(state, dtype=np.intp)
     trace = _bops_trace(inst, start, layers, options)
+    return _greedy_solution(inst, choice, layers, options, trace)
+
+
+def _greedy_solution(
+    inst: Instance, choice: np.ndarray, layers, options, trace: np.ndarray
+) -> Solution:
     layer_ids, option_ids = _as_layers(inst, layers, options)
     return make_solution(
         inst,
         "greedy",
         "feasible",
         choice,
-        f"{len(layers)} upgrades applied",
+        f"{len(layer_ids)} upgrades applied",
         upgrade_layers=layer_ids,
         upgrade_options=option_ids,
         upgrade_costs=trace,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """The sorted greedy's order for one limit's uses, whatever its cap: every upgrade sorted
+    (ratio desc, item asc, step asc), its exact use increase and their running sum, and the
+    BOPs trace of applying them all (``_bops_trace``'s sums, a prefix of which any cap
+    keeps). A sweep of that limit's cap walks this plan instead of sorting again."""
+
+    item: np.ndarray
+    step: np.ndarray
+    to: np.ndarray
+    delta: np.ndarray  # int64
+    running: np.ndarray  # int64, cumulative ``delta``
+    cost_delta: np.ndarray  # float BOPs increase of each upgrade
+    trace: np.ndarray  # BOPs after each upgrade when every one applies
+
+
+_PLANS_KEPT = 4  # per problem: one per limit resource swept, a few at once
+
+
+def _plan_for(inst: Instance) -> _Plan | None:
+    """The plan of the one limit's uses (made once per problem and uses array: the bounds of a
+    sweep share it); None when the sort does not hold or a sum could overflow int64."""
+    ints = inst.ints[0]
+    plans = inst.problem.__dict__.setdefault("_greedy_plans", {})
+    found = plans.get(id(ints))
+    if found is not None and found[0] is ints:
+        return found[1]
+    nxt, delta, _, ratio = upgrade_table(inst, inst.rows[0])
+    entries = _entries(inst, nxt, ratio, delta)
+    plan = _make_plan(inst, entries) if entries.sortable else None
+    while len(plans) >= _PLANS_KEPT:
+        plans.pop(next(iter(plans)))
+    plans[id(ints)] = (ints, plan)  # the array is kept: its id is not reused while cached
+    return plan
+
+
+def _make_plan(inst: Instance, e: _Entries) -> _Plan | None:
+    (deltas,) = e.deltas
+    if deltas.dtype != np.int64 or (deltas.size and int(np.abs(deltas).sum()) >= (1 << 62)):
+        return None
+    order = np.lexsort((e.step, e.item, -e.ratio))
+    item, step, to, delta = e.item[order], e.step[order], e.to[order], deltas[order]
+    # each upgrade starts where the item's one step before it ended (or at its lowest)
+    frm = np.where(step == 0, inst.lowest[item], 0)
+    later = np.flatnonzero(step > 0)
+    if later.size:
+        by_chain = np.lexsort((step, item))
+        position = np.empty_like(by_chain)
+        position[by_chain] = np.arange(by_chain.size)
+        frm[later] = to[by_chain[position[later] - 1]]
+    costs = _item_costs(inst)
+    cost_delta = costs[item, to] - costs[item, frm]
+    base = inst.problem.cost_of(inst.expand(inst.lowest))
+    trace = np.cumsum(np.concatenate([[base], cost_delta]))
+    return _Plan(item, step, to, delta, np.cumsum(delta), cost_delta, trace)
+
+
+def _planned(inst: Instance, plan: _Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_sorted_greedy` on a plan: (choice, upgraded items, their options, BOPs trace),
+    the same upgrades in the same order, the same sums."""
+    room = inst.thresholds[0] - inst.totals(inst.lowest)[0]
+    n = plan.item.size
+    first_fail = int(np.searchsorted(plan.running, room, side="right")) if room < (1 << 62) else n
+    room -= int(plan.running[first_fail - 1]) if first_fail else 0
+    state = inst.lowest.copy()
+    np.maximum.at(state, plan.item[:first_fail], plan.to[:first_fail])
+    tail: list[int] = []
+    if first_fail < n:
+        steps_done = np.bincount(plan.item[:first_fail], minlength=inst.n_items)
+        delta = plan.delta
+        for p in (first_fail + 1 + np.flatnonzero(delta[first_fail + 1 :] <= room)).tolist():
+            i = int(plan.item[p])
+            if steps_done[i] == plan.step[p] and delta[p] <= room:
+                room -= int(delta[p])
+                state[i] = plan.to[p]
+                steps_done[i] += 1
+                tail.append(p)
+    picked = np.asarray(tail, dtype=np.intp)
+    items = np.concatenate([plan.item[:first_fail], plan.item[picked]])
+    options = np.concatenate([plan.to[:first_fail], plan.to[picked]])
+    trace = plan.trace[1 : first_fail + 1]
+    if tail:
+        more = np.cumsum(np.concatenate([plan.trace[first_fail : first_fail + 1],
+                                         plan.cost_delta[picked]]))[1:]  # fmt: skip
+        trace = np.concatenate([trace, more])
+    return state, items, options, trace
+
+
+def _item_costs(inst: Instance) -> np.ndarray:
+    """(m, k) BOPs of each item at each option (a tie's layers summed)."""
+    costs = inst.problem.costs
+    if inst.layer_item is None:
+        return costs
+    item_costs = np.zeros((inst.n_items, costs.shape[1]))
+    np.add.at(item_costs, inst.layer_item, costs)
+    return item_costs
 
 
 def _heap_greedy(
@@ -337,12 +445,7 @@ def _bops_trace(
     problem = inst.problem
     if not layers:
         return np.zeros(0)
-    costs = problem.costs
-    if inst.layer_item is None:
-        item_costs = costs
-    else:
-        item_costs = np.zeros((inst.n_items, costs.shape[1]))
-        np.add.at(item_costs, inst.layer_item, costs)
+    item_costs = _item_costs(inst)
     items = np.asarray(layers, dtype=np.intp)
     targets = np.asarray(options, dtype=np.intp)
     # each upgrade starts from the item's previous upgrade (or its start): group by item
