@@ -12,10 +12,11 @@ import streamlit as st
 from mpq_app.ui import app_page, constraints, data, export, limits_view, live, render, state
 from mpq_app.ui.page import View
 from mpq_core.charts import (
-    plot_bit_heatmap,
+    plot_block_detail,
     plot_budget_curve,
     plot_budget_use,
     plot_distribution,
+    plot_heatmap,
     plot_slack,
 )
 
@@ -68,6 +69,8 @@ def live_page(view: View) -> None:
     if live.GROUPS_CHART in tables:
         live.mount(live.GROUPS_CHART, tables)
     live.mount("heatmap", tables)
+    if live.large(view):  # the heatmap folds the layers: a block opens on demand
+        live.block_detail(view)
     if view.has_budget:
         with render.chart_row("allocation"):  # side by side, stacked when narrow
             live.mount("distribution", tables)
@@ -113,7 +116,10 @@ def server_page(view: View) -> None:
     render.headline_metrics(solution, view.gap_at(solution) if view.solver == "exact" else None)
     limits_view.limits_panel(view, solution)
 
-    render.chart(plot_bit_heatmap(solution), key="heatmap")
+    render.chart(plot_heatmap(solution), key="heatmap")
+    block = live.pick_block(view) if live.large(view) else None
+    if block is not None:
+        render.chart(plot_block_detail(solution, block), key=live.DETAIL)
 
     sweep = view.sweep()
     if view.has_budget:

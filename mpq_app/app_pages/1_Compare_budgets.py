@@ -6,7 +6,7 @@ from mpq_app.ui import app_page, compare, render, state
 from mpq_app.ui.layers import CHANGE_COLUMNS, change_columns, layer_frame, table_height
 from mpq_app.ui.text import multiplier, plain
 from mpq_core import DEFAULT_MULTIPLIERS
-from mpq_core.charts import budget_label, plot_bit_heatmap, plot_distribution_compare
+from mpq_core.charts import budget_label, plot_distribution_compare, plot_heatmap
 from mpq_core.report.differences import width_changes
 from mpq_core.report.display import gbops
 
@@ -49,7 +49,7 @@ with app_page("Compare budgets") as view:
     st.subheader("Weight bits per layer, by block" if option == "width" else "Format per layer")
     for label, solution in zip(labels, solutions, strict=True):
         title = budget_label(solution) + (f" · {gbops(solution.cost)}" if solution.feasible else "")
-        fig = plot_bit_heatmap(solution, title=title, compact=True)
+        fig = plot_heatmap(solution, title=title, compact=True)
         render.chart(fig, key=f"heatmap_{label}")
 
     feasible = [s for s in solutions if s.feasible]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ from mpq_core.report.display import bits_size, gbops
 
 from . import settings
 from .budget import clear_note
-from .data import slider_range
+from .data import MAX_NAME_CHOICES, slider_range
 from .search_spaces import search_spaces_editor
 from .text import plain, shorten
 
@@ -288,13 +289,19 @@ def group_members(names: tuple[str, ...], groups: tuple[Group, ...]) -> dict[str
     return out
 
 
+@lru_cache(maxsize=4)
+def _fused(names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """The fused sets of these names (found once per list: a second at 100,000 layers)."""
+    return fused_ties(names)
+
+
 def _ties_editor(names: tuple[str, ...]) -> None:
     st.markdown("**Ties** · layers that must take the same width")
     for i, tie in enumerate(current_constraints().ties):
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.caption(plain(", ".join(shorten(n, word=40) for n in tie)))
         right.button("✕", key=f"untie_{i}", on_click=_untie, args=(i,), help="Remove this tie")
-    fused = fused_ties(names)
+    fused = _fused(names)
     st.checkbox(
         f"Tie fused layers ({len(fused)} sets here)",
         help="The layers inference kernels run as one matmul, found by name: q/k/v "
@@ -303,6 +310,9 @@ def _ties_editor(names: tuple[str, ...]) -> None:
         disabled=not fused and not settings.current().tie_fused,
         **settings.bind("tie_fused_box"),
     )
+    if len(names) > MAX_NAME_CHOICES:  # a box listing every name would be megabytes a run
+        st.caption(f"{len(names):,} layers: tie them with a constraints file's ties.")
+        return
     picked = st.multiselect(
         "Layers to tie",
         names,

@@ -48,12 +48,14 @@ from mpq_core.solving.solvers import sweep_solvers  # noqa: F401  (pages import 
 
 from .. import FILES_ENV
 
-# Up to this many layers the Budget explorer's views follow the slider in the browser (ui.live):
-# their 101 steps take about 1.6 s to build and 3 MB to send at 2,000 layers, and the sweep's
-# allocations are kept for them (about 7 MB a solver). Larger problems are drawn by the server.
-LIVE_MAX_LAYERS = 2_000
+# Up to this many layers the Budget explorer's views follow the slider in the browser (ui.live).
+# Above MAX_LAYER_CELLS (2,000) layers the heatmap draws a cell per module kind and block, not
+# per layer, so what is sent no longer grows with the layers; the sweep's allocations are kept
+# for the views (about 5 MB a step at 100,000 layers). Larger problems are drawn by the server.
+LIVE_MAX_LAYERS = 100_000
 LIVE_MAX_LAYERS_SEVERAL = 1_000  # ... with several limits (a sweep per slider, solved again
 # whenever another slider is committed)
+MAX_NAME_CHOICES = 10_000  # a box to pick layers from (pins, ties) lists at most this many
 SWEEP_SECONDS = 60.0  # all exact solves of one sweep in the app: a link cannot occupy it longer
 # Layers of an uploaded file, at most: above the live size every rerun draws every layer on the
 # server (AppTest on 2 cores: 1-2 s a rerun at 10,000 layers, 5 s at 20,000, 34 s at 100,000,
@@ -261,7 +263,7 @@ def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.Da
     limits = key.limits
     first = limits[0]
     if len(limits) == 1 and problem.n_layers <= LIVE_MAX_LAYERS:  # the live views draw these
-        return cached_live_sweep(files, key, solvers).table
+        return cached_live_sweep(files, key, solvers, 0).table  # the key _swept uses
     if len(limits) == 1 and first.is_budget:
         return sweep_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)
     return sweep_limits(

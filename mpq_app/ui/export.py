@@ -132,6 +132,15 @@ def downloads(view: View, solution: Solution, sweep: pd.DataFrame) -> None:
     _phase4_download(view, solution)
 
 
+LAZY_LAYERS = 10_000  # above this many layers a data file is written when asked for
+
+
+def _when_asked(solution: Solution, make: Callable[[], str]) -> str | Callable[[], str]:
+    """The file's text, or above ``LAZY_LAYERS`` layers the function that writes it on a
+    click (seconds at 100,000 layers: every committed value would pay them otherwise)."""
+    return make if solution.problem.n_layers > LAZY_LAYERS else make()
+
+
 def _data_row(solution: Solution) -> None:
     """The config (JSON) and the layer table (CSV), with the config's file name."""
     ok = solution.feasible
@@ -139,7 +148,7 @@ def _data_row(solution: Solution) -> None:
     first, second, note = st.columns([1, 1, 1.15], vertical_alignment="center")
     first.download_button(
         "Download config (JSON)",
-        data=config_json(export_config(solution)) if ok else "",
+        data=_when_asked(solution, lambda: config_json(export_config(solution))) if ok else "",
         file_name=name,
         mime="application/json",
         key="download_config",
@@ -151,7 +160,7 @@ def _data_row(solution: Solution) -> None:
     )
     second.download_button(
         "Download layers (CSV)",
-        data=layers_csv(solution) if ok else "",
+        data=_when_asked(solution, lambda: layers_csv(solution)) if ok else "",
         file_name=name.replace("quantization_config_", "layers_").replace(".json", ".csv"),
         mime="text/csv",
         key="download_csv",
@@ -225,7 +234,7 @@ def _mapping_download(view: View, solution: Solution) -> None:
     left, note = st.columns([1, 2.15], vertical_alignment="center")
     left.download_button(
         "Download mapping (YAML)",
-        data=mapping_text(export_mapping(solution, prefix)),
+        data=_when_asked(solution, lambda: mapping_text(export_mapping(solution, prefix))),
         file_name=mapping_filename(solution),
         mime="application/yaml",
         key="download_mapping",

@@ -78,9 +78,15 @@ def efficiency_columns(table: pd.DataFrame) -> dict:
     }
 
 
-def layer_frame(table: pd.DataFrame) -> Styler:
+STYLED_CELLS = 250_000  # pandas' Styler refuses larger tables (its default cap: 262,144 cells)
+
+
+def layer_frame(table: pd.DataFrame) -> Styler | pd.DataFrame:
     """A per-layer table as shown: BOPs shares with two decimals, a tiny share as "<0.01%"
-    (the numbers stay numbers, so the column still sorts by value)."""
+    (the numbers stay numbers, so the column still sorts by value). A table of more than
+    ``STYLED_CELLS`` cells is shown as it is (shares as fractions)."""
+    if table.size > STYLED_CELLS:
+        return table
     shares = {"bops_share": lambda v: percent(v, SHARE_DIGITS)}
     return table.style.format({k: f for k, f in shares.items() if k in table.columns})
 

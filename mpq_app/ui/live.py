@@ -45,10 +45,12 @@ from mpq_core.charts.live import (
     GROUPS_CHART,
     LIMIT_CHARTS,
     VIEW_CHARTS,
+    default_template,
     pack_states,
     unpack_state,
     view_steps,
 )
+from mpq_core.charts.module_map import MAX_LAYER_CELLS, block_detail_spec
 from mpq_core.errors import Stopped
 from mpq_core.report.html import chart_config
 
@@ -129,7 +131,7 @@ def group_views(view: View, index: int) -> tuple[str, ...]:
 
 def live_views_all() -> tuple[str, ...]:
     """The name of every live view any page may mount."""
-    return tuple(dict.fromkeys((*BUDGET_VIEWS, *LIMIT_VIEWS, GROUPS_CHART)))
+    return tuple(dict.fromkeys((*BUDGET_VIEWS, *LIMIT_VIEWS, GROUPS_CHART, DETAIL)))
 
 
 def live_views(view: View) -> tuple[str, ...]:
@@ -221,11 +223,19 @@ def _swept(view: View, index: int = 0) -> BudgetSweep:
 
 
 def _step_solvers(view: View) -> tuple[str, ...]:
-    """The solvers of the steps: with one limit those of the page; with several the greedy
-    alone (each exact step would be a MILP, for every step of every slider, again at each
-    committed value): the page's own answer is then the state of the values in use
-    (:func:`live_state`)."""
-    return sweep_solvers(view.solver) if len(view.spec.limits) == 1 else ("greedy",)
+    """The solvers of the steps: with one limit those of the page; with several, or above
+    ``MAX_LAYER_CELLS`` layers, the greedy alone (each exact step would be a MILP, for every
+    step of every slider, again at each committed value; at 100,000 layers seconds each):
+    the page's own answer is then the state of the values in use (:func:`live_state`)."""
+    if len(view.spec.limits) == 1 and not large(view):
+        return sweep_solvers(view.solver)
+    return ("greedy",)
+
+
+def large(view: View) -> bool:
+    """Whether the heatmap folds the layers into module kinds and blocks (and a block opens
+    on demand, :func:`block_detail`)."""
+    return view.problem.n_layers > MAX_LAYER_CELLS
 
 
 def steps_solver(view: View) -> str:
@@ -257,6 +267,7 @@ def _charts(names: Sequence[str]) -> tuple[str, ...]:
 
 def live_tables_cache_clear() -> None:
     _live_tables.clear()
+    _detail_table.clear()
 
 
 def live_state(view: View, solution: Solution) -> None:
@@ -275,11 +286,21 @@ def live_state(view: View, solution: Solution) -> None:
         stepped = _swept(view, index).solutions.get(view.solver)
         if step is None or stepped is None or not _same(stepped[step], solution):
             if own is None:
-                names = live_views(view)
-                (states,) = step_states(view, view.sweep(), [solution], charts=_charts(names))
-                own = {name: pack_states([states[name]]) for name in names}
-            override = {name: own[name] for name in group_views(view, index)}
+                own = _own_states(view, solution)
+            names = group_views(view, index) + ((DETAIL,) if index == 0 and DETAIL in own else ())
+            override = {name: own[name] for name in names}
         mount_state(group, value, override)
+
+
+def _own_states(view: View, solution: Solution) -> dict[str, str]:
+    """Every live view's packed state of ``solution`` (the open block's too)."""
+    names = live_views(view)
+    (states,) = step_states(view, view.sweep(), [solution], charts=_charts(names))
+    own = {name: pack_states([states[name]]) for name in names}
+    block = open_block(view)
+    if block is not None:
+        own[DETAIL] = pack_states([_detail_state(solution, block)])
+    return own
 
 
 def _same(a: Solution, b: Solution) -> bool:
@@ -332,6 +353,57 @@ def _config(frames: dict[str, go.Figure], name: str, layout: Mapping[str, Any]) 
     frame.layout.height = layout["height"]
     frame.layout.meta = layout["meta"]
     return chart_config(frame, name)
+
+
+# --- one block of a large model, opened -------------------------------------------------------
+
+DETAIL = "block_detail"
+DETAIL_KEY = "open_block"  # the widget: which block is open
+
+
+def open_block(view: View) -> str | None:
+    """The block whose layers the page shows (a large model), else None."""
+    if not large(view):
+        return None
+    block = st.session_state.get(DETAIL_KEY)
+    return block if block in view.problem.module_map().blocks else None
+
+
+def block_detail(view: View) -> None:
+    """A block picker under the heatmap and, once a block is picked, its layers at every step
+    of the slider (a live view like the others)."""
+    block = pick_block(view)
+    if block is not None:
+        _view(key=DETAIL, data=_detail_table(view.files, sweep_key(view.spec), block, _view=view))
+
+
+def pick_block(view: View) -> str | None:
+    """The block picker; the block it holds (None: none is open)."""
+    blocks = view.problem.module_map().blocks
+    st.selectbox(
+        "Open a block",
+        blocks,
+        index=None,
+        key=DETAIL_KEY,
+        placeholder="one block's layers, each expert in its own cell",
+        help="The heatmap above folds each block's layers of one kind (every expert of one "
+        "projection) into one cell; a block opened here shows each of its layers.",
+    )
+    return open_block(view)
+
+
+@st.cache_data(show_spinner="Opening the block…", max_entries=8)
+def _detail_table(files: DataFiles, key: Spec, block: str, _view: View) -> bytes:
+    solutions = _swept(_view).solutions[steps_solver(_view)]
+    states = [_detail_state(solution, block) for solution in solutions]
+    return pack_view(group_of(_view), DETAIL, states)
+
+
+def _detail_state(solution: Solution, block: str) -> dict[str, Any]:
+    spec = block_detail_spec(solution, block)
+    frames: dict[str, go.Figure] = {}
+    layout = {**spec["layout"], "template": default_template()}
+    return {"data": spec["data"], "layout": layout, "config": _config(frames, DETAIL, layout)}
 
 
 # --- reading what a view shows (tests, AppTest) ----------------------------------------------

@@ -34,7 +34,7 @@ from mpq_core import (
     Spec,
 )
 
-from . import constraints, pins, settings, state
+from . import constraints, data, pins, settings, state
 from .data import (
     MAX_UPLOAD_LAYERS,
     DataFiles,
@@ -482,6 +482,12 @@ def _pins(names: tuple[str, ...], chosen: Options) -> tuple[Pin, ...]:
     ladder = chosen.pin_widths
     dropped = pins.show(names, ladder)
     with st.expander("Pinned layers", icon=":material/push_pin:"):
+        if len(names) > data.MAX_NAME_CHOICES:  # a box listing every name would be megabytes a run
+            st.caption(
+                f"{len(names):,} layers: pin them from the Layers page (search, then pin the "
+                "matches) or with a constraints file's pins."
+            )
+            return pins.in_use(settings.current(), names, ladder)
         st.caption(
             "Force layers to a width. A layer listed under several widths may use any of them. "
             "Enter adds one layer: the name typed, else the first suggestion. To pin every "

@@ -1,6 +1,7 @@
 """Plotly figure builders: pure functions of Problem, Solution and sweep tables (no Streamlit).
 
-One module per figure family: ``allocation`` (heatmap, distribution), ``limits`` (what the
+One module per figure family: ``allocation`` (heatmap, distribution), ``module_map``
+(a large model's heatmap: module kinds by blocks, and one block's layers), ``limits`` (what the
 budget is made of), ``budget`` (curves across a sweep), ``solver_gap``, ``compare``,
 ``tradeoff`` (several limits: their use, and the map of two);
 ``colors`` and ``layout`` hold what they share. Every builder returns a new ``go.Figure``
@@ -22,6 +23,7 @@ from .colors import WIDTH_COLORS, width_color, width_colors
 from .compare import budget_label, plot_distribution_compare
 from .layout import context_line, file_stem, model_name, multiplier_text, plain
 from .limits import plot_budget_use
+from .module_map import plot_block_detail, plot_heatmap
 from .solver_gap import plot_solver_gap
 from .tradeoff import plot_limits_use, plot_tradeoff_map
 
@@ -35,11 +37,13 @@ __all__ = [
     "multiplier_text",
     "plain",
     "plot_bit_heatmap",
+    "plot_block_detail",
     "plot_budget_curve",
     "plot_budget_use",
     "plot_distribution",
     "plot_distribution_by_group",
     "plot_distribution_compare",
+    "plot_heatmap",
     "plot_limits_use",
     "plot_slack",
     "plot_solver_gap",

@@ -38,7 +38,7 @@ _ROW_PX_COMPACT = 26
 _LEGEND_TITLE = "bits (W · A) "
 
 
-def _legend_title(problem) -> str:
+def legend_title(problem) -> str:
     return "format (W · A) " if problem.formats is not None else _LEGEND_TITLE
 
 
@@ -223,7 +223,7 @@ def _x_ticks(columns: int) -> dict[str, Any]:
     return {"tickmode": "linear", "tick0": 1 if step == 1 else step, "dtick": step}
 
 
-def _option_scale(colors: list[str]) -> list[list[Any]]:
+def option_scale(colors: list[str]) -> list[list[Any]]:
     """A discrete colour scale: option j fills [j - 0.5, j + 0.5] of -0.5..k-0.5."""
     k = len(colors)
     scale: list[list[Any]] = []
@@ -247,7 +247,7 @@ def _heatmap_trace(grid: _Grid, problem, *, cell_text: bool) -> dict[str, Any]:
         "texttemplate": "%{text}" if cell_text and _cell_text_fits(grid, widths) else "",
         "textfont": {"size": TEXT_PX, "family": MONO},
         "hovertemplate": "%{hovertext}<extra></extra>",
-        "colorscale": _option_scale(option_colors(problem)),
+        "colorscale": option_scale(option_colors(problem)),
         "zmin": -0.5,
         "zmax": len(widths) - 0.5,
         "showscale": False,
@@ -258,7 +258,7 @@ def _heatmap_trace(grid: _Grid, problem, *, cell_text: bool) -> dict[str, Any]:
     }
 
 
-def _width_swatches(solution: Solution) -> list[dict[str, Any]]:
+def width_swatches(solution: Solution) -> list[dict[str, Any]]:
     """One legend entry per width (its W · A bits in its colour); none when infeasible."""
     if not solution.feasible:
         return []
@@ -333,7 +333,7 @@ def _heatmap_layout(
 ) -> dict[str, Any]:
     """The heatmap's layout: a height that fits the header, legend rows and block rows."""
     feasible = solution.feasible
-    reserved = legend_rows(legend_names, _legend_title(solution.problem))
+    reserved = legend_rows(legend_names, legend_title(solution.problem))
     legend = feasible or bool(grid.pins)
     subtitle = context_line(solution)
     header = header_px(legend=legend, rows=reserved, title=title, subtitle=subtitle, width=WIDE)
@@ -352,7 +352,7 @@ def _heatmap_layout(
         # no empty list when feasible: the validated figure has none either
         **({} if feasible else {"annotations": [infeasible_notice(solution, width=WIDE)]}),
     )
-    layout["legend"]["title"] = {"text": _legend_title(solution.problem), "font": {"size": TEXT_PX}}
+    layout["legend"]["title"] = {"text": legend_title(solution.problem), "font": {"size": TEXT_PX}}
     return layout
 
 
@@ -376,7 +376,7 @@ def bit_heatmap_spec(
     """
     grid = _grid(solution, show=solution.feasible)
     legend = [
-        *_width_swatches(solution),
+        *width_swatches(solution),
         *_group_outlines(solution, grid, compact=compact),
         *_pin_marks(grid),
     ]

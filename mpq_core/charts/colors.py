@@ -89,6 +89,20 @@ def width_color(width: int) -> str:
     return _mix(WIDTH_COLORS[lower], WIDTH_COLORS[upper], t)
 
 
+def bits_color(bits: float) -> str:
+    """The colour of a mean of weight bits (``#rrggbb``): a table width's own colour, and
+    between two table widths the same log2 interpolation as :func:`width_color`."""
+    if not bits >= 1:
+        raise ValueError(f"mean weight bits are >= 1, not {bits!r}")
+    table = sorted(WIDTH_COLORS)
+    if bits >= table[-1]:
+        return WIDTH_COLORS[table[-1]]
+    upper = next(w for w in table if w > bits)
+    lower = max(w for w in table if w <= bits)
+    t = (math.log2(bits) - math.log2(lower)) / (math.log2(upper) - math.log2(lower))
+    return WIDTH_COLORS[lower] if t == 0 else _mix(WIDTH_COLORS[lower], WIDTH_COLORS[upper], t)
+
+
 def width_colors(widths: Iterable[int]) -> dict[int, str]:
     """``{width: colour}`` for a ladder; each colour is :func:`width_color` of its width."""
     return {int(w): width_color(w) for w in widths}

@@ -2,7 +2,7 @@
 between them without asking the server.
 
 The states come from the same spec functions as the figures everything else exports
-(``plot_bit_heatmap`` is ``go.Figure(bit_heatmap_spec(...))``, and so on), so a chart drawn live
+(``plot_heatmap`` is ``go.Figure(heatmap_spec(...))``, and so on), so a chart drawn live
 and its exported image are the same figure. :func:`pack_states` writes many states of one chart
 as one JSON text in which each distinct value appears once: what does not depend on the step
 (layer names, axes, the sweep's curves) is written once, each step adds only what changed.
@@ -31,9 +31,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..solving.solution import Solution
-from .allocation import bit_heatmap_spec, distribution_by_group_spec, distribution_spec
+from .allocation import distribution_by_group_spec, distribution_spec
 from .budget import budget_curve_specs, slack_specs
 from .limits import budget_use_spec
+from .module_map import heatmap_spec
 from .tradeoff import limits_use_spec
 
 VIEW_CHARTS = ("heatmap", "distribution", "budget_use", "budget_curve", "slack")
@@ -60,7 +61,7 @@ def view_steps(
     template = default_template()
     out = []
     drawn = {  # the charts drawn from the step's allocation alone
-        "heatmap": bit_heatmap_spec,
+        "heatmap": heatmap_spec,
         "distribution": distribution_spec,
         "budget_use": budget_use_spec,
         "limits_use": limits_use_spec,

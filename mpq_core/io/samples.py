@@ -10,6 +10,7 @@ from ..model.constraints import Constraints, parse_constraints, parse_limit_flag
 from ..model.formats import catalog_formats
 from ..model.spec import Spec, parse_pin_file
 from .reading import InputFile, decode
+from .synthetic import FLOPS_NAME, SENSITIVITY_NAME, moe_files
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # mpq_core/
 REPO_ROOT = _PACKAGE.parent
@@ -44,6 +45,7 @@ class Sample:
     name_prefix: str = ""  # --name_prefix
     solver: str = "greedy"  # --solver
     formats: tuple[str, ...] | None = None  # --formats: catalog names instead of a ladder
+    generated: bool = False  # made on demand (``synthetic.py``), not stored in sample_data/
 
     @property
     def flops_path(self) -> Path:
@@ -180,6 +182,14 @@ SAMPLES: dict[str, Sample] = {
         formats=("int4_g128", "mxfp4", "nvfp4", "int4_g32", "fp8", "int8", "bf16"),
         solver="exact",
     ),
+    "moe_100k": Sample(
+        key="moe_100k",
+        title="Synthetic MoE, 100,000 layers (random sizes and scores, made on demand)",
+        label="Synthetic MoE, 100,000 layers (random)",
+        flops=FLOPS_NAME,
+        sensitivity=SENSITIVITY_NAME,
+        generated=True,
+    ),
 }
 
 
@@ -192,6 +202,8 @@ def sample_paths(key: str = "sd14") -> tuple[Path, Path]:
 def sample_inputs(key: str = "sd14") -> tuple[InputFile, InputFile]:
     """A bundled sample as two InputFiles labelled with their repo-relative paths."""
     sample = SAMPLES[key]
+    if sample.generated:
+        return moe_files()
     return (
         InputFile(sample.flops, sample.flops_path.read_bytes()),
         InputFile(sample.sensitivity, sample.sensitivity_path.read_bytes()),

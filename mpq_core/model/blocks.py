@@ -8,8 +8,10 @@ conv_norm_out / conv_out. Other models fall back to a dotted prefix (numbered pa
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -71,3 +73,64 @@ def group_blocks(names: Sequence[str]) -> tuple[Block, ...]:
 def block_labels(names: Sequence[str]) -> np.ndarray:
     """The block of each layer, as an array of strings."""
     return np.array([block_of(n)[0] for n in names], dtype=object)
+
+
+MAX_KINDS = 48  # more module kinds than this are merged by their last name part
+
+
+def module_kind(name: str, block: str) -> str:
+    """What a layer is within its block, numbers written ``*``: the 12th expert's
+    ``mlp.experts.12.down_proj`` is ``mlp.experts.*.down_proj`` (a layer that is its own block
+    is its own kind)."""
+    rest = name.removeprefix(block + ".") if name != block else name.rsplit(".", 1)[-1]
+    return ".".join("*" if _NUMBER.match(part) else part for part in rest.split("."))
+
+
+@dataclass(frozen=True, eq=False)
+class ModuleMap:
+    """A large model folded into (module kind, block) cells: every expert of one projection
+    in one block is one cell. Blocks in network order, kinds in order of first appearance."""
+
+    blocks: tuple[str, ...]
+    kinds: tuple[str, ...]
+    block: np.ndarray  # (n,) each layer's block index
+    kind: np.ndarray  # (n,) each layer's kind index
+    position: np.ndarray  # (n,) each layer's place among its cell's layers (file order)
+
+    @property
+    def cell(self) -> np.ndarray:
+        """(n,) each layer's cell, ``kind * len(blocks) + block``."""
+        return self.kind * len(self.blocks) + self.block
+
+    def counts(self) -> np.ndarray:
+        """(kinds, blocks) layers per cell."""
+        flat = np.bincount(self.cell, minlength=len(self.kinds) * len(self.blocks))
+        return flat.reshape(len(self.kinds), len(self.blocks))
+
+
+@lru_cache(maxsize=8)
+def module_map(names: tuple[str, ...]) -> ModuleMap:
+    """The (kind, block) cell of every layer (kinds merged by their last name part when there
+    are more than ``MAX_KINDS``, the rarest then as ``other``)."""
+    blocks = group_blocks(names)
+    block = np.empty(len(names), dtype=np.intp)
+    kinds = []
+    for b, found in enumerate(blocks):
+        block[list(found.layers)] = b
+    for i, name in enumerate(names):
+        kinds.append(module_kind(name, blocks[block[i]].name))
+    if len(set(kinds)) > MAX_KINDS:
+        kinds = [kind.rsplit(".", 1)[-1] for kind in kinds]
+    order = list(dict.fromkeys(kinds))
+    if len(order) > MAX_KINDS:
+        common = {k for k, _ in Counter(kinds).most_common(MAX_KINDS - 1)}
+        kinds = [k if k in common else "other" for k in kinds]
+        order = list(dict.fromkeys(kinds))
+    index = {k: j for j, k in enumerate(order)}
+    kind = np.fromiter((index[k] for k in kinds), dtype=np.intp, count=len(kinds))
+    cell = kind * len(blocks) + block
+    ranks = np.argsort(cell, kind="stable")
+    position = np.empty(len(names), dtype=np.intp)
+    starts = np.searchsorted(cell[ranks], cell[ranks])
+    position[ranks] = np.arange(len(names)) - starts
+    return ModuleMap(tuple(b.name for b in blocks), tuple(order), block, kind, position)

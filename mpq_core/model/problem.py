@@ -40,6 +40,7 @@ from ..errors import InputError
 from ..io.loading import Inputs, check_losses, load_inputs
 from ..io.reading import InputFile
 from ..io.resources import ResourceTable
+from .blocks import ModuleMap, module_map
 from .constraints import BUILTIN_RESOURCES, FORMAT_RESOURCES, RESOURCE_UNITS, Constraints, Group
 from .formats import Format
 from .fused import fused_ties
@@ -123,6 +124,10 @@ class Problem:
     def sensitivity(self) -> np.ndarray:
         """The per-layer score as given (scalar) or the value at the lowest width (per-bit)."""
         return self.inputs.sensitivity.scores
+
+    def module_map(self) -> ModuleMap:
+        """The (module kind, block) cell of every layer (made once per list of names)."""
+        return module_map(self.names)
 
     @property
     def n_layers(self) -> int:

@@ -263,7 +263,7 @@ def build_report_figures(
     if solution.problem is not problem:
         raise ValueError("the solution was not computed for this problem")
     figures = {
-        "heatmap": charts.plot_bit_heatmap(solution),
+        "heatmap": charts.plot_heatmap(solution),
         "distribution": charts.plot_distribution(solution),
         "budget_use": charts.plot_budget_use(solution),
         "budget_curve": charts.plot_budget_curve(sweep, solution),
