@@ -27,7 +27,8 @@ in alternating runs); ``--bpw`` the drag of the formats sample's bpw slider only
 limit is not the budget: the views follow that slider live); ``--limits`` the pages with two
 and three limits only: for each slider, a keyboard step to the views that follow it redrawn
 (target 0.3 s) and, once the pictures of its steps are ready, a drag with every chart on
-screen (target 20 updates/s).
+screen (target 20 updates/s); ``--large`` the synthetic 100,000-layer MoE only (its first
+open on the fresh server, then per run: first load, bytes received, keyboard steps, drag).
 
 The machine's load average is printed with the table: the timings share the machine.
 """
@@ -68,6 +69,11 @@ TARGETS = {
     "step_bytes": (20.0, "KB", False),
     "zip_new": (3.0, "s", False),
     "zip_same": (0.5, "s", False),
+    "large_cold": (None, "s", False),
+    "large_load": (5.0, "s", False),
+    "large_bytes": (None, "MB", False),
+    "large_key": (0.3, "s", False),
+    "large_drag": (20.0, "updates/s", True),
 }
 LABELS = {
     "drag_900": "drag: updates/s of the views on screen (1440 x 900)",
@@ -84,6 +90,11 @@ LABELS = {
     "step_bytes": "bytes per keyboard step (websocket, in + out)",
     "zip_new": "charts ZIP at a new budget",
     "zip_same": "charts ZIP again, nothing changed",
+    "large_cold": "100,000 layers: first open on a fresh server (caches empty)",
+    "large_load": "100,000 layers: first load, new browser context, every chart drawn",
+    "large_bytes": "100,000 layers: websocket bytes received by that load (Plotly.js included)",
+    "large_key": "100,000 layers: keyboard step to every view redrawn (browser only)",
+    "large_drag": "100,000 layers: drag, every chart on screen (1440 x 2600)",
 }
 
 ON_SCREEN: dict[int, list[str]] = {}  # window height -> the views on screen during a drag
@@ -183,6 +194,13 @@ async def _drag_rate(
     rate = await _drag(context, page, slider, height, seconds, sent)
     await context.close()
     return rate
+
+
+def _frames_received(page) -> list[int]:
+    """The sizes of the frames the page's websockets receive from now on."""
+    received: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: received.append(len(p))))
+    return received
 
 
 def _frames_sent(page) -> list[int]:
@@ -309,6 +327,41 @@ async def several_limits(browser, url: str, repeats: int) -> dict[str, list[floa
                 f"{count} limits, {slider}: drag, every chart on screen"
             )
     return results
+
+
+LARGE_LINK = "/?source=moe_100k"  # the synthetic 100,000-layer MoE
+
+
+async def large_model(browser, url: str, repeats: int) -> dict[str, list[float]]:
+    """The synthetic 100,000-layer MoE: its first open on this server (caches empty: the
+    files made and read, 101 budgets solved, every view packed), then per run a new browser
+    context (warm server) to every view drawn with the bytes the page received, a keyboard
+    step each way to every view redrawn, and a drag with every chart on screen once the
+    pictures are ready."""
+    link = url + LARGE_LINK
+    cold = await browser.new_context(viewport={"width": 1440, "height": 900})
+    results = {"large_cold": [await _open(await cold.new_page(), link) / 1000]}
+    await cold.close()
+    loads, sizes, keys, drags = [], [], [], []
+    for _ in range(repeats):
+        context = await browser.new_context(viewport={"width": 1440, "height": 2600})
+        page = await context.new_page()
+        received = _frames_received(page)
+        sent = _frames_sent(page)
+        loads.append(await _open(page, link) / 1000)
+        sizes.append(sum(received) / 1e6)
+        for key in ("ArrowLeft", "ArrowRight"):
+            keys.append(await _key_step(page, "budget", key, VIEWS))
+        await page.wait_for_function(PICTURES_READY, polling=100, timeout=180_000)
+        await page.wait_for_timeout(500)
+        drags.append(await _drag(context, page, "budget", 2600, 3.0, sent, VIEWS))
+        await context.close()
+    return results | {
+        "large_load": loads,
+        "large_bytes": sizes,
+        "large_key": keys,
+        "large_drag": drags,
+    }
 
 
 async def _key_step(page, slider: str, key: str, follow: tuple[str, ...]) -> float:
@@ -457,6 +510,7 @@ async def measure(
     switches_only: bool = False,
     bpw_only: bool = False,
     limits_only: bool = False,
+    large_only: bool = False,
 ) -> dict[str, list[float]]:
     from playwright.async_api import async_playwright
 
@@ -475,6 +529,8 @@ async def measure(
                 return {"drag_bpw": await bpw_drags(browser, url, repeats)}
             if limits_only:
                 return await several_limits(browser, url, repeats)
+            if large_only:
+                return await large_model(browser, url, repeats)
             results: dict[str, list[float]] = {}
             results["pictures"] = []
             results["drag_900"] = await drag_rates(browser, url, 900, repeats, [])
@@ -502,10 +558,13 @@ def main() -> None:
     parser.add_argument("--switches", action="store_true", help="the page switches only")
     parser.add_argument("--bpw", action="store_true", help="the bpw slider's drag only")
     parser.add_argument("--limits", action="store_true", help="two and three limits only")
+    parser.add_argument("--large", action="store_true", help="the 100,000-layer sample only")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with benchmarked_app() as url:
-        results = asyncio.run(measure(url, args.repeats, args.switches, args.bpw, args.limits))
+        results = asyncio.run(
+            measure(url, args.repeats, args.switches, args.bpw, args.limits, args.large)
+        )
     load_after = os.getloadavg()
     print("| measure | median | target | ratio | runs | min–max |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

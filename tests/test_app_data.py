@@ -116,14 +116,14 @@ def test_a_pair_that_parses_but_builds_no_problem_is_rejected_and_read_once(monk
 def test_data_that_breaks_a_page_does_not_become_the_data_to_fall_back_on(monkeypatch):
     import mpq_core.charts.live
 
-    original = mpq_core.charts.live.bit_heatmap_spec  # what the Budget explorer draws with
+    original = mpq_core.charts.live.heatmap_spec  # what the Budget explorer draws with
 
     def fails_on_small(solution, *args, **kwargs):
         if solution.problem.n_layers == 40:
             raise OverflowError("/srv/secret/path: cannot draw")
         return original(solution, *args, **kwargs)
 
-    monkeypatch.setattr(mpq_core.charts.live, "bit_heatmap_spec", fails_on_small)
+    monkeypatch.setattr(mpq_core.charts.live, "heatmap_spec", fails_on_small)
     live.live_tables_cache_clear()  # the live views of this pair are drawn again
     flops, sens, _ = small_pair()
     at = run_app()

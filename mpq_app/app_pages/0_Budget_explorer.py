@@ -9,7 +9,17 @@ Problems too large for that are drawn by the server at each committed value.
 
 import streamlit as st
 
-from mpq_app.ui import app_page, constraints, data, export, limits_view, live, render, state
+from mpq_app.ui import (
+    app_page,
+    background,
+    constraints,
+    data,
+    export,
+    limits_view,
+    live,
+    render,
+    state,
+)
 from mpq_app.ui.page import View
 from mpq_core.charts import (
     plot_block_detail,
@@ -142,6 +152,7 @@ def server_page(view: View) -> None:
 with app_page(TITLE) as view:
     st.title(TITLE)
     render.data_caption(view)
+    background.show(view.exact_job())
     if live.applies(view):
         live_page(view)
     else:

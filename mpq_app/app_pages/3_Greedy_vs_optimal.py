@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from mpq_app.ui import app_page, render
+from mpq_app.ui import app_page, background, render
+from mpq_app.ui.data import exact_sweep_job, sweep_key
 from mpq_app.ui.gap import gap_summary, solver_pair
 from mpq_app.ui.layers import LAYER_COLUMNS, layer_frame
 from mpq_app.ui.text import multiplier, plain
@@ -19,13 +20,15 @@ with app_page("Greedy vs optimal") as view:
         swept = f"{limits[0].resource} swept over its slider's values; held: {held}"
     st.caption(plain(f"{view.data.origin} · {swept}"))
 
-    gap = solver_gap(view.sweep(("greedy", "exact")))
-    gap_summary(gap)
-    render.chart(plot_solver_gap(gap, view.solve()), key="solver_gap")
-    st.caption(
-        "Top: how far each solver's objective stays below the LP bound (the exact optimum can "
-        "never exceed it). Bottom: the greedy's shortfall from the exact optimum."
-    )
+    job = exact_sweep_job(view.files, sweep_key(view.spec), ("greedy", "exact"))
+    if background.show(job):  # a large model's exact sweep runs in the background
+        gap = solver_gap(view.sweep(("greedy", "exact")))
+        gap_summary(gap)
+        render.chart(plot_solver_gap(gap, view.solve()), key="solver_gap")
+        st.caption(
+            "Top: how far each solver's objective stays below the LP bound (the exact optimum "
+            "can never exceed it). Bottom: the greedy's shortfall from the exact optimum."
+        )
 
     greedy, exact = view.solve(solver="greedy"), view.solve(solver="exact")
     if view.has_budget:

@@ -16,7 +16,7 @@ from mpq_core.io.phase4.compare import Comparison, compare_file, comparison_line
 from mpq_core.io.reading import InputFile
 
 from . import state
-from .data import DataFiles
+from .data import HASHED, DataFiles
 from .text import plain
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def other_limit(
     return solve_setups(view, specs), labels
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=HASHED)
 def _compared(
     files: DataFiles, spec: Spec, name: str, content: bytes, name_prefix: str, _solution: Solution
 ) -> Comparison | str:

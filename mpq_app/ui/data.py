@@ -9,10 +9,12 @@ copies by ``st.cache_data`` and never mutated.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +44,13 @@ from mpq_core import (
     sweep_budgets,
     sweep_limits,
 )
+from mpq_core.charts.module_map import MAX_LAYER_CELLS
 from mpq_core.io.loading_sensitivity import NEEDS_LADDER
 from mpq_core.io.reading import decode, read_bytes
 from mpq_core.solving.solvers import sweep_solvers  # noqa: F401  (pages import it from here)
 
 from .. import FILES_ENV
+from .background import SweepJob, sweep_job
 
 # Up to this many layers the Budget explorer's views follow the slider in the browser (ui.live).
 # Above MAX_LAYER_CELLS (2,000) layers the heatmap draws a cell per module kind and block, not
@@ -79,6 +83,17 @@ class DataFiles:
     # the widths a sensitivity file of one list per layer (MixDQ's layout) was accepted with:
     # it is read with them whenever no other ladder is asked for
     ladder: tuple[int, ...] = ()
+    # what the caches key on (``HASHED``): Streamlit's own hash would read every byte of the
+    # files at each cached call (seconds a run at 100,000 layers)
+    digest: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        h = hashlib.sha256()
+        for part in dataclasses.fields(self)[:-1]:  # every field but the digest
+            item = getattr(self, part.name)
+            data = item if isinstance(item, bytes) else repr(item).encode()
+            h.update(len(data).to_bytes(8, "little") + data)
+        object.__setattr__(self, "digest", h.hexdigest())
 
     def input_files(self) -> tuple[InputFile, InputFile]:
         return (
@@ -87,7 +102,10 @@ class DataFiles:
         )
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+HASHED = {DataFiles: lambda files: files.digest}  # hash_funcs of every cache keyed on files
+
+
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=HASHED)
 def sample_files(key: str) -> DataFiles:
     """A bundled sample's files with its own resources file, name prefix and ladder."""
     sample = SAMPLES[key]
@@ -132,7 +150,7 @@ def needs_ladder(err: InputError) -> bool:
     return NEEDS_LADDER in err.problem
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=HASHED)
 def cached_inputs(files: DataFiles, ladder: tuple[int, ...] | None = None) -> Inputs:
     """Parse and align both files (an InputError is raised again on every call, not cached).
     ``ladder`` (else ``files.ladder``) is used only by a sensitivity file that lists one value
@@ -149,7 +167,7 @@ def cached_inputs(files: DataFiles, ladder: tuple[int, ...] | None = None) -> In
     return _inputs(files, ladder)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=HASHED)
 def _inputs(files: DataFiles, ladder: tuple[int, ...] | None) -> Inputs:
     return load_inputs(
         *files.input_files(),
@@ -188,7 +206,7 @@ def check_upload_size(inputs: Inputs) -> None:
             )
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASHED)
 def cached_problem(files: DataFiles, spec: Spec) -> Problem:
     """The problem of these files under the spec's ladder, cost model, pins, groups and ties
     (its limits and solver do not shape it: they are left out of the key)."""
@@ -254,29 +272,52 @@ def session_gone() -> bool:
     return not Runtime.instance().is_active_session(ctx.session_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
 def cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.DataFrame:
     """The first limit swept over its slider's values with the other limits held (for the
     original single budget: every multiplier 0.00..1.00). ``key`` comes from
-    :func:`sweep_key`."""
+    :func:`sweep_key`. Above ``MAX_LAYER_CELLS`` layers an exact sweep runs in the
+    background (:func:`exact_sweep_job`): until it ends, the greedy's rows alone."""
+    if "exact" in solvers:
+        job = exact_sweep_job(files, key, solvers)
+        if job is not None:
+            if job.table is not None:
+                return job.table.copy()
+            solvers = tuple(s for s in solvers if s != "exact") or ("greedy",)
+    return _cached_sweep(files, key, solvers)
+
+
+def exact_sweep_job(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> SweepJob | None:
+    """The background job of an exact sweep of a large problem (None for a problem of at
+    most ``MAX_LAYER_CELLS`` layers: its sweep is quick enough for a page run)."""
     problem = cached_problem(files, key)
-    limits = key.limits
-    first = limits[0]
-    if len(limits) == 1 and problem.n_layers <= LIVE_MAX_LAYERS:  # the live views draw these
+    if problem.n_layers <= MAX_LAYER_CELLS:
+        return None
+    total = len(sweep_values(problem, key)) * len(solvers)
+    return sweep_job((files, key, solvers), total, lambda stop: _sweep(problem, key, solvers, stop))
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASHED)
+def _cached_sweep(files: DataFiles, key: Spec, solvers: tuple[str, ...]) -> pd.DataFrame:
+    problem = cached_problem(files, key)
+    if len(key.limits) == 1 and problem.n_layers <= LIVE_MAX_LAYERS:  # the live views draw these
         return cached_live_sweep(files, key, solvers, 0).table  # the key _swept uses
-    if len(limits) == 1 and first.is_budget:
-        return sweep_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=session_gone)
+    return _sweep(problem, key, solvers, session_gone)
+
+
+def _sweep(problem: Problem, key: Spec, solvers: tuple[str, ...], stop) -> pd.DataFrame:
+    if len(key.limits) == 1 and key.limits[0].is_budget:
+        return sweep_budgets(problem, solvers=solvers, time_limit=SWEEP_SECONDS, stop=stop)
     return sweep_limits(
         problem,
-        limits,
+        key.limits,
         values=sweep_values(problem, key),
         solvers=solvers,
         time_limit=SWEEP_SECONDS,
-        stop=session_gone,
+        stop=stop,
     )
 
 
-@st.cache_resource(show_spinner=False, max_entries=12)
+@st.cache_resource(show_spinner=False, max_entries=12, hash_funcs=HASHED)
 def cached_live_sweep(
     files: DataFiles, key: Spec, solvers: tuple[str, ...], index: int = 0
 ) -> BudgetSweep:

@@ -43,7 +43,7 @@ from mpq_core.io.export import export_mapping, mapping_filename, mapping_text
 from mpq_core.io.phase4 import PHASE4_TARGETS, phase4_archive
 from mpq_core.report.html import build_report_figures, view_report_html
 
-from .data import DataFiles, cached_problem, cached_sweep, sweep_key, sweep_solvers
+from .data import HASHED, DataFiles, cached_problem, cached_sweep, sweep_key, sweep_solvers
 from .text import plain
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def shared_renderer(browser: str) -> ImageRenderer:
     return ImageRenderer(Path(browser)).start()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=HASHED)
 def chart_zip(files: DataFiles, spec: Spec, browser: str) -> bytes:
     """Every chart of the main view under this spec as PNG and SVG, zipped (cached)."""
     problem = cached_problem(files, spec)

@@ -20,7 +20,7 @@ from mpq_core.charts import (
 )
 
 from . import constraints, render
-from .data import DataFiles, cached_problem, session_gone
+from .data import HASHED, DataFiles, cached_problem, session_gone
 from .render import NO_PARAMS, has_params
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def axis_values(problem, limit: Limit) -> tuple[float, ...]:
     return tuple(float(v) for v in np.round(np.linspace(low, high, MAP_POINTS), 6))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=HASHED)
 def cached_map(
     files: DataFiles, spec: Spec, axes: tuple[int, int], values: tuple[tuple[float, ...], ...]
 ) -> pd.DataFrame:

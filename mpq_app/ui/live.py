@@ -55,7 +55,7 @@ from mpq_core.errors import Stopped
 from mpq_core.report.html import chart_config
 
 from . import data
-from .data import DataFiles, cached_live_sweep, sweep_key, sweep_solvers
+from .data import HASHED, DataFiles, cached_live_sweep, sweep_key, sweep_solvers
 from .js_bundle import LIVE_JS, bundle
 from .render import Metric, headline_items, row_length, weight_items
 
@@ -243,7 +243,7 @@ def steps_solver(view: View) -> str:
     return _step_solvers(view)[-1]
 
 
-@st.cache_data(show_spinner="Preparing the live view…", max_entries=8)
+@st.cache_data(show_spinner="Preparing the live view…", max_entries=8, hash_funcs=HASHED)
 def _live_tables(files: DataFiles, keys: tuple[Spec, ...], _view: View) -> dict[str, bytes]:
     groups = groups_of(_view)
     parts: dict[str, list[tuple[LiveGroup, list[dict]]]] = {}
@@ -392,7 +392,7 @@ def pick_block(view: View) -> str | None:
     return open_block(view)
 
 
-@st.cache_data(show_spinner="Opening the block…", max_entries=8)
+@st.cache_data(show_spinner="Opening the block…", max_entries=8, hash_funcs=HASHED)
 def _detail_table(files: DataFiles, key: Spec, block: str, _view: View) -> bytes:
     solutions = _swept(_view).solutions[steps_solver(_view)]
     states = [_detail_state(solution, block) for solution in solutions]

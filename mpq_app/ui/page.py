@@ -19,7 +19,16 @@ from mpq_core import InputError, Limit, Problem, Solution, SolverGap, Spec, solv
 from mpq_core.errors import Stopped
 
 from . import constraints, preload, settings, state
-from .data import DataFiles, budget_limit, cached_problem, cached_sweep, sweep_key, sweep_solvers
+from .background import SweepJob
+from .data import (
+    DataFiles,
+    budget_limit,
+    cached_problem,
+    cached_sweep,
+    exact_sweep_job,
+    sweep_key,
+    sweep_solvers,
+)
 from .render import page_style
 from .sidebar import LoadedData, Settings, remember_good, sidebar
 from .text import plain
@@ -147,6 +156,13 @@ class View:
             one = len(self.spec.limits) == 1
             solvers = sweep_solvers(self.solver) if one else ("greedy",)
         return cached_sweep(self.files, sweep_key(self.spec), solvers)
+
+    def exact_job(self) -> SweepJob | None:
+        """The background job of this view's exact sweep (a large problem with the exact
+        solver and one limit), None when its sweep is made in the page run."""
+        if self.solver != "exact" or len(self.spec.limits) > 1:
+            return None
+        return exact_sweep_job(self.files, sweep_key(self.spec), sweep_solvers(self.solver))
 
     def gap_at(self, exact: Solution, greedy: Solution | None = None) -> SolverGap:
         """Greedy, exact and their gap at ``exact``'s budget."""

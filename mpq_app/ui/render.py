@@ -57,7 +57,7 @@ def data_caption(view) -> None:
     problem = view.problem
     st.caption(
         plain(
-            f"{view.data.origin} · {problem.n_layers} layers · "
+            f"{view.data.origin} · {problem.n_layers:,} layers · "
             f"{problem.inputs.sensitivity.kind.replace('_', '-')} sensitivity · "
             f"{_options_caption(problem)} · solver: {view.solver}"
         )

@@ -9,7 +9,7 @@ import streamlit as st
 from mpq_core import SAMPLES, InputError, InputFile, Spec
 from mpq_core.report.agreement import Agreement, ValidationResults, agreement, read_validation
 
-from .data import DataFiles, cached_problem
+from .data import HASHED, DataFiles, cached_problem
 from .text import plain
 
 HOW_TO = """
@@ -70,7 +70,7 @@ def cached_results(file: ResultsFile) -> ValidationResults:
     return read_validation(InputFile(file.name, file.content))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASHED)
 def cached_agreement(file: ResultsFile, metric: str, files: DataFiles, spec: Spec) -> Agreement:
     """Predicted vs measured; solved on the loaded data only when the file has no prediction."""
     results = cached_results(file)

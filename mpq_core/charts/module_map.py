@@ -98,6 +98,18 @@ def _block_ticks(grid: ModuleMap) -> tuple[list[str], str]:
     return list(grid.blocks), "block"
 
 
+_MAX_TICKS = 12  # block labels on x, at most (they stay apart on an 800 px page)
+
+
+def _tick_step(count: int) -> int:
+    """Every 1st, 2nd, 5th, 10th, 20th ... block: the smallest step that labels at most
+    ``_MAX_TICKS`` of ``count`` blocks."""
+    step = 1
+    while -(-count // step) > _MAX_TICKS:
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
+    return step
+
+
 def _bits_scale(problem: Problem) -> tuple[float, float, list[list[Any]]]:
     """(zmin, zmax, colorscale): each option's bits in its own colour, means between them in
     the colour of those bits (:func:`~.colors.bits_color`)."""
@@ -172,7 +184,7 @@ def module_map_spec(
     subtitle = context_line(solution)
     title = None if title is None else plain(title)
     header = header_px(legend=False, title=title, subtitle=subtitle, width=WIDE)
-    step = max(1, len(ticks) // 25)
+    step = _tick_step(len(ticks))
     xaxis = axis(
         title=axis_title(x_title),
         tickmode="array",

@@ -28,6 +28,7 @@ IDLE = (
     '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
     '[data-test-script-state="notRunning"]'
 )
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 WAIT_MS = 60_000
 _SLICE_MS = 1_000
 STREAM = "/_stcore/stream"  # the app's websocket (the same in _COUNT_MESSAGES)
@@ -219,3 +220,41 @@ def full_screenshot(page: Page, folder: Path, name: str, width: int = 1440) -> P
     path = folder / f"{name}.png"
     page.screenshot(path=path, full_page=True)
     return path
+
+
+def drag_thumb(
+    page: Page, slider: str, dx: float, sent: list[int], timeout: float = WAIT_MS
+) -> float:
+    """Drag ``slider``'s thumb by ``dx`` pixels and hold it: once the heatmap draws the value
+    under the thumb (with no frame sent to the server), that value."""
+    thumb = page.locator(f".st-key-{slider} [data-testid=stSliderThumbValue]").locator("..")
+    box = thumb.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    frames = len(sent)
+    page.mouse.move(x + dx, y, steps=10)
+    page.wait_for_function(
+        """key => {
+            const drawn = document.querySelector('.st-key-heatmap .mpq-live').dataset.liveValue;
+            const thumb = document.querySelector(`.st-key-${key} input[type="range"]`);
+            return drawn !== undefined && Number(drawn) === Number(thumb.value);
+        }""",
+        arg=slider,
+        timeout=timeout,
+    )
+    assert len(sent) == frames, "the drag asked the server"
+    return float(page.locator(".st-key-heatmap .mpq-live").get_attribute("data-live-value"))
+
+
+def release_thumb(page: Page, key: str, value: str, timeout: float = WAIT_MS) -> None:
+    """Release the mouse: the page's run ends with ``value`` among the link's ``key``s."""
+    with rerun(page, timeout):
+        page.mouse.up()
+    settle(page, timeout)
+    page.wait_for_function(
+        "([k, v]) => new URLSearchParams(location.search).getAll(k).includes(v)",
+        arg=[key, value],
+        timeout=timeout,
+    )
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()

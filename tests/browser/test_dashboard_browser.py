@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from browser_page import (
+    ERRORS,
     SCREENSHOTS,
     WAIT_MS,
     Page,
@@ -40,7 +41,6 @@ PAGES = [
     ("Greedy_vs_optimal", "Greedy vs optimal", "4_greedy_vs_optimal", PLOT),
     ("Data", "Data", "5_data", TABLE),
 ]
-ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
 @cache

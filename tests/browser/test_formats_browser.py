@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 from browser_page import (
+    ERRORS,
     SCREENSHOTS,
     TWO_FRAMES,
     WAIT_MS,
@@ -22,7 +23,6 @@ from browser_page import (
 
 pytestmark = pytest.mark.browser
 
-ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 LINK = "?source=minilm_formats"
 # the sample's chosen formats, cheapest first (as the link lists them)
 FORMATS = ["int4_g128", "mxfp4", "nvfp4", "int4_g32", "fp8", "int8", "bf16"]

@@ -7,12 +7,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from browser_page import IDLE, SCREENSHOTS, WAIT_MS, Page, expect
+from browser_page import ERRORS, IDLE, SCREENSHOTS, WAIT_MS, Page, expect
 
 from benchmarks.local_app import AppNotStarted, running_app
 
 PLOTS = ".js-plotly-plot .main-svg"
-ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
 @pytest.fixture(scope="module")

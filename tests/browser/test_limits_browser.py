@@ -7,11 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_page import SCREENSHOTS, Page, expect, rerun, settle, sync_api, wait_for_viewport
+from browser_page import (
+    ERRORS,
+    SCREENSHOTS,
+    Page,
+    drag_thumb,
+    expect,
+    release_thumb,
+    rerun,
+    settle,
+    sync_api,
+    wait_for_viewport,
+)
 
 pytestmark = pytest.mark.browser
 
-ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 LINK = "?budget=0.4&limit=mean_wbits%3C%3D6&group=content:*.attn2.*|*.ff.*"
 
 
@@ -86,42 +96,6 @@ def test_two_limits_two_sliders_and_the_trade_off_map(
         context.close()
 
 
-def _drag(page: Page, slider: str, dx: float, sent: list[int]) -> float:
-    """Drag ``slider``'s thumb by ``dx`` pixels and hold it: once the heatmap draws the value
-    under the thumb (with no frame sent to the server), that value."""
-    thumb = page.locator(f".st-key-{slider} [data-testid=stSliderThumbValue]").locator("..")
-    box = thumb.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    frames = len(sent)
-    page.mouse.move(x + dx, y, steps=10)
-    page.wait_for_function(
-        """key => {
-            const drawn = document.querySelector('.st-key-heatmap .mpq-live').dataset.liveValue;
-            const thumb = document.querySelector(`.st-key-${key} input[type="range"]`);
-            return drawn !== undefined && Number(drawn) === Number(thumb.value);
-        }""",
-        arg=slider,
-        timeout=WAIT_MS,
-    )
-    assert len(sent) == frames, "the drag asked the server"
-    return float(page.locator(".st-key-heatmap .mpq-live").get_attribute("data-live-value"))
-
-
-def _release(page: Page, key: str, value: str) -> None:
-    """Release the mouse: the page's run ends with ``value`` among the link's ``key``s."""
-    with rerun(page, WAIT_MS):
-        page.mouse.up()
-    settle(page, WAIT_MS)
-    page.wait_for_function(
-        "([k, v]) => new URLSearchParams(location.search).getAll(k).includes(v)",
-        arg=[key, value],
-        timeout=WAIT_MS,
-    )
-    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
-
-
 def test_either_slider_of_two_limits_moves_the_views_before_release(
     page: Page, app_url: str
 ) -> None:
@@ -134,16 +108,18 @@ def test_either_slider_of_two_limits_moves_the_views_before_release(
     heatmap = page.locator(".st-key-heatmap .mpq-live")
     before = _metric(page, "Mean weight bits")
 
-    held = _drag(page, "limit_slider_1", -90, sent)  # the mean-bits cap, down
+    held = drag_thumb(page, "limit_slider_1", -90, sent, WAIT_MS)  # the mean-bits cap, down
     assert held < 6
     expect(_metric_value(page, "Mean weight bits")).not_to_have_text(before)
     assert float(_metric(page, "Mean weight bits").split()[0]) <= held + 1e-9
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "limits_1440_dragging_mean_wbits.png")
-    _release(page, "limit", f"mean_wbits<={held:g}")
+    release_thumb(page, "limit", f"mean_wbits<={held:g}", WAIT_MS)
 
-    budget = _drag(page, "budget", 120, sent)  # the budget, up: the views follow it again
+    budget = drag_thumb(
+        page, "budget", 120, sent, WAIT_MS
+    )  # the budget, up: the views follow it again
     assert budget > 0.4
     assert float(_metric(page, "Mean weight bits").split()[0]) <= held + 1e-9
-    _release(page, "budget", f"{budget:g}")
+    release_thumb(page, "budget", f"{budget:g}", WAIT_MS)
     expect(heatmap).to_have_attribute("data-live-value", f"{budget:g}")
