@@ -59,21 +59,22 @@ def _drawn_layers(at: AppTest) -> set[str]:
 
 
 def test_an_upload_above_the_layer_cap_is_refused_and_the_last_data_stays():
-    """Regression: a valid 100,000-layer pair held a server thread for 150 s (every view draws
-    every layer on each rerun). Above the cap the pair is refused at once, by name."""
-    cap = 10_000
+    """Regression: a valid 100,000-layer pair held a server thread for 150 s (every view drew
+    every layer on each rerun; they now fold a large model's layers). Above the cap the pair is
+    refused at once, by name."""
+    cap = 100_000
     flops, sens = _pair(cap + 1)
     at = _upload(_app(), flops, sens)
     assert not at.exception
     assert [_shown(e.value) for e in at.error] == [
-        f"flops_{cap + 1}.json: 10,001 layers; the dashboard takes at most 10,000 layers per "
+        f"flops_{cap + 1}.json: 100,001 layers; the dashboard takes at most 100,000 layers per "
         "file (the command line has no such limit)"
     ]
     assert [_shown(i.value) for i in at.info] == [f"Still showing {mc.SAMPLES['sd14'].title}."]
     assert _drawn_layers(at) == set(SD14)  # the sample, still
     uploaders = {u.key: u for u in at.sidebar.get("file_uploader")}
-    assert "At most 10,000 layers" in uploaders["upload_flops"].help
-    assert "At most 10,000 layers" in uploaders["upload_sensitivity"].help
+    assert "At most 100,000 layers" in uploaders["upload_flops"].help
+    assert "At most 100,000 layers" in uploaders["upload_sensitivity"].help
     assert cap == mpq_app.ui.data.MAX_UPLOAD_LAYERS
 
 

@@ -37,6 +37,7 @@ def width_changes(solutions: Sequence[Solution], labels: Sequence[str]) -> pd.Da
             frame[label] = solution.wbits.astype(int)
         else:
             frame[label] = [names[j] for j in solution.choice]
-    differs = frame[list(labels)].nunique(axis=1) > 1
+    columns = frame[list(labels)]
+    differs = columns.ne(columns.iloc[:, 0], axis=0).any(axis=1)  # some differs from the first
     order = ["layer", *labels, "block", "type", "macs"]
     return frame.loc[differs, order].reset_index(drop=True)
