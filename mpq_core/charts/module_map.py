@@ -85,6 +85,19 @@ def cell_mix(solution: Solution) -> np.ndarray:
     return flat.reshape(len(grid.kinds), len(grid.blocks), k)
 
 
+def _kind_axis(rows: list[str]) -> dict[str, Any]:
+    """The module kinds down y, the first on top, in the monospace of layer names."""
+    return axis(
+        type="category",
+        categoryorder="array",
+        categoryarray=rows,
+        range=[len(rows) - 0.5, -0.5],
+        showgrid=False,
+        ticks="",
+        tickfont={"family": MONO, "size": TEXT_PX},
+    )
+
+
 def _block_ticks(grid: ModuleMap) -> tuple[list[str], str]:
     """Each block's label on x and the axis title: the number alone when every block but a
     few is ``<prefix>.<number>`` (``model.layers.7`` -> ``7``)."""
@@ -125,7 +138,7 @@ def _bits_scale(problem: Problem) -> tuple[float, float, list[list[Any]]]:
     return low, high, scale
 
 
-def _cell_hover(grid: ModuleMap, ticks: list[str]) -> list[list[list[Any]]]:
+def _cell_hover(grid: ModuleMap) -> list[list[list[Any]]]:
     """Per cell: [block, kind, layers] (the same at every step: written once when packed)."""
     counts = grid.counts()
     return [
@@ -160,7 +173,7 @@ def module_map_spec(
         "z": z,
         "x": list(range(len(grid.blocks))),
         "y": [plain(kind) for kind in grid.kinds],
-        "customdata": _cell_hover(grid, ticks),
+        "customdata": _cell_hover(grid),
         "text": text,
         "hovertemplate": (
             "<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]} layers<br>"
@@ -193,15 +206,7 @@ def module_map_spec(
         range=[-0.5, len(ticks) - 0.5],
         showgrid=False,
     )
-    yaxis = axis(
-        type="category",
-        categoryorder="array",
-        categoryarray=trace["y"],
-        range=[len(grid.kinds) - 0.5, -0.5],
-        showgrid=False,
-        ticks="",
-        tickfont={"family": MONO, "size": TEXT_PX},
-    )
+    yaxis = _kind_axis(trace["y"])
     layout = figure_layout(
         file=file_stem("module_map", [solution.multiplier]),
         width=WIDE,
@@ -276,15 +281,7 @@ def block_detail_spec(solution: Solution, block: str) -> dict[str, Any]:
             range=[-0.5, columns - 0.5],
             showgrid=False,
         ),
-        yaxis=axis(
-            type="category",
-            categoryorder="array",
-            categoryarray=rows,
-            range=[len(rows) - 0.5, -0.5],
-            showgrid=False,
-            ticks="",
-            tickfont={"family": MONO, "size": TEXT_PX},
-        ),
+        yaxis=_kind_axis(rows),
         **({} if solution.feasible else {"annotations": [infeasible_notice(solution, width=WIDE)]}),
     )
     layout["legend"]["title"] = {"text": legend_title(problem), "font": {"size": TEXT_PX}}
