@@ -73,6 +73,7 @@ TARGETS = {
     "large_load": (5.0, "s", False),
     "large_bytes": (None, "MB", False),
     "large_key": (0.3, "s", False),
+    "large_ready": (0.3, "s", False),
     "large_drag": (20.0, "updates/s", True),
 }
 LABELS = {
@@ -94,6 +95,7 @@ LABELS = {
     "large_load": "100,000 layers: first load, new browser context, every chart drawn",
     "large_bytes": "100,000 layers: websocket bytes received by that load (Plotly.js included)",
     "large_key": "100,000 layers: keyboard step to every view redrawn (browser only)",
+    "large_ready": "100,000 layers: the same, once the pictures of every step are ready",
     "large_drag": "100,000 layers: drag, every chart on screen (1440 x 2600)",
 }
 
@@ -294,14 +296,14 @@ KEY_DRAWN = """([views, key, before]) => {
 
 async def several_limits(browser, url: str, repeats: int) -> dict[str, list[float]]:
     """Per page (two limits, three) and slider: a keyboard step to every view that follows
-    it redrawn (browser only), then, once the pictures of that slider's steps are ready, a
-    drag with every chart on screen (1440 x 2600)."""
+    it redrawn (browser only), then, once the pictures of that slider's steps are ready, the
+    same keyboard steps again and a drag with every chart on screen (1440 x 2600)."""
     results: dict[str, list[float]] = {}
     for count, link in SEVERAL.items():
         sliders = ["budget"] + [f"limit_slider_{i}" for i in range(1, len(link.split("limit=")))]
         for slider in sliders:
             follow = FOLLOW.get(slider, SEVERAL_VIEWS)
-            keys, drags = [], []
+            keys, ready, drags = [], [], []
             for _ in range(repeats):
                 context = await browser.new_context(viewport={"width": 1440, "height": 2600})
                 page = await context.new_page()
@@ -316,13 +318,20 @@ async def several_limits(browser, url: str, repeats: int) -> dict[str, list[floa
                     message = f"{count} limits, {slider}: pictures missing {missing}"
                     raise SystemExit(message) from err
                 await page.wait_for_timeout(500)
+                for key in ("ArrowLeft", "ArrowRight"):
+                    ready.append(await _key_step(page, slider, key, follow))
                 drags.append(await _drag(context, page, slider, 2600, 3.0, sent, follow))
                 await context.close()
             results[f"{count}_{slider}_key"] = keys
+            results[f"{count}_{slider}_ready"] = ready
             results[f"{count}_{slider}_drag"] = drags
             TARGETS[f"{count}_{slider}_key"] = (0.3, "s", False)
+            TARGETS[f"{count}_{slider}_ready"] = (0.3, "s", False)
             TARGETS[f"{count}_{slider}_drag"] = (20.0, "updates/s", True)
             LABELS[f"{count}_{slider}_key"] = f"{count} limits, {slider}: key step to its views"
+            LABELS[f"{count}_{slider}_ready"] = (
+                f"{count} limits, {slider}: key step to its views, pictures ready"
+            )
             LABELS[f"{count}_{slider}_drag"] = (
                 f"{count} limits, {slider}: drag, every chart on screen"
             )
@@ -336,13 +345,13 @@ async def large_model(browser, url: str, repeats: int) -> dict[str, list[float]]
     """The synthetic 100,000-layer MoE: its first open on this server (caches empty: the
     files made and read, 101 budgets solved, every view packed), then per run a new browser
     context (warm server) to every view drawn with the bytes the page received, a keyboard
-    step each way to every view redrawn, and a drag with every chart on screen once the
-    pictures are ready."""
+    step each way to every view redrawn, and, once the pictures are ready, the same steps
+    again and a drag with every chart on screen."""
     link = url + LARGE_LINK
     cold = await browser.new_context(viewport={"width": 1440, "height": 900})
     results = {"large_cold": [await _open(await cold.new_page(), link) / 1000]}
     await cold.close()
-    loads, sizes, keys, drags = [], [], [], []
+    loads, sizes, keys, ready, drags = [], [], [], [], []
     for _ in range(repeats):
         context = await browser.new_context(viewport={"width": 1440, "height": 2600})
         page = await context.new_page()
@@ -354,12 +363,15 @@ async def large_model(browser, url: str, repeats: int) -> dict[str, list[float]]
             keys.append(await _key_step(page, "budget", key, VIEWS))
         await page.wait_for_function(PICTURES_READY, polling=100, timeout=180_000)
         await page.wait_for_timeout(500)
+        for key in ("ArrowLeft", "ArrowRight"):
+            ready.append(await _key_step(page, "budget", key, VIEWS))
         drags.append(await _drag(context, page, "budget", 2600, 3.0, sent, VIEWS))
         await context.close()
     return results | {
         "large_load": loads,
         "large_bytes": sizes,
         "large_key": keys,
+        "large_ready": ready,
         "large_drag": drags,
     }
 

@@ -26,7 +26,9 @@ function target(group) {
 // rest in the next frames, so the thumb keeps moving smoothly). While a pointer drags, only
 // the views on screen do: the others catch up when the thumb rests (the page has a moment to
 // spare) and at once when they scroll into view. A key step or the server's word moves them
-// all.
+// all. A drag and a key step show each chart's picture of the step where it has one (one
+// frame for them all); after a key step the charts then draw the step themselves, in the
+// frames that follow.
 const FRAME_MS = 24;
 
 function draw(name) {
@@ -37,17 +39,21 @@ function draw(name) {
   group.want = want;
   const start = performance.now();
   const dragging = LIVE.pointers > 0;
+  const key = !dragging && LIVE.keyStep;
+  LIVE.keyStep = false;
+  const pictures = dragging || key;
   const mine = [...group.views.values()].filter((view) => view.group === name);
   const waiting = mine
-    .filter((view) => (view.visible || !dragging) && behind(view, want, dragging))
+    .filter((view) => (view.visible || !dragging) && behind(view, want, pictures))
     .sort((a, b) => b.visible - a.visible || (a.lastShown ?? 0) - (b.lastShown ?? 0));
   for (const view of waiting) {
     if (performance.now() - start > FRAME_MS) {
       redraw(name); // the others in the next frame
       break;
     }
-    if (show(view, want)) view.lastShown = performance.now();
+    if (show(view, want, pictures)) view.lastShown = performance.now();
   }
+  if (key) redraw(name); // the charts draw the step themselves from the next frame
   group.draws += 1;
   const hidden = mine.some((view) => !view.visible);
   if (dragging && hidden && !group.idle) {
@@ -64,12 +70,13 @@ function catchUp(name, deadline) {
   group.idle = 0;
   if (!group.want) return;
   for (const view of group.views.values()) {
-    if (view.group !== name || !behind(view, group.want, LIVE.pointers > 0)) continue;
+    const dragging = LIVE.pointers > 0;
+    if (view.group !== name || !behind(view, group.want, dragging)) continue;
     if (deadline.timeRemaining() < IDLE_MS && !deadline.didTimeout) {
       group.idle = requestIdleCallback((next) => catchUp(name, next));
       return;
     }
-    show(view, group.want);
+    show(view, group.want, dragging);
   }
 }
 
@@ -83,18 +90,19 @@ export function redrawAll() {
   for (const name of LIVE.groups.keys()) redraw(name);
 }
 
-// Whether ``view`` does not show ``want`` yet; while a pointer drags, a picture of the step
-// counts as shown (the chart itself draws it on release).
-function behind(view, want, dragging) {
+// Whether ``view`` does not show ``want`` yet; while pictures may stand for the charts (a
+// drag, a key step's first frame), a picture of the step counts as shown (the chart itself
+// draws it on release, or in the frames after the key step).
+function behind(view, want, pictures) {
   const key = stepKey(view.spec, want);
-  return key !== null && (view.shown !== key || (!dragging && view.pictured));
+  return key !== null && (view.shown !== key || (!pictures && view.pictured));
 }
 
-function show(view, want) {
+function show(view, want, pictures) {
   const key = stepKey(view.spec, want);
   if (key === null) return false;
   const index = want.states ? null : nearest(view.spec.grid, want.value);
-  if (LIVE.pointers > 0 && index !== null && view.showPicture) {
+  if (pictures && index !== null && view.showPicture) {
     if (view.shown === key) return false;
     if (view.showPicture(index, want.value)) {
       view.shown = key;

@@ -128,6 +128,16 @@ function listen() {
     redrawAll(); // the views left behind
   };
   document.addEventListener("pointerup", release, true);
+  // a key on a slider's thumb: its group's next drawing is a key step (follow.js: draw)
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      if (event.target instanceof Element && event.target.closest('[role="slider"]')) {
+        LIVE.keyStep = true;
+      }
+    },
+    true,
+  );
   document.addEventListener("pointercancel", release, true);
   LIVE.observer.observe(document.body, {
     subtree: true,
