@@ -18,7 +18,10 @@ import { whenQuiet } from "./quiet.js";
 import { LIVE, liveGroup } from "./registry.js";
 import { nearest } from "./steps.js";
 
-const PICTURE_MS = 20; // an idle moment shorter than this leaves the next picture for later
+const PICTURE_MS = 20; // an idle moment shorter than this leaves the next picture for later,
+const SHORT_IDLES = 8; // unless the view has waited through this many: a page that draws a
+// frame every 16 ms (something on it animates) has idle moments of 16 ms at most, and its
+// pictures would otherwise wait for ever
 
 // The step ``index`` of ``view``'s chart, if its picture is ready for the chart's width.
 export function picture(view, index) {
@@ -65,10 +68,13 @@ function prepareOne(view, deadline) {
     putEaselAway(view);
     return;
   }
-  if (LIVE.pointers > 0 || deadline.timeRemaining() < PICTURE_MS || waitsForOthers(view)) {
+  const short = deadline.timeRemaining() < PICTURE_MS && !deadline.didTimeout;
+  view.shortIdles = short ? (view.shortIdles ?? 0) + 1 : 0;
+  if (LIVE.pointers > 0 || (short && view.shortIdles < SHORT_IDLES) || waitsForOthers(view)) {
     preparePictures(view);
     return;
   }
+  view.shortIdles = 0;
   const { spec, hostWidth: width } = view;
   const state = unpack(spec.table, index);
   const easel = view.easel ?? newEasel(view);
