@@ -320,6 +320,10 @@ async def several_limits(browser, url: str, repeats: int) -> dict[str, list[floa
                 await page.wait_for_timeout(500)
                 for key in ("ArrowLeft", "ArrowRight"):
                     ready.append(await _key_step(page, slider, key, follow))
+                # a committed value reruns the page: the views' data changes, their pictures
+                # are made again before the drag
+                await page.wait_for_function(PICTURES_READY, polling=100, timeout=180_000)
+                await page.wait_for_timeout(500)
                 drags.append(await _drag(context, page, slider, 2600, 3.0, sent, follow))
                 await context.close()
             results[f"{count}_{slider}_key"] = keys
