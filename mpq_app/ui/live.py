@@ -299,7 +299,7 @@ def _own_states(view: View, solution: Solution) -> dict[str, str]:
     own = {name: pack_states([states[name]]) for name in names}
     block = open_block(view)
     if block is not None:
-        own[DETAIL] = pack_states([_detail_state(solution, block)])
+        own[DETAIL] = pack_states(_detail_states([solution], block))
     return own
 
 
@@ -395,15 +395,21 @@ def pick_block(view: View) -> str | None:
 @st.cache_data(show_spinner="Opening the block…", max_entries=8, hash_funcs=HASHED)
 def _detail_table(files: DataFiles, key: Spec, block: str, _view: View) -> bytes:
     solutions = _swept(_view).solutions[steps_solver(_view)]
-    states = [_detail_state(solution, block) for solution in solutions]
-    return pack_view(group_of(_view), DETAIL, states)
+    return pack_view(group_of(_view), DETAIL, _detail_states(solutions, block))
 
 
-def _detail_state(solution: Solution, block: str) -> dict[str, Any]:
-    spec = block_detail_spec(solution, block)
+def _detail_states(solutions: Sequence[Solution], block: str) -> list[dict[str, Any]]:
+    """Block ``block``'s figure at each of ``solutions`` (the template and the camera
+    button's small figure made once for all, as :func:`step_states` makes them)."""
+    template = default_template()
     frames: dict[str, go.Figure] = {}
-    layout = {**spec["layout"], "template": default_template()}
-    return {"data": spec["data"], "layout": layout, "config": _config(frames, DETAIL, layout)}
+    out = []
+    for solution in solutions:
+        spec = block_detail_spec(solution, block)
+        layout = {**spec["layout"], "template": template}
+        config = _config(frames, DETAIL, layout)
+        out.append({"data": spec["data"], "layout": layout, "config": config})
+    return out
 
 
 # --- reading what a view shows (tests, AppTest) ----------------------------------------------
