@@ -1,5 +1,6 @@
 """How the AppTest modules open the dashboard: its pages, the bundled sample, a run (with a
-link's query), a check that nothing failed, and an uploaded pair of files."""
+link's query), a sidebar section opened, a check that nothing failed, and an uploaded pair of
+files."""
 
 from __future__ import annotations
 
@@ -36,6 +37,14 @@ def run_app(query: dict | None = None, timeout: float = 60) -> AppTest:
     at = AppTest.from_file(str(REPO / ENTRY), default_timeout=timeout)
     if query:
         at.query_params.update(query)
+    return at.run()
+
+
+def open_sections(at: AppTest, *keys: str) -> AppTest:
+    """``at`` run again with the sidebar sections ``keys`` open (``ui.sections``: ``PINS``,
+    ``LIMITS``, ``CONSTRAINTS``, ``ABOUT``): their widgets are drawn only while open."""
+    for key in keys:
+        at.session_state[key] = True
     return at.run()
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from app_runs import PAGES, load_sample, no_failure, run_app, small_pair, upload
+from app_runs import PAGES, load_sample, no_failure, open_sections, run_app, small_pair, upload
 from app_views import app_metrics, heatmap_widths, shown, sidebar_text
 
 import mpq_core as mc
-from mpq_app.ui import live
+from mpq_app.ui import live, sections
 
 
 def test_bad_upload_shows_the_loader_message_and_keeps_the_previous_data():
@@ -70,6 +70,9 @@ def test_a_reloaded_upload_link_says_uploads_are_not_kept():
     text = shown(info.value)
     assert "not kept across page reloads" in text
     assert f"Until then the app shows {mc.SAMPLES['sd14'].title}." in text
+    data = [u for u in at.sidebar.get("file_uploader") if u.key.startswith("upload_")]
+    assert {u.key for u in data} == {"upload_flops", "upload_sensitivity"}
+    open_sections(at, sections.CONSTRAINTS)  # the formats and resources files' uploaders
     data = [u for u in at.sidebar.get("file_uploader") if u.key.startswith("upload_")]
     assert {u.key for u in data} == {
         "upload_flops",

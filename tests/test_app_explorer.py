@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from app_runs import load_sample, no_failure, run_app
+from app_runs import load_sample, no_failure, open_sections, run_app
 from app_views import (
     app_charts,
     app_metrics,
@@ -19,6 +19,7 @@ from app_views import (
 )
 
 import mpq_core as mc
+from mpq_app.ui import sections
 from mpq_core.report.display import gap_percent
 
 # a layer the greedy leaves at 4 bits at 0.50 on the sample (checked in the pin test)
@@ -114,7 +115,7 @@ def test_switching_to_the_exact_solver_shows_the_greedy_gap():
 def test_pinning_a_layer_shows_it_at_its_pinned_width():
     problem = load_sample()
     assert mc.solve(problem, 0.5).wbits[problem.names.index(LOW_LAYER)] == 4
-    at = run_app()
+    at = open_sections(run_app(), sections.PINS)
     at.multiselect(key="pin_16").set_value([LOW_LAYER]).run()
     no_failure(at)
     pinned = load_sample(pins=((LOW_LAYER, 16),))
@@ -168,7 +169,7 @@ def test_an_infeasible_budget_says_so_on_every_chart():
 
 def test_pin_boxes_have_no_select_all_row_that_enter_would_pick():
     """Regression: "conv_out" + Enter pinned 15 layers (Enter picked "Select N matches")."""
-    at = run_app()
+    at = open_sections(run_app(), sections.PINS)
     for width in (4, 8, 16):
         box = at.multiselect(key=f"pin_{width}")
         assert box.proto.select_all == 0  # never shown

@@ -9,13 +9,13 @@ import struct
 import zipfile
 
 import pytest
-from app_runs import load_sample, no_failure, run_app
+from app_runs import load_sample, no_failure, open_sections, run_app
 from app_views import app_chart_configs, app_charts
 from streamlit.runtime.media_file_manager import MediaFileManager
 from support import needs_chromium
 
 import mpq_core as mc
-from mpq_app.ui import export
+from mpq_app.ui import export, sections
 from mpq_core.charts import images
 from mpq_core.report.html import build_report_figures
 
@@ -25,6 +25,7 @@ def test_downloaded_config_equals_the_core_export(stored_files):
     at.slider(key="budget").set_value(0.62).run()
     at.radio(key="solver").set_value("exact").run()
     at.radio(key="abit_rule").set_value("match").run()
+    open_sections(at, sections.PINS)
     at.multiselect(key="pin_16").set_value(["conv_in"]).run()
     no_failure(at)
     problem = mc.load_problem(*mc.sample_inputs(), abit_rule="match", pins={"conv_in": 16})

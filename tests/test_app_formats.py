@@ -11,11 +11,12 @@ import subprocess
 import sys
 
 import pytest
-from app_runs import PAGES, no_failure, run_app
+from app_runs import PAGES, no_failure, open_sections, run_app
 from app_views import app_metrics
 from support import REPO
 
 import mpq_core as mc
+from mpq_app.ui import sections
 from mpq_core.model.formats import catalog_formats
 
 SAMPLE = mc.SAMPLES["minilm_formats"]
@@ -108,7 +109,7 @@ def test_a_formats_link_on_width_data_says_the_formats_are_not_used():
 
 
 def test_pins_with_formats_keep_the_formats_of_those_weight_bits():
-    at = run_app(LINK)
+    at = open_sections(run_app(LINK), sections.PINS)
     boxes = {box.key: box for box in at.sidebar.multiselect if box.key.startswith("pin_")}
     assert set(boxes) == {"pin_4", "pin_8", "pin_16"}
     assert boxes["pin_4"].label == "Pin to 4 bits (int4_g128, mxfp4, nvfp4, int4_g32)"
@@ -227,6 +228,7 @@ def test_formats_outside_the_catalog_are_named_and_left_out():
     # a formats file defines it: offered, chosen, solved as the engine solves it
     own = {"formats": {"w4g128z": {"weight": {"type": "int", "bits": 4, "group_size": 128,
                                               "scale_bits": 16, "zero_bits": 4}}}}  # fmt: skip
+    open_sections(at, sections.CONSTRAINTS)
     at.file_uploader(key="upload_formats").upload("own.json", json.dumps(own).encode()).run()
     no_failure(at)
     assert "w4g128z" in at.pills(key="formats").options
@@ -245,7 +247,7 @@ def test_formats_outside_the_catalog_are_named_and_left_out():
 
 
 def test_a_broken_formats_file_is_named_and_not_used():
-    at = run_app(LINK)
+    at = open_sections(run_app(LINK), sections.CONSTRAINTS)
     bad = {"formats": {"w4": {"weight": {"type": "int", "bits": 4, "group_size": 0}}}}
     at.file_uploader(key="upload_formats").upload("bad.json", json.dumps(bad).encode()).run()
     assert not at.exception
@@ -279,6 +281,7 @@ def test_a_phase4_export_of_formats_holds_the_command_line_s_files(
         (workdir / "refused" / "mixed_precision").iterdir()
     )  # nothing written by a refused export
 
+    open_sections(at, sections.CONSTRAINTS)
     at.sidebar.checkbox(key="tie_fused_box").check().run()
     no_failure(at)
     code, _, err = run(*argv, "--tie_fused", "--output_dir", str(workdir / "out"))
@@ -367,7 +370,7 @@ def test_a_constraints_file_s_search_spaces_are_applied_and_downloaded(stored_fi
         "limits": [{"resource": "bpw", "at_most": "6"}],
         "search_spaces": {"*.attention.self.*": ["nvfp4", "fp8"]},
     }
-    at = run_app(LINK)
+    at = open_sections(run_app(LINK), sections.CONSTRAINTS)
     upload = at.file_uploader(key="constraints_upload")
     upload.upload("c.json", json.dumps(data).encode()).run()
     no_failure(at)
@@ -385,7 +388,7 @@ def test_a_constraints_file_s_search_spaces_are_applied_and_downloaded(stored_fi
 
 
 def test_a_constraints_file_with_a_bad_search_space_keeps_what_is_in_force():
-    at = run_app(LINK)
+    at = open_sections(run_app(LINK), sections.CONSTRAINTS)
     bad = {"limits": [{"resource": "bpw", "at_most": "6"}], "search_spaces": {"zz*": ["fp8"]}}
     at.file_uploader(key="constraints_upload").upload("c.json", json.dumps(bad).encode()).run()
     assert not at.exception
@@ -425,6 +428,7 @@ def test_a_pair_of_formats_only_a_formats_file_defines_is_read_again_once_that_f
                                "scale_bits": 16}},
         }
     }  # fmt: skip
+    open_sections(at, sections.CONSTRAINTS)
     at.file_uploader(key="upload_formats").upload("own.json", json.dumps(own).encode()).run()
     no_failure(at)
     assert at.pills(key="formats").options == ["w4z", "w8z"]

@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
-from app_runs import MAIN, load_sample, no_failure, run_app
+from app_runs import MAIN, load_sample, no_failure, open_sections, run_app
 from app_views import shown
 
 import mpq_core as mc
+from mpq_app.ui import sections
 
 
 def test_layers_page_lists_pins_and_unpins_them_all():
-    at = run_app()
+    at = open_sections(run_app(), sections.PINS)  # open on every page
     at.multiselect(key="pin_8").set_value(["conv_in", "conv_out"]).run()
     at.switch_page("app_pages/2_Layers.py").run()
     no_failure(at)
@@ -63,7 +64,7 @@ def test_layers_page_search_filters_rows():
 def test_pin_widths_come_from_the_ladder_in_use_on_every_page():
     """Regression: with the per-bit sample and a 2/4/8/16 ladder (rejected: no width 2) the
     Layers page still offered "2 bits"."""
-    at = run_app()
+    at = open_sections(run_app(), sections.PINS)
     at.radio(key="source").set_value("sd14_per_bit").run()
     at.pills(key="ladder").set_value([2, 4, 8, 16]).run()
     assert any("Using 4/8/16 instead" in shown(e.value) for e in at.error)
@@ -82,7 +83,7 @@ def test_pin_widths_come_from_the_ladder_in_use_on_every_page():
 
 
 def test_bulk_pinning_is_one_labelled_action_on_the_layers_page():
-    at = run_app()
+    at = open_sections(run_app(), sections.PINS)
     at.switch_page("app_pages/2_Layers.py").run()
     assert "layers_pin_matches" not in {b.key for b in at.button}  # no search, no bulk action
     at.text_input(key="layer_search").input("attn1.to_q").run()

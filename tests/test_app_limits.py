@@ -10,12 +10,13 @@ import math
 import re
 
 import pytest
-from app_runs import run_app
+from app_runs import open_sections, run_app
 from app_views import app_charts, app_metrics
 from streamlit.testing.v1 import AppTest
 from support import REPO
 
 import mpq_core as mc
+from mpq_app.ui import sections
 
 RAW = json.loads((REPO / "sample_data/sd14_unet/flops_analysis_unet.json").read_text())["layers"]
 
@@ -150,7 +151,7 @@ def test_the_trade_off_map_marks_the_current_setting():
 
 
 def test_a_floor_from_a_link_has_its_slider_its_row_and_an_export_that_meets_it(stored_files):
-    at = _app({"budget": "0.5", "limit": "mean_wbits>=9"})
+    at = open_sections(_app({"budget": "0.5", "limit": "mean_wbits>=9"}), sections.LIMITS)
     _ok(at)
     slider = at.slider(key="limit_slider_1")
     assert slider.value == 9.0 and slider.label == "mean_wbits at least (absolute)"

@@ -4,11 +4,12 @@ page switches and in the link; a link or widget cannot ask for too long a ladder
 from __future__ import annotations
 
 import pytest
-from app_runs import ENTRY, MAIN, PAGES, no_failure, run_app
+from app_runs import ENTRY, MAIN, PAGES, no_failure, open_sections, run_app
 from app_views import app_charts, app_metrics, expected_unused, shown, unused_gbops
 from support import REPO
 
 import mpq_core as mc
+from mpq_app.ui import sections
 
 # the sidebar's links in order: label and URL path. The paths are the app's URLs and must not
 # change: a link shared as /Compare_budgets?budget=0.4 opens its page ("" is the root)
@@ -66,7 +67,7 @@ def test_query_params_reproduce_the_state():
         "pin16": ["conv_in", "conv_out"],
         "pin4": "mid_block.resnets.0.conv1",
     }
-    at = run_app(query)
+    at = open_sections(run_app(query), sections.PINS)
     no_failure(at)
     assert at.slider(key="budget").value == pytest.approx(0.42)
     assert at.radio(key="solver").value == "exact"
@@ -100,7 +101,7 @@ def test_bad_query_params_are_ignored_with_a_note():
 
 
 def test_state_survives_switching_pages():
-    at = run_app()
+    at = open_sections(run_app(), sections.PINS)  # open on every page
     at.slider(key="budget").set_value(0.7).run()
     at.radio(key="solver").set_value("exact").run()
     at.multiselect(key="pin_8").set_value(["conv_in"]).run()

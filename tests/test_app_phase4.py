@@ -7,11 +7,12 @@ from __future__ import annotations
 import io
 import zipfile
 
-from app_runs import no_failure, run_app
+from app_runs import no_failure, open_sections, run_app
 from app_views import shown
 from support import REPO
 
 import mpq_core as mc
+from mpq_app.ui import sections
 from mpq_core.io.samples import SAMPLES
 
 SAMPLE = SAMPLES["minilm"]
@@ -24,7 +25,7 @@ def _minilm(at):
 
 
 def test_tie_fused_ties_the_sets_and_lives_in_the_link():
-    at = _minilm(run_app())
+    at = open_sections(_minilm(run_app()), sections.CONSTRAINTS)
     box = at.sidebar.checkbox(key="tie_fused_box")
     assert box.label == "Tie fused layers (6 sets here)" and box.value is False
     box.check().run()
@@ -46,6 +47,7 @@ def test_the_zip_holds_the_command_line_s_files(stored_files, run, workdir, monk
     assert refused and "fused layers take different formats" in refused[0]
     assert refused[0].endswith("vLLM runs them as one matmul; solve with --tie_fused")
 
+    open_sections(at, sections.CONSTRAINTS)
     at.sidebar.checkbox(key="tie_fused_box").check().run()
     at.selectbox(key="phase4_target").set_value("gguf").run()
     no_failure(at)
@@ -74,7 +76,7 @@ def test_the_zip_holds_the_command_line_s_files(stored_files, run, workdir, monk
 
 
 def test_a_link_s_tie_fused_opens_ticked_and_formats_on_width_data_are_not_used():
-    at = run_app({"source": "minilm", "tie_fused": "1"})
+    at = open_sections(run_app({"source": "minilm", "tie_fused": "1"}), sections.CONSTRAINTS)
     no_failure(at)
     assert at.sidebar.checkbox(key="tie_fused_box").value is True
     assert not at.warning

@@ -11,11 +11,12 @@ import re
 
 import pytest
 import yaml
-from app_runs import MAIN, no_failure, run_app
+from app_runs import MAIN, no_failure, open_sections, run_app
 from streamlit.testing.v1 import AppTest
 from support import REPO
 
 import mpq_core as mc
+from mpq_app.ui import sections
 
 SAMPLES = REPO / "sample_data"
 MIXDQ = SAMPLES / "mixdq_sdxl_turbo"
@@ -72,7 +73,7 @@ def test_every_bundled_sample_is_one_choice_of_the_selector():
 def test_a_hawq_sample_opens_at_its_published_latency_allocation(stored_files, key):
     """The README's command: losses at 4/8 bits, A = W, the T4 latency table, the ties, the
     exact solver, t4_latency <= 0.5r."""
-    at = _app()
+    at = open_sections(_app(), sections.LIMITS)
     stored_files.clear()
     at.radio(key="source").set_value(key).run()
     _ok(at)
@@ -114,7 +115,7 @@ def test_every_page_renders_with_a_sample_whose_limit_is_not_the_budget():
 
 
 def test_the_mixdq_sample_opens_at_w4_08_and_its_w5_02_file_gives_w5_02(stored_files):
-    at = _app()
+    at = open_sections(_app(), sections.PINS, sections.CONSTRAINTS)
     stored_files.clear()
     at.radio(key="source").set_value("mixdq_sdxl_turbo").run()
     _ok(at)
@@ -157,7 +158,7 @@ def test_a_plain_sample_chosen_after_a_published_one_opens_with_the_defaults(sto
 
 
 def test_a_sample_survives_in_the_link_and_a_short_link_opens_its_settings(stored_files):
-    at = _app()
+    at = open_sections(_app(), sections.PINS)
     stored_files.clear()
     at.radio(key="source").set_value("mixdq_sdxl_turbo").run()
     params = {k: v if isinstance(v, list) else [v] for k, v in at.query_params.items()}
@@ -167,7 +168,7 @@ def test_a_sample_survives_in_the_link_and_a_short_link_opens_its_settings(store
     mapping = _mapping(stored_files)
 
     stored_files.clear()
-    again = _app(params)  # the link, in a new session
+    again = open_sections(_app(params), sections.PINS)  # the link, in a new session
     _ok(again)
     assert _mapping(stored_files) == mapping
     assert again.multiselect(key="pin_4").value == at.multiselect(key="pin_4").value
@@ -182,7 +183,8 @@ def test_a_sample_survives_in_the_link_and_a_short_link_opens_its_settings(store
 def test_a_full_link_of_a_sample_is_not_overridden_by_the_sample_s_settings():
     """A link the app wrote for HAWQ-V3 after the user dropped the ties and went back to the
     budget: reopening it shows that setup, not the sample's."""
-    at = _app({"source": "hawq_resnet18", "budget": "0.4", "ladder": "4,8", "rule": "match"})
+    query = {"source": "hawq_resnet18", "budget": "0.4", "ladder": "4,8", "rule": "match"}
+    at = open_sections(_app(query), sections.LIMITS)
     _ok(at)
     assert at.slider(key="budget").value == 0.4
     assert "tie" not in at.query_params and at.radio(key="solver").value == "greedy"

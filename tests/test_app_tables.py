@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import re
 
-from app_runs import no_failure, run_app
+from app_runs import no_failure, open_sections, run_app
 from app_views import app_charts
 from streamlit.testing.v1 import AppTest
 
 import mpq_core as mc
+from mpq_app.ui import sections
 
 # Measured in Chromium (Streamlit 1.67, the sidebar at its default 300 px): the limits table
 # is 238 px wide, 32 px of it the row handles of an editable table; at 800 px the Compare table
@@ -41,7 +42,7 @@ def _columns(table) -> dict[str, dict]:
 def test_an_uploaded_constraints_file_shows_in_the_tables_of_the_same_run():
     """Regression: after a constraints file the page enforced its limit and group while the
     tables still showed the previous setup (until the next interaction)."""
-    at = _app()
+    at = open_sections(_app(), sections.LIMITS, sections.CONSTRAINTS)
     content = {
         "groups": {"late": ["up_blocks.3.*"]},
         "limits": [
@@ -62,7 +63,7 @@ def test_an_uploaded_constraints_file_shows_in_the_tables_of_the_same_run():
 def test_a_limit_set_back_is_what_the_table_shows():
     """A limit that cannot be resolved is set back to the last good one; the table shows
     the limit in force in the same run, not the one that was refused."""
-    at = _app({"budget": "0.5", "limit": "mean_wbits<=6"})
+    at = open_sections(_app({"budget": "0.5", "limit": "mean_wbits<=6"}), sections.LIMITS)
     _ok(at)
     spec = at.session_state["spec"]  # the settings: their limits are the table's rows
     at.session_state["spec"] = spec.with_limits((spec.limits[0], mc.Limit("speed", "1")))
@@ -80,7 +81,8 @@ def test_a_limit_set_back_is_what_the_table_shows():
 def test_the_limits_table_fits_the_sidebar_with_its_headers_in_full():
     """Regression: at 1440 px the headers read "resourc" and the form "× a…" (four columns
     in the narrow sidebar, inside an expander)."""
-    at = _app({"budget": "0.4", "limit": "mean_wbits@late<=6", "group": "late:up_blocks.3.*"})
+    query = {"budget": "0.4", "limit": "mean_wbits@late<=6", "group": "late:up_blocks.3.*"}
+    at = open_sections(_app(query), sections.LIMITS)
     _ok(at)
     table = _editor(at, "limits")
     columns = _columns(table)

@@ -8,13 +8,14 @@ import math
 import re
 
 import pytest
-from app_runs import ENTRY
+from app_runs import ENTRY, open_sections
 from app_views import app_charts
 from streamlit.testing.v1 import AppTest
 from support import REPO
 
 import mpq_app.ui.data
 import mpq_core as mc
+from mpq_app.ui import sections
 
 SD14 = json.loads((REPO / mc.SAMPLES["sd14"].flops).read_text())["layers"]
 
@@ -118,6 +119,7 @@ def test_a_resources_file_applies_to_the_uploaded_pair_in_use(stored_files):
     names = list(json.loads(flops[1])["layers"])
     at = _upload(_app(), flops, sens)
     _ok(at)
+    open_sections(at, sections.CONSTRAINTS, sections.LIMITS)
     at.file_uploader(key="upload_resources").upload(*_latency(names)).run()
     at.file_uploader(key="constraints_upload").upload(*_constraints("0.3r")).run()
     _ok(at)
@@ -140,6 +142,7 @@ def test_a_resources_file_that_cannot_be_read_is_refused_by_name(source):
     names = list(json.loads(flops[1])["layers"]) if source == "upload" else list(SD14)
     before = _drawn_layers(at)
     bad = _latency(names, bad=True)
+    open_sections(at, sections.CONSTRAINTS)
     at.file_uploader(key="upload_resources").upload(*bad).run()
     assert not at.exception
     with pytest.raises(mc.InputError) as err:

@@ -39,7 +39,7 @@ from mpq_core.model.fused import fused_ties
 from mpq_core.model.problem import search_space_options
 from mpq_core.report.display import bits_size, gbops
 
-from . import settings
+from . import sections, settings
 from .budget import clear_note
 from .data import MAX_NAME_CHOICES, slider_range
 from .search_spaces import search_spaces_editor
@@ -59,8 +59,16 @@ AT_MOST_HELP = (
     "to the dearest allocation. 4.08: in the resource's own unit (bits for mean_wbits). "
     "At most by default; >=4.2 is a lower limit (at least), and a band is two rows."
 )
+LIMITS_HELP = (
+    "Limits the allocation must meet, written as on the command line: 0.5x (× the "
+    "all-top-width cost), 0.5r (cheapest→dearest) or a value in the resource's unit. "
+    "A first row bops …x is the budget slider."
+)
+NBSP = "\u00a0"
 TIE_PICK = "tie_pick"
 UPLOAD = "constraints_upload"
+RESOURCES_UPLOAD = "upload_resources"
+_UPLOADERS = (UPLOAD, settings.FORMATS_UPLOAD, RESOURCES_UPLOAD)
 _APPLIED = "_constraints_applied"  # the uploaded constraints file last applied
 _PENDING = "_constraints_errors"  # why the last run restored the setup (shown after the redraw)
 
@@ -138,16 +146,20 @@ def constraints_section(
     then stays)."""
     errors = _apply_uploaded_file(names, formats)  # before the tables: they show what is in force
     st.subheader("Constraints")
-    st.caption(
-        "Limits the allocation must meet, written as on the command line: 0.5x (× the "
-        "all-top-width cost), 0.5r (cheapest→dearest) or a value in the resource's unit. "
-        "A first row bops …x is the budget slider."
-    )
-    errors += _limits_table(resources)  # the sidebar's whole width: no expander around it
+    if sections.lazy_toggle("Edit the limits", sections.LIMITS, help=LIMITS_HELP):
+        errors += _limits_table(resources)  # the sidebar's whole width: no expander around it
+    # a limit never breaks across lines (no-break spaces); the line breaks between limits
+    in_force = " · ".join(f"`{limit.label().replace(' ', NBSP)}`" for limit in current_limits())
+    st.caption(f"In force: {in_force}")
     spec = settings.current()
     groups = bool(spec.constraints.groups or spec.constraints.ties or spec.search_spaces)
     title = "Groups, ties, search spaces and files" if formats else "Groups, ties and files"
-    with st.expander(title, icon=":material/rule:", expanded=groups):
+    box = sections.lazy_expander(
+        title, sections.CONSTRAINTS, icon=":material/rule:", expanded=groups, keep=_holds_a_file()
+    )
+    if box is None:
+        return errors
+    with box:
         errors += _groups_editor(names)
         _ties_editor(names)
         if formats:
@@ -165,11 +177,17 @@ def constraints_section(
         st.file_uploader(
             "Resources file (JSON)",
             type=["json"],
-            key="upload_resources",
+            key=RESOURCES_UPLOAD,
             help="Per-layer, per-width values a limit can cap, e.g. a latency table: "
             '{"resources": {"latency_ms": {"conv1": {"4": 0.21, "8": 0.36}, ...}}}',
         )
     return errors
+
+
+def _holds_a_file() -> bool:
+    """Whether one of the section's uploaders holds a file: it must stay drawn (a file lives
+    in its uploader), even with the section closed."""
+    return any(st.session_state.get(key) is not None for key in _UPLOADERS)
 
 
 def _limits_table(resources: tuple[str, ...]) -> list[str]:

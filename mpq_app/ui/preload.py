@@ -20,8 +20,17 @@ from streamlit.components.v2 import component
 
 from .js_bundle import bundle
 
-# Streamlit's module per element type that a page other than the Budget explorer shows
-ELEMENTS = ("PlotlyChart", "Metric", "Checkbox", "StreamlitSyntaxHighlighter")
+# Streamlit's module per element type that a page other than the Budget explorer shows (or
+# that the explorer's sidebar shows only once a section is opened: ui/sections.py)
+ELEMENTS = (
+    "PlotlyChart",
+    "Metric",
+    "Checkbox",
+    "StreamlitSyntaxHighlighter",
+    "Multiselect",
+    "DataFrame",
+    "FileUploader",
+)
 _STATIC = Path(st.__file__).parent / "static" / "static" / "js"
 _KEY = "preload_modules"
 

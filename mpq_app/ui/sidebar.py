@@ -34,7 +34,7 @@ from mpq_core import (
     Spec,
 )
 
-from . import constraints, data, pins, settings, state
+from . import constraints, data, pins, sections, settings, state
 from .data import (
     MAX_UPLOAD_LAYERS,
     DataFiles,
@@ -385,7 +385,7 @@ def _chosen_ladder() -> tuple[int, ...]:
 def _with_resources(loaded: LoadedData) -> LoadedData:
     """The data with the resources file the user uploaded (a latency table, say), whatever the
     data; a file that cannot be read is named in an error and not used."""
-    upload = st.session_state.get("upload_resources")
+    upload = st.session_state.get(constraints.RESOURCES_UPLOAD)
     if upload is None:
         return loaded
     files = replace(loaded.files, resources_name=upload.name, resources=upload.getvalue())
@@ -467,45 +467,54 @@ def _synthetic_notice(inputs: Inputs) -> None:
         "the tool, not for conclusions about the model.",
         icon=":material/science:",
     )
-    with st.expander("About this file"):
-        st.caption(f"File: {plain(sens.source.rsplit('/', 1)[-1])}")
-        st.caption(plain(sens.metadata.get("rule", "The file gives no rule.")))
+    box = sections.lazy_expander("About this file", sections.ABOUT)
+    if box is not None:
+        box.caption(f"File: {plain(sens.source.rsplit('/', 1)[-1])}")
+        box.caption(plain(sens.metadata.get("rule", "The file gives no rule.")))
 
 
 # --- ladder and pins ---------------------------------------------------------------------------
 
 
 def _pins(names: tuple[str, ...], chosen: Options) -> tuple[Pin, ...]:
-    """One box per width of the ladder in use (or weight bits of the formats); returns the
-    pins in use. Enter adds the first match only (the exact name when there is one): no
-    "select all matches" row that Enter would pick."""
+    """One box per width of the ladder in use (or weight bits of the formats), while the
+    section is open; returns the pins in use."""
     ladder = chosen.pin_widths
     dropped = pins.show(names, ladder)
-    with st.expander("Pinned layers", icon=":material/push_pin:"):
-        if len(names) > data.MAX_NAME_CHOICES:  # a box listing every name would be megabytes a run
-            st.caption(
-                f"{len(names):,} layers: pin them from the Layers page (search, then pin the "
-                "matches) or with a constraints file's pins."
-            )
-            return pins.in_use(settings.current(), names, ladder)
-        st.caption(
-            "Force layers to a width. A layer listed under several widths may use any of them. "
-            "Enter adds one layer: the name typed, else the first suggestion. To pin every "
-            "layer that matches a search, use the Layers page."
-        )
-        for width in ladder:
-            st.multiselect(
-                f"Pin to {pin_label(chosen.formats, width)}",
-                names,
-                key=pins.pin_key(width),
-                on_change=pins.from_box,
-                args=(width,),
-                placeholder="Type a layer name",
-                format_func=shorten,
-                select_all=False,
-            )
-        if dropped:
-            listed = ", ".join(shorten(n, word=40) for n in dropped[:5])
-            more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
-            st.caption(plain(f"Dropped pins of layers not in these files: {listed}{more}"))
+    # a constant label: Streamlit would take another label for another expander (closed)
+    box = sections.lazy_expander("Pinned layers", sections.PINS, icon=":material/push_pin:")
+    if box is not None:
+        with box:
+            _pin_boxes(names, chosen)
+    if dropped:  # shown open or closed: the data changed under the pins
+        listed = ", ".join(shorten(n, word=40) for n in dropped[:5])
+        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        st.caption(plain(f"Dropped pins of layers not in these files: {listed}{more}"))
     return pins.in_use(settings.current(), names, ladder)
+
+
+def _pin_boxes(names: tuple[str, ...], chosen: Options) -> None:
+    """Enter adds the first match only (the exact name when there is one): no "select all
+    matches" row that Enter would pick."""
+    if len(names) > data.MAX_NAME_CHOICES:  # a box listing every name would be megabytes a run
+        st.caption(
+            f"{len(names):,} layers: pin them from the Layers page (search, then pin the "
+            "matches) or with a constraints file's pins."
+        )
+        return
+    st.caption(
+        "Force layers to a width. A layer listed under several widths may use any of them. "
+        "Enter adds one layer: the name typed, else the first suggestion. To pin every "
+        "layer that matches a search, use the Layers page."
+    )
+    for width in chosen.pin_widths:
+        st.multiselect(
+            f"Pin to {pin_label(chosen.formats, width)}",
+            names,
+            key=pins.pin_key(width),
+            on_change=pins.from_box,
+            args=(width,),
+            placeholder="Type a layer name",
+            format_func=shorten,
+            select_all=False,
+        )

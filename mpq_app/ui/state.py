@@ -37,7 +37,7 @@ import streamlit as st
 from mpq_core import DEFAULT_WIDTHS, SAMPLES, InputError, spec_from_query
 from mpq_core.model.spec_url import BY_NAME, SPEC_PARAMETERS, is_pin_parameter
 
-from . import pins, settings
+from . import pins, sections, settings
 from .budget import parse_multiplier
 from .constraints import apply_constraints
 from .text import MULTIPLIER_DECIMALS
@@ -72,7 +72,8 @@ DEFAULTS: dict[str, object] = {  # the app's own widget keys (the settings are a
 LIMIT_PARAMS = ("limit", "group", "tie")  # read together: a limit may name a group
 FORMAT_PARAMS = ("formats", "space")  # read together: a search space names formats
 _REPEATED = (*LIMIT_PARAMS, "space")  # parameters written as lists (and pin<width>)
-KEPT = (*DEFAULTS, "compare", "layers_pin_width")  # widget keys re-assigned on every run
+# widget keys re-assigned on every run (the sidebar sections open or closed among them)
+KEPT = (*DEFAULTS, *sections.OPEN, "compare", "layers_pin_width")
 _SEEDED = "_url_seeded"
 _URL_NOTES = "_url_notes"
 _COMPARE_CHOSEN = "_compare_chosen"  # the user (or a link) chose the compared budgets

@@ -369,9 +369,11 @@ def test_enter_in_a_pin_box_pins_one_layer_not_every_match(page: Page, app_url: 
     # list (a row under the pointer is highlighted, and Enter takes that row, as it should)
     page.set_viewport_size({"width": 1440, "height": 1600})
     _open(page, app_url, min_charts=len(CHART_KEYS))
-    page.get_by_test_id("stSidebar").get_by_text("Pinned layers").click()
+    pins = page.get_by_test_id("stSidebar").locator("summary").filter(has_text="Pinned layers")
+    with rerun(page):  # the section's boxes are drawn by the run its opening asks for
+        pins.click()
     box = page.locator(".st-key-pin_16 input")
-    expect(box).to_be_visible()  # the section opened (in the browser: no run)
+    expect(box).to_be_visible()
     tags = page.locator('.st-key-pin_16 [data-testid="stMultiSelectTagsContainer"]')
     box.click()
     page.mouse.move(1400, 10)
@@ -390,6 +392,43 @@ def test_enter_in_a_pin_box_pins_one_layer_not_every_match(page: Page, app_url: 
     expect(tags).to_contain_text(first)
     box.press("Escape")
     assert sorted(_pins_in_url(page, 16, at_least=2)) == sorted(["conv_out", first])
+    _assert_no_error(page)
+
+
+def test_sidebar_sections_draw_their_widgets_only_while_open(page: Page, app_url: str) -> None:
+    """The first load makes no pin box, limits grid or uploader in the sidebar; opening a
+    section (or the limits switch) asks for a run that draws them, closing it one that drops
+    them; a section open by default (a group in use) closed by the user stays closed."""
+    query = {"budget": "0.4", "limit": "mean_wbits@late<=6", "group": "late:up_blocks.3.*"}
+    _open(page, f"{app_url}/?{urlencode(query)}", min_charts=len(CHART_KEYS))
+    sidebar = page.get_by_test_id("stSidebar")
+    pins = sidebar.locator("summary").filter(has_text="Pinned layers")
+    limits = sidebar.locator("[class*='st-key-limits_editor_'] [data-testid=stDataFrame]")
+    groups = sidebar.locator("[class*='st-key-groups_editor_'] [data-testid=stDataFrame]")
+    expect(groups).to_be_visible()  # open: a group is in use
+    expect(sidebar.locator(".st-key-pin_16")).to_have_count(0)
+    expect(limits).to_have_count(0)
+    in_force = sidebar.get_by_test_id("stCaptionContainer").filter(has_text="In force:")
+    expect(in_force).to_have_text("In force: bops <= 0.4x · mean_wbits@late <= 6")
+    with rerun(page):
+        sidebar.locator(".st-key-limits_open").get_by_text("Edit the limits").click()
+    expect(limits).to_be_visible()
+    with rerun(page):
+        pins.click()
+    expect(page.locator(".st-key-pin_16 input")).to_be_visible()
+    with rerun(page):
+        pins.click()
+    expect(sidebar.locator(".st-key-pin_16")).to_have_count(0)
+    with rerun(page):
+        sidebar.locator("summary").filter(has_text="Groups, ties and files").click()
+    expect(groups).to_have_count(0)
+    expect(sidebar.get_by_test_id("stFileUploader")).to_have_count(0)
+    with rerun(page):  # another run: the closed section stays closed
+        sidebar.get_by_text("Exact optimum").click()
+    expect(groups).to_have_count(0)
+    expect(in_force).to_have_text("In force: bops <= 0.4x · mean_wbits@late <= 6")
+    query = parse_qs(urlparse(page.url).query)
+    assert (query["group"], query["solver"]) == (["late:up_blocks.3.*"], ["exact"])
     _assert_no_error(page)
 
 
