@@ -1,8 +1,10 @@
 """The Validate page through AppTest: bundled results of the measured sample, the current
-budget, the metric choice, and the how-to when the loaded data has no results."""
+budget, the metric choice, the formats sample's results by limit, and the how-to when the loaded
+data has no results."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -15,6 +17,7 @@ from mpq_core.report.agreement import agreement, read_validation, solver_differe
 
 PAGE = "app_pages/5_Validate.py"
 BUNDLED = REPO / "sample_data" / "minilm_l6" / "validation.csv"
+FORMATS = REPO / "sample_data" / "minilm_l6_formats" / "validation.csv"
 
 
 def _validate_page(source: str = "minilm") -> AppTest:
@@ -44,6 +47,7 @@ def test_measured_sample_shows_its_bundled_results():
     assert set(charts) == {"validation_budgets", "validation_scatter"}
     assert f"ρ = {found.rho:+.3f}" in charts["validation_scatter"]["layout"]["title"]["text"]
     assert any("bundled with the sample" in c.value for c in at.caption)
+    assert "validate_sweep" not in [box.key for box in at.selectbox]  # one sweep: no choice
     # measured data: no synthetic notice
     assert not any("synthetic" in w.value.lower() for w in at.sidebar.warning)
 
@@ -101,3 +105,49 @@ def test_an_uploaded_csv_error_is_shown_as_plain_text():
         "`[EVIL](http://evil.example/f).csv:` field \\'solver\\'\\: row 2\\: unknown solver "
         "`'![IMG](http://evil.example/i.png)'` \\(expected greedy or exact\\)"
     ]
+
+
+def _csv_rows(path, metric: str) -> list[dict[str, str]]:
+    """The file's rows of ``metric``, read with the csv module alone."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle) if row["metric"] == metric]
+
+
+def test_formats_sample_shows_its_results_by_limit():
+    at = _validate_page("minilm_formats")
+    assert mc.SAMPLES["minilm_formats"].validation_path == FORMATS
+    metric = at.selectbox(key="validate_metric").value
+    # the file sweeps bpw<= and bops<=x; the sample's settings limit bpw (bpw<=5): that sweep
+    assert at.selectbox(key="validate_sweep").value == 0
+    rows = [row for row in _csv_rows(FORMATS, metric) if row["limit"].startswith("bpw<=")]
+    limits = sorted({float(row["limit"].removeprefix("bpw<=")) for row in rows})
+    assert len(rows) == 16 and limits == [4.25, 4.5, 5, 5.5, 6, 7, 8, 10]
+    found = agreement(read_validation(FORMATS), metric)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "Spearman ρ (predicted vs measured)": f"{found.rho:+.3f}",
+        "Rows (bpw limit × solver)": str(len(rows)),
+        "bpw limits where greedy and exact differ": str(len(solver_differences(found))),
+    }
+    charts = _charts(at)
+    assert set(charts) == {"validation_budgets", "validation_scatter"}
+    budgets = charts["validation_budgets"]
+    assert budgets["layout"]["xaxis2"]["title"]["text"] == "bpw limit (bits per weight)"
+    for trace in budgets["data"]:
+        assert trace["x"] == limits  # one point per limit and solver
+    lines = budgets["layout"]["shapes"]
+    assert [line["x0"] for line in lines] == [5, 5]  # the sample's bpw<=5
+    scatter = charts["validation_scatter"]
+    assert sum(len(t["x"]) for t in scatter["data"][:-1]) == len(rows)
+    assert scatter["data"][-1]["name"] == "bpw ≤ 5"
+    assert any("bpw ≤ 5" in c.value for c in at.caption)
+
+    at.selectbox(key="validate_sweep").set_value(1).run()  # the bops<=x sweep
+    assert not at.exception, [e.message for e in at.exception]
+    budget_rows = [row for row in _csv_rows(FORMATS, metric) if row["limit"].startswith("bops<=")]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows (budget × solver)"] == str(len(budget_rows)) == "4"
+    budgets = _charts(at)["validation_budgets"]
+    assert budgets["data"][0]["x"] == [0.1, 0.2]
+    assert "budget multiplier" in budgets["layout"]["xaxis2"]["title"]["text"]
+    assert not budgets["layout"].get("shapes")  # the settings have no BOPs budget

@@ -177,6 +177,7 @@ SAMPLES: dict[str, Sample] = {
         label="MiniLM-L6 formats (measured; effective bits)",
         flops=_MINILM_FORMATS + "flops_analysis.json",
         sensitivity=_MINILM_FORMATS + "sensitivity_formats.json",
+        validation=_MINILM_FORMATS + "validation.csv",
         limits=("bpw<=5",),
         # the options, cheapest first
         formats=("int4_g128", "mxfp4", "nvfp4", "int4_g32", "fp8", "int8", "bf16"),
