@@ -161,7 +161,7 @@ def constraints_section(
         return errors
     with box:
         errors += _groups_editor(names)
-        _ties_editor(names)
+        _ties_editor(names, "width" if formats is None else "format")
         if formats:
             key = f"spaces_editor_{st.session_state.get(VERSION, 0)}"
             errors += search_spaces_editor(names, formats, key)
@@ -313,8 +313,9 @@ def _fused(names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     return fused_ties(names)
 
 
-def _ties_editor(names: tuple[str, ...]) -> None:
-    st.markdown("**Ties** · layers that must take the same width")
+def _ties_editor(names: tuple[str, ...], option: str) -> None:
+    """``option``: what a tie makes the same (``width``, or ``format`` with formats)."""
+    st.markdown(f"**Ties** · layers that must take the same {option}")
     for i, tie in enumerate(current_constraints().ties):
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.caption(plain(", ".join(shorten(n, word=40) for n in tie)))

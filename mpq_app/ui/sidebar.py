@@ -502,8 +502,9 @@ def _pin_boxes(names: tuple[str, ...], chosen: Options) -> None:
             "matches) or with a constraints file's pins."
         )
         return
+    what = "width" if chosen.formats is None else "weight width (its formats)"
     st.caption(
-        "Force layers to a width. A layer listed under several widths may use any of them. "
+        f"Force layers to a {what}. A layer listed under several widths may use any of them. "
         "Enter adds one layer: the name typed, else the first suggestion. To pin every "
         "layer that matches a search, use the Layers page."
     )
