@@ -4,7 +4,7 @@ import streamlit as st
 
 from mpq_app.ui import app_page, compare, render, state
 from mpq_app.ui.layers import CHANGE_COLUMNS, change_columns, layer_frame, table_height
-from mpq_app.ui.text import multiplier, plain
+from mpq_app.ui.text import multiplier, option_noun, plain
 from mpq_core import DEFAULT_MULTIPLIERS
 from mpq_core.charts import budget_label, plot_distribution_compare, plot_heatmap
 from mpq_core.report.differences import width_changes
@@ -45,7 +45,7 @@ with app_page("Compare budgets") as view:
             render.compact_metrics(solution, label)
 
     render.chart(plot_distribution_compare(solutions), key="compare_distribution")
-    option = "width" if view.problem.formats is None else "format"
+    option = option_noun(view.problem.formats)
     st.subheader("Weight bits per layer, by block" if option == "width" else "Format per layer")
     for label, solution in zip(labels, solutions, strict=True):
         title = budget_label(solution) + (f" · {gbops(solution.cost)}" if solution.feasible else "")

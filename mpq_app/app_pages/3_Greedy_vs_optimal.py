@@ -6,7 +6,7 @@ from mpq_app.ui import app_page, background, render
 from mpq_app.ui.data import exact_sweep_job, sweep_key
 from mpq_app.ui.gap import gap_summary, solver_pair
 from mpq_app.ui.layers import LAYER_COLUMNS, layer_frame
-from mpq_app.ui.text import multiplier, plain
+from mpq_app.ui.text import multiplier, option_noun, plain
 from mpq_core import solver_gap
 from mpq_core.charts import plot_solver_gap
 from mpq_core.report.differences import width_changes
@@ -38,7 +38,7 @@ with app_page("Greedy vs optimal") as view:
     solver_pair(greedy, exact, view.gap_at(exact, greedy))
     if greedy.feasible:
         changes = width_changes([greedy, exact], ["greedy", "exact"])
-        option = "width" if view.problem.formats is None else "format"
+        option = option_noun(view.problem.formats)
         st.caption(f"{len(changes)} layer(s) get a different {option} from the two solvers.")
         if len(changes):
             st.dataframe(

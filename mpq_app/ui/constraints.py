@@ -43,7 +43,7 @@ from . import sections, settings
 from .budget import clear_note
 from .data import MAX_NAME_CHOICES, slider_range
 from .search_spaces import search_spaces_editor
-from .text import plain, shorten
+from .text import option_noun, plain, shorten
 
 GOOD = "_constraints_good"  # the last constraints that resolved
 VERSION = "_constraints_version"
@@ -161,7 +161,7 @@ def constraints_section(
         return errors
     with box:
         errors += _groups_editor(names)
-        _ties_editor(names, "width" if formats is None else "format")
+        _ties_editor(names, option_noun(formats))
         if formats:
             key = f"spaces_editor_{st.session_state.get(VERSION, 0)}"
             errors += search_spaces_editor(names, formats, key)

@@ -15,7 +15,7 @@ from mpq_core.report.html import chart_config
 from mpq_core.solving.solution import feasibility_threshold
 
 from . import budget
-from .text import multiplier, plain, score
+from .text import multiplier, option_noun, plain, score
 
 METRICS_PER_ROW = 4
 
@@ -119,7 +119,7 @@ def budget_controls(problem: Problem) -> float:
     if note:
         st.warning(plain(note), icon=":material/edit_off:")
     top = problem.option_labels[-1].replace("-bit", " bits")  # 16 bits, or bf16
-    option = "width" if problem.formats is None else "format"
+    option = option_noun(problem.formats)
     threshold = feasibility_threshold(problem)
     # the same at every budget, so it cannot lag behind the thumb (the Budget card shows
     # the budget itself, live)

@@ -72,3 +72,9 @@ def multiplier(value: float) -> str:
 def score(value: float) -> str:
     """A sensitivity score or objective, six significant digits: ``108.412``."""
     return "n/a" if math.isnan(value) else f"{value:,.6g}"
+
+
+def option_noun(formats: object) -> str:
+    """What one of a layer's options is called: ``width``, or ``format`` when the problem's
+    options are formats (``formats`` not None)."""
+    return "width" if formats is None else "format"
