@@ -74,7 +74,7 @@ def other_limit(
         st.session_state[key] = sorted({*near, min(values, key=lambda v: abs(v - current))})
     suffix = limit.form if limit.form != "abs" else ""
     chosen = st.multiselect(
-        plain(f"Values of {limit.resource}" + (f"@{limit.group}" if limit.group else "")),
+        plain(f"Values of {limit.target}"),
         sorted({*values, *st.session_state[key]}),
         key=key,
         max_selections=state.COMPARE_MAX,

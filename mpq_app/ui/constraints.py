@@ -224,8 +224,7 @@ def _limits_table(resources: tuple[str, ...]) -> list[str]:
 def _cells(limit: Limit) -> tuple[str, str]:
     """A limit as the table shows it: ``resource[@group]`` and ``value[x|r]`` (6 digits),
     ``>=value`` for a lower limit."""
-    target = limit.resource if limit.group is None else f"{limit.resource}@{limit.group}"
-    return target, ">=" * limit.lower + f"{limit.multiplier:.6g}" + limit.form.suffix
+    return limit.target, ">=" * limit.lower + f"{limit.multiplier:.6g}" + limit.form.suffix
 
 
 def _limit_of_cells(target: str, value: str) -> Limit:

@@ -57,8 +57,7 @@ def budget_noun(limit: Limit) -> str:
     """What a sweep's budget is called: ``budget``, ``bpw limit``, ``bpw@attn floor``."""
     if limit.is_budget:
         return "budget"
-    scope = f"@{limit.group}" if limit.group else ""
-    return plain(f"{limit.resource}{scope} {'floor' if limit.lower else 'limit'}")
+    return plain(f"{limit.target} {'floor' if limit.lower else 'limit'}")
 
 
 def setting_text(limit: Limit, budget: float) -> str:
@@ -69,9 +68,8 @@ def setting_text(limit: Limit, budget: float) -> str:
 def _setting(limit: Limit, number: str) -> str:
     if limit.is_budget:
         return f"m = {number}"
-    scope = f"@{limit.group}" if limit.group else ""
     sign = "≥" if limit.lower else "≤"
-    return f"{plain(limit.resource + scope)} {sign} {number}{limit.form.suffix}"
+    return f"{plain(limit.target)} {sign} {number}{limit.form.suffix}"
 
 
 def _hover(limit: Limit, ref: str) -> str:

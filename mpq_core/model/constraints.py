@@ -163,18 +163,21 @@ class Limit:
             and not self.lower
         )
 
+    @property
+    def target(self) -> str:
+        """``mean_wbits@quality``, ``bpw``: what is limited, the group after an ``@``."""
+        return f"{self.resource}@{self.group}" if self.group else self.resource
+
     def flag(self) -> str:
         """``mean_wbits@quality<=4.08``, ``bpw>=4.2``: as ``--limit`` and a link write it."""
-        scope = f"@{self.group}" if self.group else ""
-        return f"{self.resource}{scope}{self.sign}{self.text}"
+        return f"{self.target}{self.sign}{self.text}"
 
     def label(self) -> str:
         """``bops <= 0.5x``, ``mean_wbits@quality <= 4.08``: the value with at most six
         significant digits (``3.363527239150508`` reads ``3.36353``; ``at_most`` and the
         files keep it exactly)."""
-        scope = f"@{self.group}" if self.group else ""
         number = significant(_plain(self.number))
-        return f"{self.resource}{scope} {self.sign} {number}{self.form.suffix}"
+        return f"{self.target} {self.sign} {number}{self.form.suffix}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"resource": self.resource, self.key: self.text}

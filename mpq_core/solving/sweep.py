@@ -164,7 +164,7 @@ def sweep_grid(
                     "objective_share": solution.objective_share
                     if solution.feasible
                     else float("nan"),
-                    "binding": " + ".join(_short(u.limit) for u in uses if u.binds),
+                    "binding": " + ".join(u.limit.target for u in uses if u.binds),
                     "message": "" if solution.feasible else solution.message,
                 }
             )
@@ -176,10 +176,6 @@ def sweep_grid(
 def _check(stop: Callable[[], bool] | None) -> None:
     if stop is not None and stop():
         raise Stopped("the sweep was stopped")
-
-
-def _short(limit: Limit) -> str:
-    return f"{limit.resource}@{limit.group}" if limit.group else limit.resource
 
 
 def _with_number(limit: Limit, value: float) -> Limit:
